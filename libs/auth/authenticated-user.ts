@@ -1,0 +1,101 @@
+import type { JWTPayload } from 'jose';
+import { GatewayError, MD_CHANNELS, type ComplianceClaim, type Licence } from '#libs/contracts';
+
+/** Who is on the other end of a connection or HTTP request, read from a verified token. */
+export interface AuthenticatedUser {
+  userId: string;
+  tenant: string;
+  accounts: string[];
+  roles: string[];
+  /** The token's `lic` claim, when it carries one (a licence registry, where configured, wins over it). */
+  licence?: Licence;
+  compliance?: ComplianceClaim;
+  /** Token expiry, epoch milliseconds; null when the token has no `exp`. */
+  expiresAt: number | null;
+}
+
+const DEFAULT_TENANT = 'default';
+
+/** Reads the contract's claims (PROTOCOL.md §3); a token whose claims have the wrong shape is refused outright. */
+export function claimsToUser(payload: JWTPayload): AuthenticatedUser {
+  const claims = payload as Record<string, unknown>;
+  const sub = claims.sub;
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) {
+    throw new GatewayError('UNAUTHORIZED', 'token has no valid "sub" claim');
+  }
+  const tenant = optionalString(claims.tenant, 'tenant') ?? DEFAULT_TENANT;
+  const accounts = optionalStringArray(claims.accounts, 'accounts') ?? [];
+  const roles = optionalStringArray(claims.roles, 'roles') ?? [];
+  const licence = claims.lic === undefined ? undefined : parseLicence(claims.lic);
+  const compliance = claims.compliance === undefined ? undefined : parseCompliance(claims.compliance);
+  const exp = claims.exp;
+  return {
+    userId: sub,
+    tenant,
+    accounts,
+    roles,
+    licence,
+    compliance,
+    expiresAt: typeof exp === 'number' ? exp * 1000 : null,
+  };
+}
+
+function optionalString(value: unknown, claim: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0) throw new GatewayError('UNAUTHORIZED', `token claim "${claim}" must be a string`);
+  return value;
+}
+
+function optionalStringArray(value: unknown, claim: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && item.length > 0)) {
+    throw new GatewayError('UNAUTHORIZED', `token claim "${claim}" must be an array of strings`);
+  }
+  return value as string[];
+}
+
+function parseLicence(value: unknown): Licence {
+  const invalid = (why: string) => new GatewayError('UNAUTHORIZED', `token claim "lic" is invalid: ${why}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('not an object');
+  const lic = value as Record<string, unknown>;
+  if (typeof lic.tier !== 'string') throw invalid('tier must be a string');
+  if (lic.expiresAt !== undefined && typeof lic.expiresAt !== 'number') throw invalid('expiresAt must be epoch milliseconds');
+  const exchanges = lic.exchanges ?? {};
+  if (typeof exchanges !== 'object' || exchanges === null || Array.isArray(exchanges)) throw invalid('exchanges must be an object');
+  for (const access of Object.values(exchanges)) {
+    if (access !== 'realtime' && access !== 'delayed') throw invalid('exchange access must be "realtime" or "delayed"');
+  }
+  const channels = lic.channels ?? [];
+  if (!Array.isArray(channels) || !channels.every((c) => (MD_CHANNELS as readonly unknown[]).includes(c))) {
+    throw invalid('channels must be a subset of quote, trade, book');
+  }
+  const features = lic.features ?? [];
+  if (!Array.isArray(features) || !features.every((f) => typeof f === 'string')) throw invalid('features must be strings');
+  const count = (key: string, fallback: number): number => {
+    const n = lic[key] ?? fallback;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw invalid(`${key} must be a non-negative integer`);
+    return n;
+  };
+  return {
+    tier: lic.tier,
+    expiresAt: lic.expiresAt as number | undefined,
+    exchanges: exchanges as Licence['exchanges'],
+    channels: channels as Licence['channels'],
+    maxSubscriptions: count('maxSubscriptions', 0),
+    maxConnections: count('maxConnections', 0),
+    minThrottleMs: count('minThrottleMs', 0),
+    features: features as string[],
+  };
+}
+
+function parseCompliance(value: unknown): ComplianceClaim {
+  if (typeof value !== 'object' || value === null) throw new GatewayError('UNAUTHORIZED', 'token claim "compliance" must be an object');
+  const c = value as Record<string, unknown>;
+  if (typeof c.islamic !== 'boolean') throw new GatewayError('UNAUTHORIZED', 'token claim "compliance.islamic" must be a boolean');
+  if (c.board !== undefined && typeof c.board !== 'string') throw new GatewayError('UNAUTHORIZED', 'token claim "compliance.board" must be a string');
+  return { islamic: c.islamic, board: c.board as string | undefined };
+}
+
+export function hasRole(user: AuthenticatedUser, role: string): boolean {
+  return user.roles.includes(role);
+}

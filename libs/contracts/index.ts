@@ -1,0 +1,4 @@
+export * from './error-codes.js';
+export * from './wire.js';
+export * from './licence.js';
+export * from './engine-subjects.js';

@@ -1,0 +1,43 @@
+import type { MdChannel } from './wire.js';
+
+export type ExchangeAccess = 'realtime' | 'delayed';
+
+/** The licence carried by a token's `lic` claim or kept in a licence registry (PROTOCOL.md §3). */
+export interface Licence {
+  tier: string;
+  expiresAt?: number;
+  /** Per exchange code; the key `*` applies to every exchange not named. */
+  exchanges: Record<string, ExchangeAccess>;
+  channels: MdChannel[];
+  maxSubscriptions: number;
+  maxConnections: number;
+  minThrottleMs: number;
+  features: string[];
+}
+
+export interface ComplianceClaim {
+  islamic: boolean;
+  board?: string;
+}
+
+/** Claims read from a verified JWT. */
+export interface TokenClaims {
+  sub: string;
+  tenant?: string;
+  accounts?: string[];
+  roles?: string[];
+  lic?: Licence;
+  compliance?: ComplianceClaim;
+  exp?: number;
+  iat?: number;
+  iss?: string;
+  aud?: string | string[];
+  [claim: string]: unknown;
+}
+
+export const ROLES = {
+  viewer: 'viewer',
+  trader: 'trader',
+  supervisor: 'supervisor',
+  admin: 'admin',
+} as const;

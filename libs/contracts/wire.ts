@@ -1,0 +1,339 @@
+import type { WireError } from './error-codes.js';
+import type { Licence } from './licence.js';
+
+/** Socket.IO namespaces, one per domain, all on one port. */
+export const NAMESPACES = {
+  marketData: '/market-data',
+  orders: '/orders',
+  positions: '/positions',
+  portfolio: '/portfolio',
+} as const;
+export type Namespace = (typeof NAMESPACES)[keyof typeof NAMESPACES];
+export const ALL_NAMESPACES: readonly Namespace[] = Object.values(NAMESPACES);
+
+/** Client → server request names. */
+export const CLIENT_EVENTS = {
+  ping: 'ping',
+  authRefresh: 'auth:refresh',
+  subscribe: 'subscribe',
+  unsubscribe: 'unsubscribe',
+  resync: 'resync',
+  orderSubmit: 'order:submit',
+  orderCancel: 'order:cancel',
+} as const;
+
+/** Server → client event names. */
+export const SERVER_EVENTS = {
+  welcome: 'welcome',
+  error: 'error',
+  system: 'system',
+  authExpiring: 'auth:expiring',
+  md: 'md',
+  session: 'session',
+  order: 'order',
+  position: 'position',
+  portfolio: 'portfolio',
+  ordersSnapshot: 'orders:snapshot',
+  positionsSnapshot: 'positions:snapshot',
+  portfolioSnapshot: 'portfolio:snapshot',
+} as const;
+
+/** Every acknowledged request answers with this. */
+export type AckResponse<T> = { ok: true; data: T } | { ok: false; error: WireError };
+export type AckCallback<T> = (response: AckResponse<T>) => void;
+
+export interface WelcomeLimits {
+  maxSubscriptions: number;
+  maxConnections: number;
+  minThrottleMs: number;
+  maxFrameBytes: number;
+}
+
+export interface Entitlements {
+  tier: string;
+  exchanges: Licence['exchanges'];
+  channels: Licence['channels'];
+  features: string[];
+}
+
+export interface WelcomePayload {
+  connectionId: string;
+  userId: string;
+  namespace: Namespace;
+  node: string;
+  serverVersion: string;
+  serverTime: number;
+  limits: WelcomeLimits;
+  entitlements: Entitlements;
+}
+
+export interface PingResponse {
+  serverTime: number;
+}
+
+export interface AuthRefreshRequest {
+  token: string;
+}
+export interface AuthRefreshResponse {
+  expiresAt: number;
+}
+export interface AuthExpiringPayload {
+  expiresAt: number;
+}
+
+export interface SystemPayload {
+  type: 'shutdown' | 'notice';
+  message: string;
+  reconnectInMs?: number;
+}
+
+// ---------------------------------------------------------------- market data
+
+export const MD_CHANNELS = ['quote', 'trade', 'book'] as const;
+export type MdChannel = (typeof MD_CHANNELS)[number];
+
+/** A decimal number as a string: prices and sizes never travel as floats. */
+export type Decimal = string;
+
+export interface QuoteData {
+  bid: Decimal;
+  ask: Decimal;
+  bidSize: Decimal;
+  askSize: Decimal;
+  last: Decimal;
+  lastSize: Decimal;
+  volume: Decimal;
+  open?: Decimal;
+  high?: Decimal;
+  low?: Decimal;
+  prevClose?: Decimal;
+}
+
+export type TradeSide = 'buy' | 'sell';
+
+export interface TradeData {
+  price: Decimal;
+  size: Decimal;
+  side: TradeSide;
+  tradeId: string;
+}
+
+export type BookLevel = [price: Decimal, size: Decimal];
+
+export interface BookData {
+  bids: BookLevel[];
+  asks: BookLevel[];
+  checksum: number;
+}
+
+export interface MdDataByChannel {
+  quote: QuoteData;
+  trade: TradeData;
+  book: BookData;
+}
+
+export interface MdMessage<C extends MdChannel = MdChannel> {
+  stream: string;
+  type: 'snapshot' | 'update';
+  seq: number;
+  prevSeq?: number;
+  ts: number;
+  data: MdDataByChannel[C];
+  delayed?: boolean;
+}
+
+export interface MdSubscribeRequest {
+  instruments: string[];
+  channels: MdChannel[];
+  throttleMs?: number;
+  depth?: number;
+}
+
+export interface MdSubscribed {
+  stream: string;
+  seq: number;
+  delayed: boolean;
+  delayMs: number;
+  throttleMs: number;
+}
+
+export interface MdRejected {
+  instrument: string;
+  channel: MdChannel;
+  code: WireError['code'];
+  message: string;
+}
+
+export interface MdSubscribeResponse {
+  subscribed: MdSubscribed[];
+  rejected: MdRejected[];
+}
+
+export interface MdUnsubscribeRequest {
+  instruments: string[];
+  channels?: MdChannel[];
+}
+export interface MdUnsubscribeResponse {
+  unsubscribed: string[];
+}
+
+export interface MdResyncRequest {
+  stream: string;
+}
+export interface MdResyncResponse {
+  stream: string;
+  seq: number;
+}
+
+export type SessionStatus = 'PRE_OPEN' | 'OPEN' | 'CLOSED' | 'HALTED';
+export interface SessionPayload {
+  exchange: string;
+  status: SessionStatus;
+  since: number;
+  nextChange?: number;
+}
+
+/** `quote:NASDAQ:AAPL` → channel `quote`, instrument `NASDAQ:AAPL`. */
+export function streamName(channel: MdChannel, instrument: string): string {
+  return `${channel}:${instrument}`;
+}
+
+export function parseStream(stream: string): { channel: MdChannel; instrument: string } | null {
+  const colon = stream.indexOf(':');
+  if (colon < 0) return null;
+  const channel = stream.slice(0, colon);
+  const instrument = stream.slice(colon + 1);
+  if (!(MD_CHANNELS as readonly string[]).includes(channel) || !INSTRUMENT_PATTERN.test(instrument)) return null;
+  return { channel: channel as MdChannel, instrument };
+}
+
+/** `EXCHANGE:SYMBOL`, upper-case letters, digits, '.', '-' and '_'. */
+export const INSTRUMENT_PATTERN = /^[A-Z0-9_]{1,16}:[A-Z0-9._-]{1,32}$/;
+
+// ---------------------------------------------------------------- account streams
+
+export const ACCOUNT_KINDS = ['order', 'position', 'portfolio'] as const;
+export type AccountKind = (typeof ACCOUNT_KINDS)[number];
+
+export type OrderSide = 'buy' | 'sell';
+export type OrderType = 'market' | 'limit' | 'stop' | 'stop_limit';
+export type OrderStatus =
+  | 'pending_new'
+  | 'new'
+  | 'partially_filled'
+  | 'filled'
+  | 'pending_cancel'
+  | 'canceled'
+  | 'rejected'
+  | 'expired';
+export type ExecType = 'new' | 'trade' | 'canceled' | 'replaced' | 'rejected' | 'expired' | 'pending_new' | 'pending_cancel';
+
+/** FIX ExecutionReport fields, as decimal strings. */
+export interface OrderFields {
+  orderId: string;
+  clientOrderId: string;
+  symbol: string;
+  side: OrderSide;
+  type: OrderType;
+  status: OrderStatus;
+  execType: ExecType;
+  quantity: Decimal;
+  filledQuantity: Decimal;
+  leavesQuantity: Decimal;
+  price?: Decimal;
+  avgPrice?: Decimal;
+  lastFillPrice?: Decimal;
+  lastFillQuantity?: Decimal;
+  reason?: string;
+}
+
+export interface PositionFields {
+  symbol: string;
+  quantity: Decimal;
+  avgPrice: Decimal;
+  marketPrice: Decimal;
+  marketValue: Decimal;
+  unrealizedPnl: Decimal;
+  realizedPnl: Decimal;
+  dayPnl: Decimal;
+}
+
+export interface PortfolioFields {
+  currency: string;
+  equity: Decimal;
+  cash: Decimal;
+  buyingPower: Decimal;
+  marketValue: Decimal;
+  dayPnl: Decimal;
+  totalPnl: Decimal;
+}
+
+export interface AccountFieldsByKind {
+  order: OrderFields;
+  position: PositionFields;
+  portfolio: PortfolioFields;
+}
+
+export type AccountEvent<K extends AccountKind = AccountKind> = { account: string; seq: number; ts: number } & AccountFieldsByKind[K];
+
+export interface AccountSubscribeRequest {
+  accounts?: string[];
+  since?: Record<string, number>;
+}
+
+export interface AccountSubscribed {
+  account: string;
+  seq: number;
+  replayed: number;
+  resetRequired: boolean;
+}
+
+export interface AccountSubscribeResponse {
+  accounts: AccountSubscribed[];
+}
+
+export interface AccountUnsubscribeRequest {
+  accounts?: string[];
+}
+export interface AccountUnsubscribeResponse {
+  accounts: string[];
+}
+
+export interface OrdersSnapshot {
+  account: string;
+  seq: number;
+  items: AccountEvent<'order'>[];
+}
+export interface PositionsSnapshot {
+  account: string;
+  seq: number;
+  items: AccountEvent<'position'>[];
+}
+export interface PortfolioSnapshot {
+  account: string;
+  seq: number;
+  portfolio: AccountEvent<'portfolio'> | null;
+}
+
+/** Per account-stream namespace: which live event and which snapshot event it carries. */
+export const ACCOUNT_STREAM_EVENTS = {
+  order: { live: SERVER_EVENTS.order, snapshot: SERVER_EVENTS.ordersSnapshot },
+  position: { live: SERVER_EVENTS.position, snapshot: SERVER_EVENTS.positionsSnapshot },
+  portfolio: { live: SERVER_EVENTS.portfolio, snapshot: SERVER_EVENTS.portfolioSnapshot },
+} as const satisfies Record<AccountKind, { live: string; snapshot: string }>;
+
+/** Socket.IO typed maps: what the server emits to clients of each namespace. */
+export interface ServerToClientEvents {
+  welcome: (payload: WelcomePayload) => void;
+  error: (payload: WireError) => void;
+  system: (payload: SystemPayload) => void;
+  'auth:expiring': (payload: AuthExpiringPayload) => void;
+  md: (messages: MdMessage[]) => void;
+  session: (payload: SessionPayload) => void;
+  order: (event: AccountEvent<'order'>) => void;
+  position: (event: AccountEvent<'position'>) => void;
+  portfolio: (event: AccountEvent<'portfolio'>) => void;
+  'orders:snapshot': (payload: OrdersSnapshot) => void;
+  'positions:snapshot': (payload: PositionsSnapshot) => void;
+  'portfolio:snapshot': (payload: PortfolioSnapshot) => void;
+}

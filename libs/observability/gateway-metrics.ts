@@ -1,0 +1,91 @@
+import { Injectable } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { Counter, Gauge, Histogram } from 'prom-client';
+import { METRICS } from './metric-names.js';
+
+/** Label children are cached: resolving labels costs a hash of the label set, too much per engine event. */
+class ChildCache<T> {
+  private readonly children = new Map<string, T>();
+  constructor(private readonly make: (key: string) => T) {}
+  get(key: string): T {
+    let child = this.children.get(key);
+    if (!child) {
+      child = this.make(key);
+      this.children.set(key, child);
+    }
+    return child;
+  }
+}
+
+type CounterChild = ReturnType<Counter<string>['labels']>;
+type GaugeChild = ReturnType<Gauge<string>['labels']>;
+type HistogramChild = ReturnType<Histogram<string>['labels']>;
+
+/** The gateway's own metrics, with helpers cheap enough for the hot path. */
+@Injectable()
+export class GatewayMetrics {
+  private readonly connectionsByNs: ChildCache<GaugeChild>;
+  private readonly subscriptionsByNs: ChildCache<GaugeChild>;
+  private readonly bytesByNs: ChildCache<CounterChild>;
+  private readonly messagesByNsEvent: ChildCache<CounterChild>;
+  private readonly latencyByNs: ChildCache<HistogramChild>;
+  private readonly engineByKindTransport: ChildCache<CounterChild>;
+
+  constructor(
+    @InjectMetric(METRICS.connections) readonly connections: Gauge<string>,
+    @InjectMetric(METRICS.handshakes) readonly handshakes: Counter<string>,
+    @InjectMetric(METRICS.subscriptions) readonly subscriptions: Gauge<string>,
+    @InjectMetric(METRICS.messagesSent) readonly messagesSent: Counter<string>,
+    @InjectMetric(METRICS.bytesSent) readonly bytesSent: Counter<string>,
+    @InjectMetric(METRICS.engineEvents) readonly engineEvents: Counter<string>,
+    @InjectMetric(METRICS.engineEventsMalformed) readonly engineEventsMalformed: Counter<string>,
+    @InjectMetric(METRICS.e2eLatency) readonly e2eLatency: Histogram<string>,
+    @InjectMetric(METRICS.clientRequests) readonly clientRequests: Counter<string>,
+    @InjectMetric(METRICS.ready) readonly ready: Gauge<string>,
+  ) {
+    this.connectionsByNs = new ChildCache((ns) => connections.labels(ns));
+    this.subscriptionsByNs = new ChildCache((ns) => subscriptions.labels(ns));
+    this.bytesByNs = new ChildCache((ns) => bytesSent.labels(ns));
+    this.messagesByNsEvent = new ChildCache((key) => {
+      const [ns, event] = key.split('|') as [string, string];
+      return messagesSent.labels(ns, event);
+    });
+    this.latencyByNs = new ChildCache((ns) => e2eLatency.labels(ns));
+    this.engineByKindTransport = new ChildCache((key) => {
+      const [kind, transport] = key.split('|') as [string, string];
+      return engineEvents.labels(kind, transport);
+    });
+  }
+
+  connectionOpened(namespace: string): void {
+    this.connectionsByNs.get(namespace).inc();
+  }
+  connectionClosed(namespace: string): void {
+    this.connectionsByNs.get(namespace).dec();
+  }
+  handshake(namespace: string, outcome: string): void {
+    this.handshakes.labels(namespace, outcome).inc();
+  }
+  subscriptionsChanged(namespace: string, delta: number): void {
+    if (delta !== 0) this.subscriptionsByNs.get(namespace).inc(delta);
+  }
+  sent(namespace: string, event: string, bytes: number, messages = 1): void {
+    this.messagesByNsEvent.get(`${namespace}|${event}`).inc(messages);
+    this.bytesByNs.get(namespace).inc(bytes);
+  }
+  latency(namespace: string, seconds: number): void {
+    this.latencyByNs.get(namespace).observe(seconds);
+  }
+  engineEvent(kind: string, transport: string): void {
+    this.engineByKindTransport.get(`${kind}|${transport}`).inc();
+  }
+  malformedEngineEvent(kind: string, reason: string): void {
+    this.engineEventsMalformed.labels(kind, reason).inc();
+  }
+  clientRequest(namespace: string, event: string, outcome: string): void {
+    this.clientRequests.labels(namespace, event, outcome).inc();
+  }
+  setReady(ready: boolean): void {
+    this.ready.set(ready ? 1 : 0);
+  }
+}

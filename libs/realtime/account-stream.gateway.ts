@@ -1,0 +1,55 @@
+import { ConnectedSocket, MessageBody, SubscribeMessage } from '@nestjs/websockets';
+import type { AccountDirectory } from '#libs/auth';
+import { CLIENT_EVENTS, GatewayError, type AccountKind, type AccountSubscribeResponse, type AccountUnsubscribeResponse } from '#libs/contracts';
+import { AccountSubscribeDto, AccountUnsubscribeDto } from './account-subscribe.dto.js';
+import type { AccountStream } from './account-stream.js';
+import { DomainGateway } from './domain-gateway.js';
+import type { GatewayRuntime } from './gateway-runtime.js';
+import type { GatewaySocket } from './gateway-socket.js';
+
+/**
+ * `/orders`, `/positions` and `/portfolio`: subscribe to the token's accounts (a supervisor: its tenant's), get a
+ * snapshot or a replay, then live events. Each subclass names its namespace and hands over its domain's stream.
+ */
+export abstract class AccountStreamGateway<K extends AccountKind> extends DomainGateway {
+  protected constructor(
+    runtime: GatewayRuntime,
+    private readonly directory: AccountDirectory,
+  ) {
+    super(runtime);
+  }
+
+  protected abstract get stream(): AccountStream<K>;
+
+  @SubscribeMessage(CLIENT_EVENTS.subscribe)
+  subscribe(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: AccountSubscribeDto): AccountSubscribeResponse {
+    const user = socket.data.user;
+    const requested = body.accounts ? [...new Set(body.accounts)] : this.directory.visibleAccounts(user);
+    const forbidden = requested.filter((account) => !this.directory.canSee(user, account));
+    if (forbidden.length > 0) throw new GatewayError('FORBIDDEN', `not permitted to see account(s) ${forbidden.join(', ')}`, { details: { accounts: forbidden } });
+    const since = body.since ?? {};
+    for (const [account, seq] of Object.entries(since)) {
+      if (!Number.isSafeInteger(seq) || seq < 0) throw new GatewayError('INVALID_REQUEST', `since.${account} must be a non-negative integer`);
+    }
+    return { accounts: requested.map((account) => this.stream.watch(socket, account, since[account])) };
+  }
+
+  @SubscribeMessage(CLIENT_EVENTS.unsubscribe)
+  unsubscribe(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: AccountUnsubscribeDto): AccountUnsubscribeResponse {
+    const accounts = body.accounts ?? this.stream.watchedBy(socket);
+    return { accounts: accounts.filter((account) => this.stream.unwatch(socket, account)) };
+  }
+
+  protected override onClientDisconnected(socket: GatewaySocket): void {
+    this.stream.removeSocket(socket);
+  }
+
+  /** A refreshed token may list fewer accounts: stop what it no longer allows. */
+  protected override onCredentialsChanged(socket: GatewaySocket): void {
+    for (const account of this.stream.watchedBy(socket)) {
+      if (this.directory.canSee(socket.data.user, account)) continue;
+      this.stream.unwatch(socket, account);
+      socket.emit('error', new GatewayError('FORBIDDEN', `account ${account} is no longer permitted`, { details: { account } }).toWire());
+    }
+  }
+}

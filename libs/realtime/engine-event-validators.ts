@@ -1,0 +1,219 @@
+import type {
+  BookLevel,
+  Decimal,
+  OrderFields,
+  PortfolioFields,
+  PositionFields,
+  QuoteData,
+  SessionStatus,
+  TradeData,
+} from '#libs/contracts';
+
+export type Validated<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+const DECIMAL = /^-?\d{1,24}(\.\d{1,18})?$/;
+
+/** Engines may send decimals as strings or JSON numbers; clients always get strings, never floats. */
+export function toDecimal(value: unknown): Decimal | null {
+  if (typeof value === 'string') return DECIMAL.test(value) ? value : null;
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    const text = String(value);
+    return DECIMAL.test(text) ? text : null; // exponent forms (1e-7, 1e21) are refused, not guessed at
+  }
+  return null;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function validTs(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0;
+}
+
+class FieldReader {
+  failure: string | null = null;
+  constructor(private readonly source: Record<string, unknown>) {}
+
+  decimal(field: string): Decimal {
+    const value = toDecimal(this.source[field]);
+    if (value === null) this.fail(`${field} is not a decimal`);
+    return value ?? '0';
+  }
+  optionalDecimal(field: string): Decimal | undefined {
+    if (this.source[field] === undefined || this.source[field] === null) return undefined;
+    return this.decimal(field);
+  }
+  string(field: string, maxLength = 128): string {
+    const value = this.source[field];
+    if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+    if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) {
+      this.fail(`${field} is not a string`);
+      return '';
+    }
+    return value;
+  }
+  optionalString(field: string): string | undefined {
+    return this.source[field] === undefined || this.source[field] === null ? undefined : this.string(field, 1024);
+  }
+  oneOf<T extends string>(field: string, allowed: readonly T[]): T {
+    const value = this.source[field];
+    if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+      this.fail(`${field} is not one of ${allowed.join('|')}`);
+      return allowed[0] as T;
+    }
+    return value as T;
+  }
+  private fail(reason: string): void {
+    this.failure ??= reason;
+  }
+}
+
+function finish<T>(reader: FieldReader, value: T): Validated<T> {
+  return reader.failure ? { ok: false, reason: reader.failure } : { ok: true, value };
+}
+
+export interface EngineStamp {
+  ts: number;
+  /** The engine's own per-account sequence, when it sends one. */
+  seq?: number;
+}
+
+function stamp(payload: Record<string, unknown>): EngineStamp | string {
+  if (!validTs(payload.ts)) return 'ts is missing or not epoch milliseconds';
+  const seq = payload.seq;
+  if (seq !== undefined && (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0)) return 'seq is not a non-negative integer';
+  return { ts: payload.ts, seq: seq as number | undefined };
+}
+
+export function validateQuote(payload: unknown): Validated<{ ts: number; data: QuoteData }> {
+  if (!isObject(payload)) return { ok: false, reason: 'payload is not a JSON object' };
+  if (!validTs(payload.ts)) return { ok: false, reason: 'ts is missing or not epoch milliseconds' };
+  const r = new FieldReader(payload);
+  const data: QuoteData = {
+    bid: r.decimal('bid'),
+    ask: r.decimal('ask'),
+    bidSize: r.decimal('bidSize'),
+    askSize: r.decimal('askSize'),
+    last: r.decimal('last'),
+    lastSize: r.decimal('lastSize'),
+    volume: r.decimal('volume'),
+  };
+  const open = r.optionalDecimal('open');
+  const high = r.optionalDecimal('high');
+  const low = r.optionalDecimal('low');
+  const prevClose = r.optionalDecimal('prevClose');
+  if (open !== undefined) data.open = open;
+  if (high !== undefined) data.high = high;
+  if (low !== undefined) data.low = low;
+  if (prevClose !== undefined) data.prevClose = prevClose;
+  return finish(r, { ts: payload.ts, data });
+}
+
+export function validateTrade(payload: unknown): Validated<{ ts: number; data: TradeData }> {
+  if (!isObject(payload)) return { ok: false, reason: 'payload is not a JSON object' };
+  if (!validTs(payload.ts)) return { ok: false, reason: 'ts is missing or not epoch milliseconds' };
+  const r = new FieldReader(payload);
+  const data: TradeData = { price: r.decimal('price'), size: r.decimal('size'), side: r.oneOf('side', ['buy', 'sell'] as const), tradeId: r.string('tradeId') };
+  return finish(r, { ts: payload.ts, data });
+}
+
+const MAX_BOOK_LEVELS = 1_000;
+
+function levels(value: unknown): BookLevel[] | null {
+  if (!Array.isArray(value) || value.length > MAX_BOOK_LEVELS) return null;
+  const out: BookLevel[] = [];
+  for (const level of value) {
+    if (!Array.isArray(level) || level.length < 2) return null;
+    const price = toDecimal(level[0]);
+    const size = toDecimal(level[1]);
+    if (price === null || size === null || size.startsWith('-')) return null;
+    out.push([price, size]);
+  }
+  return out;
+}
+
+export function validateBook(payload: unknown): Validated<{ ts: number; type: 'snapshot' | 'delta'; bids: BookLevel[]; asks: BookLevel[] }> {
+  if (!isObject(payload)) return { ok: false, reason: 'payload is not a JSON object' };
+  if (!validTs(payload.ts)) return { ok: false, reason: 'ts is missing or not epoch milliseconds' };
+  if (payload.type !== 'snapshot' && payload.type !== 'delta') return { ok: false, reason: 'type is not snapshot|delta' };
+  const bids = levels(payload.bids ?? []);
+  const asks = levels(payload.asks ?? []);
+  if (!bids || !asks) return { ok: false, reason: 'bids/asks are not [price, size] decimal pairs' };
+  return { ok: true, value: { ts: payload.ts, type: payload.type, bids, asks } };
+}
+
+const SESSION_STATUSES: readonly SessionStatus[] = ['PRE_OPEN', 'OPEN', 'CLOSED', 'HALTED'];
+
+export function validateSession(payload: unknown): Validated<{ ts: number; status: SessionStatus }> {
+  if (!isObject(payload)) return { ok: false, reason: 'payload is not a JSON object' };
+  if (!validTs(payload.ts)) return { ok: false, reason: 'ts is missing or not epoch milliseconds' };
+  if (typeof payload.status !== 'string' || !(SESSION_STATUSES as readonly string[]).includes(payload.status)) {
+    return { ok: false, reason: 'status is not PRE_OPEN|OPEN|CLOSED|HALTED' };
+  }
+  return { ok: true, value: { ts: payload.ts, status: payload.status as SessionStatus } };
+}
+
+const ORDER_SIDES = ['buy', 'sell'] as const;
+const ORDER_TYPES = ['market', 'limit', 'stop', 'stop_limit'] as const;
+const ORDER_STATUSES = ['pending_new', 'new', 'partially_filled', 'filled', 'pending_cancel', 'canceled', 'rejected', 'expired'] as const;
+const EXEC_TYPES = ['new', 'trade', 'canceled', 'replaced', 'rejected', 'expired', 'pending_new', 'pending_cancel'] as const;
+
+export function validateOrder(payload: unknown): Validated<EngineStamp & { fields: OrderFields }> {
+  if (!isObject(payload)) return { ok: false, reason: 'payload is not a JSON object' };
+  const s = stamp(payload);
+  if (typeof s === 'string') return { ok: false, reason: s };
+  const r = new FieldReader(payload);
+  const fields: OrderFields = {
+    orderId: r.string('orderId'),
+    clientOrderId: r.string('clientOrderId'),
+    symbol: r.string('symbol'),
+    side: r.oneOf('side', ORDER_SIDES),
+    type: r.oneOf('type', ORDER_TYPES),
+    status: r.oneOf('status', ORDER_STATUSES),
+    execType: r.oneOf('execType', EXEC_TYPES),
+    quantity: r.decimal('quantity'),
+    filledQuantity: r.decimal('filledQuantity'),
+    leavesQuantity: r.decimal('leavesQuantity'),
+  };
+  const optional = { price: r.optionalDecimal('price'), avgPrice: r.optionalDecimal('avgPrice'), lastFillPrice: r.optionalDecimal('lastFillPrice'), lastFillQuantity: r.optionalDecimal('lastFillQuantity') };
+  for (const [key, value] of Object.entries(optional)) if (value !== undefined) (fields as unknown as Record<string, string>)[key] = value;
+  const reason = r.optionalString('reason');
+  if (reason !== undefined) fields.reason = reason;
+  return finish(r, { ...s, fields });
+}
+
+export function validatePosition(payload: unknown): Validated<EngineStamp & { fields: PositionFields }> {
+  if (!isObject(payload)) return { ok: false, reason: 'payload is not a JSON object' };
+  const s = stamp(payload);
+  if (typeof s === 'string') return { ok: false, reason: s };
+  const r = new FieldReader(payload);
+  const fields: PositionFields = {
+    symbol: r.string('symbol'),
+    quantity: r.decimal('quantity'),
+    avgPrice: r.decimal('avgPrice'),
+    marketPrice: r.decimal('marketPrice'),
+    marketValue: r.decimal('marketValue'),
+    unrealizedPnl: r.decimal('unrealizedPnl'),
+    realizedPnl: r.decimal('realizedPnl'),
+    dayPnl: r.decimal('dayPnl'),
+  };
+  return finish(r, { ...s, fields });
+}
+
+export function validatePortfolio(payload: unknown): Validated<EngineStamp & { fields: PortfolioFields }> {
+  if (!isObject(payload)) return { ok: false, reason: 'payload is not a JSON object' };
+  const s = stamp(payload);
+  if (typeof s === 'string') return { ok: false, reason: s };
+  const r = new FieldReader(payload);
+  const fields: PortfolioFields = {
+    currency: r.string('currency', 8),
+    equity: r.decimal('equity'),
+    cash: r.decimal('cash'),
+    buyingPower: r.decimal('buyingPower'),
+    marketValue: r.decimal('marketValue'),
+    dayPnl: r.decimal('dayPnl'),
+    totalPnl: r.decimal('totalPnl'),
+  };
+  return finish(r, { ...s, fields });
+}

@@ -1,0 +1,29 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { TokenVerifier } from '#libs/auth';
+import { LicenceResolver } from '#libs/licensing';
+import { GatewayMetrics, PINO_LOGGER, type Logger } from '#libs/observability';
+import { ConnectionRegistry } from './connection-registry.js';
+
+export interface GatewayRuntimeOptions {
+  nodeId: string;
+  serverVersion: string;
+  /** Largest inbound client frame served; a larger one is refused with INVALID_REQUEST and the connection goes on. */
+  maxFrameBytes: number;
+  /** How long before token expiry the client is sent `auth:expiring`. */
+  tokenExpiryWarningMs: number;
+}
+
+export const GATEWAY_RUNTIME_OPTIONS = Symbol('GATEWAY_RUNTIME_OPTIONS');
+
+/** What every domain gateway shares, injected as one object so that subclasses stay short. */
+@Injectable()
+export class GatewayRuntime {
+  constructor(
+    readonly verifier: TokenVerifier,
+    readonly licences: LicenceResolver,
+    readonly metrics: GatewayMetrics,
+    readonly registry: ConnectionRegistry,
+    @Inject(PINO_LOGGER) readonly logger: Logger,
+    @Inject(GATEWAY_RUNTIME_OPTIONS) readonly options: GatewayRuntimeOptions,
+  ) {}
+}

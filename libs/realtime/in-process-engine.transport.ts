@@ -1,0 +1,52 @@
+import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
+import { InProcessContext } from './engine-context.js';
+import { subjectMatches } from './subject-matcher.js';
+
+/**
+ * The embedded default's engine transport: the built-in simulator publishes here and the events reach the same
+ * `@EventPattern` controllers as events from NATS or Redis would, without a broker.
+ */
+export class InProcessEngineTransport extends Server implements CustomTransportStrategy {
+  private readonly routeCache = new Map<string, string[]>();
+  private listening = false;
+
+  listen(callback: () => void): void {
+    this.listening = true;
+    this._status$.next('connected');
+    callback();
+  }
+
+  close(): void {
+    this.listening = false;
+    this._status$.next('disconnected');
+  }
+
+  on(): void {
+    // No connection to report status for: the engine is in this process.
+  }
+
+  unwrap<T>(): T {
+    return this as unknown as T;
+  }
+
+  get isListening(): boolean {
+    return this.listening;
+  }
+
+  /** Delivers one engine event to every handler whose pattern matches the subject. */
+  publish(subject: string, payload: unknown): void {
+    if (!this.listening) return;
+    for (const pattern of this.patternsFor(subject)) {
+      this.handleEvent(pattern, { pattern, data: payload }, new InProcessContext([subject])).catch((error: unknown) => this.logger.error(error));
+    }
+  }
+
+  private patternsFor(subject: string): string[] {
+    let patterns = this.routeCache.get(subject);
+    if (!patterns) {
+      patterns = [...this.messageHandlers.keys()].filter((pattern) => subjectMatches(pattern, subject));
+      if (this.routeCache.size < 100_000) this.routeCache.set(subject, patterns);
+    }
+    return patterns;
+  }
+}

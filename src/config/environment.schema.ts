@@ -1,0 +1,130 @@
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
+
+const ENGINE_TRANSPORT_VALUES = ['simulator', 'nats', 'redis', 'nats,redis', 'redis,nats'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value);
+const trimmed = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim() || undefined : value);
+
+/**
+ * The process environment as the gateway reads it. Every variable is validated at start so that a bad value stops the
+ * process with a message naming it, instead of failing later on the first client that needs it.
+ */
+export class EnvironmentSchema {
+  @IsIn(['development', 'production', 'test'])
+  @Transform(trimmed)
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsOptional()
+  @Transform(trimmed)
+  @IsString()
+  @Matches(/^(nats|tls|wss?):\/\/[^\s]+(,(nats|tls|wss?):\/\/[^\s]+)*$/, { message: 'NATS_URL must be one or more nats:// URLs separated by commas' })
+  NATS_URL?: string;
+
+  @IsOptional()
+  @Transform(trimmed)
+  @IsUrl({ protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true }, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
+  @IsOptional()
+  @Transform(trimmed)
+  @IsIn(ENGINE_TRANSPORT_VALUES)
+  ENGINE_TRANSPORT?: (typeof ENGINE_TRANSPORT_VALUES)[number];
+
+  @IsOptional()
+  @Transform(trimmed)
+  @IsString()
+  @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters (256 bits) for HS256' })
+  JWT_SECRET?: string;
+
+  @IsOptional()
+  @Transform(trimmed)
+  @IsString()
+  @Matches(/-----BEGIN PUBLIC KEY-----/, { message: 'JWT_PUBLIC_KEY must be a PEM (SPKI) public key' })
+  JWT_PUBLIC_KEY?: string;
+
+  @IsOptional()
+  @Transform(trimmed)
+  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true }, { message: 'JWT_JWKS_URL must be an http(s) URL' })
+  JWT_JWKS_URL?: string;
+
+  @IsOptional()
+  @Transform(trimmed)
+  @IsString()
+  JWT_ISSUER?: string;
+
+  @IsOptional()
+  @Transform(trimmed)
+  @IsString()
+  JWT_AUDIENCE?: string;
+
+  @IsOptional()
+  @Transform(trimmed)
+  @IsString()
+  LICENCE_REGISTRY?: string;
+
+  @IsOptional()
+  @Transform(trimmed)
+  @IsString()
+  INSTRUMENTS_FILE?: string;
+
+  @IsOptional()
+  @Transform(trimmed)
+  @IsString()
+  ACCOUNTS_FILE?: string;
+
+  @IsOptional()
+  @Transform(trimmed)
+  @IsString()
+  COMPLIANCE_FILE?: string;
+
+  @IsOptional()
+  @Transform(trimmed)
+  @IsString()
+  CORS_ORIGINS?: string;
+
+  @Transform(trimmed)
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+
+  @IsOptional()
+  @Transform(trimmed)
+  @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'NODE_ID must be 1-64 characters of letters, digits, ".", "_" or "-"' })
+  NODE_ID?: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(1_048_576)
+  MAX_FRAME_BYTES = 65_536;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  SIMULATOR_RATE = 200;
+
+  @IsOptional()
+  @Transform(trimmed)
+  @IsIn(['on', 'off'])
+  SIMULATOR?: 'on' | 'off';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(600_000)
+  TOKEN_EXPIRY_WARNING_MS = 60_000;
+}

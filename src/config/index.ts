@@ -1,0 +1,1 @@
+export { AppConfig, ConfigurationError, type EngineTransportName } from './app-config.js';

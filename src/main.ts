@@ -1,0 +1,169 @@
+import 'reflect-metadata';
+import { resolve } from 'node:path';
+import { NestFactory } from '@nestjs/core';
+import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { SERVER_EVENTS, type SystemPayload } from '#libs/contracts';
+import { createLogger, PinoNestLogger } from '#libs/observability';
+import { ConnectionRegistry, EngineMessageDeserializer, GatewayIoAdapter, InProcessEngineTransport } from '#libs/realtime';
+import { AppModule } from './app.module.js';
+import { AppConfig, ConfigurationError } from './config/index.js';
+import { EngineLinks } from './engine/engine-links.js';
+import { ReadinessState } from './health/readiness.state.js';
+import { InstrumentCatalog } from './market-data/instrument-catalog.js';
+import { AccountDirectory } from '#libs/auth';
+import { mintDevelopmentToken } from './simulator/dev-token.js';
+import { MarketSimulator } from './simulator/market-simulator.js';
+
+/** Clients are told to come back after this: long enough for the load balancer to take this replica out. */
+const RECONNECT_IN_MS = 2_000;
+
+function loadConfig(): AppConfig {
+  try {
+    return AppConfig.fromEnvironment();
+  } catch (error) {
+    if (error instanceof ConfigurationError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+function redisClient(url: string, name: string): Redis {
+  return new Redis(url, { connectionName: name, maxRetriesPerRequest: null, enableAutoPipelining: true, lazyConnect: false });
+}
+
+function redisTransportOptions(url: string): Record<string, unknown> {
+  const parsed = new URL(url);
+  return {
+    host: parsed.hostname,
+    port: Number(parsed.port || 6379),
+    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    db: parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : undefined,
+    tls: parsed.protocol === 'rediss:' ? {} : undefined,
+  };
+}
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, nodeId: config.nodeId });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger), {
+    logger: new PinoNestLogger(logger),
+    cors: { origin: config.corsOrigins, credentials: true },
+  });
+  const links = app.get(EngineLinks);
+
+  let redis: { pub: Redis; sub: Redis } | undefined;
+  if (config.redisUrl) {
+    redis = { pub: redisClient(config.redisUrl, `tradewire-${config.nodeId}-pub`), sub: redisClient(config.redisUrl, `tradewire-${config.nodeId}-sub`) };
+    links.addRedisClient(redis.pub);
+    links.addRedisClient(redis.sub);
+  }
+  const ioAdapter = new GatewayIoAdapter(app, { corsOrigins: config.corsOrigins, transportMaxBytes: config.transportMaxBytes, redis });
+  app.useWebSocketAdapter(ioAdapter);
+  app.useStaticAssets(resolve('src/dashboard/public'), { index: 'index.html' });
+
+  // Engine transports: a hybrid app, one microservice listener per transport, all dispatching to the same controllers.
+  let inProcess: InProcessEngineTransport | undefined;
+  for (const transport of config.engineTransports) {
+    if (transport === 'nats' && config.natsUrl) {
+      const server = app.connectMicroservice<MicroserviceOptions>({
+        transport: Transport.NATS,
+        options: {
+          servers: config.natsUrl.split(','),
+          name: `tradewire-${config.nodeId}`,
+          deserializer: new EngineMessageDeserializer(),
+          reconnect: true,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 500,
+        },
+      });
+      links.trackTransport('nats', server.status);
+    } else if (transport === 'redis' && config.redisUrl) {
+      const server = app.connectMicroservice<MicroserviceOptions>({
+        transport: Transport.REDIS,
+        options: { ...redisTransportOptions(config.redisUrl), wildcards: true, deserializer: new EngineMessageDeserializer(), retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: 500 },
+      });
+      links.trackTransport('redis', server.status);
+    } else if (transport === 'simulator') {
+      inProcess = new InProcessEngineTransport();
+      app.connectMicroservice<MicroserviceOptions>({ strategy: inProcess });
+      links.trackTransport('simulator', inProcess.status);
+    }
+  }
+  await app.startAllMicroservices();
+  await app.listen(config.port, '0.0.0.0');
+
+  let simulator: MarketSimulator | undefined;
+  if (config.simulatorEnabled && inProcess) {
+    const target = inProcess;
+    simulator = new MarketSimulator(
+      app.get(InstrumentCatalog).all(),
+      { rate: config.simulatorRate, channels: ['quote', 'trade', 'book'], accounts: app.get(AccountDirectory).accountsOf('acme-capital'), orderRate: 2, bookDepth: 25, seed: Date.now() },
+      (subject, payload) => target.publish(subject, payload),
+    );
+    simulator.start();
+  }
+
+  const readiness = app.get(ReadinessState);
+  readiness.markStarted();
+  const address = `http://localhost:${config.port}`;
+  logger.info({ port: config.port, engineTransports: config.engineTransports, node: config.nodeId, adapter: redis ? 'redis' : 'memory' }, 'gateway ready');
+  if (config.jwtIsDevelopmentSecret && config.jwt.kind === 'secret') {
+    const directory = app.get(AccountDirectory);
+    const token = await mintDevelopmentToken(config.jwt.secret, { tenant: 'acme-capital', accounts: directory.accountsOf('acme-capital') }, config.jwt.issuer, config.jwt.audience);
+    // The development token goes to the terminal, never into the structured log.
+    process.stdout.write(`\nTradewire is running on the built-in simulator.\n  Dashboard: ${address}/?token=${token}\n  Health:    ${address}/health/ready\n  Metrics:   ${address}/metrics\n\n`);
+  }
+
+  installShutdown(app, { config, logger, readiness, links, simulator });
+}
+
+function installShutdown(
+  app: NestExpressApplication,
+  deps: { config: AppConfig; logger: Logger; readiness: ReadinessState; links: EngineLinks; simulator?: MarketSimulator },
+): void {
+  let shuttingDown = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    const { config, logger, readiness, links, simulator } = deps;
+    const deadline = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'graceful shutdown timed out; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    logger.info({ signal }, 'shutting down: not ready');
+    readiness.beginDraining();
+    simulator?.stop();
+    const registry = app.get(ConnectionRegistry);
+    const notice: SystemPayload = { type: 'shutdown', message: 'gateway is restarting; reconnect shortly', reconnectInMs: RECONNECT_IN_MS };
+    // Local only: the other replicas are not going anywhere.
+    for (const namespace of registry.allNamespaces()) namespace.local.emit(SERVER_EVENTS.system, notice);
+    const io = registry.allNamespaces()[0]?.server;
+    // Stop accepting, then disconnect whoever is left; the notice above went out first on every connection.
+    app.getHttpServer().close();
+    for (const namespace of registry.allNamespaces()) namespace.local.disconnectSockets(true);
+    try {
+      if (io) await io.close();
+      await app.close();
+      await links.close();
+      logger.info('shutdown complete');
+      logger.flush();
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void shutdown(signal));
+}
+
+bootstrap().catch((error: unknown) => {
+  process.stderr.write(`Tradewire failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

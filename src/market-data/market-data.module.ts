@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { MarketDataController } from './market-data.controller.js';
+import { MarketDataGateway } from './market-data.gateway.js';
+import { MarketDataService } from './market-data.service.js';
+
+@Module({
+  controllers: [MarketDataController],
+  providers: [MarketDataGateway, MarketDataService],
+  exports: [MarketDataService],
+})
+export class MarketDataModule {}

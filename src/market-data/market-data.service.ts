@@ -1,0 +1,250 @@
+import { Injectable } from '@nestjs/common';
+import {
+  GatewayError,
+  SERVER_EVENTS,
+  streamName,
+  parseStream,
+  type BookLevel,
+  type MdChannel,
+  type MdMessage,
+  type MdRejected,
+  type MdSubscribed,
+  type MdSubscribeResponse,
+  type QuoteData,
+  type SessionPayload,
+  type SessionStatus,
+  type TradeData,
+} from '#libs/contracts';
+import { checkMarketDataEntitlement, exchangeAccess } from '#libs/licensing';
+import { GatewayMetrics } from '#libs/observability';
+import { StreamFanout, type GatewayNamespace, type GatewaySocket } from '#libs/realtime';
+import type { MdSubscribeDto } from './dto/md-subscribe.dto.js';
+import { InstrumentCatalog } from './instrument-catalog.js';
+import { diffLevels, OrderBook, type BookView } from './order-book.js';
+
+export const DEFAULT_BOOK_DEPTH = 10;
+
+interface ValueState<T> {
+  seq: number;
+  ts: number;
+  data: T;
+}
+
+/** Book subscribers are grouped by depth: each group's view, sequence and serialization are computed once. */
+interface BookDepthGroup {
+  seq: number;
+  ts: number;
+  view: BookView;
+}
+
+interface BookState {
+  book: OrderBook;
+  groups: Map<number, BookDepthGroup>;
+}
+
+export type BookApplyOutcome = 'applied' | 'no_snapshot';
+
+/**
+ * Market-data state and subscriptions: the last-value cache (snapshots), per-stream sequences, order books, exchange
+ * sessions, and which client wants what. Engine events come in from the engine controller; updates leave through
+ * the fan-out core, each serialized once.
+ */
+@Injectable()
+export class MarketDataService {
+  private readonly quotes = new Map<string, ValueState<QuoteData>>();
+  private readonly trades = new Map<string, ValueState<TradeData>>();
+  private readonly books = new Map<string, BookState>();
+  private readonly sessions = new Map<string, SessionPayload>();
+  private fanout!: StreamFanout;
+  private namespace!: GatewayNamespace;
+
+  constructor(
+    private readonly catalog: InstrumentCatalog,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  attach(namespace: GatewayNamespace): void {
+    this.namespace = namespace;
+    this.fanout = new StreamFanout(namespace.name, SERVER_EVENTS.md, this.metrics);
+  }
+
+  isKnownInstrument(instrument: string): boolean {
+    return this.catalog.has(instrument);
+  }
+
+  // ------------------------------------------------------------------ engine side
+
+  onQuote(instrument: string, ts: number, data: QuoteData): void {
+    const stream = streamName('quote', instrument);
+    const previous = this.quotes.get(stream);
+    const state = { seq: (previous?.seq ?? 0) + 1, ts, data };
+    this.quotes.set(stream, state);
+    if (!this.fanout?.hasSubscribers(stream)) return;
+    // The very first event of a stream is its first state: a snapshot for everyone subscribed before it existed.
+    const message: MdMessage<'quote'> = { stream, type: previous ? 'update' : 'snapshot', seq: state.seq, ts, data };
+    this.fanout.publish(stream, JSON.stringify(message), ts, 'latest');
+  }
+
+  onTrade(instrument: string, ts: number, data: TradeData): void {
+    const stream = streamName('trade', instrument);
+    const previous = this.trades.get(stream);
+    const state = { seq: (previous?.seq ?? 0) + 1, ts, data };
+    this.trades.set(stream, state);
+    if (!this.fanout?.hasSubscribers(stream)) return;
+    const message: MdMessage<'trade'> = { stream, type: previous ? 'update' : 'snapshot', seq: state.seq, ts, data };
+    this.fanout.publish(stream, JSON.stringify(message), ts, 'all');
+  }
+
+  onBook(instrument: string, ts: number, type: 'snapshot' | 'delta', bids: BookLevel[], asks: BookLevel[]): BookApplyOutcome {
+    const stream = streamName('book', instrument);
+    let state = this.books.get(stream);
+    if (!state) {
+      state = { book: new OrderBook(), groups: new Map() };
+      this.books.set(stream, state);
+    }
+    if (type === 'snapshot') state.book.applySnapshot(bids, asks);
+    else if (!state.book.hasSnapshot) return 'no_snapshot';
+    else state.book.applyDelta(bids, asks);
+
+    for (const [depth, group] of state.groups) {
+      const key = bookKey(stream, depth);
+      const view = state.book.view(depth);
+      if (type === 'snapshot') {
+        group.seq += 1;
+        group.ts = ts;
+        group.view = view;
+        if (this.fanout?.hasSubscribers(key)) {
+          const message: MdMessage<'book'> = { stream, type: 'snapshot', seq: group.seq, ts, data: view };
+          this.fanout.publish(key, JSON.stringify(message), ts, 'all');
+        }
+        continue;
+      }
+      const changedBids = diffLevels(group.view.bids, view.bids);
+      const changedAsks = diffLevels(group.view.asks, view.asks);
+      if (changedBids.length === 0 && changedAsks.length === 0) continue; // nothing this depth shows has changed
+      const prevSeq = group.seq;
+      group.seq += 1;
+      group.ts = ts;
+      group.view = view;
+      if (!this.fanout?.hasSubscribers(key)) continue;
+      const message: MdMessage<'book'> = { stream, type: 'update', seq: group.seq, prevSeq, ts, data: { bids: changedBids, asks: changedAsks, checksum: view.checksum } };
+      this.fanout.publish(key, JSON.stringify(message), ts, 'all');
+    }
+    return 'applied';
+  }
+
+  onSession(exchange: string, status: SessionStatus, ts: number): void {
+    const payload: SessionPayload = { exchange, status, since: ts };
+    this.sessions.set(exchange, payload);
+    // `local`: every replica receives the engine event itself; relaying it through the adapter would deliver it twice.
+    this.namespace?.local.to(sessionRoom(exchange)).emit(SERVER_EVENTS.session, payload);
+  }
+
+  // ------------------------------------------------------------------ client side
+
+  subscribe(socket: GatewaySocket, request: MdSubscribeDto): MdSubscribeResponse {
+    const licence = socket.data.licence;
+    const throttleMs = Math.max(request.throttleMs ?? 0, licence.minThrottleMs);
+    const depth = request.depth ?? DEFAULT_BOOK_DEPTH;
+    const subscribed: MdSubscribed[] = [];
+    const rejected: MdRejected[] = [];
+    const channels = [...new Set(request.channels)];
+    for (const instrument of new Set(request.instruments)) {
+      const exchange = instrument.slice(0, instrument.indexOf(':'));
+      for (const channel of channels) {
+        const refuse = (code: MdRejected['code'], message: string) => rejected.push({ instrument, channel, code, message });
+        if (!this.catalog.has(instrument)) {
+          refuse('UNKNOWN_SYMBOL', `${instrument} is not a known instrument`);
+          continue;
+        }
+        const refusal = checkMarketDataEntitlement(licence, exchange, channel);
+        if (refusal) {
+          refuse(refusal.code, refusal.message);
+          continue;
+        }
+        if (exchangeAccess(licence, exchange) === 'delayed') {
+          refuse('NOT_ENTITLED', `${exchange} is licensed as delayed only, and this gateway serves delayed data from a later version`);
+          continue;
+        }
+        const stream = streamName(channel, instrument);
+        const key = channel === 'book' ? bookKey(stream, depth) : stream;
+        if (!this.fanout.isSubscribed(socket, key) && this.fanout.subscriptionCount(socket) >= licence.maxSubscriptions) {
+          refuse('SUBSCRIPTION_LIMIT', `the licence allows ${licence.maxSubscriptions} subscriptions per connection`);
+          continue;
+        }
+        // A different depth of the same book replaces the old one.
+        if (channel === 'book') for (const other of this.fanout.streamsOf(socket)) if (other !== key && other.startsWith(`${stream}@`)) this.fanout.unsubscribe(socket, other);
+        this.fanout.subscribe(socket, key, throttleMs);
+        void socket.join(sessionRoom(exchange));
+        const seq = this.sendSnapshot(socket, channel, stream, depth);
+        subscribed.push({ stream, seq, delayed: false, delayMs: 0, throttleMs });
+      }
+    }
+    return { subscribed, rejected };
+  }
+
+  unsubscribe(socket: GatewaySocket, instruments: string[], channels?: MdChannel[]): string[] {
+    const wanted = new Set(channels ?? ['quote', 'trade', 'book']);
+    const removed: string[] = [];
+    for (const key of this.fanout.streamsOf(socket)) {
+      const stream = key.includes('@') ? key.slice(0, key.indexOf('@')) : key;
+      const parsed = parseStream(stream);
+      if (!parsed || !wanted.has(parsed.channel) || !instruments.includes(parsed.instrument)) continue;
+      if (this.fanout.unsubscribe(socket, key)) removed.push(stream);
+    }
+    this.leaveUnusedSessionRooms(socket);
+    return removed;
+  }
+
+  resync(socket: GatewaySocket, stream: string): { stream: string; seq: number } {
+    const parsed = parseStream(stream);
+    const key = parsed && this.fanout.streamsOf(socket).find((k) => k === stream || k.startsWith(`${stream}@`));
+    if (!parsed || !key) throw new GatewayError('INVALID_REQUEST', `not subscribed to ${stream}`);
+    const depth = key.includes('@') ? Number(key.slice(key.indexOf('@') + 1)) : DEFAULT_BOOK_DEPTH;
+    return { stream, seq: this.sendSnapshot(socket, parsed.channel, stream, depth) };
+  }
+
+  removeSocket(socket: GatewaySocket): void {
+    this.fanout?.removeSocket(socket);
+  }
+
+  sessionStatus(exchange: string): SessionPayload | undefined {
+    return this.sessions.get(exchange);
+  }
+
+  /** Queues the stream's current state for one socket; returns its seq (0 while the stream has no data yet). */
+  private sendSnapshot(socket: GatewaySocket, channel: MdChannel, stream: string, depth: number): number {
+    if (channel === 'book') {
+      const state = this.books.get(stream);
+      if (!state?.book.hasSnapshot) return 0;
+      let group = state.groups.get(depth);
+      if (!group) {
+        group = { seq: 1, ts: Date.now(), view: state.book.view(depth) };
+        state.groups.set(depth, group);
+      }
+      const message: MdMessage<'book'> = { stream, type: 'snapshot', seq: group.seq, ts: group.ts, data: group.view };
+      this.fanout.sendSnapshot(socket, bookKey(stream, depth), JSON.stringify(message), group.ts);
+      return group.seq;
+    }
+    const state = channel === 'quote' ? this.quotes.get(stream) : this.trades.get(stream);
+    if (!state) return 0;
+    const message = { stream, type: 'snapshot', seq: state.seq, ts: state.ts, data: state.data } satisfies MdMessage;
+    this.fanout.sendSnapshot(socket, stream, JSON.stringify(message), state.ts);
+    return state.seq;
+  }
+
+  private leaveUnusedSessionRooms(socket: GatewaySocket): void {
+    const exchanges = new Set(this.fanout.streamsOf(socket).map((key) => parseStream(key.split('@')[0] ?? '')?.instrument.split(':')[0]));
+    for (const room of socket.rooms) {
+      if (room.startsWith('session:') && !exchanges.has(room.slice('session:'.length))) void socket.leave(room);
+    }
+  }
+}
+
+function bookKey(stream: string, depth: number): string {
+  return `${stream}@${depth}`;
+}
+
+function sessionRoom(exchange: string): string {
+  return `session:${exchange}`;
+}

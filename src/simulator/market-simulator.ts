@@ -1,0 +1,381 @@
+import { accountSubject, mdSubject, sessionSubject, type MdChannel, type OrderFields, type OrderSide } from '#libs/contracts';
+import type { Instrument } from '../market-data/instrument-catalog.js';
+
+/** Where the simulator's events go: the in-process transport, NATS or Redis. */
+export type EnginePublish = (subject: string, payload: Record<string, unknown>) => void;
+
+export interface SimulatorOptions {
+  /** Market-data events per second across all instruments. */
+  rate: number;
+  channels: MdChannel[];
+  accounts: string[];
+  /** Order events per second across all accounts (each fill also moves a position and the portfolio). */
+  orderRate: number;
+  bookDepth: number;
+  /** Pseudo-random seed, so that a benchmark's load is the same run to run. */
+  seed: number;
+}
+
+/** Small, fast, seedable PRNG (mulberry32): Math.random cannot be seeded. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function decimalsOf(step: string): number {
+  const dot = step.indexOf('.');
+  return dot < 0 ? 0 : step.length - dot - 1;
+}
+
+/** Prices are kept as integer ticks and formatted once: no float drift in what the engine publishes. */
+class SimulatedInstrument {
+  readonly tick: number;
+  readonly decimals: number;
+  readonly sizeDecimals: number;
+  ticks: number;
+  readonly openTicks: number;
+  highTicks: number;
+  lowTicks: number;
+  volume = 0;
+  tradeSeq = 0;
+  readonly book = { bids: new Map<number, number>(), asks: new Map<number, number>() };
+
+  constructor(
+    readonly instrument: Instrument,
+    random: () => number,
+  ) {
+    this.tick = Number(instrument.tickSize);
+    this.decimals = decimalsOf(instrument.tickSize);
+    this.sizeDecimals = decimalsOf(instrument.lotSize);
+    this.ticks = Math.max(1, Math.round(Number(instrument.refPrice) / this.tick));
+    this.openTicks = this.ticks;
+    this.highTicks = this.ticks;
+    this.lowTicks = this.ticks;
+    this.volume = Math.round(random() * 1_000_000);
+  }
+
+  price(ticks = this.ticks): string {
+    return (ticks * this.tick).toFixed(this.decimals);
+  }
+
+  size(lots: number): string {
+    return (lots * Number(this.instrument.lotSize)).toFixed(this.sizeDecimals);
+  }
+
+  get subjectParts(): [string, string] {
+    return [this.instrument.exchange, this.instrument.symbol];
+  }
+}
+
+interface SimulatedOrder {
+  fields: OrderFields;
+  account: string;
+  instrument: SimulatedInstrument;
+  remainingLots: number;
+  filledLots: number;
+  priceTicks: number;
+}
+
+interface SimulatedPosition {
+  lots: number;
+  costTicks: number;
+  realized: number;
+}
+
+/**
+ * The built-in engine: random-walk quotes, trades and order-book deltas for the reference instruments, and order,
+ * position and portfolio flows for demo accounts. The embedded default's engine, the demo's data and the benchmarks'
+ * load source; it publishes exactly what a real engine would, on the contract's subjects.
+ */
+export class MarketSimulator {
+  private readonly random: () => number;
+  private readonly instruments: SimulatedInstrument[];
+  private readonly openOrders: SimulatedOrder[] = [];
+  private readonly positions = new Map<string, Map<SimulatedInstrument, SimulatedPosition>>();
+  private readonly cash = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private mdCredit = 0;
+  private orderCredit = 0;
+  private orderSeq = 0;
+  private lastTickAt = 0;
+  published = 0;
+
+  constructor(
+    instruments: Instrument[],
+    private readonly options: SimulatorOptions,
+    private readonly publish: EnginePublish,
+  ) {
+    this.random = prng(options.seed);
+    this.instruments = instruments.map((instrument) => new SimulatedInstrument(instrument, this.random));
+    for (const account of options.accounts) this.cash.set(account, 1_000_000);
+  }
+
+  start(tickMs = 10): void {
+    this.publishInitialState();
+    this.lastTickAt = performance.now();
+    this.timer = setInterval(() => this.tick(), tickMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Sessions, a book snapshot per instrument and a first portfolio per account, so dashboards have state at once. */
+  publishInitialState(): void {
+    const now = Date.now();
+    for (const exchange of new Set(this.instruments.map((i) => i.instrument.exchange))) {
+      this.emit(sessionSubject(exchange), { status: 'OPEN', ts: now });
+    }
+    for (const sim of this.instruments) {
+      if (this.options.channels.includes('quote')) this.emitQuote(sim, now);
+      if (this.options.channels.includes('book')) this.emitBookSnapshot(sim, now);
+    }
+    for (const account of this.options.accounts) this.emitPortfolio(account, now);
+  }
+
+  private tick(): void {
+    const nowPerf = performance.now();
+    const elapsed = (nowPerf - this.lastTickAt) / 1000;
+    this.lastTickAt = nowPerf;
+    // Credits carry fractions over, and are capped so that a stalled loop does not answer with a burst.
+    this.mdCredit = Math.min(this.mdCredit + this.options.rate * elapsed, this.options.rate);
+    this.orderCredit = Math.min(this.orderCredit + this.options.orderRate * elapsed, Math.max(1, this.options.orderRate));
+    const now = Date.now();
+    while (this.mdCredit >= 1) {
+      this.mdCredit -= 1;
+      this.marketEvent(now);
+    }
+    while (this.orderCredit >= 1 && this.options.accounts.length > 0) {
+      this.orderCredit -= 1;
+      this.orderEvent(now);
+    }
+  }
+
+  private marketEvent(now: number): void {
+    const sim = this.instruments[Math.floor(this.random() * this.instruments.length)];
+    if (!sim) return;
+    const roll = this.random();
+    const channels = this.options.channels;
+    const wantsTrade = channels.includes('trade') && roll < 0.2;
+    const wantsBook = channels.includes('book') && roll >= 0.2 && roll < 0.35;
+    if (wantsTrade) this.emitTrade(sim, now);
+    else if (wantsBook) this.emitBookDelta(sim, now);
+    else if (channels.includes('quote')) {
+      this.walk(sim);
+      this.emitQuote(sim, now);
+    } else if (channels.includes('trade')) this.emitTrade(sim, now);
+    else this.emitBookDelta(sim, now);
+  }
+
+  private walk(sim: SimulatedInstrument): void {
+    const step = Math.floor(this.random() * 5) - 2;
+    sim.ticks = Math.max(1, sim.ticks + step);
+    sim.highTicks = Math.max(sim.highTicks, sim.ticks);
+    sim.lowTicks = Math.min(sim.lowTicks, sim.ticks);
+  }
+
+  private emitQuote(sim: SimulatedInstrument, now: number): void {
+    const spread = 1 + Math.floor(this.random() * 3);
+    const [exchange, symbol] = sim.subjectParts;
+    this.emit(mdSubject('quote', exchange, symbol), {
+      bid: sim.price(sim.ticks - spread),
+      ask: sim.price(sim.ticks + spread),
+      bidSize: sim.size(1 + Math.floor(this.random() * 500)),
+      askSize: sim.size(1 + Math.floor(this.random() * 500)),
+      last: sim.price(),
+      lastSize: sim.size(1 + Math.floor(this.random() * 100)),
+      volume: sim.size(sim.volume),
+      open: sim.price(sim.openTicks),
+      high: sim.price(sim.highTicks),
+      low: sim.price(sim.lowTicks),
+      prevClose: sim.price(sim.openTicks),
+      ts: now,
+    });
+  }
+
+  private emitTrade(sim: SimulatedInstrument, now: number): void {
+    this.walk(sim);
+    const lots = 1 + Math.floor(this.random() * 200);
+    sim.volume += lots;
+    sim.tradeSeq += 1;
+    const [exchange, symbol] = sim.subjectParts;
+    this.emit(mdSubject('trade', exchange, symbol), {
+      price: sim.price(),
+      size: sim.size(lots),
+      side: this.random() < 0.5 ? 'buy' : 'sell',
+      tradeId: `${symbol}-${sim.tradeSeq}`,
+      ts: now,
+    });
+  }
+
+  private emitBookSnapshot(sim: SimulatedInstrument, now: number): void {
+    sim.book.bids.clear();
+    sim.book.asks.clear();
+    for (let level = 1; level <= this.options.bookDepth; level++) {
+      sim.book.bids.set(sim.ticks - level, 1 + Math.floor(this.random() * 1000));
+      sim.book.asks.set(sim.ticks + level, 1 + Math.floor(this.random() * 1000));
+    }
+    const [exchange, symbol] = sim.subjectParts;
+    const side = (levels: Map<number, number>) => [...levels].map(([ticks, lots]) => [sim.price(ticks), sim.size(lots)]);
+    this.emit(mdSubject('book', exchange, symbol), { type: 'snapshot', bids: side(sim.book.bids), asks: side(sim.book.asks), ts: now });
+  }
+
+  private emitBookDelta(sim: SimulatedInstrument, now: number): void {
+    if (sim.book.bids.size === 0) return this.emitBookSnapshot(sim, now);
+    const isBid = this.random() < 0.5;
+    const levels = isBid ? sim.book.bids : sim.book.asks;
+    const keys = [...levels.keys()];
+    const ticks = keys[Math.floor(this.random() * keys.length)] ?? sim.ticks;
+    // Mostly size changes; now and then a level empties and a new one appears further out.
+    const changes: [string, string][] = [];
+    if (this.random() < 0.15 && levels.size > 2) {
+      levels.delete(ticks);
+      changes.push([sim.price(ticks), '0']);
+      const outer = isBid ? Math.min(...levels.keys()) - 1 : Math.max(...levels.keys()) + 1;
+      const lots = 1 + Math.floor(this.random() * 1000);
+      levels.set(outer, lots);
+      changes.push([sim.price(outer), sim.size(lots)]);
+    } else {
+      const lots = 1 + Math.floor(this.random() * 1000);
+      levels.set(ticks, lots);
+      changes.push([sim.price(ticks), sim.size(lots)]);
+    }
+    const [exchange, symbol] = sim.subjectParts;
+    this.emit(mdSubject('book', exchange, symbol), { type: 'delta', bids: isBid ? changes : [], asks: isBid ? [] : changes, ts: now });
+  }
+
+  private orderEvent(now: number): void {
+    const working = this.openOrders.length;
+    if (working === 0 || (working < 20 && this.random() < 0.4)) return this.newOrder(now);
+    const index = Math.floor(this.random() * working);
+    const order = this.openOrders[index];
+    if (!order) return;
+    if (this.random() < 0.1) {
+      this.openOrders.splice(index, 1);
+      return this.emitOrder(order, now, { status: 'canceled', execType: 'canceled' });
+    }
+    const lots = Math.min(order.remainingLots, 1 + Math.floor(this.random() * order.remainingLots));
+    order.remainingLots -= lots;
+    order.filledLots += lots;
+    const done = order.remainingLots === 0;
+    if (done) this.openOrders.splice(index, 1);
+    this.emitOrder(order, now, {
+      status: done ? 'filled' : 'partially_filled',
+      execType: 'trade',
+      lastFillPrice: order.instrument.price(order.priceTicks),
+      lastFillQuantity: order.instrument.size(lots),
+      avgPrice: order.instrument.price(order.priceTicks),
+    });
+    this.applyFill(order, lots, now);
+  }
+
+  private newOrder(now: number): void {
+    const account = this.options.accounts[Math.floor(this.random() * this.options.accounts.length)];
+    const sim = this.instruments[Math.floor(this.random() * this.instruments.length)];
+    if (!account || !sim) return;
+    this.orderSeq += 1;
+    const side: OrderSide = this.random() < 0.5 ? 'buy' : 'sell';
+    const lots = 10 * (1 + Math.floor(this.random() * 20));
+    const order: SimulatedOrder = {
+      account,
+      instrument: sim,
+      remainingLots: lots,
+      filledLots: 0,
+      priceTicks: sim.ticks,
+      fields: {
+        orderId: `SIM-${this.orderSeq}`,
+        clientOrderId: `sim-${this.orderSeq}`,
+        symbol: `${sim.instrument.exchange}:${sim.instrument.symbol}`,
+        side,
+        type: 'limit',
+        status: 'new',
+        execType: 'new',
+        quantity: sim.size(lots),
+        filledQuantity: sim.size(0),
+        leavesQuantity: sim.size(lots),
+        price: sim.price(),
+      },
+    };
+    this.openOrders.push(order);
+    this.emitOrder(order, now, {});
+  }
+
+  private emitOrder(order: SimulatedOrder, now: number, change: Partial<OrderFields>): void {
+    const sim = order.instrument;
+    const leaves = change.status === 'canceled' ? 0 : order.remainingLots;
+    order.fields = { ...order.fields, ...change, filledQuantity: sim.size(order.filledLots), leavesQuantity: sim.size(leaves) };
+    this.emit(accountSubject(order.account, 'order'), { ...order.fields, ts: now });
+  }
+
+  private applyFill(order: SimulatedOrder, lots: number, now: number): void {
+    const sim = order.instrument;
+    let book = this.positions.get(order.account);
+    if (!book) {
+      book = new Map();
+      this.positions.set(order.account, book);
+    }
+    const position = book.get(sim) ?? { lots: 0, costTicks: 0, realized: 0 };
+    const signed = order.fields.side === 'buy' ? lots : -lots;
+    const lotValue = Number(sim.instrument.lotSize) * sim.tick;
+    if (position.lots === 0 || Math.sign(position.lots) === Math.sign(signed)) {
+      position.costTicks += signed * order.priceTicks;
+    } else {
+      const avg = position.costTicks / position.lots;
+      position.realized += (order.priceTicks - avg) * -signed * lotValue;
+      position.costTicks += signed * avg;
+    }
+    position.lots += signed;
+    if (position.lots === 0) position.costTicks = 0;
+    book.set(sim, position);
+    this.cash.set(order.account, (this.cash.get(order.account) ?? 0) - signed * order.priceTicks * lotValue);
+    const avgTicks = position.lots === 0 ? 0 : position.costTicks / position.lots;
+    const marketValue = position.lots * sim.ticks * lotValue;
+    const unrealized = (sim.ticks - avgTicks) * position.lots * lotValue;
+    this.emit(accountSubject(order.account, 'position'), {
+      symbol: `${sim.instrument.exchange}:${sim.instrument.symbol}`,
+      quantity: sim.size(position.lots),
+      avgPrice: (avgTicks * sim.tick).toFixed(sim.decimals),
+      marketPrice: sim.price(),
+      marketValue: marketValue.toFixed(2),
+      unrealizedPnl: unrealized.toFixed(2),
+      realizedPnl: position.realized.toFixed(2),
+      dayPnl: (unrealized + position.realized).toFixed(2),
+      ts: now,
+    });
+    this.emitPortfolio(order.account, now);
+  }
+
+  private emitPortfolio(account: string, now: number): void {
+    let marketValue = 0;
+    let pnl = 0;
+    for (const [sim, position] of this.positions.get(account) ?? []) {
+      const lotValue = Number(sim.instrument.lotSize) * sim.tick;
+      marketValue += position.lots * sim.ticks * lotValue;
+      const avgTicks = position.lots === 0 ? 0 : position.costTicks / position.lots;
+      pnl += (sim.ticks - avgTicks) * position.lots * lotValue + position.realized;
+    }
+    const cash = this.cash.get(account) ?? 0;
+    this.emit(accountSubject(account, 'portfolio'), {
+      currency: 'USD',
+      equity: (cash + marketValue).toFixed(2),
+      cash: cash.toFixed(2),
+      buyingPower: Math.max(0, cash * 2).toFixed(2),
+      marketValue: marketValue.toFixed(2),
+      dayPnl: pnl.toFixed(2),
+      totalPnl: pnl.toFixed(2),
+      ts: now,
+    });
+  }
+
+  private emit(subject: string, payload: Record<string, unknown>): void {
+    this.published++;
+    this.publish(subject, payload);
+  }
+}
