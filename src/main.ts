@@ -9,6 +9,7 @@ import { SERVER_EVENTS, type SystemPayload } from '#libs/contracts';
 import { createLogger, PinoNestLogger } from '#libs/observability';
 import { ConnectionRegistry, EngineMessageDeserializer, GatewayIoAdapter, InProcessEngineTransport } from '#libs/realtime';
 import { AppModule } from './app.module.js';
+import { GatewayErrorHttpFilter } from './common/gateway-error-http.filter.js';
 import { AppConfig, ConfigurationError } from './config/index.js';
 import { EngineLinks } from './engine/engine-links.js';
 import { ReadinessState } from './health/readiness.state.js';
@@ -56,6 +57,7 @@ async function bootstrap(): Promise<void> {
     cors: { origin: config.corsOrigins, credentials: true },
   });
   const links = app.get(EngineLinks);
+  app.useGlobalFilters(new GatewayErrorHttpFilter());
 
   let redis: { pub: Redis; sub: Redis } | undefined;
   if (config.redisUrl) {
@@ -139,6 +141,7 @@ function installShutdown(
     deadline.unref();
     logger.info({ signal }, 'shutting down: not ready');
     readiness.beginDraining();
+    await new Promise((resolveDrain) => setTimeout(resolveDrain, config.drainDelayMs));
     simulator?.stop();
     const registry = app.get(ConnectionRegistry);
     const notice: SystemPayload = { type: 'shutdown', message: 'gateway is restarting; reconnect shortly', reconnectInMs: RECONNECT_IN_MS };

@@ -114,6 +114,12 @@ export class EnvironmentSchema {
   @Transform(toInt)
   @IsInt()
   @Min(0)
+  @Max(30_000)
+  DRAIN_DELAY_MS = 1_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   @Max(1_000_000)
   SIMULATOR_RATE = 200;
 

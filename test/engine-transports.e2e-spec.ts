@@ -1,0 +1,226 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NAMESPACES, type AccountSubscribeResponse, type MdMessage, type MdSubscribeResponse, type WireError } from '#libs/contracts';
+import { collect, connectClient, GatewayProcess, nextEvent, request, sleep } from './support/gateway.js';
+import { NatsServer, RedisServer, waitFor } from './support/processes.js';
+import { FULL_LICENCE, hsToken } from './support/tokens.js';
+
+const quote = (last: string, ts = Date.now()) => ({ bid: '189.50', ask: '189.52', bidSize: '300', askSize: '200', last, lastSize: '10', volume: '123456', ts });
+
+type Publish = (subject: string, payload: unknown) => Promise<void> | void;
+
+/** The same behaviour is required whichever transport the engine uses. */
+function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gateway: GatewayProcess; publish: Publish; publishRaw: (subject: string, raw: string) => Promise<void> | void; teardown: () => Promise<void> }>) {
+  describe(`engine over ${name}`, () => {
+    let gateway: GatewayProcess;
+    let publish: Publish;
+    let publishRaw: (subject: string, raw: string) => Promise<void> | void;
+    let teardown: () => Promise<void>;
+
+    beforeAll(async () => {
+      ({ gateway, publish, publishRaw, teardown } = await setup());
+    });
+    afterAll(async () => {
+      await teardown();
+    });
+
+    const mdClient = async (sub: string) => connectClient(gateway.url, NAMESPACES.marketData, { auth: { token: await hsToken({ sub, lic: FULL_LICENCE }) } });
+
+    it('delivers a quote to the subscribed client only, snapshot first then updates', async () => {
+      const a = await mdClient('alice');
+      const b = await mdClient('bob');
+      const subA = await request<MdSubscribeResponse>(a.socket, 'subscribe', { instruments: ['NASDAQ:AAPL', 'NASDAQ:NOPE'], channels: ['quote'] });
+      expect(subA.ok).toBe(true);
+      if (!subA.ok) return;
+      expect(subA.data.subscribed.map((s) => s.stream)).toEqual(['quote:NASDAQ:AAPL']);
+      expect(subA.data.rejected).toEqual([expect.objectContaining({ instrument: 'NASDAQ:NOPE', channel: 'quote', code: 'UNKNOWN_SYMBOL' })]);
+      await request(b.socket, 'subscribe', { instruments: ['NASDAQ:MSFT'], channels: ['quote'] });
+      const framesA = collect<MdMessage[]>(a.socket, 'md');
+      const framesB = collect<MdMessage[]>(b.socket, 'md');
+
+      await publish('md.quote.NASDAQ.AAPL', quote('189.51'));
+      await publish('md.quote.NASDAQ.AAPL', { ...quote('189.55'), last: 189.55, volume: 123466 });
+      await waitFor('two AAPL messages', () => (framesA.flat().length >= 2 ? true : undefined), 5_000);
+      const messages = framesA.flat();
+      expect(messages[0]).toMatchObject({ stream: 'quote:NASDAQ:AAPL', type: 'snapshot', seq: 1, data: { last: '189.51' } });
+      expect(messages[1]).toMatchObject({ stream: 'quote:NASDAQ:AAPL', type: 'update', seq: 2, data: { last: '189.55', volume: '123466' } });
+      await sleep(200);
+      expect(framesB.flat().filter((m) => m.stream === 'quote:NASDAQ:AAPL')).toEqual([]);
+
+      // A late subscriber gets the last value as its snapshot.
+      const late = await mdClient('carol');
+      const lateFrames = collect<MdMessage[]>(late.socket, 'md');
+      const subLate = await request<MdSubscribeResponse>(late.socket, 'subscribe', { instruments: ['NASDAQ:AAPL'], channels: ['quote'] });
+      expect(subLate.ok && subLate.data.subscribed[0]?.seq).toBe(2);
+      await waitFor('late snapshot', () => (lateFrames.length > 0 ? true : undefined));
+      expect(lateFrames[0]?.[0]).toMatchObject({ type: 'snapshot', seq: 2, data: { last: '189.55' } });
+      for (const c of [a, b, late]) c.socket.close();
+    });
+
+    it('drops and counts malformed engine events, and the stream goes on', async () => {
+      const client = await mdClient('dave');
+      await request(client.socket, 'subscribe', { instruments: ['NYSE:IBM'], channels: ['quote'] });
+      const frames = collect<MdMessage[]>(client.socket, 'md');
+      const before = await gateway.metric('tradewire_engine_events_malformed_total', { kind: 'quote', reason: 'invalid_fields' });
+      await publishRaw('md.quote.NYSE.IBM', '{not json');
+      await publish('md.quote.NYSE.IBM', { bid: 'abc', ts: Date.now() });
+      await publish('md.quote.NYSE.IBM', { ...quote('171.00'), ts: 'yesterday' });
+      await publish('md.quote.NYSE.IBM', quote('171.25'));
+      await waitFor('the good quote', () => (frames.flat().length >= 1 ? true : undefined));
+      expect(frames.flat()).toEqual([expect.objectContaining({ stream: 'quote:NYSE:IBM', seq: 1, data: expect.objectContaining({ last: '171.25' }) })]);
+      await waitFor('malformed counted', async () => ((await gateway.metric('tradewire_engine_events_malformed_total', { kind: 'quote', reason: 'invalid_fields' })) >= before + 2 ? true : undefined));
+      expect(await gateway.metric('tradewire_engine_events_malformed_total', { kind: 'quote', reason: 'invalid_json' })).toBeGreaterThanOrEqual(1);
+      expect(client.socket.connected).toBe(true);
+      client.socket.close();
+    });
+
+    it('streams account events: snapshot then live, every tab of the user, nobody else', async () => {
+      const trader = await hsToken({ sub: 'trader-1', accounts: ['ACC-1001'] });
+      const tab1 = await connectClient(gateway.url, NAMESPACES.orders, { auth: { token: trader } });
+      const tab2 = await connectClient(gateway.url, NAMESPACES.orders, { auth: { token: trader } });
+      const stranger = await connectClient(gateway.url, NAMESPACES.orders, { auth: { token: await hsToken({ sub: 'nile', tenant: 'nile-partners', accounts: ['ACC-2001'] }) } });
+      const forbidden = await request(stranger.socket, 'subscribe', { accounts: ['ACC-1001'] });
+      expect(forbidden).toMatchObject({ ok: false, error: { code: 'FORBIDDEN', status: 403 } });
+      await request(stranger.socket, 'subscribe', {});
+
+      const order = { orderId: 'O-1', clientOrderId: 'c-1', symbol: 'NASDAQ:AAPL', side: 'buy', type: 'limit', status: 'new', execType: 'new', quantity: '100', filledQuantity: '0', leavesQuantity: '100', price: '189.50' };
+      await publish('acct.ACC-1001.order', { ...order, ts: Date.now() });
+      await sleep(300); // the first event lands before anyone subscribes: it must come back in the snapshot
+
+      const snapshot = nextEvent<{ account: string; seq: number; items: unknown[] }>(tab1.socket, 'orders:snapshot');
+      const sub1 = await request<AccountSubscribeResponse>(tab1.socket, 'subscribe', {});
+      expect(sub1).toMatchObject({ ok: true, data: { accounts: [{ account: 'ACC-1001', seq: 1, replayed: 0, resetRequired: false }] } });
+      expect(await snapshot).toMatchObject({ account: 'ACC-1001', seq: 1, items: [expect.objectContaining({ orderId: 'O-1', seq: 1 })] });
+      await request(tab2.socket, 'subscribe', { accounts: ['ACC-1001'] });
+
+      const live1 = collect<{ seq: number; status: string }>(tab1.socket, 'order');
+      const live2 = collect<{ seq: number; status: string }>(tab2.socket, 'order');
+      const strangerOrders = collect(stranger.socket, 'order');
+      await publish('acct.ACC-1001.order', { ...order, status: 'partially_filled', execType: 'trade', filledQuantity: '40', leavesQuantity: '60', lastFillPrice: '189.50', lastFillQuantity: '40', ts: Date.now() });
+      await publish('acct.ACC-1001.order', { ...order, status: 'filled', execType: 'trade', filledQuantity: '100', leavesQuantity: '0', ts: Date.now() });
+      await waitFor('both tabs got both', () => (live1.length >= 2 && live2.length >= 2 ? true : undefined));
+      expect(live1.map((e) => [e.seq, e.status])).toEqual([[2, 'partially_filled'], [3, 'filled']]);
+      expect(live2.map((e) => [e.seq, e.status])).toEqual([[2, 'partially_filled'], [3, 'filled']]);
+      await sleep(200);
+      expect(strangerOrders).toEqual([]);
+      expect(live1.length).toBe(2); // exactly once
+
+      // A reconnecting tab with `since` gets what it missed, replayed in order.
+      const back = await connectClient(gateway.url, NAMESPACES.orders, { auth: { token: trader } });
+      const replayed = collect<{ seq: number }>(back.socket, 'order');
+      const resumed = await request<AccountSubscribeResponse>(back.socket, 'subscribe', { since: { 'ACC-1001': 1 } });
+      expect(resumed).toMatchObject({ ok: true, data: { accounts: [{ account: 'ACC-1001', seq: 3, replayed: 2, resetRequired: false }] } });
+      await waitFor('replay', () => (replayed.length >= 2 ? true : undefined));
+      expect(replayed.map((e) => e.seq)).toEqual([2, 3]);
+      for (const c of [tab1, tab2, stranger, back]) c.socket.close();
+    });
+
+    it('lets a supervisor see every account of its tenant, and only those', async () => {
+      const supervisor = await connectClient(gateway.url, NAMESPACES.portfolio, { auth: { token: await hsToken({ sub: 'boss', accounts: [], roles: ['supervisor'] }) } });
+      const all = await request<AccountSubscribeResponse>(supervisor.socket, 'subscribe', {});
+      expect(all.ok && all.data.accounts.map((a) => a.account).sort()).toEqual(['ACC-1001', 'ACC-1002', 'ACC-1003']);
+      const other = await request(supervisor.socket, 'subscribe', { accounts: ['ACC-2001'] });
+      expect(other).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+      const updates = collect<{ account: string; equity: string }>(supervisor.socket, 'portfolio');
+      await publish('acct.ACC-1003.portfolio', { currency: 'USD', equity: 1000.5, cash: '500', buyingPower: '1000', marketValue: '500.5', dayPnl: '-3.25', totalPnl: '10', ts: Date.now() });
+      await waitFor('portfolio update', () => (updates.length > 0 ? true : undefined));
+      expect(updates[0]).toMatchObject({ account: 'ACC-1003', equity: '1000.5', seq: 1 });
+      const errors = collect<WireError>(supervisor.socket, 'error');
+      await sleep(50);
+      expect(errors).toEqual([]);
+      supervisor.socket.close();
+    });
+
+    it('keeps an order book from snapshot and deltas, with checksums and gap recovery by resync', async () => {
+      const client = await mdClient('erin');
+      await publish('md.book.LSE.VOD', { type: 'snapshot', bids: [['71.28', '1000'], ['71.26', '500']], asks: [['71.32', '800'], ['71.34', '1200']], ts: Date.now() });
+      await sleep(150);
+      const frames = collect<MdMessage<'book'>[]>(client.socket, 'md');
+      await request(client.socket, 'subscribe', { instruments: ['LSE:VOD'], channels: ['book'], depth: 5 });
+      await publish('md.book.LSE.VOD', { type: 'delta', bids: [['71.28', '0'], ['71.30', '250']], asks: [], ts: Date.now() });
+      await waitFor('snapshot and update', () => (frames.flat().length >= 2 ? true : undefined));
+      const [snap, update] = frames.flat() as [MdMessage<'book'>, MdMessage<'book'>];
+      expect(snap.type).toBe('snapshot');
+      expect(snap.data.bids).toEqual([['71.28', '1000'], ['71.26', '500']]);
+      expect(update).toMatchObject({ type: 'update', prevSeq: snap.seq, seq: snap.seq + 1 });
+      expect(update.data.bids).toEqual(expect.arrayContaining([['71.30', '250'], ['71.28', '0']]));
+      // The client plays its part: apply the update, check the checksum, resync on a gap.
+      const bids = new Map(snap.data.bids);
+      for (const [price, size] of update.data.bids) if (size === '0') bids.delete(price); else bids.set(price, size);
+      const { bookChecksum } = await import('../src/market-data/book-checksum.js');
+      const sortedBids = [...bids].sort((x, y) => Number(y[0]) - Number(x[0]));
+      expect(bookChecksum(snap.data.asks, sortedBids, 5)).toBe(update.data.checksum);
+      const resynced = await request<{ seq: number }>(client.socket, 'resync', { stream: 'book:LSE:VOD' });
+      expect(resynced).toMatchObject({ ok: true, data: { seq: update.seq } });
+      await waitFor('fresh snapshot', () => (frames.flat().length >= 3 ? true : undefined));
+      expect(frames.flat()[2]).toMatchObject({ type: 'snapshot', seq: update.seq, data: { bids: [['71.30', '250'], ['71.26', '500']] } });
+      client.socket.close();
+    });
+
+    it('reports the engine link in readiness', async () => {
+      const ready = (await (await fetch(`${gateway.url}/health/ready`)).json()) as { status: string; details: Record<string, { status: string }> };
+      expect(ready.status).toBe('ok');
+      expect(ready.details.engine?.status).toBe('up');
+    });
+  });
+}
+
+engineTransportSuite('nats', async () => {
+  const nats = await NatsServer.start();
+  const gateway = await GatewayProcess.start({ ENGINE_TRANSPORT: 'nats', NATS_URL: nats.url });
+  const publisher: NatsConnection = await connect({ servers: nats.url });
+  return {
+    gateway,
+    publish: async (subject, payload) => {
+      publisher.publish(subject, JSON.stringify(payload));
+      await publisher.flush();
+    },
+    publishRaw: async (subject, raw) => {
+      publisher.publish(subject, raw);
+      await publisher.flush();
+    },
+    teardown: async () => {
+      await publisher.close();
+      await gateway.stop();
+      await nats.stop();
+    },
+  };
+});
+
+engineTransportSuite('redis', async () => {
+  const redis = await RedisServer.start();
+  const gateway = await GatewayProcess.start({ ENGINE_TRANSPORT: 'redis', REDIS_URL: redis.url });
+  const publisher = new Redis(redis.url);
+  return {
+    gateway,
+    publish: async (subject, payload) => {
+      await publisher.publish(subject, JSON.stringify(payload));
+    },
+    publishRaw: async (subject, raw) => {
+      await publisher.publish(subject, raw);
+    },
+    teardown: async () => {
+      publisher.disconnect();
+      await gateway.stop();
+      await redis.stop();
+    },
+  };
+});
+
+describe('licences at subscribe', () => {
+  it('gives a production token without a licence nothing, and says so per item', async () => {
+    const nats = await NatsServer.start();
+    const gateway = await GatewayProcess.start({ ENGINE_TRANSPORT: 'nats', NATS_URL: nats.url, NODE_ENV: 'production' });
+    try {
+      const { socket, welcome } = await connectClient(gateway.url, NAMESPACES.marketData, { auth: { token: await hsToken() } });
+      expect(welcome.entitlements).toMatchObject({ tier: 'none', channels: [] });
+      const answer = await request<MdSubscribeResponse>(socket, 'subscribe', { instruments: ['NASDAQ:AAPL'], channels: ['quote', 'trade'] });
+      expect(answer).toMatchObject({ ok: true, data: { subscribed: [], rejected: [{ code: 'NOT_ENTITLED', channel: 'quote' }, { code: 'NOT_ENTITLED', channel: 'trade' }] } });
+      socket.close();
+    } finally {
+      await gateway.stop();
+      await nats.stop();
+    }
+  });
+});

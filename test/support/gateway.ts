@@ -1,0 +1,125 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { io, type Socket } from 'socket.io-client';
+import type { AckResponse, WelcomePayload, WireError } from '#libs/contracts';
+import { freePort, ManagedProcess, waitFor } from './processes.js';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
+
+/** The real gateway (dist/src/main.js, built by `npm test`) as a child process, exactly as it runs in production. */
+export class GatewayProcess {
+  private constructor(
+    readonly port: number,
+    readonly process: ManagedProcess,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  static async start(env: Record<string, string> = {}, options: { waitReady?: boolean } = {}): Promise<GatewayProcess> {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['dist/src/main.js'], {
+      cwd: repoRoot,
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'test',
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        JWT_SECRET: TEST_SECRET,
+        SIMULATOR: 'off',
+        DRAIN_DELAY_MS: '300',
+        NODE_ID: `test-${port}`,
+        ...env,
+      },
+      stdio: 'pipe',
+    });
+    const gateway = new GatewayProcess(port, new ManagedProcess(child));
+    if (options.waitReady !== false) {
+      try {
+        await waitFor(`gateway on ${port} ready`, async () => {
+          if (!gateway.process.running) throw new Error(`gateway exited:\n${gateway.process.output}`);
+          const response = await fetch(`${gateway.url}/health/ready`);
+          return response.status === 200 ? true : undefined;
+        });
+      } catch (error) {
+        await gateway.stop();
+        throw new Error(`${String(error)}\n--- gateway output ---\n${gateway.process.output}`);
+      }
+    }
+    return gateway;
+  }
+
+  async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    return this.process.stop('SIGTERM');
+  }
+
+  async metrics(): Promise<string> {
+    return (await fetch(`${this.url}/metrics`)).text();
+  }
+
+  /** The value of one sample of the Prometheus exposition, 0 when absent. */
+  async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const text = await this.metrics();
+    for (const line of text.split('\n')) {
+      if (!line.startsWith(name)) continue;
+      const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
+      if (!match || match[1] !== name) continue;
+      const present = Object.fromEntries([...(match[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+      if (Object.entries(labels).every(([k, v]) => present[k] === v)) return Number(match[4]);
+    }
+    return 0;
+  }
+}
+
+export interface ConnectedClient {
+  socket: Socket;
+  welcome: WelcomePayload;
+}
+
+export function connectClient(baseUrl: string, namespace: string, options: Parameters<typeof io>[1] = {}): Promise<ConnectedClient> {
+  const socket = io(`${baseUrl}${namespace}`, { transports: ['websocket'], reconnection: false, forceNew: true, ...options });
+  return new Promise((resolve, reject) => {
+    socket.once('welcome', (welcome: WelcomePayload) => resolve({ socket, welcome }));
+    socket.once('connect_error', (error: Error & { data?: WireError }) => {
+      socket.close();
+      reject(error);
+    });
+  });
+}
+
+/** Connects expecting a refusal; resolves with `connect_error`'s message and data. */
+export async function expectRefused(baseUrl: string, namespace: string, options: Parameters<typeof io>[1] = {}): Promise<{ message: string; data: WireError }> {
+  try {
+    const { socket } = await connectClient(baseUrl, namespace, options);
+    socket.close();
+  } catch (error) {
+    const e = error as Error & { data?: WireError };
+    return { message: e.message, data: e.data as WireError };
+  }
+  throw new Error('handshake was accepted');
+}
+
+export function request<T>(socket: Socket, event: string, payload?: unknown, timeoutMs = 5_000): Promise<AckResponse<T>> {
+  return socket.timeout(timeoutMs).emitWithAck(event, payload) as Promise<AckResponse<T>>;
+}
+
+/** Collects every payload of `event` on `socket` from now on. */
+export function collect<T>(socket: Socket, event: string): T[] {
+  const items: T[] = [];
+  socket.on(event, (payload: T) => items.push(payload));
+  return items;
+}
+
+export function nextEvent<T>(socket: Socket, event: string, timeoutMs = 5_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event} within ${timeoutMs} ms`)), timeoutMs);
+    socket.once(event, (payload: T) => {
+      clearTimeout(timer);
+      resolve(payload);
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
