@@ -150,7 +150,10 @@ function installShutdown(
     const io = registry.allNamespaces()[0]?.server;
     // Stop accepting, then disconnect whoever is left; the notice above went out first on every connection.
     app.getHttpServer().close();
-    for (const namespace of registry.allNamespaces()) namespace.local.disconnectSockets(true);
+    // A DISCONNECT packet per socket first (the client sees "io server disconnect" and follows reconnectInMs), then
+    // io.close() closes the connections behind them.
+    for (const namespace of registry.allNamespaces()) namespace.local.disconnectSockets(false);
+    await new Promise((resolveFlush) => setTimeout(resolveFlush, 100));
     try {
       if (io) await io.close();
       await app.close();

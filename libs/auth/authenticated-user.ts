@@ -78,13 +78,13 @@ function parseLicence(value: unknown): Licence {
   };
   return {
     tier: lic.tier,
-    expiresAt: lic.expiresAt as number | undefined,
+    expiresAt: lic.expiresAt,
     exchanges: exchanges as Licence['exchanges'],
     channels: channels as Licence['channels'],
     maxSubscriptions: count('maxSubscriptions', 0),
     maxConnections: count('maxConnections', 0),
     minThrottleMs: count('minThrottleMs', 0),
-    features: features as string[],
+    features: features,
   };
 }
 
@@ -93,7 +93,7 @@ function parseCompliance(value: unknown): ComplianceClaim {
   const c = value as Record<string, unknown>;
   if (typeof c.islamic !== 'boolean') throw new GatewayError('UNAUTHORIZED', 'token claim "compliance.islamic" must be a boolean');
   if (c.board !== undefined && typeof c.board !== 'string') throw new GatewayError('UNAUTHORIZED', 'token claim "compliance.board" must be a string');
-  return { islamic: c.islamic, board: c.board as string | undefined };
+  return { islamic: c.islamic, board: c.board };
 }
 
 export function hasRole(user: AuthenticatedUser, role: string): boolean {

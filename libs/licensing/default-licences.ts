@@ -20,4 +20,4 @@ export const NO_LICENCE: Licence = Object.freeze({
   maxConnections: 5,
   minThrottleMs: 0,
   features: [],
-}) as Licence;
+});

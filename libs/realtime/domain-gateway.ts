@@ -48,7 +48,7 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     this.namespace = namespace;
     this.runtime.registry.registerNamespace(namespace);
     namespace.use((socket, next) => {
-      this.authenticate(socket as GatewaySocket).then(
+      this.authenticate(socket).then(
         () => next(),
         (error: unknown) => {
           const refusal = error instanceof GatewayError ? error : new GatewayError('INTERNAL', 'handshake failed');
@@ -145,7 +145,7 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
       const event = typeof packet[0] === 'string' ? packet[0] : 'unknown';
       const error = wireError('INVALID_REQUEST', `frame of ${lastFrameBytes} bytes exceeds the limit of ${limit} bytes`, { details: { limit } });
       this.runtime.metrics.clientRequest(this.namespaceName, event, 'INVALID_REQUEST');
-      const ack = packet[packet.length - 1];
+      const ack: unknown = packet[packet.length - 1];
       if (typeof ack === 'function') (ack as (response: unknown) => void)({ ok: false, error });
       else socket.emit(SERVER_EVENTS.error, error);
     });

@@ -60,7 +60,7 @@ class FieldReader {
     const value = this.source[field];
     if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
       this.fail(`${field} is not one of ${allowed.join('|')}`);
-      return allowed[0] as T;
+      return allowed[0];
     }
     return value as T;
   }
@@ -83,7 +83,7 @@ function stamp(payload: Record<string, unknown>): EngineStamp | string {
   if (!validTs(payload.ts)) return 'ts is missing or not epoch milliseconds';
   const seq = payload.seq;
   if (seq !== undefined && (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0)) return 'seq is not a non-negative integer';
-  return { ts: payload.ts, seq: seq as number | undefined };
+  return { ts: payload.ts, seq: seq };
 }
 
 export function validateQuote(payload: unknown): Validated<{ ts: number; data: QuoteData }> {

@@ -39,7 +39,7 @@ export class GatewayIoAdapter extends IoAdapter {
       httpCompression: { threshold: 1024 },
       serveClient: true,
     };
-    const server = super.createIOServer(port, merged as ServerOptions) as Server;
+    const server = super.createIOServer(port, merged as ServerOptions);
     if (this.settings.redis) server.adapter(createAdapter(this.settings.redis.pub, this.settings.redis.sub, { key: 'tradewire' }));
     this.server = server;
     return server;

@@ -21,5 +21,5 @@ export interface EngineConnection {
 }
 
 export function engineConnectionOf(socket: GatewaySocket): EngineConnection {
-  return socket.conn as unknown as EngineConnection;
+  return socket.conn;
 }

@@ -37,7 +37,9 @@ export class InProcessEngineTransport extends Server implements CustomTransportS
   publish(subject: string, payload: unknown): void {
     if (!this.listening) return;
     for (const pattern of this.patternsFor(subject)) {
-      this.handleEvent(pattern, { pattern, data: payload }, new InProcessContext([subject])).catch((error: unknown) => this.logger.error(error));
+      this.handleEvent(pattern, { pattern, data: payload }, new InProcessContext([subject])).catch((error: unknown) => {
+        this.logger.error(error);
+      });
     }
   }
 

@@ -713,8 +713,9 @@
   }
 
   function onTrades(instrument, m) {
-    if (!Array.isArray(m.data)) return;
-    for (const t of m.data) {
+    // One trade per message; a frame batches as many messages as arrived since the last flush.
+    const trades = Array.isArray(m.data) ? m.data : [m.data];
+    for (const t of trades) {
       if (!t || typeof t !== 'object') continue;
       const key = `${instrument}|${t.tradeId}`;
       if (md.tradeSeen.has(key)) continue;

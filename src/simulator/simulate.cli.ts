@@ -1,0 +1,100 @@
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { Redis } from 'ioredis';
+import { MD_CHANNELS, type MdChannel } from '#libs/contracts';
+import { AccountDirectory } from '#libs/auth';
+import { InstrumentCatalog } from '../market-data/instrument-catalog.js';
+import { MarketSimulator, type EnginePublish } from './market-simulator.js';
+
+const USAGE = `Publishes simulated engine events into NATS or Redis (the benchmarks' load source).
+
+  npm run simulate -- --transport nats --url nats://127.0.0.1:4222 --rate 5000
+
+  --transport nats|redis        where to publish (default nats)
+  --url URL                     broker URL (default nats://127.0.0.1:4222 or redis://127.0.0.1:6379)
+  --rate N                      market-data events per second (default 1000)
+  --channels quote,trade,book   which market-data channels (default all three)
+  --instruments N               use the first N instruments of the reference data (default all)
+  --instruments-file PATH       reference data (default data/instruments.json)
+  --accounts N                  demo accounts with order flow, from data/accounts.json (default 3)
+  --accounts-file PATH          (default data/accounts.json)
+  --order-rate N                order events per second (default 5)
+  --duration S                  stop after S seconds (default: run until interrupted)
+  --seed N                      PRNG seed, for repeatable load (default 42)`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      transport: { type: 'string', default: 'nats' },
+      url: { type: 'string' },
+      rate: { type: 'string', default: '1000' },
+      channels: { type: 'string', default: MD_CHANNELS.join(',') },
+      instruments: { type: 'string' },
+      'instruments-file': { type: 'string', default: 'data/instruments.json' },
+      accounts: { type: 'string', default: '3' },
+      'accounts-file': { type: 'string', default: 'data/accounts.json' },
+      'order-rate': { type: 'string', default: '5' },
+      duration: { type: 'string' },
+      seed: { type: 'string', default: '42' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const channels = values.channels.split(',').filter((c): c is MdChannel => (MD_CHANNELS as readonly string[]).includes(c));
+  const catalog = InstrumentCatalog.fromFile(resolve(values['instruments-file']));
+  const instruments = values.instruments ? catalog.all().slice(0, Number(values.instruments)) : catalog.all();
+  const directory = AccountDirectory.fromFile(resolve(values['accounts-file']));
+  const accounts = [...new Set(['acme-capital', 'nile-partners'].flatMap((tenant) => directory.accountsOf(tenant)))].slice(0, Number(values.accounts));
+
+  let publish: EnginePublish;
+  let flush: () => Promise<void>;
+  let close: () => Promise<void>;
+  if (values.transport === 'redis') {
+    const redis = new Redis(values.url ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: true });
+    publish = (subject, payload) => void redis.publish(subject, JSON.stringify(payload));
+    flush = async () => {
+      await redis.ping();
+    };
+    close = async () => {
+      await redis.quit();
+    };
+  } else if (values.transport === 'nats') {
+    const nats = await connect({ servers: (values.url ?? 'nats://127.0.0.1:4222').split(','), name: 'tradewire-simulator' });
+    publish = (subject, payload) => nats.publish(subject, JSON.stringify(payload));
+    flush = () => nats.flush();
+    close = () => nats.drain();
+  } else {
+    throw new Error(`--transport must be nats or redis, not ${values.transport}`);
+  }
+
+  const simulator = new MarketSimulator(
+    instruments,
+    { rate: Number(values.rate), channels, accounts, orderRate: Number(values['order-rate']), bookDepth: 25, seed: Number(values.seed) },
+    publish,
+  );
+  simulator.start();
+  const startedAt = Date.now();
+  const report = setInterval(() => {
+    process.stderr.write(`simulator: ${simulator.published} events in ${((Date.now() - startedAt) / 1000).toFixed(0)} s\n`);
+  }, 10_000);
+  const stop = async (): Promise<void> => {
+    clearInterval(report);
+    simulator.stop();
+    await flush();
+    await close();
+    process.stderr.write(`simulator: published ${simulator.published} events\n`);
+    process.exit(0);
+  };
+  if (values.duration) setTimeout(() => void stop(), Number(values.duration) * 1000);
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`simulator failed: ${String(error)}\n`);
+  process.exit(1);
+});
