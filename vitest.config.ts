@@ -1,12 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
 const libsRoot = fileURLToPath(new URL('./libs/', import.meta.url));
 
 export default defineConfig({
-  // esbuild cannot emit decorator metadata, which Nest's DI needs: SWC compiles the TypeScript instead.
-  plugins: [swc.vite({ module: { type: 'es6' } })],
+  // Tests import only decorator-free modules (contracts, pure functions); the gateway itself runs as a built child
+  // process, compiled by tsc with decorator metadata, exactly as in production.
   resolve: {
     alias: [{ find: /^#libs\/([\w-]+)$/, replacement: `${libsRoot}$1/index.ts` }],
   },
