@@ -1,0 +1,34 @@
+import { createServer, type Server } from 'node:http';
+
+export interface BaselineCounters {
+  engineEvents: number;
+  connections: number;
+}
+
+/**
+ * Health and metrics for a baseline, under the gateway's paths, so the harness waits for and samples every target the
+ * same way. The engine-event counter has a bench-specific name: it is not the gateway's metric, only its analogue.
+ */
+export function createBaselineHttpServer(counters: BaselineCounters, isReady: () => boolean): Server {
+  return createServer((req, res) => {
+    if (req.url === '/health/ready' || req.url === '/health/live') {
+      const ok = req.url === '/health/live' || isReady();
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ok' : 'starting' }));
+      return;
+    }
+    if (req.url === '/metrics') {
+      const memory = process.memoryUsage();
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(
+        [
+          `nodejs_heap_size_used_bytes ${memory.heapUsed}`,
+          `process_resident_memory_bytes ${memory.rss}`,
+          `bench_engine_events_total ${counters.engineEvents}`,
+          `bench_connections ${counters.connections}`,
+          '',
+        ].join('\n'),
+      );
+      return;
+    }
+    res.writeHead(404).end();
+  });
+}

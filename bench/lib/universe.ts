@@ -1,0 +1,108 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BENCH_TENANT } from './tokens.js';
+import { PROJECT_ROOT } from './paths.js';
+
+/** One row of the instruments reference file (the shape of data/instruments.json). */
+export interface InstrumentRef {
+  exchange: string;
+  symbol: string;
+  name: string;
+  currency: string;
+  assetClass: string;
+  tickSize: string;
+  lotSize: string;
+  refPrice: string;
+}
+
+export interface AccountRef {
+  account: string;
+  tenant: string;
+  name: string;
+}
+
+export const SYNTHETIC_EXCHANGE = 'BENCH';
+
+/**
+ * The first `count` instruments: the project's reference data first (so a gateway that ignores INSTRUMENTS_FILE still
+ * knows some of them), then synthetic `BENCH:S00024`-style names. The scenario writes the list to a file and points
+ * the gateway's INSTRUMENTS_FILE at it, so the gateway, the baselines and the engine load all share one universe.
+ */
+export function benchInstruments(count: number): InstrumentRef[] {
+  const file = join(PROJECT_ROOT, 'data', 'instruments.json');
+  const reference = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as InstrumentRef[]) : [];
+  const instruments = reference.filter((i) => isSubjectSafe(i.exchange) && isSubjectSafe(i.symbol)).slice(0, count);
+  for (let i = instruments.length; i < count; i++) {
+    instruments.push({
+      exchange: SYNTHETIC_EXCHANGE,
+      symbol: `S${String(i).padStart(5, '0')}`,
+      name: `Bench instrument ${i}`,
+      currency: 'USD',
+      assetClass: 'equity',
+      tickSize: '0.01',
+      lotSize: '1',
+      refPrice: (10 + ((i * 7.31) % 490)).toFixed(2),
+    });
+  }
+  return instruments;
+}
+
+export function benchAccounts(count: number): AccountRef[] {
+  return Array.from({ length: count }, (_, i) => ({
+    account: `BENCH-${String(i + 1).padStart(6, '0')}`,
+    tenant: BENCH_TENANT,
+    name: `Bench account ${i + 1}`,
+  }));
+}
+
+export function instrumentId(ref: Pick<InstrumentRef, 'exchange' | 'symbol'>): string {
+  return `${ref.exchange}:${ref.symbol}`;
+}
+
+export interface ReferenceFiles {
+  instrumentsFile: string;
+  accountsFile: string;
+}
+
+export function writeReferenceFiles(dir: string, instruments: InstrumentRef[], accounts: AccountRef[]): ReferenceFiles {
+  const files = { instrumentsFile: join(dir, 'instruments.json'), accountsFile: join(dir, 'accounts.json') };
+  writeFileSync(files.instrumentsFile, JSON.stringify(instruments, null, 1));
+  writeFileSync(files.accountsFile, JSON.stringify(accounts, null, 1));
+  return files;
+}
+
+/**
+ * The `perClient` instruments client `clientIndex` watches: a uniform sample without replacement, seeded by the
+ * client's index so every target in a run (and every run) sees exactly the same subscriptions.
+ */
+export function clientInstruments(clientIndex: number, universe: readonly string[], perClient: number): string[] {
+  const random = mulberry32(0x9e3779b9 ^ (clientIndex * 2654435761));
+  const pool = universe.slice();
+  const take = Math.min(perClient, pool.length);
+  for (let i = 0; i < take; i++) {
+    const j = i + Math.floor(random() * (pool.length - i));
+    [pool[i], pool[j]] = [pool[j], pool[i]];
+  }
+  return pool.slice(0, take);
+}
+
+/** The account a client of the account-stream scenario watches. */
+export function clientAccount(clientIndex: number, accounts: readonly string[]): string {
+  return accounts[clientIndex % accounts.length];
+}
+
+function isSubjectSafe(token: string): boolean {
+  // Each part becomes one NATS subject token: no dots, spaces or wildcards.
+  return /^[A-Z0-9_-]+$/.test(token);
+}
+
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

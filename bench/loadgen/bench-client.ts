@@ -1,0 +1,95 @@
+import type { AccountEvent, AckResponse, MdMessage } from '#libs/contracts';
+import type { RawData } from 'ws';
+
+/**
+ * How a load-generator client talks to a target:
+ * - `socket.io-client`: the real client library, exactly what a dashboard runs;
+ * - `lean`: the same Socket.IO wire protocol (engine.io v4 over WebSocket) spoken directly on `ws`, so that one
+ *   load-generator core can keep up with tens of thousands of sockets without the library's per-packet overhead
+ *   deciding the result;
+ * - `raw-ws`: the raw-ws baseline's own minimal framing.
+ */
+export type ClientKind = 'socket.io-client' | 'lean' | 'raw-ws';
+
+export interface ClientHandlers {
+  onMd(messages: MdMessage[]): void;
+  onOrder(event: AccountEvent<'order'>): void;
+  onClose(reason: string): void;
+}
+
+export interface ClientOptions {
+  /** e.g. http://127.0.0.1:3000 */
+  baseUrl: string;
+  /** e.g. /market-data */
+  namespace: string;
+  token: string;
+  /** Bind to this local address (to spread connections over several 127.0.0.x when ports run short). */
+  localAddress?: string;
+  handlers: ClientHandlers;
+}
+
+export interface BenchClient {
+  /** Resolves when the server's `welcome` arrives; rejects with the refusal's code (or the transport error). */
+  readonly welcomed: Promise<void>;
+  request<T>(event: string, payload: unknown, timeoutMs: number): Promise<AckResponse<T>>;
+  close(): void;
+}
+
+export class RequestTimeoutError extends Error {
+  constructor(event: string) {
+    super(`TIMEOUT:${event}`);
+  }
+}
+
+/** Pending acknowledgements keyed by request id, with a timeout each; shared by the two hand-written clients. */
+export class PendingAcks {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
+
+  add<T>(event: string, timeoutMs: number): { id: number; promise: Promise<AckResponse<T>> } {
+    const id = this.nextId++;
+    const promise = new Promise<AckResponse<T>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new RequestTimeoutError(event));
+      }, timeoutMs);
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
+    });
+    return { id, promise };
+  }
+
+  settle(id: number, response: unknown): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    this.pending.delete(id);
+    entry.resolve(response);
+  }
+
+  failAll(reason: string): void {
+    for (const entry of this.pending.values()) {
+      clearTimeout(entry.timer);
+      entry.reject(new Error(reason));
+    }
+    this.pending.clear();
+  }
+}
+
+/** A promise with its settle functions outside, for the `welcome` of the hand-written clients. */
+export function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A connection that is refused after the caller stopped waiting must not become an unhandled rejection.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/** A WebSocket text message as a string; `ws` hands over a Buffer unless told otherwise. */
+export function messageText(raw: RawData): string {
+  if (Buffer.isBuffer(raw)) return raw.toString('utf8');
+  return Array.isArray(raw) ? Buffer.concat(raw).toString('utf8') : Buffer.from(raw).toString('utf8');
+}

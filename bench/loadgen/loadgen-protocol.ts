@@ -1,0 +1,69 @@
+import type { HistogramSnapshot } from '../lib/histogram.js';
+import type { BenchUser } from '../lib/tokens.js';
+import type { ClientKind } from './bench-client.js';
+
+/** One client a worker opens: its index in the whole scenario (which seeds its subscriptions) and its identity. */
+export interface ClientSpec extends BenchUser {
+  index: number;
+}
+
+/** Orchestrator → load-generator worker. Every command is answered by exactly one `WorkerReply` with its id. */
+export type WorkerCommand =
+  | {
+      type: 'connect';
+      id: number;
+      baseUrl: string;
+      namespace: string;
+      clientKind: ClientKind;
+      jwtSecret: string;
+      clients: ClientSpec[];
+      /** This worker's share of the scenario's connection rate. */
+      ratePerSecond: number;
+      localAddresses: string[];
+      timeoutMs: number;
+    }
+  | { type: 'subscribe-md'; id: number; universe: string[]; perClient: number; throttleMs: number; timeoutMs: number }
+  | { type: 'subscribe-accounts'; id: number; timeoutMs: number }
+  | { type: 'measure-start'; id: number }
+  | { type: 'measure-stop'; id: number }
+  | { type: 'close'; id: number };
+
+export type WorkerReply = { type: 'reply'; id: number; ok: true; result: unknown } | { type: 'reply'; id: number; ok: false; error: string };
+
+export interface ConnectResult {
+  attempted: number;
+  connected: number;
+  /** Failure reason (the refusal's code where the server gave one) → count. */
+  failures: Record<string, number>;
+  /** Start of the WebSocket connect → `welcome`, in µs. */
+  handshake: HistogramSnapshot;
+  elapsedMs: number;
+  /** The worker's own event-loop delay p99 while connecting, in ms (see MeasureResult). */
+  loopDelayP99Ms: number;
+}
+
+export interface SubscribeResult {
+  clients: number;
+  /** Streams (market data) or accounts the server accepted. */
+  accepted: number;
+  rejected: number;
+  /** Rejection or failure code → count. */
+  failures: Record<string, number>;
+  /** Request → ack, in µs. */
+  latency: HistogramSnapshot;
+}
+
+export interface MeasureResult {
+  windowMs: number;
+  frames: number;
+  updates: number;
+  snapshots: number;
+  orders: number;
+  /** Engine `ts` → client receipt, in µs. */
+  mdLatency: HistogramSnapshot;
+  orderLatency: HistogramSnapshot;
+  /** Clients the server dropped during the window. */
+  disconnects: number;
+  /** The worker's own event-loop delay p99 in ms: high values mean the load generator, not the server, fell behind. */
+  loopDelayP99Ms: number;
+}

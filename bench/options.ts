@@ -1,0 +1,83 @@
+import { parseArgs } from 'node:util';
+import type { EngineSourceOption } from './engine-load.js';
+import type { ClientKind } from './loadgen/bench-client.js';
+import { FULL, overrideProfile, type Profile, QUICK } from './profiles.js';
+import { BASELINE_NAMES, TARGET_NAMES, type TargetName } from './targets.js';
+
+export const SCENARIO_NAMES = ['capacity', 'fanout', 'accounts', 'ingest'] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+export interface BenchOptions {
+  profile: Profile;
+  targets: TargetName[];
+  scenarios: ScenarioName[];
+  engine: EngineSourceOption;
+  socketIoClient: Exclude<ClientKind, 'raw-ws'>;
+  /** Loopback source addresses to spread client connections over (1 = let the kernel choose, no bind). */
+  sourceAddresses: number;
+  record: boolean;
+  help: boolean;
+}
+
+export const USAGE = `Usage: node dist/bench/run.js [--quick | --full] [options]
+
+  --quick                 small sizes, about 2 minutes (default)
+  --full                  the issue's targets (19,000 connections; 2,000 clients x 20 of 500 at 50,000 quotes/s)
+  --targets LIST          gateway,raw-ws,socketio-rooms,socketio-loop | baselines | all   (default: all)
+  --scenarios LIST        capacity,fanout,accounts,ingest                                 (default: all)
+  --engine SOURCE         auto | simulator | direct: the engine load (default auto: the simulator CLI when built)
+  --client KIND           lean | socket.io-client: client used against Socket.IO targets (default lean)
+  --source-addresses N    spread client connections over 127.0.0.2..N+1 when local ports run short (default 1: no bind)
+  --set SECTION.FIELD=N   override one size, e.g. --set fanout.clients=1000 (repeatable; see bench/profiles.ts)
+  --no-record             do not append this run to bench/RESULTS.md
+  --help`;
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      full: { type: 'boolean', default: false },
+      targets: { type: 'string', default: 'all' },
+      scenarios: { type: 'string', default: SCENARIO_NAMES.join(',') },
+      engine: { type: 'string', default: 'auto' },
+      client: { type: 'string', default: 'lean' },
+      'source-addresses': { type: 'string', default: '1' },
+      set: { type: 'string', multiple: true, default: [] },
+      'no-record': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.quick && values.full) throw new Error('choose one of --quick and --full');
+  const engine = values.engine;
+  if (engine !== 'auto' && engine !== 'simulator' && engine !== 'direct') throw new Error(`--engine: unknown source '${engine}'`);
+  const client = values.client;
+  if (client !== 'lean' && client !== 'socket.io-client') throw new Error(`--client: unknown kind '${client}'`);
+  const sourceAddresses = Number(values['source-addresses']);
+  if (!Number.isInteger(sourceAddresses) || sourceAddresses < 1 || sourceAddresses > 250) throw new Error('--source-addresses: 1..250');
+  return {
+    profile: overrideProfile(values.full ? FULL : QUICK, values.set),
+    targets: parseTargets(values.targets),
+    scenarios: parseList(values.scenarios, SCENARIO_NAMES, '--scenarios'),
+    engine,
+    socketIoClient: client,
+    sourceAddresses,
+    record: !values['no-record'],
+    help: values.help,
+  };
+}
+
+function parseTargets(text: string): TargetName[] {
+  const expanded = text
+    .split(',')
+    .flatMap((name) => (name === 'all' ? [...TARGET_NAMES] : name === 'baselines' ? [...BASELINE_NAMES] : [name]));
+  return parseList(expanded.join(','), TARGET_NAMES, '--targets');
+}
+
+function parseList<T extends string>(text: string, allowed: readonly T[], flag: string): T[] {
+  const names = [...new Set(text.split(',').map((s) => s.trim()).filter(Boolean))];
+  for (const name of names) if (!(allowed as readonly string[]).includes(name)) throw new Error(`${flag}: unknown '${name}' (one of ${allowed.join(', ')})`);
+  // Keep the canonical order, so tables always list targets and scenarios the same way.
+  return allowed.filter((name) => names.includes(name));
+}

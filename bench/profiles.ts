@@ -1,0 +1,61 @@
+/** Sizes of every scenario for one kind of run. Any number can be overridden with `--set section.field=value`. */
+export interface Profile {
+  name: 'quick' | 'full';
+  /** Load-generator processes (all on the load cores). */
+  workers: number;
+  /** How fast the fan-out, account and ingest scenarios open their clients (they do not measure handshakes). */
+  setupConnectRate: number;
+  /** Hard limit on the whole run; the harness kills everything and exits if it is reached. */
+  watchdogSeconds: number;
+  /** `warmupConnections` connect and leave before the measured ones, so JIT warm-up is not counted as handshake latency. */
+  capacity: { connections: number; connectRate: number; warmupConnections: number; settleSeconds: number };
+  fanout: { clients: number; perClient: number; instruments: number; quoteRate: number; throttleMs: number; warmupSeconds: number; windowSeconds: number };
+  accounts: { clients: number; accounts: number; orderRate: number; warmupSeconds: number; windowSeconds: number };
+  ingest: { quoteRate: number; instruments: number; subscribers: number; perClient: number; warmupSeconds: number; windowSeconds: number };
+}
+
+/** `npm run bench`: small sizes, every scenario against every target in about two minutes on two cores. */
+export const QUICK: Profile = {
+  name: 'quick',
+  workers: 2,
+  setupConnectRate: 2_000,
+  watchdogSeconds: 300,
+  capacity: { connections: 2_000, connectRate: 500, warmupConnections: 200, settleSeconds: 1 },
+  fanout: { clients: 500, perClient: 20, instruments: 200, quoteRate: 5_000, throttleMs: 0, warmupSeconds: 1, windowSeconds: 6 },
+  accounts: { clients: 500, accounts: 500, orderRate: 2_000, warmupSeconds: 1, windowSeconds: 4 },
+  ingest: { quoteRate: 20_000, instruments: 200, subscribers: 50, perClient: 20, warmupSeconds: 1, windowSeconds: 3 },
+};
+
+/** `npm run bench:full`: the issue's targets. */
+export const FULL: Profile = {
+  name: 'full',
+  workers: 4,
+  setupConnectRate: 1_000,
+  watchdogSeconds: 3_600,
+  capacity: { connections: 19_000, connectRate: 500, warmupConnections: 500, settleSeconds: 5 },
+  fanout: { clients: 2_000, perClient: 20, instruments: 500, quoteRate: 50_000, throttleMs: 0, warmupSeconds: 5, windowSeconds: 60 },
+  accounts: { clients: 2_000, accounts: 2_000, orderRate: 2_000, warmupSeconds: 3, windowSeconds: 30 },
+  ingest: { quoteRate: 100_000, instruments: 500, subscribers: 200, perClient: 20, warmupSeconds: 3, windowSeconds: 15 },
+};
+
+/** Applies `section.field=value` (or a top-level `field=value`) to a copy of the profile. */
+export function overrideProfile(profile: Profile, assignments: string[]): Profile {
+  const copy = structuredClone(profile) as unknown as Record<string, unknown>;
+  for (const assignment of assignments) {
+    const match = /^([a-zA-Z]+)(?:\.([a-zA-Z]+))?=([0-9.eE+_-]+)$/.exec(assignment);
+    if (!match) throw new Error(`--set expects section.field=number, got '${assignment}'`);
+    const [, first, second, raw] = match;
+    const value = Number(raw.replaceAll('_', ''));
+    const holder = second ? copy[first] : copy;
+    const key = second ?? first;
+    if (!isRecord(holder) || typeof holder[key] !== 'number' || !Number.isFinite(value)) {
+      throw new Error(`--set: unknown numeric setting '${second ? `${first}.${second}` : first}'`);
+    }
+    holder[key] = value;
+  }
+  return copy as unknown as Profile;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}

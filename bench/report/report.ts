@@ -1,0 +1,131 @@
+import type { Profile } from '../profiles.js';
+import type { Figures, Scenario, ScenarioOutcome } from '../scenarios/scenario.js';
+import type { TargetName } from '../targets.js';
+import { integer, milliseconds, percent, ratio } from './format.js';
+
+export interface TargetRun {
+  target: TargetName;
+  outcome?: ScenarioOutcome;
+  error?: string;
+}
+
+export interface ScenarioRun {
+  scenario: Scenario;
+  runs: TargetRun[];
+}
+
+/** The markdown printed at the end of a run and appended to RESULTS.md. */
+export function renderReport(profile: Profile, scenarioRuns: ScenarioRun[]): string {
+  const sections = scenarioRuns.map((run) => renderScenario(profile, run));
+  sections.push(renderComparison(scenarioRuns), renderTargets(profile, scenarioRuns));
+  return sections.filter(Boolean).join('\n\n');
+}
+
+function renderScenario(profile: Profile, { scenario, runs }: ScenarioRun): string {
+  const header = ['target', ...scenario.columns.map((c) => c.header)];
+  const rows = runs.map(({ target, outcome }) => [
+    outcome ? target : `${target} (failed)`,
+    ...scenario.columns.map((c) => (outcome ? c.format(outcome.figures[c.key] ?? Number.NaN) : '')),
+  ]);
+  const notes = runs.flatMap(({ target, outcome, error }) =>
+    error ? [`- ${target}: **failed**: ${error.split('\n')[0]}`] : (outcome?.notes ?? []).map((note) => `- ${target}: ${note}`),
+  );
+  return [`### ${scenario.title(profile)}`, '', markdownTable(header, rows), ...(notes.length ? ['', ...notes] : [])].join('\n');
+}
+
+/** A figure of the gateway divided by the same figure of a baseline. */
+interface ComparedFigure {
+  scenario: string;
+  key: string;
+  label: string;
+}
+
+const COMPARED: ComparedFigure[] = [
+  { scenario: 'fanout', key: 'framesPerSecond', label: 'fan-out frames/s' },
+  { scenario: 'fanout', key: 'updatesPerSecond', label: 'fan-out instrument-updates/s' },
+  { scenario: 'fanout', key: 'updatesPerCoreSecond', label: 'fan-out instrument-updates/s per server core' },
+  { scenario: 'fanout', key: 'latencyP99', label: 'fan-out e2e p99 (lower is better)' },
+  { scenario: 'capacity', key: 'handshakeP99', label: 'handshake p99 (lower is better)' },
+  { scenario: 'capacity', key: 'rssPerConnectionKb', label: 'RSS per connection (lower is better)' },
+  { scenario: 'accounts', key: 'latencyP99', label: 'order e2e p99 (lower is better)' },
+  { scenario: 'ingest', key: 'idlePerCore', label: 'ingest events/s per core, no clients' },
+];
+
+function renderComparison(scenarioRuns: ScenarioRun[]): string {
+  const baselines = [...new Set(scenarioRuns.flatMap((s) => s.runs.map((r) => r.target)))].filter((t) => t !== 'gateway');
+  const rows: string[][] = [];
+  for (const compared of COMPARED) {
+    const gateway = figuresOf(scenarioRuns, compared.scenario, 'gateway');
+    if (!gateway) continue;
+    rows.push([
+      compared.label,
+      ...baselines.map((baseline) => {
+        const other = figuresOf(scenarioRuns, compared.scenario, baseline);
+        return other ? ratio(gateway[compared.key] / other[compared.key]) : '–';
+      }),
+    ]);
+  }
+  if (!rows.length || !baselines.length) return '';
+  return ['### Gateway relative to the baselines', '', markdownTable(['figure', ...baselines.map((b) => `gateway / ${b}`)], rows)].join('\n');
+}
+
+function renderTargets(profile: Profile, scenarioRuns: ScenarioRun[]): string {
+  const fanout = figuresOf(scenarioRuns, 'fanout', 'gateway');
+  const rawWs = figuresOf(scenarioRuns, 'fanout', 'raw-ws');
+  const capacity = figuresOf(scenarioRuns, 'capacity', 'gateway');
+  const accounts = figuresOf(scenarioRuns, 'accounts', 'gateway');
+  const rows: string[][] = [];
+
+  const framesShare = fanout && rawWs ? (fanout.framesPerSecond / rawWs.framesPerSecond) * 100 : Number.NaN;
+  rows.push(['fan-out frames/s vs raw ws baseline', '≥ 80%', percent(framesShare), verdict(framesShare >= 80, framesShare)]);
+  // The gateway batches several updates into one frame and raw ws sends one per update, so frames/s alone penalises
+  // batching; the same comparison on instrument-updates/s is shown beside it.
+  const updatesShare = fanout && rawWs ? (fanout.updatesPerSecond / rawWs.updatesPerSecond) * 100 : Number.NaN;
+  rows.push(['fan-out instrument-updates/s vs raw ws baseline', '≥ 80%', percent(updatesShare), verdict(updatesShare >= 80, updatesShare)]);
+
+  const handshakeP99 = capacity?.handshakeP99 ?? Number.NaN;
+  rows.push([
+    `handshake p99 at ${integer(profile.capacity.connectRate)} new connections/s`,
+    '≤ 20 ms',
+    `${milliseconds(handshakeP99)} ms`,
+    verdict(handshakeP99 <= 20, handshakeP99),
+  ]);
+
+  const wanted = 19_000;
+  if (profile.capacity.connections >= wanted) {
+    const connected = capacity?.connected ?? Number.NaN;
+    const perConnection = capacity?.rssPerConnectionKb ?? Number.NaN;
+    rows.push([
+      `${integer(wanted)} authenticated connections in one process`,
+      '≤ 20 KB RSS each',
+      `${integer(connected)} connected, ${perConnection.toFixed(1)} KB each`,
+      verdict(connected >= wanted && perConnection <= 20, perConnection),
+    ]);
+  } else {
+    rows.push([`${integer(wanted)} authenticated connections in one process`, '≤ 20 KB RSS each', 'full run only', 'n/a']);
+  }
+
+  const orderP99 = accounts?.latencyP99 ?? Number.NaN;
+  rows.push([
+    `order update engine→client p99 at ${integer(profile.accounts.orderRate)} events/s`,
+    '≤ 5 ms',
+    `${milliseconds(orderP99)} ms`,
+    verdict(orderP99 <= 5, orderP99),
+  ]);
+  return ['### Targets (gateway)', '', markdownTable(['target', 'required', 'measured', 'result'], rows)].join('\n');
+}
+
+function verdict(pass: boolean, measured: number): string {
+  if (!Number.isFinite(measured)) return 'not measured';
+  return pass ? 'PASS' : 'MISS';
+}
+
+function figuresOf(scenarioRuns: ScenarioRun[], scenario: string, target: TargetName): Figures | undefined {
+  return scenarioRuns.find((s) => s.scenario.name === scenario)?.runs.find((r) => r.target === target)?.outcome?.figures;
+}
+
+export function markdownTable(header: string[], rows: string[][]): string {
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  const align = header.map((_, i) => (i === 0 ? '---' : '---:'));
+  return [line(header), line(align), ...rows.map(line)].join('\n');
+}

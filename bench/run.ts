@@ -1,0 +1,95 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { resolveEngineSource } from './engine-load.js';
+import { PROJECT_ROOT } from './lib/paths.js';
+import { coreLayout, killAllChildren } from './lib/processes.js';
+import { benchSecret } from './lib/tokens.js';
+import { parseOptions, type ScenarioName, USAGE } from './options.js';
+import { renderReport, type ScenarioRun, type TargetRun } from './report/report.js';
+import { appendResults, describeRun } from './report/results-file.js';
+import { accountsScenario } from './scenarios/accounts.scenario.js';
+import { capacityScenario } from './scenarios/capacity.scenario.js';
+import { fanoutScenario } from './scenarios/fanout.scenario.js';
+import { ingestScenario } from './scenarios/ingest.scenario.js';
+import type { RunContext, Scenario } from './scenarios/scenario.js';
+import { TARGETS } from './targets.js';
+
+/**
+ * The bench entry point: every selected scenario against every selected target, each in its own hermetic environment,
+ * then one markdown report — printed, and appended to bench/RESULTS.md.
+ */
+const SCENARIOS: Record<ScenarioName, Scenario> = {
+  capacity: capacityScenario,
+  fanout: fanoutScenario,
+  accounts: accountsScenario,
+  ingest: ingestScenario,
+};
+
+const options = parseOptions(process.argv.slice(2));
+if (options.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const startedAt = new Date();
+const layout = coreLayout();
+const runDir = join(PROJECT_ROOT, 'bench', '.runs', startedAt.toISOString().replace(/[:.]/g, '-'));
+mkdirSync(runDir, { recursive: true });
+const engineSource = resolveEngineSource(options.engine);
+const context: RunContext = {
+  options,
+  layout,
+  runDir,
+  jwtSecret: benchSecret(),
+  engineSource,
+  log: (message) => console.error(`[bench ${((Date.now() - startedAt.getTime()) / 1000).toFixed(1).padStart(6)} s] ${message}`),
+};
+
+// Whatever ends this process, no server, nats-server or load generator survives it.
+process.on('exit', killAllChildren);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAllChildren();
+    process.exit(130);
+  });
+}
+setTimeout(() => {
+  context.log(`watchdog: the run exceeded ${options.profile.watchdogSeconds} s; stopping everything`);
+  killAllChildren();
+  process.exit(2);
+}, options.profile.watchdogSeconds * 1000).unref();
+
+if (!layout.pinned) context.log('fewer than 2 cores or no taskset: server and load generators share CPUs, figures are indicative only');
+context.log(`${options.profile.name} run; engine load: ${engineSource}; logs in ${runDir}`);
+
+const scenarioRuns: ScenarioRun[] = [];
+for (const name of options.scenarios) {
+  const scenario = SCENARIOS[name];
+  const runs: TargetRun[] = [];
+  for (const targetName of options.targets) {
+    context.log(`${name} → ${targetName}`);
+    try {
+      runs.push({ target: targetName, outcome: await scenario.run(context, TARGETS[targetName]) });
+      context.log(`  done`);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      context.log(`${name} → ${targetName} failed: ${message}`);
+      runs.push({ target: targetName, error: message });
+    }
+  }
+  scenarioRuns.push({ scenario, runs });
+}
+
+const report = renderReport(options.profile, scenarioRuns);
+const facts = describeRun({ startedAt, layout, engineSource, socketIoClient: options.socketIoClient });
+console.log(`\n${facts}\n\n${report}\n`);
+if (options.record) {
+  const file = appendResults(`${startedAt.toISOString().slice(0, 10)} — ${options.profile.name} run`, facts, report);
+  context.log(`appended to ${file}`);
+}
+context.log('done');
+process.exit(runs_failed(scenarioRuns) ? 1 : 0);
+
+function runs_failed(all: ScenarioRun[]): boolean {
+  return all.some((s) => s.runs.some((r) => r.error));
+}

@@ -1,0 +1,110 @@
+import { NAMESPACES } from '#libs/contracts';
+import { sleep } from '../lib/clock.js';
+import { RssSampler } from '../lib/proc-stats.js';
+import { decimal, describeCounts, integer, MB, milliseconds, percent, usToMs } from '../report/format.js';
+import { loadSideNotes, measureWindow } from './measure-window.js';
+import type { Scenario } from './scenario.js';
+import { withScenarioEnv } from './scenario-env.js';
+
+/**
+ * Fan-out, the "trading floor": N clients each watch S of U instruments (a seeded uniform sample, the same for every
+ * target) and the engine publishes Q quotes per second spread evenly over the U instruments. Measures frames and
+ * instrument-updates delivered per second, how many of the updates owed were delivered, engine→client latency, and
+ * the server's CPU and memory.
+ */
+export const fanoutScenario: Scenario = {
+  name: 'fanout',
+  title: ({ fanout }) =>
+    `Fan-out: ${integer(fanout.clients)} clients × ${fanout.perClient} of ${integer(fanout.instruments)} instruments, ` +
+    `${integer(fanout.quoteRate)} quotes/s, throttleMs ${fanout.throttleMs}, ${fanout.windowSeconds} s window`,
+  columns: [
+    { key: 'framesPerSecond', header: 'frames/s', format: integer },
+    { key: 'updatesPerSecond', header: 'updates/s', format: integer },
+    { key: 'updatesPerFrame', header: 'updates/frame', format: decimal },
+    { key: 'deliveryPercent', header: 'delivered', format: percent },
+    { key: 'latencyP50', header: 'e2e p50 ms', format: milliseconds },
+    { key: 'latencyP99', header: 'p99 ms', format: milliseconds },
+    { key: 'latencyP999', header: 'p99.9 ms', format: milliseconds },
+    { key: 'latencyMax', header: 'max ms', format: milliseconds },
+    { key: 'serverCpu', header: 'server CPU', format: percent },
+    { key: 'updatesPerCoreSecond', header: 'updates/s per core', format: integer },
+    { key: 'absorbedPerSecond', header: 'engine events/s in', format: integer },
+    { key: 'rssPeakMb', header: 'RSS peak MB', format: integer },
+    { key: 'heapMb', header: 'heap MB', format: integer },
+    { key: 'loadSideCpu', header: 'load-side CPU', format: percent },
+  ],
+  async run(context, target) {
+    const { fanout, setupConnectRate } = context.options.profile;
+    return withScenarioEnv(context, 'fanout', target, { instruments: fanout.instruments, accounts: 1 }, async (env) => {
+      const memory = new RssSampler(env.server.pid, 1_000);
+      const clients = Array.from({ length: fanout.clients }, (_, index) => ({ index, sub: `bench-user-${index}`, accounts: [] }));
+      const connect = await env.pool.connect({
+        baseUrl: env.server.baseUrl,
+        namespace: NAMESPACES.marketData,
+        clientKind: env.clientKind,
+        jwtSecret: context.jwtSecret,
+        clients,
+        ratePerSecond: setupConnectRate,
+        localAddresses: env.localAddresses,
+      });
+      context.log(`  ${connect.connected} clients connected`);
+      const subscribe = await env.pool.subscribeMarketData(env.universe, fanout.perClient, fanout.throttleMs);
+      context.log(`  ${subscribe.accepted} streams subscribed; engine load for ${fanout.warmupSeconds} + ${fanout.windowSeconds} s`);
+      const engine = env.startEngine({
+        quoteRate: fanout.quoteRate,
+        instruments: fanout.instruments,
+        orderRate: 0,
+        accounts: 0,
+        durationSeconds: fanout.warmupSeconds + fanout.windowSeconds + 5,
+      });
+      await sleep(fanout.warmupSeconds * 1000);
+      const window = await measureWindow(env, engine, fanout.windowSeconds);
+      const heapBytes = await env.server.scrapeHeapBytes();
+      await engine.stop();
+      const slowConsumers = await env.nats.slowConsumers();
+      const rss = memory.stop();
+
+      // Updates owed: each published quote is owed to every subscriber of its instrument; quotes are spread evenly.
+      const owedPerSecond = (window.publishedQuotesPerSecond * subscribe.accepted) / fanout.instruments;
+      const { clients: received } = window;
+      const notes = loadSideNotes(window, context.layout.loadCoreCount);
+      const failedConnections = connect.attempted - connect.connected;
+      if (failedConnections) notes.push(`${failedConnections} clients failed to connect: ${describeCounts(connect.failures)}`);
+      if (subscribe.rejected || Object.keys(subscribe.failures).length) {
+        notes.push(`${subscribe.accepted} of ${fanout.clients * fanout.perClient} subscriptions accepted; ${describeCounts(subscribe.failures)}`);
+      }
+      if (received.updates === 0) {
+        notes.push(`no update reached a client: does the ${context.engineSource} engine load publish to the scenario's instruments?`);
+      }
+      if (slowConsumers) notes.push(`nats-server cut ${slowConsumers} slow consumer(s): the server fell behind the engine`);
+      notes.push(`RSS over the scenario (MB): ${sampleSeries(rss.series.map((s) => s.rss / MB), 12)}`);
+      return {
+        figures: {
+          framesPerSecond: received.framesPerSecond,
+          updatesPerSecond: received.updatesPerSecond,
+          updatesPerFrame: received.frames ? received.updates / received.frames : Number.NaN,
+          deliveryPercent: owedPerSecond > 0 ? (received.updatesPerSecond / owedPerSecond) * 100 : Number.NaN,
+          latencyP50: usToMs(received.mdLatency.percentile(50)),
+          latencyP99: usToMs(received.mdLatency.percentile(99)),
+          latencyP999: usToMs(received.mdLatency.percentile(99.9)),
+          latencyMax: usToMs(received.mdLatency.percentile(100)),
+          serverCpu: window.server.percent,
+          updatesPerCoreSecond: window.server.cpuSeconds > 0 ? received.updatesPerSecond / (window.server.percent / 100) : Number.NaN,
+          absorbedPerSecond: window.absorbedPerSecond,
+          rssPeakMb: rss.peak / MB,
+          heapMb: heapBytes / MB,
+          loadSideCpu: window.loadSide.percent,
+        },
+        notes,
+      };
+    });
+  },
+};
+
+/** At most `count` evenly spaced values of a series, rounded, for a one-line "memory over time". */
+function sampleSeries(values: number[], count: number): string {
+  const finite = values.filter((v) => Number.isFinite(v));
+  if (finite.length <= count) return finite.map((v) => v.toFixed(0)).join(' → ');
+  const step = (finite.length - 1) / (count - 1);
+  return Array.from({ length: count }, (_, i) => finite[Math.round(i * step)].toFixed(0)).join(' → ');
+}
