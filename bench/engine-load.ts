@@ -48,8 +48,6 @@ export interface EngineLoad {
    * the elapsed time stand in.
    */
   mark(): Promise<PublishedCounts>;
-  /** Resolves when the load has run its duration and exited. */
-  finished: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -76,7 +74,6 @@ export function startEngineLoad(options: EngineLoadOptions): EngineLoad {
     env: { ...process.env, LOG_LEVEL: 'warn' },
   });
   const startedAt = Date.now();
-  const finished = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // The publisher's last word: after it has exited, `mark` answers with its final counts.
   let finalCounts: PublishedCounts | undefined;
   child.on('message', (message: { type?: string } & PublishedCounts) => {
@@ -90,7 +87,7 @@ export function startEngineLoad(options: EngineLoadOptions): EngineLoad {
     if (finalCounts) return finalCounts;
     throw new Error(`engine publisher exited early (${child.exitCode ?? child.signalCode}); see ${options.logFile}`);
   };
-  return { source: options.source, pid: requirePid(child, 'engine load'), mark, finished, stop: () => stopProcess(child, 3_000) };
+  return { source: options.source, pid: requirePid(child, 'engine load'), mark, stop: () => stopProcess(child, 3_000) };
 }
 
 function askCounts(child: ChildProcess): Promise<PublishedCounts> {

@@ -13,6 +13,8 @@ export interface BenchOptions {
   scenarios: ScenarioName[];
   engine: EngineSourceOption;
   socketIoClient: Exclude<ClientKind, 'raw-ws'>;
+  /** Clients offer permessage-deflate, as browsers do. */
+  offerDeflate: boolean;
   /** Loopback source addresses to spread client connections over (1 = let the kernel choose, no bind). */
   sourceAddresses: number;
   record: boolean;
@@ -27,6 +29,7 @@ export const USAGE = `Usage: node dist/bench/run.js [--quick | --full] [options]
   --scenarios LIST        capacity,fanout,accounts,ingest                                 (default: all)
   --engine SOURCE         auto | simulator | direct: the engine load (default auto: the simulator CLI when built)
   --client KIND           lean | socket.io-client: client used against Socket.IO targets (default lean)
+  --deflate on|off        clients offer permessage-deflate like browsers and socket.io-client (default on)
   --source-addresses N    spread client connections over 127.0.0.2..N+1 when local ports run short (default 1: no bind)
   --set SECTION.FIELD=N   override one size, e.g. --set fanout.clients=1000 (repeatable; see bench/profiles.ts)
   --no-record             do not append this run to bench/RESULTS.md
@@ -42,6 +45,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       scenarios: { type: 'string', default: SCENARIO_NAMES.join(',') },
       engine: { type: 'string', default: 'auto' },
       client: { type: 'string', default: 'lean' },
+      deflate: { type: 'string', default: 'on' },
       'source-addresses': { type: 'string', default: '1' },
       set: { type: 'string', multiple: true, default: [] },
       'no-record': { type: 'boolean', default: false },
@@ -54,6 +58,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   if (engine !== 'auto' && engine !== 'simulator' && engine !== 'direct') throw new Error(`--engine: unknown source '${engine}'`);
   const client = values.client;
   if (client !== 'lean' && client !== 'socket.io-client') throw new Error(`--client: unknown kind '${client}'`);
+  if (values.deflate !== 'on' && values.deflate !== 'off') throw new Error(`--deflate: on or off, not '${values.deflate}'`);
   const sourceAddresses = Number(values['source-addresses']);
   if (!Number.isInteger(sourceAddresses) || sourceAddresses < 1 || sourceAddresses > 250) throw new Error('--source-addresses: 1..250');
   return {
@@ -62,6 +67,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     scenarios: parseList(values.scenarios, SCENARIO_NAMES, '--scenarios'),
     engine,
     socketIoClient: client,
+    offerDeflate: values.deflate === 'on',
     sourceAddresses,
     record: !values['no-record'],
     help: values.help,

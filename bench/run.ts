@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveEngineSource } from './engine-load.js';
 import { PROJECT_ROOT } from './lib/paths.js';
-import { coreLayout, killAllChildren } from './lib/processes.js';
+import { coreLayout, killAllChildren, pinSelfToLoadCpus } from './lib/processes.js';
 import { benchSecret } from './lib/tokens.js';
 import { parseOptions, type ScenarioName, USAGE } from './options.js';
 import { renderReport, type ScenarioRun, type TargetRun } from './report/report.js';
@@ -33,6 +33,7 @@ if (options.help) {
 
 const startedAt = new Date();
 const layout = coreLayout();
+pinSelfToLoadCpus(layout);
 const runDir = join(PROJECT_ROOT, 'bench', '.runs', startedAt.toISOString().replace(/[:.]/g, '-'));
 mkdirSync(runDir, { recursive: true });
 const engineSource = resolveEngineSource(options.engine);
@@ -81,15 +82,15 @@ for (const name of options.scenarios) {
 }
 
 const report = renderReport(options.profile, scenarioRuns);
-const facts = describeRun({ startedAt, layout, engineSource, socketIoClient: options.socketIoClient });
+const facts = describeRun({ startedAt, layout, engineSource, socketIoClient: options.socketIoClient, offerDeflate: options.offerDeflate });
 console.log(`\n${facts}\n\n${report}\n`);
 if (options.record) {
-  const file = appendResults(`${startedAt.toISOString().slice(0, 10)} — ${options.profile.name} run`, facts, report);
+  const file = appendResults(`${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC — ${options.profile.name} run`, facts, report);
   context.log(`appended to ${file}`);
 }
 context.log('done');
-process.exit(runs_failed(scenarioRuns) ? 1 : 0);
+process.exit(anyFailed(scenarioRuns) ? 1 : 0);
 
-function runs_failed(all: ScenarioRun[]): boolean {
+function anyFailed(all: ScenarioRun[]): boolean {
   return all.some((s) => s.runs.some((r) => r.error));
 }

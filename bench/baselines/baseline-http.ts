@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 export interface BaselineCounters {
   engineEvents: number;
@@ -10,6 +11,9 @@ export interface BaselineCounters {
  * same way. The engine-event counter has a bench-specific name: it is not the gateway's metric, only its analogue.
  */
 export function createBaselineHttpServer(counters: BaselineCounters, isReady: () => boolean): Server {
+  // As prom-client does: 10 ms sampling, reset on every scrape, so a scrape reports the worst stall since the last.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   return createServer((req, res) => {
     if (req.url === '/health/ready' || req.url === '/health/live') {
       const ok = req.url === '/health/live' || isReady();
@@ -24,9 +28,11 @@ export function createBaselineHttpServer(counters: BaselineCounters, isReady: ()
           `process_resident_memory_bytes ${memory.rss}`,
           `bench_engine_events_total ${counters.engineEvents}`,
           `bench_connections ${counters.connections}`,
+          `nodejs_eventloop_lag_max_seconds ${loopDelay.max / 1e9}`,
           '',
         ].join('\n'),
       );
+      loopDelay.reset();
       return;
     }
     res.writeHead(404).end();

@@ -1,17 +1,16 @@
 /**
- * Reads one metric from a Prometheus text exposition, summing every labelled series of it (e.g. the gateway counts
- * engine events per kind; the bench wants the total). NaN when the endpoint or the metric is missing.
+ * Reads metrics from a Prometheus text exposition in one request, summing every labelled series of each (e.g. the
+ * gateway counts engine events per kind; the bench wants the total). NaN for an endpoint or metric that is missing.
  */
-export async function scrapeMetric(metricsUrl: string, name: string): Promise<number> {
-  let text: string;
+export async function scrapeMetrics<Name extends string>(metricsUrl: string, names: readonly Name[]): Promise<Record<Name, number>> {
+  let text = '';
   try {
     const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(5_000) });
-    if (!response.ok) return Number.NaN;
-    text = await response.text();
+    if (response.ok) text = await response.text();
   } catch {
-    return Number.NaN;
+    // unreachable or too busy to answer: every figure is NaN
   }
-  return sumMetric(text, name);
+  return Object.fromEntries(names.map((name) => [name, sumMetric(text, name)])) as Record<Name, number>;
 }
 
 export function sumMetric(exposition: string, name: string): number {

@@ -31,6 +31,11 @@ export function coreLayout(): CoreLayout {
   };
 }
 
+/** Moves this process (all its threads) to the load CPUs, so that the orchestrator never runs on the server's core. */
+export function pinSelfToLoadCpus(layout: CoreLayout): void {
+  if (layout.pinned) execFileSync('taskset', ['-a', '-p', '-c', layout.loadCpus, String(process.pid)], { stdio: 'ignore' });
+}
+
 function hasTaskset(): boolean {
   try {
     execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });

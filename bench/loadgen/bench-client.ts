@@ -11,6 +11,15 @@ import type { RawData } from 'ws';
  */
 export type ClientKind = 'socket.io-client' | 'lean' | 'raw-ws';
 
+export interface ClientSettings {
+  kind: ClientKind;
+  /**
+   * Offer permessage-deflate in the WebSocket handshake, as browsers and socket.io-client do. Whether frames are then
+   * compressed is the server's choice; the cost lands on both sides, so it must be what real dashboards would get.
+   */
+  offerDeflate: boolean;
+}
+
 export interface ClientHandlers {
   onMd(messages: MdMessage[]): void;
   onOrder(event: AccountEvent<'order'>): void;
@@ -25,6 +34,7 @@ export interface ClientOptions {
   token: string;
   /** Bind to this local address (to spread connections over several 127.0.0.x when ports run short). */
   localAddress?: string;
+  offerDeflate: boolean;
   handlers: ClientHandlers;
 }
 

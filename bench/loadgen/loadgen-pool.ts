@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Histogram } from '../lib/histogram.js';
 import { benchScript } from '../lib/paths.js';
 import { type CoreLayout, requirePid, spawnNode, stopProcess } from '../lib/processes.js';
-import type { ClientKind } from './bench-client.js';
+import type { ClientSettings } from './bench-client.js';
 import type { ClientSpec, ConnectResult, MeasureResult, SubscribeResult, WorkerCommand, WorkerReply } from './loadgen-protocol.js';
 
 type CommandBody = WorkerCommand extends infer C ? (C extends WorkerCommand ? Omit<C, 'id'> : never) : never;
@@ -108,7 +108,7 @@ export class LoadgenPool {
   async connect(options: {
     baseUrl: string;
     namespace: string;
-    clientKind: ClientKind;
+    client: ClientSettings;
     jwtSecret: string;
     clients: ClientSpec[];
     ratePerSecond: number;
@@ -143,11 +143,11 @@ export class LoadgenPool {
   }
 
   async measureStart(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.send({ type: 'measure-start' }, 10_000)));
+    await Promise.all(this.workers.map((w) => w.send({ type: 'measure-start' }, 30_000)));
   }
 
   async measureStop(): Promise<PoolMeasureResult> {
-    const results = await Promise.all(this.workers.map((w) => w.send<MeasureResult>({ type: 'measure-stop' }, 30_000)));
+    const results = await Promise.all(this.workers.map((w) => w.send<MeasureResult>({ type: 'measure-stop' }, 60_000)));
     // Each worker timed its own window; a rate is the sum of each worker's count over its own window.
     const rate = (pick: (r: MeasureResult) => number): number => sum(results.map((r) => (r.windowMs > 0 ? (pick(r) * 1000) / r.windowMs : 0)));
     return {
@@ -171,10 +171,12 @@ export class LoadgenPool {
     await Promise.all(this.workers.map((w) => w.send({ type: 'close' }, 15_000)));
   }
 
-  /** Closes every client, then ends the worker processes. */
+  /**
+   * Ends the worker processes; the kernel closes their sockets. No polite close first: a worker that fell behind would
+   * have to chew through seconds of backlog before it even read the request.
+   */
   async stop(): Promise<void> {
-    await this.closeClients().catch(() => undefined);
-    await Promise.all(this.workers.map((w) => stopProcess(w.process, 3_000)));
+    await Promise.all(this.workers.map((w) => stopProcess(w.process, 1_000)));
   }
 
   private deal(clients: ClientSpec[]): ClientSpec[][] {

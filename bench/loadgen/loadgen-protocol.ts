@@ -1,6 +1,6 @@
 import type { HistogramSnapshot } from '../lib/histogram.js';
 import type { BenchUser } from '../lib/tokens.js';
-import type { ClientKind } from './bench-client.js';
+import type { ClientSettings } from './bench-client.js';
 
 /** One client a worker opens: its index in the whole scenario (which seeds its subscriptions) and its identity. */
 export interface ClientSpec extends BenchUser {
@@ -14,7 +14,7 @@ export type WorkerCommand =
       id: number;
       baseUrl: string;
       namespace: string;
-      clientKind: ClientKind;
+      client: ClientSettings;
       jwtSecret: string;
       clients: ClientSpec[];
       /** This worker's share of the scenario's connection rate. */

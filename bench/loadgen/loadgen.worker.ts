@@ -76,7 +76,7 @@ async function connect(command: Extract<WorkerCommand, { type: 'connect' }>): Pr
     const spec = command.clients[k];
     const localAddress = command.localAddresses.length ? command.localAddresses[spec.index % command.localAddresses.length] : undefined;
     const openedAt = performance.now();
-    const client = openClient(command.clientKind, { baseUrl: command.baseUrl, namespace: command.namespace, token: tokens[k], localAddress, handlers });
+    const client = openClient(command.client, { baseUrl: command.baseUrl, namespace: command.namespace, token: tokens[k], localAddress, handlers });
     pending.push(
       withTimeout(client.welcomed, command.timeoutMs, 'TIMEOUT').then(
         () => {

@@ -1,15 +1,16 @@
-import type { BenchClient, ClientKind, ClientOptions } from './bench-client.js';
+import type { BenchClient, ClientOptions, ClientSettings } from './bench-client.js';
 import { openRawWsClient } from './raw-ws.client.js';
 import { openSocketIoLeanClient } from './socketio-lean.client.js';
 import { openSocketIoLibClient } from './socketio-lib.client.js';
 
-export function openClient(kind: ClientKind, options: ClientOptions): BenchClient {
-  switch (kind) {
+export function openClient(settings: ClientSettings, options: Omit<ClientOptions, 'offerDeflate'>): BenchClient {
+  const withDeflate = { ...options, offerDeflate: settings.offerDeflate };
+  switch (settings.kind) {
     case 'socket.io-client':
-      return openSocketIoLibClient(options);
+      return openSocketIoLibClient(withDeflate);
     case 'lean':
-      return openSocketIoLeanClient(options);
+      return openSocketIoLeanClient(withDeflate);
     case 'raw-ws':
-      return openRawWsClient(options);
+      return openRawWsClient(withDeflate);
   }
 }

@@ -6,7 +6,7 @@ import { type BenchClient, type ClientOptions, deferred, messageText, PendingAck
 export function openRawWsClient(options: ClientOptions): BenchClient {
   const url = `${options.baseUrl.replace(/^http/, 'ws')}${options.namespace}?token=${encodeURIComponent(options.token)}`;
   const ws = new WebSocket(url, {
-    perMessageDeflate: false,
+    perMessageDeflate: options.offerDeflate,
     localAddress: options.localAddress,
     handshakeTimeout: 20_000,
     // The load generator shares its core with nats-server and the publisher; validating UTF-8 it produced itself is waste.

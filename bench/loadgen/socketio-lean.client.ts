@@ -23,7 +23,7 @@ const SIO_CONNECT_ERROR = '4';
 export function openSocketIoLeanClient(options: ClientOptions): BenchClient {
   const url = `${options.baseUrl.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`;
   const ws = new WebSocket(url, {
-    perMessageDeflate: false,
+    perMessageDeflate: options.offerDeflate,
     localAddress: options.localAddress,
     handshakeTimeout: 20_000,
     // The load generator shares its core with nats-server and the publisher; validating UTF-8 it produced itself is waste.

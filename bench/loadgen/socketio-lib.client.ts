@@ -4,17 +4,22 @@ import { type BenchClient, type ClientOptions, deferred } from './bench-client.j
 
 /** A client built on socket.io-client, configured as the protocol documents (auth token, WebSocket only). */
 export function openSocketIoLibClient(options: ClientOptions): BenchClient {
-  const settings: Partial<ManagerOptions & SocketOptions> & { localAddress?: string } = {
+  // Two options engine.io-client hands to `ws` at run time that its types do not (fully) describe.
+  const settings: Omit<Partial<ManagerOptions & SocketOptions>, 'perMessageDeflate'> & {
+    localAddress?: string;
+    perMessageDeflate: { threshold: number } | false;
+  } = {
     auth: { token: options.token },
     transports: ['websocket'],
     // One engine connection per client: the library would otherwise multiplex every client onto one WebSocket.
     forceNew: true,
     reconnection: false,
     timeout: 20_000,
-    // engine.io-client passes it to `ws` at run time; its types do not list it.
+    // engine.io-client's own default when offering; `false` makes it offer nothing.
+    perMessageDeflate: options.offerDeflate ? { threshold: 1024 } : false,
     localAddress: options.localAddress,
   };
-  const socket = io(options.baseUrl + options.namespace, settings);
+  const socket = io(options.baseUrl + options.namespace, settings as Partial<ManagerOptions & SocketOptions>);
   const welcome = deferred();
   socket.once('welcome', () => welcome.resolve());
   socket.once('connect_error', (error: Error) => welcome.reject(new Error(error.message || 'connect_error')));

@@ -18,6 +18,7 @@ export interface RunFacts {
   layout: CoreLayout;
   engineSource: string;
   socketIoClient: string;
+  offerDeflate: boolean;
 }
 
 /** The facts that make a run reproducible and comparable: when, which code, which machine, which command. */
@@ -31,7 +32,7 @@ export function describeRun(facts: RunFacts): string {
     `- CPU: ${cpus()[0]?.model ?? 'unknown'}`,
     `- Node: ${process.version}`,
     `- command: \`${command()}\``,
-    `- engine load: ${facts.engineSource === 'direct' ? 'bench engine publisher (direct NATS)' : 'simulator CLI'}; Socket.IO client: ${facts.socketIoClient}`,
+    `- engine load: ${facts.engineSource === 'direct' ? 'bench engine publisher (direct NATS)' : 'simulator CLI'}; Socket.IO client: ${facts.socketIoClient}; clients offer permessage-deflate: ${facts.offerDeflate ? 'yes' : 'no'}`,
   ].join('\n');
 }
 

@@ -3,7 +3,7 @@ import { sleep } from '../lib/clock.js';
 import { rssBytes } from '../lib/proc-stats.js';
 import { clientAccount } from '../lib/universe.js';
 import { describeCounts, integer, MB, milliseconds, percent, usToMs } from '../report/format.js';
-import { loadSideNotes, measureWindow } from './measure-window.js';
+import { engineDuration, loadSideNotes, measureWindow } from './measure-window.js';
 import type { Scenario } from './scenario.js';
 import { withScenarioEnv } from './scenario-env.js';
 
@@ -38,7 +38,7 @@ export const accountsScenario: Scenario = {
       const connect = await env.pool.connect({
         baseUrl: env.server.baseUrl,
         namespace: NAMESPACES.orders,
-        clientKind: env.clientKind,
+        client: env.client,
         jwtSecret: context.jwtSecret,
         clients,
         ratePerSecond: setupConnectRate,
@@ -52,7 +52,7 @@ export const accountsScenario: Scenario = {
         instruments: 1,
         orderRate: sizes.orderRate,
         accounts: sizes.accounts,
-        durationSeconds: sizes.warmupSeconds + sizes.windowSeconds + 5,
+        durationSeconds: engineDuration(sizes),
       });
       await sleep(sizes.warmupSeconds * 1000);
       const window = await measureWindow(env, engine, sizes.windowSeconds);

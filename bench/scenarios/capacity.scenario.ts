@@ -22,6 +22,7 @@ export const capacityScenario: Scenario = {
     { key: 'handshakeP999', header: 'p99.9 ms', format: milliseconds },
     { key: 'handshakeMax', header: 'max ms', format: milliseconds },
     { key: 'serverCpu', header: 'server CPU while connecting', format: percent },
+    { key: 'serverLoopLagMaxMs', header: 'server loop stall max ms', format: milliseconds },
     { key: 'cpuMsPerConnection', header: 'CPU ms/conn', format: decimal },
     { key: 'rssPerConnectionKb', header: 'RSS KB/conn', format: decimal },
     { key: 'heapPerConnectionKb', header: 'heap KB/conn', format: decimal },
@@ -34,7 +35,7 @@ export const capacityScenario: Scenario = {
       const connectOptions = {
         baseUrl: env.server.baseUrl,
         namespace: NAMESPACES.marketData,
-        clientKind: env.clientKind,
+        client: env.client,
         jwtSecret: context.jwtSecret,
         ratePerSecond: capacity.connectRate,
         localAddresses: env.localAddresses,
@@ -49,16 +50,18 @@ export const capacityScenario: Scenario = {
       // Let start-up and warm-up allocation settle before taking the "empty server" reference.
       await sleep(500);
       const rssBefore = rssBytes(pid);
-      const heapBefore = await env.server.scrapeHeapBytes();
+      // This scrape also restarts the server's loop-stall measurement, so the next one covers the connections only.
+      const { heapBytes: heapBefore } = await env.server.sample();
       const cpu = new CpuMeter([pid]);
       const foreign = new ForeignCpuMeter([pid, ...env.pool.pids, env.nats.pid]);
       const connect = await env.pool.connect({ ...connectOptions, clients: users(capacity.connections, 'bench-user') });
       const connectCpu = cpu.read();
       context.log(`  ${connect.connected} of ${connect.attempted} connected in ${(connect.elapsedMs / 1000).toFixed(1)} s`);
       const foreignCpuPercent = foreign.read();
+      const { loopLagMaxMs } = await env.server.sample();
       await sleep(capacity.settleSeconds * 1000);
       const rssAfter = rssBytes(pid);
-      const heapAfter = await env.server.scrapeHeapBytes();
+      const { heapBytes: heapAfter } = await env.server.sample();
       const failed = connect.attempted - connect.connected;
       const notes = foreignCpuNotes(foreignCpuPercent);
       if (failed) notes.push(`${failed} connections failed: ${describeCounts(connect.failures)}`);
@@ -77,6 +80,7 @@ export const capacityScenario: Scenario = {
           handshakeP999: usToMs(connect.handshake.percentile(99.9)),
           handshakeMax: usToMs(connect.handshake.percentile(100)),
           serverCpu: connectCpu.percent,
+          serverLoopLagMaxMs: loopLagMaxMs,
           cpuMsPerConnection: connect.connected ? (connectCpu.cpuSeconds * 1000) / connect.connected : Number.NaN,
           rssPerConnectionKb: perConnection(rssAfter - rssBefore),
           heapPerConnectionKb: perConnection(heapAfter - heapBefore),

@@ -2,7 +2,7 @@ import { NAMESPACES } from '#libs/contracts';
 import { sleep } from '../lib/clock.js';
 import { RssSampler } from '../lib/proc-stats.js';
 import { decimal, describeCounts, integer, MB, milliseconds, percent, usToMs } from '../report/format.js';
-import { loadSideNotes, measureWindow } from './measure-window.js';
+import { engineDuration, loadSideNotes, measureWindow } from './measure-window.js';
 import type { Scenario } from './scenario.js';
 import { withScenarioEnv } from './scenario-env.js';
 
@@ -27,6 +27,7 @@ export const fanoutScenario: Scenario = {
     { key: 'latencyP999', header: 'p99.9 ms', format: milliseconds },
     { key: 'latencyMax', header: 'max ms', format: milliseconds },
     { key: 'serverCpu', header: 'server CPU', format: percent },
+    { key: 'serverLoopLagMaxMs', header: 'server loop stall max ms', format: milliseconds },
     { key: 'updatesPerCoreSecond', header: 'updates/s per core', format: integer },
     { key: 'absorbedPerSecond', header: 'engine events/s in', format: integer },
     { key: 'rssPeakMb', header: 'RSS peak MB', format: integer },
@@ -41,7 +42,7 @@ export const fanoutScenario: Scenario = {
       const connect = await env.pool.connect({
         baseUrl: env.server.baseUrl,
         namespace: NAMESPACES.marketData,
-        clientKind: env.clientKind,
+        client: env.client,
         jwtSecret: context.jwtSecret,
         clients,
         ratePerSecond: setupConnectRate,
@@ -55,11 +56,10 @@ export const fanoutScenario: Scenario = {
         instruments: fanout.instruments,
         orderRate: 0,
         accounts: 0,
-        durationSeconds: fanout.warmupSeconds + fanout.windowSeconds + 5,
+        durationSeconds: engineDuration(fanout),
       });
       await sleep(fanout.warmupSeconds * 1000);
       const window = await measureWindow(env, engine, fanout.windowSeconds);
-      const heapBytes = await env.server.scrapeHeapBytes();
       await engine.stop();
       const slowConsumers = await env.nats.slowConsumers();
       const rss = memory.stop();
@@ -92,7 +92,8 @@ export const fanoutScenario: Scenario = {
           updatesPerCoreSecond: window.server.cpuSeconds > 0 ? received.updatesPerSecond / (window.server.percent / 100) : Number.NaN,
           absorbedPerSecond: window.absorbedPerSecond,
           rssPeakMb: rss.peak / MB,
-          heapMb: heapBytes / MB,
+          heapMb: window.serverHeapBytes / MB,
+          serverLoopLagMaxMs: window.serverLoopLagMaxMs,
           loadSideCpu: window.loadSide.percent,
         },
         notes,

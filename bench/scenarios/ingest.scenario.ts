@@ -1,7 +1,7 @@
 import { NAMESPACES } from '#libs/contracts';
 import { sleep } from '../lib/clock.js';
 import { describeCounts, integer, percent } from '../report/format.js';
-import { measureWindow, type WindowMeasurement } from './measure-window.js';
+import { engineDuration, measureWindow, type WindowMeasurement } from './measure-window.js';
 import type { Scenario } from './scenario.js';
 import { type ScenarioEnv, withScenarioEnv } from './scenario-env.js';
 
@@ -37,7 +37,7 @@ export const ingestScenario: Scenario = {
       const connect = await env.pool.connect({
         baseUrl: env.server.baseUrl,
         namespace: NAMESPACES.marketData,
-        clientKind: env.clientKind,
+        client: env.client,
         jwtSecret: context.jwtSecret,
         clients,
         ratePerSecond: setupConnectRate,
@@ -78,7 +78,7 @@ async function offeredLoadWindow(
     instruments: ingest.instruments,
     orderRate: 0,
     accounts: 0,
-    durationSeconds: ingest.warmupSeconds + ingest.windowSeconds + 5,
+    durationSeconds: engineDuration(ingest),
   });
   await sleep(ingest.warmupSeconds * 1000);
   const window = await measureWindow(env, engine, ingest.windowSeconds);

@@ -10,6 +10,10 @@ export interface WindowMeasurement {
   publishedOrdersPerSecond: number;
   /** Engine events the server consumed during the window, per second (from its /metrics; NaN if not exposed). */
   absorbedPerSecond: number;
+  /** The server's worst event-loop stall during the window, in ms. */
+  serverLoopLagMaxMs: number;
+  /** The server's heap at the end of the window. */
+  serverHeapBytes: number;
   server: CpuWindow;
   /** Load generators + engine publisher + nats-server. */
   loadSide: CpuWindow;
@@ -23,8 +27,9 @@ export interface WindowMeasurement {
  * counts, the server's consumed-event counter and both sides' CPU, so every rate in a row is over the same seconds.
  */
 export async function measureWindow(env: ScenarioEnv, engine: EngineLoad, windowSeconds: number): Promise<WindowMeasurement> {
-  const publishedBefore = await engine.mark();
-  const eventsBefore = await env.server.scrapeEngineEvents();
+  const [publishedBefore, before] = await Promise.all([engine.mark(), env.server.sample()]);
+  // A saturated server answers /metrics late: its counter's rate is over the time between the two answers.
+  const sampledBeforeAt = performance.now();
   const server = new CpuMeter([env.server.pid]);
   const loadSidePids = [...env.pool.pids, engine.pid, env.nats.pid];
   const loadSide = new CpuMeter(loadSidePids);
@@ -35,13 +40,15 @@ export async function measureWindow(env: ScenarioEnv, engine: EngineLoad, window
   const serverCpu = server.read();
   const loadSideCpu = loadSide.read();
   const foreignCpuPercent = foreign.read();
-  const eventsAfter = await env.server.scrapeEngineEvents();
-  const publishedAfter = await engine.mark();
+  const [after, publishedAfter] = await Promise.all([env.server.sample(), engine.mark()]);
+  const sampleSeconds = (performance.now() - sampledBeforeAt) / 1000;
   const publishSeconds = (publishedAfter.atMs - publishedBefore.atMs) / 1000;
   return {
     publishedQuotesPerSecond: (publishedAfter.quotes - publishedBefore.quotes) / publishSeconds,
     publishedOrdersPerSecond: (publishedAfter.orders - publishedBefore.orders) / publishSeconds,
-    absorbedPerSecond: (eventsAfter - eventsBefore) / serverCpu.wallSeconds,
+    absorbedPerSecond: (after.engineEvents - before.engineEvents) / sampleSeconds,
+    serverLoopLagMaxMs: after.loopLagMaxMs,
+    serverHeapBytes: after.heapBytes,
     server: serverCpu,
     loadSide: loadSideCpu,
     foreignCpuPercent,
@@ -67,4 +74,12 @@ export function foreignCpuNotes(foreignCpuPercent: number): string[] {
   return foreignCpuPercent > 10
     ? [`other processes on this machine used ${foreignCpuPercent.toFixed(0)}% of a core meanwhile: figures are disturbed`]
     : [];
+}
+
+/**
+ * How long an engine load may run. The scenario stops it right after its window; this is only the safety limit, with
+ * room for a window that starts late because a saturated server or load generator answers slowly.
+ */
+export function engineDuration(phase: { warmupSeconds: number; windowSeconds: number }): number {
+  return phase.warmupSeconds + phase.windowSeconds + Math.max(30, phase.windowSeconds);
 }

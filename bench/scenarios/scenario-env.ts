@@ -2,29 +2,44 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type EngineLoad, startEngineLoad } from '../engine-load.js';
-import { scrapeMetric } from '../lib/metrics.js';
+import { scrapeMetrics } from '../lib/metrics.js';
 import { type NatsServer, startNatsServer } from '../lib/nats-server.js';
 import { freePort, requirePid, spawnNode, stopProcess, waitForHttpOk } from '../lib/processes.js';
 import { benchAccounts, benchInstruments, instrumentId, type ReferenceFiles, writeReferenceFiles } from '../lib/universe.js';
-import type { ClientKind } from '../loadgen/bench-client.js';
+import type { ClientSettings } from '../loadgen/bench-client.js';
 import { LoadgenPool } from '../loadgen/loadgen-pool.js';
 import type { ScenarioName } from '../options.js';
 import { clientKindFor, type TargetSpec } from '../targets.js';
 import type { RunContext } from './scenario.js';
 
+/** One scrape of the server's /metrics; NaN for what it does not expose. */
+export interface ServerSample {
+  engineEvents: number;
+  heapBytes: number;
+  /**
+   * Worst event-loop stall since the previous scrape, in ms. prom-client (and the baselines, which mimic it) reset
+   * the loop-delay histogram on every scrape and sample every 10 ms, which the figure leaves out.
+   */
+  loopLagMaxMs: number;
+}
+
 export interface ServerUnderTest {
   pid: number;
   baseUrl: string;
-  scrapeEngineEvents(): Promise<number>;
-  scrapeHeapBytes(): Promise<number>;
+  sample(): Promise<ServerSample>;
 }
+
+const HEAP_METRIC = 'nodejs_heap_size_used_bytes';
+const LOOP_LAG_MAX_METRIC = 'nodejs_eventloop_lag_max_seconds';
+/** prom-client's default eventLoopMonitoringPrecision; the baselines use the same. */
+const LOOP_LAG_RESOLUTION_MS = 10;
 
 /** Everything one scenario runs against one target: its own nats-server, server process and load generators. */
 export interface ScenarioEnv {
   nats: NatsServer;
   server: ServerUnderTest;
   pool: LoadgenPool;
-  clientKind: ClientKind;
+  client: ClientSettings;
   localAddresses: string[];
   /** `EXCHANGE:SYMBOL` of every instrument in this scenario's universe, in reference-file order. */
   universe: string[];
@@ -64,7 +79,7 @@ export async function withScenarioEnv<T>(
       nats,
       server: started.server,
       pool,
-      clientKind: clientKindFor(target, context.options.socketIoClient),
+      client: { kind: clientKindFor(target, context.options.socketIoClient), offerDeflate: context.options.offerDeflate },
       localAddresses: sourceAddresses(context.options.sourceAddresses),
       universe: instruments.map(instrumentId),
       accounts: accounts.map((a) => a.account),
@@ -107,17 +122,22 @@ async function startServer(
     env: target.env({ port, natsUrl, jwtSecret: context.jwtSecret, referenceFiles }),
   });
   const baseUrl = `http://127.0.0.1:${port}`;
-  await waitForHttpOk(`${baseUrl}/health/ready`, child, logFile, 60_000);
+  try {
+    await waitForHttpOk(`${baseUrl}/health/ready`, child, logFile, 60_000);
+  } catch (error) {
+    await stopProcess(child, target.stopGraceMs);
+    throw error;
+  }
   const metricsUrl = `${baseUrl}/metrics`;
-  return {
-    process: child,
-    server: {
-      pid: requirePid(child, target.name),
-      baseUrl,
-      scrapeEngineEvents: () => scrapeMetric(metricsUrl, target.engineEventsMetric),
-      scrapeHeapBytes: () => scrapeMetric(metricsUrl, 'nodejs_heap_size_used_bytes'),
-    },
+  const sample = async (): Promise<ServerSample> => {
+    const metrics = await scrapeMetrics(metricsUrl, [target.engineEventsMetric, HEAP_METRIC, LOOP_LAG_MAX_METRIC]);
+    return {
+      engineEvents: metrics[target.engineEventsMetric],
+      heapBytes: metrics[HEAP_METRIC],
+      loopLagMaxMs: Math.max(0, metrics[LOOP_LAG_MAX_METRIC] * 1000 - LOOP_LAG_RESOLUTION_MS),
+    };
   };
+  return { process: child, server: { pid: requirePid(child, target.name), baseUrl, sample } };
 }
 
 function sourceAddresses(count: number): string[] {
