@@ -35,6 +35,11 @@ export class AccountDirectory {
     return new AccountDirectory(parsed as AccountEntry[]);
   }
 
+  /** Every account, in file order. */
+  allAccounts(): string[] {
+    return [...this.tenantByAccount.keys()];
+  }
+
   tenantOf(account: string): string | undefined {
     return this.tenantByAccount.get(account);
   }

@@ -2,6 +2,7 @@ import { createSecretKey, KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, errors, importSPKI, jwtVerify, type CryptoKey, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import { GatewayError } from '#libs/contracts';
 import { claimsToUser, type AuthenticatedUser } from './authenticated-user.js';
+import { verifyHmacJwt } from './hmac-jwt.js';
 import { JwksKeyResolver } from './jwks-key-resolver.js';
 
 /** Where the keys that sign tokens come from (one of the three, see ARCHITECTURE.md's config names). */
@@ -23,11 +24,14 @@ type KeyLookup = (header: JWTHeaderParameters) => Promise<KeyObject | CryptoKey>
 export class TokenVerifier {
   readonly algorithms: string[];
   private readonly keyLookup: KeyLookup;
+  /** Set for a shared secret: HMAC tokens are verified synchronously with node:crypto (see hmac-jwt.ts). */
+  private readonly hmacKey: KeyObject | null = null;
 
   constructor(private readonly settings: JwtVerificationSettings) {
     switch (settings.kind) {
       case 'secret': {
         const key = createSecretKey(Buffer.from(settings.secret, 'utf8'));
+        this.hmacKey = key;
         this.algorithms = HMAC_ALGORITHMS;
         this.keyLookup = () => Promise.resolve(key);
         break;
@@ -86,6 +90,10 @@ export class TokenVerifier {
 
   /** Verifies signature, expiry, issuer and audience, then reads the contract's claims. Throws GatewayError. */
   async verify(token: string): Promise<AuthenticatedUser> {
+    if (this.hmacKey) {
+      const checks = { issuer: this.settings.issuer, audience: this.settings.audience, clockToleranceSec: this.settings.clockToleranceSec ?? 5 };
+      return claimsToUser(verifyHmacJwt(token, this.hmacKey, checks));
+    }
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, (header) => this.lookupKey(header), {

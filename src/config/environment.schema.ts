@@ -128,6 +128,10 @@ export class EnvironmentSchema {
   @IsIn(['on', 'off'])
   SIMULATOR?: 'on' | 'off';
 
+  @Transform(trimmed)
+  @IsIn(['on', 'off'])
+  WS_COMPRESSION: 'on' | 'off' = 'on';
+
   @Transform(toInt)
   @IsInt()
   @Min(1_000)

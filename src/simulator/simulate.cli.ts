@@ -17,7 +17,7 @@ const USAGE = `Publishes simulated engine events into NATS or Redis (the benchma
   --channels quote,trade,book   which market-data channels (default all three)
   --instruments N               use the first N instruments of the reference data (default all)
   --instruments-file PATH       reference data (default data/instruments.json)
-  --accounts N                  demo accounts with order flow, from data/accounts.json (default 3)
+  --accounts N                  the first N accounts of the accounts file get order flow (default 3)
   --accounts-file PATH          (default data/accounts.json)
   --order-rate N                order events per second (default 5)
   --duration S                  stop after S seconds (default: run until interrupted)
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const catalog = InstrumentCatalog.fromFile(resolve(values['instruments-file']));
   const instruments = values.instruments ? catalog.all().slice(0, Number(values.instruments)) : catalog.all();
   const directory = AccountDirectory.fromFile(resolve(values['accounts-file']));
-  const accounts = [...new Set(['acme-capital', 'nile-partners'].flatMap((tenant) => directory.accountsOf(tenant)))].slice(0, Number(values.accounts));
+  const accounts = directory.allAccounts().slice(0, Number(values.accounts));
 
   let publish: EnginePublish;
   let flush: () => Promise<void>;
