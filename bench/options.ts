@@ -18,6 +18,8 @@ export interface BenchOptions {
   /** Loopback source addresses to spread client connections over (1 = let the kernel choose, no bind). */
   sourceAddresses: number;
   record: boolean;
+  /** Run the server under test with `node --cpu-prof`; profiles land in the run's folder under bench/.runs/. */
+  cpuProfile: boolean;
   help: boolean;
 }
 
@@ -33,6 +35,7 @@ export const USAGE = `Usage: node dist/bench/run.js [--quick | --full] [options]
   --source-addresses N    spread client connections over 127.0.0.2..N+1 when local ports run short (default 1: no bind)
   --set SECTION.FIELD=N   override one size, e.g. --set fanout.clients=1000 (repeatable; see bench/profiles.ts)
   --no-record             do not append this run to bench/RESULTS.md
+  --cpu-prof              profile the server under test (node --cpu-prof), one .cpuprofile per scenario in bench/.runs/
   --help`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -49,6 +52,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'source-addresses': { type: 'string', default: '1' },
       set: { type: 'string', multiple: true, default: [] },
       'no-record': { type: 'boolean', default: false },
+      'cpu-prof': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -70,6 +74,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     offerDeflate: values.deflate === 'on',
     sourceAddresses,
     record: !values['no-record'],
+    cpuProfile: values['cpu-prof'],
     help: values.help,
   };
 }

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { ALL_NAMESPACES, NAMESPACES, type AuthRefreshResponse, type PingResponse, type WireError } from '#libs/contracts';
 import { collect, connectClient, expectRefused, GatewayProcess, nextEvent, request, sleep } from './support/gateway.js';
 import { hsToken } from './support/tokens.js';
@@ -109,6 +111,30 @@ describe('handshake authentication and session lifecycle', () => {
     await sleep(100);
     expect((await request(bystander.socket, 'ping', {})).ok).toBe(true);
     bystander.socket.close();
+  });
+
+  it('negotiates permessage-deflate without context takeover, so small frames stay uncompressed', async () => {
+    // A browser-like offer; the answer is in the 101 response's Sec-WebSocket-Extensions header.
+    const extensions = await new Promise<string>((resolve, reject) => {
+      const upgrade = httpRequest(`${gateway.url}/socket.io/?EIO=4&transport=websocket`, {
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-version': '13',
+          'sec-websocket-key': randomBytes(16).toString('base64'),
+          'sec-websocket-extensions': 'permessage-deflate; client_max_window_bits',
+        },
+      });
+      upgrade.once('upgrade', (response, socket) => {
+        socket.destroy();
+        resolve(String(response.headers['sec-websocket-extensions'] ?? ''));
+      });
+      upgrade.once('error', reject);
+      upgrade.end();
+    });
+    expect(extensions).toContain('permessage-deflate');
+    expect(extensions).toContain('server_no_context_takeover');
+    expect(extensions).toContain('server_max_window_bits=10');
   });
 
   it('protects HTTP admin endpoints with passport-jwt and roles', async () => {

@@ -78,8 +78,8 @@ export function spawnProcess(command: string, args: string[], options: SpawnOpti
   return child;
 }
 
-export function spawnNode(script: string, args: string[], options: SpawnOptions): ChildProcess {
-  return spawnProcess(process.execPath, [script, ...args], options);
+export function spawnNode(script: string, args: string[], options: SpawnOptions, nodeArgs: string[] = []): ChildProcess {
+  return spawnProcess(process.execPath, [...nodeArgs, script, ...args], options);
 }
 
 /** Sends `signal`, then SIGKILL if the process has not exited within `graceMs`. */

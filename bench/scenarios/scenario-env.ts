@@ -120,7 +120,7 @@ async function startServer(
     logFile,
     ipc: target.ownedByHarness,
     env: target.env({ port, natsUrl, jwtSecret: context.jwtSecret, referenceFiles }),
-  });
+  }, context.options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []);
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
     await waitForHttpOk(`${baseUrl}/health/ready`, child, logFile, 60_000);

@@ -5,6 +5,7 @@ import type { Observable } from 'rxjs';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import type { Server, ServerOptions, Socket } from 'socket.io';
+import { SelectiveDeflateWsEngine } from './selective-deflate.ws-engine.js';
 
 export interface SocketServerSettings {
   corsOrigins: string[] | true;
@@ -12,8 +13,10 @@ export interface SocketServerSettings {
   transportMaxBytes: number;
   /** With Redis: cross-replica broadcasts (system notices, disconnects) go through the Redis adapter. */
   redis?: { pub: Redis; sub: Redis };
-  /** permessage-deflate for frames of 1 KB and more (WS_COMPRESSION). */
+  /** Negotiate permessage-deflate for frames of 1 KB and more. */
   compression: boolean;
+  /** Deflate market-data `md` frames too (they are compressed once per receiving client). */
+  compressMarketData: boolean;
 }
 
 /**
@@ -59,6 +62,7 @@ export class GatewayIoAdapter extends IoAdapter {
       perMessageDeflate: this.settings.compression ? PER_MESSAGE_DEFLATE : false,
       httpCompression: { threshold: 1024 },
       serveClient: true,
+      ...(this.settings.compression && !this.settings.compressMarketData ? { wsEngine: SelectiveDeflateWsEngine } : {}),
     };
     const server = super.createIOServer(port, merged as ServerOptions);
     if (this.settings.redis) server.adapter(createAdapter(this.settings.redis.pub, this.settings.redis.sub, { key: 'tradewire' }));

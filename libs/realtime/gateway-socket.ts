@@ -17,7 +17,7 @@ export type GatewayNamespace = Namespace<Record<string, never>, ServerToClientEv
 /** The engine.io connection under a socket: its public `write` takes an already encoded Socket.IO packet. */
 export interface EngineConnection {
   readyState: string;
-  write(data: string, options?: { compress?: boolean }): unknown;
+  write(data: string): unknown;
 }
 
 export function engineConnectionOf(socket: GatewaySocket): EngineConnection {

@@ -37,7 +37,11 @@ export class AppConfig {
   /** Hard transport cap: a frame above it closes that connection (Socket.IO's maxHttpBufferSize). */
   readonly transportMaxBytes: number;
   readonly shutdownTimeoutMs: number;
-  readonly wsCompression: boolean;
+  /**
+   * permessage-deflate: `bulk` compresses frames of 1 KB and more except market-data `md` frames (account snapshots,
+   * replays, acks); `all` compresses those too; `off` does not negotiate it.
+   */
+  readonly wsCompression: 'bulk' | 'all' | 'off';
   /** How long readiness reports 503 before clients are told to leave: time for the load balancer to notice. */
   readonly drainDelayMs: number;
   readonly simulatorEnabled: boolean;
@@ -68,7 +72,7 @@ export class AppConfig {
     this.maxFrameBytes = env.MAX_FRAME_BYTES;
     this.transportMaxBytes = Math.max(1_048_576, env.MAX_FRAME_BYTES * 2);
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;
-    this.wsCompression = env.WS_COMPRESSION === 'on';
+    this.wsCompression = env.WS_COMPRESSION;
     this.drainDelayMs = Math.min(env.DRAIN_DELAY_MS, Math.floor(env.SHUTDOWN_TIMEOUT_MS / 2));
     this.simulatorEnabled = env.SIMULATOR ? env.SIMULATOR === 'on' : this.engineTransports.includes('simulator');
     this.simulatorRate = env.SIMULATOR_RATE;

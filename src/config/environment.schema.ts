@@ -129,8 +129,8 @@ export class EnvironmentSchema {
   SIMULATOR?: 'on' | 'off';
 
   @Transform(trimmed)
-  @IsIn(['on', 'off'])
-  WS_COMPRESSION: 'on' | 'off' = 'on';
+  @IsIn(['bulk', 'all', 'off'])
+  WS_COMPRESSION: 'bulk' | 'all' | 'off' = 'bulk';
 
   @Transform(toInt)
   @IsInt()

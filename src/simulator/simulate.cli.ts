@@ -21,7 +21,8 @@ const USAGE = `Publishes simulated engine events into NATS or Redis (the benchma
   --accounts-file PATH          (default data/accounts.json)
   --order-rate N                order events per second (default 5)
   --duration S                  stop after S seconds (default: run until interrupted)
-  --seed N                      PRNG seed, for repeatable load (default 42)`;
+  --seed N                      PRNG seed, for repeatable load (default 42)
+  --tick-ms N                   publish every N ms (default 1: a real feed is not released in 10 ms bursts)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
       'order-rate': { type: 'string', default: '5' },
       duration: { type: 'string' },
       seed: { type: 'string', default: '42' },
+      'tick-ms': { type: 'string', default: '1' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
     { rate: Number(values.rate), channels, accounts, orderRate: Number(values['order-rate']), bookDepth: 25, seed: Number(values.seed) },
     publish,
   );
-  simulator.start();
+  simulator.start(Number(values['tick-ms']));
   const startedAt = Date.now();
   const report = setInterval(() => {
     process.stderr.write(`simulator: ${simulator.published} events in ${((Date.now() - startedAt) / 1000).toFixed(0)} s\n`);
