@@ -7,6 +7,7 @@ import { ObservabilityModule, PINO_LOGGER } from '#libs/observability';
 import {
   AckInterceptor,
   ConnectionRegistry,
+  DEFAULT_SLOW_CLIENT_POLICY,
   EngineEventIntake,
   GATEWAY_RUNTIME_OPTIONS,
   GatewayExceptionFilter,
@@ -29,6 +30,7 @@ export class CoreModule {
       serverVersion: SERVER_VERSION,
       maxFrameBytes: config.maxFrameBytes,
       tokenExpiryWarningMs: config.tokenExpiryWarningMs,
+      slowClients: { ...DEFAULT_SLOW_CLIENT_POLICY, graceMs: config.slowClientGraceMs },
     };
     return {
       module: CoreModule,

@@ -42,6 +42,7 @@ export class GatewayMetrics {
     @InjectMetric(METRICS.e2eLatency) readonly e2eLatency: Histogram<string>,
     @InjectMetric(METRICS.clientRequests) readonly clientRequests: Counter<string>,
     @InjectMetric(METRICS.ready) readonly ready: Gauge<string>,
+    @InjectMetric(METRICS.slowClients) readonly slowClients: Counter<string>,
   ) {
     this.connectionsByNs = new ChildCache((ns) => connections.labels(ns));
     this.subscriptionsByNs = new ChildCache((ns) => subscriptions.labels(ns));
@@ -84,6 +85,9 @@ export class GatewayMetrics {
   }
   clientRequest(namespace: string, event: string, outcome: string): void {
     this.clientRequests.labels(namespace, event, outcome).inc();
+  }
+  slowClient(namespace: string, action: 'behind' | 'dropped' | 'resync' | 'disconnected'): void {
+    this.slowClients.labels(namespace, action).inc();
   }
   setReady(ready: boolean): void {
     this.ready.set(ready ? 1 : 0);

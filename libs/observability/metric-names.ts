@@ -10,6 +10,7 @@ export const METRICS = {
   e2eLatency: 'tradewire_e2e_latency_seconds',
   clientRequests: 'tradewire_client_requests_total',
   ready: 'tradewire_ready',
+  slowClients: 'tradewire_slow_client_events_total',
 } as const;
 
 export const E2E_LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

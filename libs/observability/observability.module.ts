@@ -18,6 +18,11 @@ const metricProviders = [
     buckets: E2E_LATENCY_BUCKETS,
   }),
   makeCounterProvider({ name: METRICS.clientRequests, help: 'Client requests by outcome (ok or an error code)', labelNames: ['namespace', 'event', 'outcome'] }),
+  makeCounterProvider({
+    name: METRICS.slowClients,
+    help: 'Slow-client policy actions: behind (fell behind), dropped (oldest updates dropped), resync (book snapshot instead), disconnected',
+    labelNames: ['namespace', 'action'],
+  }),
   makeGaugeProvider({ name: METRICS.ready, help: '1 when the gateway is ready for traffic, 0 while starting or draining' }),
 ];
 

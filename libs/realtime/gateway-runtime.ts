@@ -3,6 +3,7 @@ import { TokenVerifier } from '#libs/auth';
 import { LicenceResolver } from '#libs/licensing';
 import { GatewayMetrics, PINO_LOGGER, type Logger } from '#libs/observability';
 import { ConnectionRegistry } from './connection-registry.js';
+import type { SlowClientPolicy } from './stream-fanout.js';
 
 export interface GatewayRuntimeOptions {
   nodeId: string;
@@ -11,6 +12,7 @@ export interface GatewayRuntimeOptions {
   maxFrameBytes: number;
   /** How long before token expiry the client is sent `auth:expiring`. */
   tokenExpiryWarningMs: number;
+  slowClients: SlowClientPolicy;
 }
 
 export const GATEWAY_RUNTIME_OPTIONS = Symbol('GATEWAY_RUNTIME_OPTIONS');

@@ -18,8 +18,11 @@ export type GatewayNamespace = Namespace<Record<string, never>, ServerToClientEv
 export interface EngineConnection {
   readyState: string;
   write(data: string): unknown;
+  /** Packets queued on the connection and not yet handed to the transport (engine.io keeps them while it waits). */
+  readonly writeBuffer: readonly unknown[];
 }
 
 export function engineConnectionOf(socket: GatewaySocket): EngineConnection {
-  return socket.conn;
+  // engine.io declares writeBuffer private; it is the only measure of a client's backlog it offers.
+  return socket.conn as unknown as EngineConnection;
 }

@@ -12,7 +12,7 @@ export { engineConnectionOf, type EngineConnection, type GatewayNamespace, type 
 export { InProcessEngineTransport } from './in-process-engine.transport.js';
 export { createRequestValidationPipe } from './request-validation.pipe.js';
 export { eventPacket, eventPacketPrefix } from './socket-packet.js';
-export { StreamFanout, type MergeMode } from './stream-fanout.js';
+export { DEFAULT_SLOW_CLIENT_POLICY, StreamFanout, type MergeMode, type OverflowMode, type SlowClientPolicy } from './stream-fanout.js';
 export { subjectMatches } from './subject-matcher.js';
 export { AccountStream, type AccountStreamOptions, type AccountApplyOutcome } from './account-stream.js';
 export { AccountStreamGateway } from './account-stream.gateway.js';

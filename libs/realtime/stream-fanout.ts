@@ -1,3 +1,4 @@
+import { wireError, SERVER_EVENTS } from '#libs/contracts';
 import type { GatewayMetrics } from '#libs/observability';
 import { engineConnectionOf, type EngineConnection, type GatewaySocket } from './gateway-socket.js';
 import { eventPacketPrefix } from './socket-packet.js';
@@ -9,6 +10,26 @@ export type MergeMode =
   /** Every update matters (trades, book deltas): all are kept, in order. */
   | 'all';
 
+/** What a stream does when a slow client's backlog of it overflows. */
+export type OverflowMode =
+  /** Drop the oldest pending updates: the client sees the gap in `seq` (trades). */
+  | 'drop-oldest'
+  /** Drop them all and send a fresh snapshot once the client catches up (books). */
+  | 'resync';
+
+/**
+ * When a client stops keeping up: frames still queued on its connection before the next flush is held back; pending
+ * updates kept per stream while held back; and how long it may stay behind before it is disconnected (SLOW_CLIENT).
+ */
+export interface SlowClientPolicy {
+  maxQueuedFrames: number;
+  maxPendingPerStream: number;
+  graceMs: number;
+  recheckMs: number;
+}
+
+export const DEFAULT_SLOW_CLIENT_POLICY: SlowClientPolicy = { maxQueuedFrames: 16, maxPendingPerStream: 256, graceMs: 10_000, recheckMs: 50 };
+
 class StreamSlot {
   parts: string[] = [];
   /** The first part is a snapshot still waiting to go out: a 'latest' merge must not replace it. */
@@ -16,9 +37,12 @@ class StreamSlot {
   oldestTs = Number.POSITIVE_INFINITY;
   lastFlushAt = 0;
   dirty = false;
+  /** Updates were dropped while the client was behind; a snapshot must go first when it catches up. */
+  resyncPending = false;
   constructor(
     readonly stream: string,
     public throttleMs: number,
+    readonly overflow: OverflowMode,
   ) {}
 }
 
@@ -28,6 +52,9 @@ class Subscriber {
   queuedForImmediate = false;
   timer: NodeJS.Timeout | undefined;
   timerDueAt = Number.POSITIVE_INFINITY;
+  /** When the client fell behind (0: it keeps up). While behind, its quotes conflate whatever its throttle. */
+  behindSince = 0;
+  recheck: NodeJS.Timeout | undefined;
   constructor(
     readonly socket: GatewaySocket,
     readonly connection: EngineConnection,
@@ -41,6 +68,11 @@ class Subscriber {
  * one `md` frame (a JSON array built by joining the serialized parts), written straight to the engine.io connection:
  * no per-client serialization, no Nest pipeline. Streams with `throttleMs` 0 flush on the next event-loop turn, so
  * whatever arrived in one turn still shares a frame; throttled streams flush at most once per interval per client.
+ *
+ * A client that stops reading never slows the others: once frames pile up on its connection, it gets nothing more
+ * until they drain; meanwhile its quotes conflate to the latest, its trades keep the newest (a `seq` gap marks the
+ * loss) and its books switch to a fresh snapshot; still behind after the grace period, it is disconnected with
+ * SLOW_CLIENT.
  */
 export class StreamFanout {
   private readonly subscribersByStream = new Map<string, Set<Subscriber>>();
@@ -53,12 +85,15 @@ export class StreamFanout {
     private readonly namespace: string,
     private readonly event: string,
     private readonly metrics: GatewayMetrics,
+    /** Called when a stream whose overflow mode is 'resync' needs a fresh snapshot for a client that caught up. */
+    private readonly resnapshot: (socket: GatewaySocket, stream: string) => void = () => undefined,
+    private readonly slowClients: SlowClientPolicy = DEFAULT_SLOW_CLIENT_POLICY,
   ) {
     this.framePrefix = eventPacketPrefix(namespace, event) + '[';
   }
 
   /** Adds (or re-throttles) a socket's subscription. Returns false when it already existed. */
-  subscribe(socket: GatewaySocket, stream: string, throttleMs: number): boolean {
+  subscribe(socket: GatewaySocket, stream: string, throttleMs: number, overflow: OverflowMode = 'drop-oldest'): boolean {
     let subscriber = this.subscribersBySocket.get(socket.id);
     if (!subscriber) {
       subscriber = new Subscriber(socket, engineConnectionOf(socket));
@@ -69,7 +104,7 @@ export class StreamFanout {
       existing.throttleMs = throttleMs;
       return false;
     }
-    subscriber.slots.set(stream, new StreamSlot(stream, throttleMs));
+    subscriber.slots.set(stream, new StreamSlot(stream, throttleMs, overflow));
     let set = this.subscribersByStream.get(stream);
     if (!set) {
       set = new Set();
@@ -99,6 +134,7 @@ export class StreamFanout {
     if (!subscriber) return;
     for (const stream of [...subscriber.slots.keys()]) this.unsubscribe(socket, stream);
     clearTimeout(subscriber.timer);
+    clearTimeout(subscriber.recheck);
     this.subscribersBySocket.delete(socket.id);
   }
 
@@ -126,8 +162,11 @@ export class StreamFanout {
     for (const subscriber of subscribers) {
       const slot = subscriber.slots.get(stream);
       if (!slot) continue;
-      if (merge === 'latest' && slot.throttleMs > 0 && slot.parts.length > (slot.snapshotPending ? 1 : 0)) slot.parts[slot.parts.length - 1] = messageJson;
+      if (slot.resyncPending) continue; // a snapshot will replace all of it
+      const conflate = merge === 'latest' && (slot.throttleMs > 0 || subscriber.behindSince > 0);
+      if (conflate && slot.parts.length > (slot.snapshotPending ? 1 : 0)) slot.parts[slot.parts.length - 1] = messageJson;
       else slot.parts.push(messageJson);
+      if (slot.parts.length > this.slowClients.maxPendingPerStream) this.overflow(subscriber, slot);
       if (ts < slot.oldestTs) slot.oldestTs = ts;
       this.markDirty(subscriber, slot, now, false);
     }
@@ -143,6 +182,7 @@ export class StreamFanout {
     if (!subscriber || !slot) return;
     slot.parts = [messageJson];
     slot.snapshotPending = true;
+    slot.resyncPending = false;
     slot.oldestTs = ts;
     this.markDirty(subscriber, slot, Date.now(), true);
   }
@@ -180,13 +220,56 @@ export class StreamFanout {
     }
   };
 
+  private overflow(subscriber: Subscriber, slot: StreamSlot): void {
+    if (slot.overflow === 'resync') {
+      slot.parts = [];
+      slot.snapshotPending = false;
+      slot.resyncPending = true;
+      this.metrics.slowClient(this.namespace, 'resync');
+    } else {
+      const keep = slot.snapshotPending ? [slot.parts[0]] : [];
+      slot.parts = [...keep, ...slot.parts.slice(slot.parts.length - this.slowClients.maxPendingPerStream + keep.length)];
+      this.metrics.slowClient(this.namespace, 'dropped');
+    }
+  }
+
+  /** True when the client may be written to now; otherwise it is behind and a recheck (or the disconnect) is armed. */
+  private keepsUp(subscriber: Subscriber, now: number): boolean {
+    if (subscriber.connection.writeBuffer.length < this.slowClients.maxQueuedFrames) {
+      if (subscriber.behindSince > 0) {
+        subscriber.behindSince = 0;
+        // Caught up: books that overflowed get a fresh snapshot before anything else of theirs goes out.
+        for (const slot of subscriber.slots.values()) if (slot.resyncPending) this.resnapshot(subscriber.socket, slot.stream);
+      }
+      return true;
+    }
+    if (subscriber.behindSince === 0) {
+      subscriber.behindSince = now;
+      this.metrics.slowClient(this.namespace, 'behind');
+    } else if (now - subscriber.behindSince > this.slowClients.graceMs) {
+      this.metrics.slowClient(this.namespace, 'disconnected');
+      const socket = subscriber.socket;
+      this.removeSocket(socket);
+      socket.emit(SERVER_EVENTS.error, wireError('SLOW_CLIENT', `more than ${this.slowClients.graceMs} ms behind the stream`));
+      socket.disconnect(true);
+      return false;
+    }
+    subscriber.recheck ??= setTimeout(() => {
+      subscriber.recheck = undefined;
+      this.flushSubscriber(subscriber);
+    }, this.slowClients.recheckMs);
+    return false;
+  }
+
   private flushSubscriber(subscriber: Subscriber): void {
     if (subscriber.timer && subscriber.timerDueAt <= Date.now()) {
       subscriber.timer = undefined;
       subscriber.timerDueAt = Number.POSITIVE_INFINITY;
     }
-    if (subscriber.dirtySlots.length === 0) return;
+    if (subscriber.dirtySlots.length === 0 && subscriber.behindSince === 0) return;
     const now = Date.now();
+    if (!this.keepsUp(subscriber, now)) return;
+    if (subscriber.dirtySlots.length === 0) return;
     let frame = this.framePrefix;
     let count = 0;
     let oldestTs = Number.POSITIVE_INFINITY;

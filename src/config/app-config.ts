@@ -42,6 +42,8 @@ export class AppConfig {
    * replays, acks); `all` compresses those too; `off` does not negotiate it.
    */
   readonly wsCompression: 'bulk' | 'all' | 'off';
+  /** How long a client may stay behind the market-data stream before it is disconnected with SLOW_CLIENT. */
+  readonly slowClientGraceMs: number;
   /** How long readiness reports 503 before clients are told to leave: time for the load balancer to notice. */
   readonly drainDelayMs: number;
   readonly simulatorEnabled: boolean;
@@ -73,6 +75,7 @@ export class AppConfig {
     this.transportMaxBytes = Math.max(1_048_576, env.MAX_FRAME_BYTES * 2);
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;
     this.wsCompression = env.WS_COMPRESSION;
+    this.slowClientGraceMs = env.SLOW_CLIENT_GRACE_MS;
     this.drainDelayMs = Math.min(env.DRAIN_DELAY_MS, Math.floor(env.SHUTDOWN_TIMEOUT_MS / 2));
     this.simulatorEnabled = env.SIMULATOR ? env.SIMULATOR === 'on' : this.engineTransports.includes('simulator');
     this.simulatorRate = env.SIMULATOR_RATE;

@@ -119,6 +119,12 @@ export class EnvironmentSchema {
 
   @Transform(toInt)
   @IsInt()
+  @Min(500)
+  @Max(300_000)
+  SLOW_CLIENT_GRACE_MS = 10_000;
+
+  @Transform(toInt)
+  @IsInt()
   @Min(0)
   @Max(1_000_000)
   SIMULATOR_RATE = 200;

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   GatewayError,
   SERVER_EVENTS,
@@ -17,7 +17,7 @@ import {
 } from '#libs/contracts';
 import { checkMarketDataEntitlement, exchangeAccess } from '#libs/licensing';
 import { GatewayMetrics } from '#libs/observability';
-import { StreamFanout, type GatewayNamespace, type GatewaySocket } from '#libs/realtime';
+import { GATEWAY_RUNTIME_OPTIONS, StreamFanout, type GatewayNamespace, type GatewayRuntimeOptions, type GatewaySocket } from '#libs/realtime';
 import type { MdSubscribeDto } from './dto/md-subscribe.dto.js';
 import { InstrumentCatalog } from './instrument-catalog.js';
 import { diffLevels, OrderBook, type BookView } from './order-book.js';
@@ -61,11 +61,12 @@ export class MarketDataService {
   constructor(
     private readonly catalog: InstrumentCatalog,
     private readonly metrics: GatewayMetrics,
+    @Inject(GATEWAY_RUNTIME_OPTIONS) private readonly options: GatewayRuntimeOptions,
   ) {}
 
   attach(namespace: GatewayNamespace): void {
     this.namespace = namespace;
-    this.fanout = new StreamFanout(namespace.name, SERVER_EVENTS.md, this.metrics);
+    this.fanout = new StreamFanout(namespace.name, SERVER_EVENTS.md, this.metrics, (socket, key) => this.resnapshot(socket, key), this.options.slowClients);
   }
 
   isKnownInstrument(instrument: string): boolean {
@@ -174,7 +175,7 @@ export class MarketDataService {
         }
         // A different depth of the same book replaces the old one.
         if (channel === 'book') for (const other of this.fanout.streamsOf(socket)) if (other !== key && other.startsWith(`${stream}@`)) this.fanout.unsubscribe(socket, other);
-        this.fanout.subscribe(socket, key, throttleMs);
+        this.fanout.subscribe(socket, key, throttleMs, channel === 'book' ? 'resync' : 'drop-oldest');
         void socket.join(sessionRoom(exchange));
         const seq = this.sendSnapshot(socket, channel, stream, depth);
         subscribed.push({ stream, seq, delayed: false, delayMs: 0, throttleMs });
@@ -202,6 +203,13 @@ export class MarketDataService {
     if (!parsed || !key) throw new GatewayError('INVALID_REQUEST', `not subscribed to ${stream}`);
     const depth = key.includes('@') ? Number(key.slice(key.indexOf('@') + 1)) : DEFAULT_BOOK_DEPTH;
     return { stream, seq: this.sendSnapshot(socket, parsed.channel, stream, depth) };
+  }
+
+  /** A slow client caught up after its book backlog was dropped: it gets the book afresh. */
+  private resnapshot(socket: GatewaySocket, key: string): void {
+    const [stream, depth] = key.split('@') as [string, string | undefined];
+    const parsed = parseStream(stream);
+    if (parsed) this.sendSnapshot(socket, parsed.channel, stream, depth ? Number(depth) : DEFAULT_BOOK_DEPTH);
   }
 
   removeSocket(socket: GatewaySocket): void {
