@@ -59,10 +59,12 @@ export class OrderBook {
     this.asks.apply(asks);
   }
 
+  /** The top `depth` levels; the checksum, as Kraken's, always covers the top 10 whatever the depth. */
   view(depth: number): BookView {
     const bids = this.bids.top(depth);
     const asks = this.asks.top(depth);
-    return { bids, asks, checksum: bookChecksum(asks, bids, Math.min(10, depth)) };
+    const checksum = depth >= 10 ? bookChecksum(asks, bids) : bookChecksum(this.asks.top(10), this.bids.top(10));
+    return { bids, asks, checksum };
   }
 }
 
