@@ -5,9 +5,9 @@ import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { SERVER_EVENTS, type SystemPayload } from '#libs/contracts';
+import { ENGINE_SUBJECTS, SERVER_EVENTS, type SystemPayload } from '#libs/contracts';
 import { createLogger, PinoNestLogger } from '#libs/observability';
-import { ConnectionRegistry, EngineMessageDeserializer, GatewayIoAdapter, InProcessEngineTransport } from '#libs/realtime';
+import { ConnectionRegistry, EngineInterestRegistry, EngineMessageDeserializer, GatewayIoAdapter, InProcessEngineTransport, InterestNatsServer } from '#libs/realtime';
 import { AppModule } from './app.module.js';
 import { GatewayErrorHttpFilter } from './common/gateway-error-http.filter.js';
 import { AppConfig, ConfigurationError } from './config/index.js';
@@ -73,9 +73,9 @@ async function bootstrap(): Promise<void> {
   let inProcess: InProcessEngineTransport | undefined;
   for (const transport of config.engineTransports) {
     if (transport === 'nats' && config.natsUrl) {
-      const server = app.connectMicroservice<MicroserviceOptions>({
-        transport: Transport.NATS,
-        options: {
+      // Market data is subscribed per instrument while local clients want it; the rest as the patterns say.
+      const nats = new InterestNatsServer(
+        {
           servers: config.natsUrl.split(','),
           name: `tradewire-${config.nodeId}`,
           deserializer: new EngineMessageDeserializer(),
@@ -83,8 +83,11 @@ async function bootstrap(): Promise<void> {
           maxReconnectAttempts: -1,
           reconnectTimeWait: 500,
         },
-      });
-      links.trackTransport('nats', server.status);
+        [ENGINE_SUBJECTS.quote, ENGINE_SUBJECTS.trade, ENGINE_SUBJECTS.book],
+      );
+      app.connectMicroservice<MicroserviceOptions>({ strategy: nats });
+      app.get(EngineInterestRegistry).attach(nats);
+      links.trackTransport('nats', nats.status);
     } else if (transport === 'redis' && config.redisUrl) {
       const server = app.connectMicroservice<MicroserviceOptions>({
         transport: Transport.REDIS,

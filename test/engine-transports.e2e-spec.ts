@@ -136,10 +136,10 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
 
     it('keeps an order book from snapshot and deltas, with checksums and gap recovery by resync', async () => {
       const client = await mdClient('erin');
-      await publish('md.book.LSE.VOD', { type: 'snapshot', bids: [['71.28', '1000'], ['71.26', '500']], asks: [['71.32', '800'], ['71.34', '1200']], ts: Date.now() });
-      await sleep(150);
       const frames = collect<MdMessage<'book'>[]>(client.socket, 'md');
       await request(client.socket, 'subscribe', { instruments: ['LSE:VOD'], channels: ['book'], depth: 10 });
+      await publish('md.book.LSE.VOD', { type: 'snapshot', bids: [['71.28', '1000'], ['71.26', '500']], asks: [['71.32', '800'], ['71.34', '1200']], ts: Date.now() });
+      await waitFor('book snapshot', () => (frames.flat().length >= 1 ? true : undefined));
       await publish('md.book.LSE.VOD', { type: 'delta', bids: [['71.28', '0'], ['71.30', '250']], asks: [], ts: Date.now() });
       await waitFor('snapshot and update', () => (frames.flat().length >= 2 ? true : undefined));
       const [snap, update] = frames.flat() as [MdMessage<'book'>, MdMessage<'book'>];
@@ -167,6 +167,47 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
     });
   });
 }
+
+describe('interest-based engine subscriptions over NATS', () => {
+  it('receives an instrument only while a local client wants it', async () => {
+    const nats = await NatsServer.start();
+    const gateway = await GatewayProcess.start({ ENGINE_TRANSPORT: 'nats', NATS_URL: nats.url });
+    const publisher = await connect({ servers: nats.url });
+    const send = async (last: string) => {
+      publisher.publish('md.quote.NYSE.JPM', JSON.stringify(quote(last)));
+      await publisher.flush();
+      await sleep(150);
+    };
+    const received = () => gateway.metric('tradewire_engine_events_total', { kind: 'quote', transport: 'nats' });
+    try {
+      await send('198.40');
+      expect(await received()).toBe(0); // nobody wants JPM: the replica is not even subscribed
+
+      const tab1 = await connectClient(gateway.url, NAMESPACES.marketData, { auth: { token: await hsToken({ lic: FULL_LICENCE }) } });
+      const tab2 = await connectClient(gateway.url, NAMESPACES.marketData, { auth: { token: await hsToken({ lic: FULL_LICENCE }) } });
+      const frames = collect<MdMessage[]>(tab1.socket, 'md');
+      await request(tab1.socket, 'subscribe', { instruments: ['NYSE:JPM'], channels: ['quote'] });
+      await request(tab2.socket, 'subscribe', { instruments: ['NYSE:JPM'], channels: ['quote'] });
+      await send('198.41');
+      expect(await received()).toBe(1);
+      expect(frames.flat()[0]).toMatchObject({ type: 'snapshot', data: { last: '198.41' } });
+
+      await request(tab1.socket, 'unsubscribe', { instruments: ['NYSE:JPM'] });
+      await send('198.42');
+      expect(await received()).toBe(2); // tab2 still wants it
+
+      tab2.socket.close(); // the last one leaves by disconnecting
+      await sleep(200);
+      await send('198.43');
+      expect(await received()).toBe(2);
+      tab1.socket.close();
+    } finally {
+      await publisher.close();
+      await gateway.stop();
+      await nats.stop();
+    }
+  });
+});
 
 engineTransportSuite('nats', async () => {
   const nats = await NatsServer.start();

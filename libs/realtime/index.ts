@@ -18,3 +18,5 @@ export { AccountStream, type AccountStreamOptions, type AccountApplyOutcome } fr
 export { AccountStreamGateway } from './account-stream.gateway.js';
 export { AccountSubscribeDto, AccountUnsubscribeDto } from './account-subscribe.dto.js';
 export { GatewayIoAdapter, type SocketServerSettings } from './gateway-io.adapter.js';
+export { EngineInterestRegistry, type EngineInterest } from './engine-interest.js';
+export { InterestNatsServer } from './interest-nats.server.js';

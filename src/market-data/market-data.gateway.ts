@@ -23,7 +23,7 @@ export class MarketDataGateway extends DomainGateway {
   }
 
   @SubscribeMessage(CLIENT_EVENTS.subscribe)
-  subscribe(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: MdSubscribeDto): MdSubscribeResponse {
+  subscribe(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: MdSubscribeDto): Promise<MdSubscribeResponse> {
     return this.marketData.subscribe(socket, body);
   }
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   GatewayError,
+  mdSubject,
   SERVER_EVENTS,
   streamName,
   parseStream,
@@ -17,7 +18,7 @@ import {
 } from '#libs/contracts';
 import { checkMarketDataEntitlement, exchangeAccess } from '#libs/licensing';
 import { GatewayMetrics } from '#libs/observability';
-import { GATEWAY_RUNTIME_OPTIONS, StreamFanout, type GatewayNamespace, type GatewayRuntimeOptions, type GatewaySocket } from '#libs/realtime';
+import { EngineInterestRegistry, GATEWAY_RUNTIME_OPTIONS, StreamFanout, type GatewayNamespace, type GatewayRuntimeOptions, type GatewaySocket } from '#libs/realtime';
 import type { MdSubscribeDto } from './dto/md-subscribe.dto.js';
 import { InstrumentCatalog } from './instrument-catalog.js';
 import { diffLevels, OrderBook, type BookView } from './order-book.js';
@@ -55,6 +56,8 @@ export class MarketDataService {
   private readonly trades = new Map<string, ValueState<TradeData>>();
   private readonly books = new Map<string, BookState>();
   private readonly sessions = new Map<string, SessionPayload>();
+  /** Local subscriptions per stream (all depths of a book count as one stream): what this replica asks the engine for. */
+  private readonly interest = new Map<string, number>();
   private fanout!: StreamFanout;
   private namespace!: GatewayNamespace;
 
@@ -62,6 +65,7 @@ export class MarketDataService {
     private readonly catalog: InstrumentCatalog,
     private readonly metrics: GatewayMetrics,
     @Inject(GATEWAY_RUNTIME_OPTIONS) private readonly options: GatewayRuntimeOptions,
+    private readonly engineInterest: EngineInterestRegistry,
   ) {}
 
   attach(namespace: GatewayNamespace): void {
@@ -143,7 +147,8 @@ export class MarketDataService {
 
   // ------------------------------------------------------------------ client side
 
-  subscribe(socket: GatewaySocket, request: MdSubscribeDto): MdSubscribeResponse {
+  async subscribe(socket: GatewaySocket, request: MdSubscribeDto): Promise<MdSubscribeResponse> {
+    const newlyWanted: string[] = [];
     const licence = socket.data.licence;
     const throttleMs = Math.max(request.throttleMs ?? 0, licence.minThrottleMs);
     const depth = request.depth ?? DEFAULT_BOOK_DEPTH;
@@ -174,13 +179,17 @@ export class MarketDataService {
           continue;
         }
         // A different depth of the same book replaces the old one.
-        if (channel === 'book') for (const other of this.fanout.streamsOf(socket)) if (other !== key && other.startsWith(`${stream}@`)) this.fanout.unsubscribe(socket, other);
-        this.fanout.subscribe(socket, key, throttleMs, channel === 'book' ? 'resync' : 'drop-oldest');
+        if (channel === 'book') for (const other of this.fanout.streamsOf(socket)) if (other !== key && other.startsWith(`${stream}@`)) this.drop(socket, other);
+        if (this.fanout.subscribe(socket, key, throttleMs, channel === 'book' ? 'resync' : 'drop-oldest') && this.addInterest(stream)) {
+          newlyWanted.push(mdSubject(channel, exchange, instrument.slice(exchange.length + 1)));
+        }
         void socket.join(sessionRoom(exchange));
         const seq = this.sendSnapshot(socket, channel, stream, depth);
         subscribed.push({ stream, seq, delayed: false, delayMs: 0, throttleMs });
       }
     }
+    // The engine subscription is in place (the SUB flushed to NATS) before the client hears it is subscribed.
+    await Promise.all(newlyWanted.map((subject) => this.engineInterest.want(subject)));
     return { subscribed, rejected };
   }
 
@@ -191,7 +200,7 @@ export class MarketDataService {
       const stream = key.includes('@') ? key.slice(0, key.indexOf('@')) : key;
       const parsed = parseStream(stream);
       if (!parsed || !wanted.has(parsed.channel) || !instruments.includes(parsed.instrument)) continue;
-      if (this.fanout.unsubscribe(socket, key)) removed.push(stream);
+      if (this.drop(socket, key)) removed.push(stream);
     }
     this.leaveUnusedSessionRooms(socket);
     return removed;
@@ -213,7 +222,45 @@ export class MarketDataService {
   }
 
   removeSocket(socket: GatewaySocket): void {
-    this.fanout?.removeSocket(socket);
+    if (!this.fanout) return;
+    for (const key of this.fanout.streamsOf(socket)) this.drop(socket, key);
+    this.fanout.removeSocket(socket);
+  }
+
+  /** Engine subjects this replica currently receives because local clients want them. */
+  get interestedStreams(): number {
+    return this.interest.size;
+  }
+
+  private drop(socket: GatewaySocket, key: string): boolean {
+    if (!this.fanout.unsubscribe(socket, key)) return false;
+    this.removeInterest(key.split('@')[0] ?? key);
+    return true;
+  }
+
+  /** Returns true when the stream had no local subscriber before. */
+  private addInterest(stream: string): boolean {
+    const count = this.interest.get(stream) ?? 0;
+    this.interest.set(stream, count + 1);
+    return count === 0;
+  }
+
+  private removeInterest(stream: string): void {
+    const count = (this.interest.get(stream) ?? 1) - 1;
+    if (count > 0) {
+      this.interest.set(stream, count);
+      return;
+    }
+    this.interest.delete(stream);
+    if (!this.engineInterest.isSelective) return; // the transport delivers everything: the state stays current
+    const parsed = parseStream(stream);
+    if (!parsed) return;
+    const [exchange, symbol] = parsed.instrument.split(':') as [string, string];
+    this.engineInterest.release(mdSubject(parsed.channel, exchange, symbol));
+    // No longer received, so no longer current: the next subscriber starts from the engine's next event.
+    this.quotes.delete(stream);
+    this.trades.delete(stream);
+    this.books.delete(stream);
   }
 
   sessionStatus(exchange: string): SessionPayload | undefined {
@@ -223,13 +270,18 @@ export class MarketDataService {
   /** Queues the stream's current state for one socket; returns its seq (0 while the stream has no data yet). */
   private sendSnapshot(socket: GatewaySocket, channel: MdChannel, stream: string, depth: number): number {
     if (channel === 'book') {
-      const state = this.books.get(stream);
-      if (!state?.book.hasSnapshot) return 0;
+      let state = this.books.get(stream);
+      if (!state) {
+        state = { book: new OrderBook(), groups: new Map() };
+        this.books.set(stream, state);
+      }
       let group = state.groups.get(depth);
       if (!group) {
-        group = { seq: 1, ts: Date.now(), view: state.book.view(depth) };
+        // Without a book yet the group waits at seq 0; the engine's first snapshot goes out to it as seq 1.
+        group = state.book.hasSnapshot ? { seq: 1, ts: Date.now(), view: state.book.view(depth) } : { seq: 0, ts: 0, view: { bids: [], asks: [], checksum: 0 } };
         state.groups.set(depth, group);
       }
+      if (!state.book.hasSnapshot) return 0;
       const message: MdMessage<'book'> = { stream, type: 'snapshot', seq: group.seq, ts: group.ts, data: group.view };
       this.fanout.sendSnapshot(socket, bookKey(stream, depth), JSON.stringify(message), group.ts);
       return group.seq;

@@ -16,6 +16,8 @@ export interface SimulatorOptions {
   seed: number;
 }
 
+const BOOK_SNAPSHOT_EVERY_MS = 5_000;
+
 /** Small, fast, seedable PRNG (mulberry32): Math.random cannot be seeded. */
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -102,6 +104,10 @@ export class MarketSimulator {
   private timer: NodeJS.Timeout | undefined;
   private mdCredit = 0;
   private orderCredit = 0;
+  /** Book snapshots are re-published round-robin, each instrument about every BOOK_SNAPSHOT_EVERY_MS, as real feeds do:
+   * a gateway that starts listening to an instrument late gets a whole book within that time. */
+  private bookSnapshotCredit = 0;
+  private nextBookSnapshot = 0;
   private orderSeq = 0;
   private lastTickAt = 0;
   published = 0;
@@ -151,6 +157,14 @@ export class MarketSimulator {
     while (this.mdCredit >= 1) {
       this.mdCredit -= 1;
       this.marketEvent(now);
+    }
+    if (this.options.channels.includes('book') && this.instruments.length > 0) {
+      this.bookSnapshotCredit += (this.instruments.length * elapsed * 1000) / BOOK_SNAPSHOT_EVERY_MS;
+      while (this.bookSnapshotCredit >= 1) {
+        this.bookSnapshotCredit -= 1;
+        const sim = this.instruments[this.nextBookSnapshot++ % this.instruments.length];
+        if (sim) this.emitBookSnapshot(sim, now);
+      }
     }
     while (this.orderCredit >= 1 && this.options.accounts.length > 0) {
       this.orderCredit -= 1;
