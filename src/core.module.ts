@@ -19,6 +19,7 @@ import { AppConfig } from './config/index.js';
 import { EngineLinks } from './engine/engine-links.js';
 import { ReadinessState } from './health/readiness.state.js';
 import { InstrumentCatalog } from './market-data/instrument-catalog.js';
+import { TradingCalendar } from './market-data/trading-calendar.js';
 import { SERVER_VERSION } from './version.js';
 
 /** What every domain shares: configuration, logging, metrics, token verification, licences, reference data. */
@@ -45,6 +46,7 @@ export class CoreModule {
         { provide: LicenceResolver, useValue: new LicenceResolver(config.isEmbeddedDemo ? DEMO_LICENCE : NO_LICENCE) },
         { provide: AccountDirectory, useValue: AccountDirectory.fromFile(config.accountsFile) },
         { provide: InstrumentCatalog, useValue: InstrumentCatalog.fromFile(config.instrumentsFile) },
+        { provide: TradingCalendar, useValue: TradingCalendar.fromFile(config.tradingCalendarsFile) },
         ConnectionRegistry,
         GatewayRuntime,
         EngineEventIntake,
@@ -63,6 +65,7 @@ export class CoreModule {
         LicenceResolver,
         AccountDirectory,
         InstrumentCatalog,
+        TradingCalendar,
         ConnectionRegistry,
         GatewayRuntime,
         EngineEventIntake,

@@ -160,6 +160,26 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
       client.socket.close();
     });
 
+    it('answers subscribe with each exchange session from the calendars, and relays engine halts', async () => {
+      const { TradingCalendar } = await import('../src/market-data/trading-calendar.js');
+      const calendar = TradingCalendar.fromFile(new URL('../data/trading-calendars.json', import.meta.url).pathname);
+      const client = await mdClient('frank');
+      const answer = await request<MdSubscribeResponse>(client.socket, 'subscribe', { instruments: ['BINANCE:BTCUSDT', 'NYSE:KO'], channels: ['quote'] });
+      expect(answer.ok).toBe(true);
+      if (!answer.ok) return;
+      const byExchange = Object.fromEntries(answer.data.sessions.map((s) => [s.exchange, s]));
+      expect(byExchange.BINANCE).toMatchObject({ status: 'OPEN' });
+      expect(byExchange.NYSE?.status).toBe(calendar.statusAt('NYSE', Date.now()).status);
+
+      const session = nextEvent<{ exchange: string; status: string; since: number }>(client.socket, 'session');
+      const haltedAt = Date.now();
+      await publish('md.session.NYSE', { status: 'HALTED', ts: haltedAt });
+      expect(await session).toMatchObject({ exchange: 'NYSE', status: 'HALTED', since: haltedAt });
+      const again = await request<MdSubscribeResponse>(client.socket, 'subscribe', { instruments: ['NYSE:KO'], channels: ['trade'] });
+      expect(again.ok && again.data.sessions).toEqual([expect.objectContaining({ exchange: 'NYSE', status: 'HALTED' })]);
+      client.socket.close();
+    });
+
     it('reports the engine link in readiness', async () => {
       const ready = (await (await fetch(`${gateway.url}/health/ready`)).json()) as { status: string; details: Record<string, { status: string }> };
       expect(ready.status).toBe('ok');

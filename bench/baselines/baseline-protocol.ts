@@ -44,6 +44,8 @@ export function mdSubscribeResponse(streams: string[], lastQuotes: ReadonlyMap<s
   return {
     subscribed: streams.map((stream) => ({ stream, seq: lastQuotes.get(stream)?.seq ?? 0, delayed: false, delayMs: 0, throttleMs: 0 })),
     rejected: [],
+    // Baselines have no trading calendar: they leave the sessions out, as a plain server would.
+    sessions: [],
   };
 }
 

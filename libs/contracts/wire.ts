@@ -167,6 +167,8 @@ export interface MdRejected {
 export interface MdSubscribeResponse {
   subscribed: MdSubscribed[];
   rejected: MdRejected[];
+  /** The trading session of each exchange of the subscribed instruments. */
+  sessions: SessionPayload[];
 }
 
 export interface MdUnsubscribeRequest {

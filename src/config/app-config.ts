@@ -31,6 +31,7 @@ export class AppConfig {
   readonly licenceRegistry?: string;
   readonly instrumentsFile: string;
   readonly accountsFile: string;
+  readonly tradingCalendarsFile: string;
   readonly complianceFile?: string;
   readonly corsOrigins: string[] | true;
   readonly maxFrameBytes: number;
@@ -69,6 +70,7 @@ export class AppConfig {
     this.licenceRegistry = env.LICENCE_REGISTRY;
     this.instrumentsFile = resolve(env.INSTRUMENTS_FILE ?? 'data/instruments.json');
     this.accountsFile = resolve(env.ACCOUNTS_FILE ?? 'data/accounts.json');
+    this.tradingCalendarsFile = resolve(env.TRADING_CALENDARS_FILE ?? 'data/trading-calendars.json');
     this.complianceFile = env.COMPLIANCE_FILE ? resolve(env.COMPLIANCE_FILE) : undefined;
     this.corsOrigins = parseCorsOrigins(env.CORS_ORIGINS, env.NODE_ENV);
     this.maxFrameBytes = env.MAX_FRAME_BYTES;
@@ -124,6 +126,7 @@ const OPTIONAL_KEYS = [
   'INSTRUMENTS_FILE',
   'ACCOUNTS_FILE',
   'COMPLIANCE_FILE',
+  'TRADING_CALENDARS_FILE',
   'CORS_ORIGINS',
   'NODE_ID',
   'SIMULATOR',

@@ -88,6 +88,11 @@ export class EnvironmentSchema {
   @IsOptional()
   @Transform(trimmed)
   @IsString()
+  TRADING_CALENDARS_FILE?: string;
+
+  @IsOptional()
+  @Transform(trimmed)
+  @IsString()
   CORS_ORIGINS?: string;
 
   @Transform(trimmed)

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import {
   GatewayError,
   mdSubject,
@@ -21,6 +21,7 @@ import { GatewayMetrics } from '#libs/observability';
 import { EngineInterestRegistry, GATEWAY_RUNTIME_OPTIONS, StreamFanout, type GatewayNamespace, type GatewayRuntimeOptions, type GatewaySocket } from '#libs/realtime';
 import type { MdSubscribeDto } from './dto/md-subscribe.dto.js';
 import { InstrumentCatalog } from './instrument-catalog.js';
+import { TradingCalendar } from './trading-calendar.js';
 import { diffLevels, OrderBook, type BookView } from './order-book.js';
 
 export const DEFAULT_BOOK_DEPTH = 10;
@@ -51,11 +52,13 @@ export type BookApplyOutcome = 'applied' | 'no_snapshot';
  * the fan-out core, each serialized once.
  */
 @Injectable()
-export class MarketDataService {
+export class MarketDataService implements OnModuleDestroy {
   private readonly quotes = new Map<string, ValueState<QuoteData>>();
   private readonly trades = new Map<string, ValueState<TradeData>>();
   private readonly books = new Map<string, BookState>();
-  private readonly sessions = new Map<string, SessionPayload>();
+  /** Engine session statuses of exchanges the calendar does not know. */
+  private readonly engineOnlySessions = new Map<string, SessionPayload>();
+  private readonly sessionTimers = new Map<string, NodeJS.Timeout>();
   /** Local subscriptions per stream (all depths of a book count as one stream): what this replica asks the engine for. */
   private readonly interest = new Map<string, number>();
   private fanout!: StreamFanout;
@@ -66,10 +69,12 @@ export class MarketDataService {
     private readonly metrics: GatewayMetrics,
     @Inject(GATEWAY_RUNTIME_OPTIONS) private readonly options: GatewayRuntimeOptions,
     private readonly engineInterest: EngineInterestRegistry,
+    private readonly calendar: TradingCalendar,
   ) {}
 
   attach(namespace: GatewayNamespace): void {
     this.namespace = namespace;
+    for (const exchange of this.calendar.exchanges()) this.armSessionTimer(exchange);
     this.fanout = new StreamFanout(namespace.name, SERVER_EVENTS.md, this.metrics, (socket, key) => this.resnapshot(socket, key), this.options.slowClients);
   }
 
@@ -138,9 +143,21 @@ export class MarketDataService {
     return 'applied';
   }
 
+  /** An engine `md.session` event: it wins over the calendar (a halt) until the calendar's next scheduled change. */
   onSession(exchange: string, status: SessionStatus, ts: number): void {
-    const payload: SessionPayload = { exchange, status, since: ts };
-    this.sessions.set(exchange, payload);
+    let payload: SessionPayload;
+    if (this.calendar.has(exchange)) {
+      payload = { exchange, ...this.calendar.override(exchange, status, ts) };
+      this.armSessionTimer(exchange);
+    } else {
+      payload = { exchange, status, since: ts };
+      this.engineOnlySessions.set(exchange, payload);
+    }
+    this.emitSession(payload);
+  }
+
+  private emitSession(payload: SessionPayload): void {
+    const exchange = payload.exchange;
     // `local`: every replica receives the engine event itself; relaying it through the adapter would deliver it twice.
     this.namespace?.local.to(sessionRoom(exchange)).emit(SERVER_EVENTS.session, payload);
   }
@@ -190,7 +207,10 @@ export class MarketDataService {
     }
     // The engine subscription is in place (the SUB flushed to NATS) before the client hears it is subscribed.
     await Promise.all(newlyWanted.map((subject) => this.engineInterest.want(subject)));
-    return { subscribed, rejected };
+    const now = Date.now();
+    const exchanges = new Set(subscribed.map((s) => s.stream.split(':')[1] ?? ''));
+    const sessions = [...exchanges].flatMap((exchange) => this.sessionStatus(exchange, now) ?? []);
+    return { subscribed, rejected, sessions };
   }
 
   unsubscribe(socket: GatewaySocket, instruments: string[], channels?: MdChannel[]): string[] {
@@ -263,8 +283,28 @@ export class MarketDataService {
     this.books.delete(stream);
   }
 
-  sessionStatus(exchange: string): SessionPayload | undefined {
-    return this.sessions.get(exchange);
+  sessionStatus(exchange: string, now = Date.now()): SessionPayload | undefined {
+    if (this.calendar.has(exchange)) return { exchange, ...this.calendar.statusAt(exchange, now) };
+    return this.engineOnlySessions.get(exchange);
+  }
+
+  /** Tells the exchange's subscribers when its session changes on schedule (open, close, pre-open). */
+  private armSessionTimer(exchange: string): void {
+    clearTimeout(this.sessionTimers.get(exchange));
+    const nextChange = this.calendar.statusAt(exchange, Date.now()).nextChange;
+    if (nextChange === undefined) return;
+    const delay = Math.min(Math.max(0, nextChange - Date.now()) + 1, 2_147_483_647);
+    const timer = setTimeout(() => {
+      const payload = this.sessionStatus(exchange);
+      if (payload && payload.since <= Date.now()) this.emitSession(payload);
+      this.armSessionTimer(exchange);
+    }, delay);
+    timer.unref();
+    this.sessionTimers.set(exchange, timer);
+  }
+
+  onModuleDestroy(): void {
+    for (const timer of this.sessionTimers.values()) clearTimeout(timer);
   }
 
   /** Queues the stream's current state for one socket; returns its seq (0 while the stream has no data yet). */

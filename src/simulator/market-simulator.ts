@@ -1,4 +1,4 @@
-import { accountSubject, mdSubject, sessionSubject, type MdChannel, type OrderFields, type OrderSide } from '#libs/contracts';
+import { accountSubject, mdSubject, type MdChannel, type OrderFields, type OrderSide } from '#libs/contracts';
 import type { Instrument } from '../market-data/instrument-catalog.js';
 
 /** Where the simulator's events go: the in-process transport, NATS or Redis. */
@@ -133,12 +133,12 @@ export class MarketSimulator {
     this.timer = undefined;
   }
 
-  /** Sessions, a book snapshot per instrument and a first portfolio per account, so dashboards have state at once. */
+  /**
+   * A quote and a book snapshot per instrument and a first portfolio per account, so dashboards have state at once.
+   * Sessions come from the gateway's trading calendars; the simulator, like a real engine, only sends overrides.
+   */
   publishInitialState(): void {
     const now = Date.now();
-    for (const exchange of new Set(this.instruments.map((i) => i.instrument.exchange))) {
-      this.emit(sessionSubject(exchange), { status: 'OPEN', ts: now });
-    }
     for (const sim of this.instruments) {
       if (this.options.channels.includes('quote')) this.emitQuote(sim, now);
       if (this.options.channels.includes('book')) this.emitBookSnapshot(sim, now);
