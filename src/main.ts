@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
-import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ENGINE_SUBJECTS, SERVER_EVENTS, type SystemPayload } from '#libs/contracts';
 import { createLogger, PinoNestLogger } from '#libs/observability';
-import { ConnectionRegistry, EngineInterestRegistry, EngineMessageDeserializer, GatewayIoAdapter, InProcessEngineTransport, InterestNatsServer } from '#libs/realtime';
+import { ConnectionRegistry, EngineInterestRegistry, EngineMessageDeserializer, EngineRedisServer, GatewayIoAdapter, InProcessEngineTransport, InterestNatsServer } from '#libs/realtime';
 import { AppModule } from './app.module.js';
 import { GatewayErrorHttpFilter } from './common/gateway-error-http.filter.js';
 import { AppConfig, ConfigurationError } from './config/index.js';
@@ -89,10 +89,14 @@ async function bootstrap(): Promise<void> {
       app.get(EngineInterestRegistry).attach(nats);
       links.trackTransport('nats', nats.status);
     } else if (transport === 'redis' && config.redisUrl) {
-      const server = app.connectMicroservice<MicroserviceOptions>({
-        transport: Transport.REDIS,
-        options: { ...redisTransportOptions(config.redisUrl), wildcards: true, deserializer: new EngineMessageDeserializer(), retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: 500 },
+      const server = new EngineRedisServer({
+        ...redisTransportOptions(config.redisUrl),
+        wildcards: true,
+        deserializer: new EngineMessageDeserializer(),
+        retryAttempts: Number.MAX_SAFE_INTEGER,
+        retryDelay: 500,
       });
+      app.connectMicroservice<MicroserviceOptions>({ strategy: server });
       links.trackTransport('redis', server.status);
     } else if (transport === 'simulator') {
       inProcess = new InProcessEngineTransport();

@@ -1,4 +1,5 @@
-import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
+import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
+import { handlerForPattern } from './exact-pattern-route.js';
 import { InProcessContext } from './engine-context.js';
 import { subjectMatches } from './subject-matcher.js';
 
@@ -23,6 +24,10 @@ export class InProcessEngineTransport extends Server implements CustomTransportS
 
   on(): void {
     // No connection to report status for: the engine is in this process.
+  }
+
+  override getHandlerByPattern(pattern: string): MessageHandler | null {
+    return handlerForPattern(this.messageHandlers, pattern, (p) => super.getHandlerByPattern(p));
   }
 
   unwrap<T>(): T {

@@ -20,3 +20,4 @@ export { AccountSubscribeDto, AccountUnsubscribeDto } from './account-subscribe.
 export { GatewayIoAdapter, type SocketServerSettings } from './gateway-io.adapter.js';
 export { EngineInterestRegistry, type EngineInterest } from './engine-interest.js';
 export { InterestNatsServer } from './interest-nats.server.js';
+export { EngineRedisServer } from './engine-redis.server.js';

@@ -1,6 +1,7 @@
-import { ServerNats, type NatsOptions } from '@nestjs/microservices';
+import { ServerNats, type MessageHandler, type NatsOptions } from '@nestjs/microservices';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { EngineInterest } from './engine-interest.js';
+import { handlerForPattern } from './exact-pattern-route.js';
 import { subjectMatches } from './subject-matcher.js';
 
 /**
@@ -18,6 +19,10 @@ export class InterestNatsServer extends ServerNats implements EngineInterest {
     private readonly interestPatterns: readonly string[],
   ) {
     super(options);
+  }
+
+  override getHandlerByPattern(pattern: string): MessageHandler | null {
+    return handlerForPattern(this.messageHandlers, pattern, (p) => super.getHandlerByPattern(p));
   }
 
   override bindEvents(client: NatsConnection): void {
