@@ -160,6 +160,29 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
       client.socket.close();
     });
 
+    it('merges book deltas for a throttled subscriber into one update with the net change', async () => {
+      const client = await mdClient('gina');
+      const frames = collect<MdMessage<'book'>[]>(client.socket, 'md');
+      await request(client.socket, 'subscribe', { instruments: ['LSE:HSBA'], channels: ['book'], throttleMs: 300 });
+      await publish('md.book.LSE.HSBA', { type: 'snapshot', bids: [['688.0', '100'], ['687.9', '200']], asks: [['688.2', '300']], ts: Date.now() });
+      await waitFor('snapshot', () => (frames.flat().length >= 1 ? true : undefined));
+      // Four deltas inside one throttle interval: a level appears and goes, another changes twice.
+      await publish('md.book.LSE.HSBA', { type: 'delta', bids: [['688.1', '50']], asks: [], ts: Date.now() });
+      await publish('md.book.LSE.HSBA', { type: 'delta', bids: [['688.0', '150']], asks: [], ts: Date.now() });
+      await publish('md.book.LSE.HSBA', { type: 'delta', bids: [['688.1', '0']], asks: [], ts: Date.now() });
+      await publish('md.book.LSE.HSBA', { type: 'delta', bids: [['688.0', '175']], asks: [['688.3', '10']], ts: Date.now() });
+      await waitFor('merged update', () => (frames.flat().length >= 2 ? true : undefined), 3_000);
+      await sleep(500);
+      const [snapshot, update, ...rest] = frames.flat();
+      expect(rest).toEqual([]);
+      expect(update).toMatchObject({ type: 'update', prevSeq: snapshot?.seq, seq: (snapshot?.seq ?? 0) + 1 });
+      expect(update?.data.bids).toEqual([['688.0', '175']]);
+      expect(update?.data.asks).toEqual([['688.3', '10']]);
+      const { bookChecksum } = await import('../src/market-data/book-checksum.js');
+      expect(update?.data.checksum).toBe(bookChecksum([['688.2', '300'], ['688.3', '10']], [['688.0', '175'], ['687.9', '200']]));
+      client.socket.close();
+    });
+
     it('answers subscribe with each exchange session from the calendars, and relays engine halts', async () => {
       const { TradingCalendar } = await import('../src/market-data/trading-calendar.js');
       const calendar = TradingCalendar.fromFile(new URL('../data/trading-calendars.json', import.meta.url).pathname);

@@ -32,16 +32,25 @@ interface ValueState<T> {
   data: T;
 }
 
-/** Book subscribers are grouped by depth: each group's view, sequence and serialization are computed once. */
-interface BookDepthGroup {
+/**
+ * Book subscribers are grouped by depth and throttle: each group's view, sequence, merged deltas and serialization are
+ * computed once, whatever the number of clients in it.
+ */
+interface BookGroup {
+  depth: number;
+  throttleMs: number;
   seq: number;
   ts: number;
+  /** The view as last sent to this group: the base its next update is a diff against. */
   view: BookView;
+  /** A throttled group's merge timer: deltas since the last flush go out as one update when it fires. */
+  timer?: NodeJS.Timeout;
+  lastFlushAt: number;
 }
 
 interface BookState {
   book: OrderBook;
-  groups: Map<number, BookDepthGroup>;
+  groups: Map<string, BookGroup>;
 }
 
 export type BookApplyOutcome = 'applied' | 'no_snapshot';
@@ -116,31 +125,49 @@ export class MarketDataService implements OnModuleDestroy {
     else if (!state.book.hasSnapshot) return 'no_snapshot';
     else state.book.applyDelta(bids, asks);
 
-    for (const [depth, group] of state.groups) {
-      const key = bookKey(stream, depth);
-      const view = state.book.view(depth);
-      if (type === 'snapshot') {
-        group.seq += 1;
-        group.ts = ts;
-        group.view = view;
-        if (this.fanout?.hasSubscribers(key)) {
-          const message: MdMessage<'book'> = { stream, type: 'snapshot', seq: group.seq, ts, data: view };
-          this.fanout.publish(key, JSON.stringify(message), ts, 'all');
-        }
+    for (const [groupKey, group] of state.groups) {
+      const key = `${stream}@${groupKey}`;
+      if (!this.fanout?.hasSubscribers(key)) {
+        clearTimeout(group.timer);
+        state.groups.delete(groupKey); // its last subscriber left: a new one starts from a fresh snapshot
         continue;
       }
-      const changedBids = diffLevels(group.view.bids, view.bids);
-      const changedAsks = diffLevels(group.view.asks, view.asks);
-      if (changedBids.length === 0 && changedAsks.length === 0) continue; // nothing this depth shows has changed
-      const prevSeq = group.seq;
-      group.seq += 1;
-      group.ts = ts;
-      group.view = view;
-      if (!this.fanout?.hasSubscribers(key)) continue;
-      const message: MdMessage<'book'> = { stream, type: 'update', seq: group.seq, prevSeq, ts, data: { bids: changedBids, asks: changedAsks, checksum: view.checksum } };
-      this.fanout.publish(key, JSON.stringify(message), ts, 'all');
+      if (type === 'snapshot') {
+        clearTimeout(group.timer);
+        group.timer = undefined;
+        group.seq += 1;
+        group.ts = ts;
+        group.view = state.book.view(group.depth);
+        group.lastFlushAt = Date.now();
+        const message: MdMessage<'book'> = { stream, type: 'snapshot', seq: group.seq, ts, data: group.view };
+        this.fanout.publish(key, JSON.stringify(message), ts, 'all');
+      } else if (group.throttleMs === 0) {
+        this.flushBookGroup(stream, key, state, group, ts);
+      } else if (!group.timer) {
+        // Throttled: every delta until the timer fires merges into one update (absolute sizes, so the net change).
+        const wait = Math.max(0, group.lastFlushAt + group.throttleMs - Date.now());
+        group.timer = setTimeout(() => {
+          group.timer = undefined;
+          this.flushBookGroup(stream, key, state, group, ts);
+        }, wait);
+      }
     }
     return 'applied';
+  }
+
+  /** Sends a group what changed in its view since its last message: one update with prevSeq, or nothing. */
+  private flushBookGroup(stream: string, key: string, state: BookState, group: BookGroup, ts: number): void {
+    group.lastFlushAt = Date.now();
+    const view = state.book.view(group.depth);
+    const changedBids = diffLevels(group.view.bids, view.bids);
+    const changedAsks = diffLevels(group.view.asks, view.asks);
+    if (changedBids.length === 0 && changedAsks.length === 0) return; // nothing this depth shows has changed
+    const prevSeq = group.seq;
+    group.seq += 1;
+    group.ts = ts;
+    group.view = view;
+    const message: MdMessage<'book'> = { stream, type: 'update', seq: group.seq, prevSeq, ts, data: { bids: changedBids, asks: changedAsks, checksum: view.checksum } };
+    this.fanout.publish(key, JSON.stringify(message), ts, 'all');
   }
 
   /** An engine `md.session` event: it wins over the calendar (a halt) until the calendar's next scheduled change. */
@@ -190,18 +217,19 @@ export class MarketDataService implements OnModuleDestroy {
           continue;
         }
         const stream = streamName(channel, instrument);
-        const key = channel === 'book' ? bookKey(stream, depth) : stream;
+        const key = channel === 'book' ? bookKey(stream, depth, throttleMs) : stream;
         if (!this.fanout.isSubscribed(socket, key) && this.fanout.subscriptionCount(socket) >= licence.maxSubscriptions) {
           refuse('SUBSCRIPTION_LIMIT', `the licence allows ${licence.maxSubscriptions} subscriptions per connection`);
           continue;
         }
         // A different depth of the same book replaces the old one.
         if (channel === 'book') for (const other of this.fanout.streamsOf(socket)) if (other !== key && other.startsWith(`${stream}@`)) this.drop(socket, other);
-        if (this.fanout.subscribe(socket, key, throttleMs, channel === 'book' ? 'resync' : 'drop-oldest') && this.addInterest(stream)) {
+        // A book's throttle is applied by its group (merging deltas), so its fan-out slot flushes every turn.
+        if (this.fanout.subscribe(socket, key, channel === 'book' ? 0 : throttleMs, channel === 'book' ? 'resync' : 'drop-oldest') && this.addInterest(stream)) {
           newlyWanted.push(mdSubject(channel, exchange, instrument.slice(exchange.length + 1)));
         }
         void socket.join(sessionRoom(exchange));
-        const seq = this.sendSnapshot(socket, channel, stream, depth);
+        const seq = this.sendSnapshot(socket, channel, stream, key);
         subscribed.push({ stream, seq, delayed: false, delayMs: 0, throttleMs });
       }
     }
@@ -230,15 +258,14 @@ export class MarketDataService implements OnModuleDestroy {
     const parsed = parseStream(stream);
     const key = parsed && this.fanout.streamsOf(socket).find((k) => k === stream || k.startsWith(`${stream}@`));
     if (!parsed || !key) throw new GatewayError('INVALID_REQUEST', `not subscribed to ${stream}`);
-    const depth = key.includes('@') ? Number(key.slice(key.indexOf('@') + 1)) : DEFAULT_BOOK_DEPTH;
-    return { stream, seq: this.sendSnapshot(socket, parsed.channel, stream, depth) };
+    return { stream, seq: this.sendSnapshot(socket, parsed.channel, stream, key) };
   }
 
   /** A slow client caught up after its book backlog was dropped: it gets the book afresh. */
   private resnapshot(socket: GatewaySocket, key: string): void {
-    const [stream, depth] = key.split('@') as [string, string | undefined];
+    const stream = key.split('@')[0] ?? key;
     const parsed = parseStream(stream);
-    if (parsed) this.sendSnapshot(socket, parsed.channel, stream, depth ? Number(depth) : DEFAULT_BOOK_DEPTH);
+    if (parsed) this.sendSnapshot(socket, parsed.channel, stream, key);
   }
 
   removeSocket(socket: GatewaySocket): void {
@@ -305,25 +332,33 @@ export class MarketDataService implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     for (const timer of this.sessionTimers.values()) clearTimeout(timer);
+    for (const state of this.books.values()) for (const group of state.groups.values()) clearTimeout(group.timer);
   }
 
-  /** Queues the stream's current state for one socket; returns its seq (0 while the stream has no data yet). */
-  private sendSnapshot(socket: GatewaySocket, channel: MdChannel, stream: string, depth: number): number {
+  /**
+   * Queues the stream's current state for one socket (its fan-out key names the book group); returns its seq (0 while
+   * the stream has no data yet).
+   */
+  private sendSnapshot(socket: GatewaySocket, channel: MdChannel, stream: string, key: string): number {
     if (channel === 'book') {
+      const groupKey = key.slice(stream.length + 1);
+      const [depth, throttleMs] = groupKey.split('@').map(Number) as [number, number];
       let state = this.books.get(stream);
       if (!state) {
         state = { book: new OrderBook(), groups: new Map() };
         this.books.set(stream, state);
       }
-      let group = state.groups.get(depth);
+      let group = state.groups.get(groupKey);
       if (!group) {
         // Without a book yet the group waits at seq 0; the engine's first snapshot goes out to it as seq 1.
-        group = state.book.hasSnapshot ? { seq: 1, ts: Date.now(), view: state.book.view(depth) } : { seq: 0, ts: 0, view: { bids: [], asks: [], checksum: 0 } };
-        state.groups.set(depth, group);
+        const view = state.book.hasSnapshot ? state.book.view(depth) : { bids: [], asks: [], checksum: 0 };
+        group = { depth, throttleMs, seq: state.book.hasSnapshot ? 1 : 0, ts: Date.now(), view, lastFlushAt: Date.now() };
+        state.groups.set(groupKey, group);
       }
       if (!state.book.hasSnapshot) return 0;
+      // The group's last-sent view, not the live book: the group's next update is a diff against exactly this.
       const message: MdMessage<'book'> = { stream, type: 'snapshot', seq: group.seq, ts: group.ts, data: group.view };
-      this.fanout.sendSnapshot(socket, bookKey(stream, depth), JSON.stringify(message), group.ts);
+      this.fanout.sendSnapshot(socket, key, JSON.stringify(message), group.ts);
       return group.seq;
     }
     const state = channel === 'quote' ? this.quotes.get(stream) : this.trades.get(stream);
@@ -341,8 +376,9 @@ export class MarketDataService implements OnModuleDestroy {
   }
 }
 
-function bookKey(stream: string, depth: number): string {
-  return `${stream}@${depth}`;
+/** A book's fan-out key names its group: `book:LSE:VOD@10@100` (depth 10, throttle 100 ms). */
+function bookKey(stream: string, depth: number, throttleMs: number): string {
+  return `${stream}@${depth}@${throttleMs}`;
 }
 
 function sessionRoom(exchange: string): string {
