@@ -12,18 +12,36 @@ export interface Profile {
   fanout: { clients: number; perClient: number; instruments: number; quoteRate: number; throttleMs: number; warmupSeconds: number; windowSeconds: number };
   accounts: { clients: number; accounts: number; orderRate: number; warmupSeconds: number; windowSeconds: number };
   ingest: { quoteRate: number; instruments: number; subscribers: number; perClient: number; warmupSeconds: number; windowSeconds: number };
+  /**
+   * The fan-out load run twice, without and with one extra client that subscribes to every instrument the others watch
+   * and stops reading. `graceMs` is the gateway's SLOW_CLIENT_GRACE_MS; after the window the run waits for the drop
+   * until `dropWaitSeconds` after the slow client stopped reading. The server only sees the client as behind once the
+   * kernel's socket buffers between them are full (about 4 MB on Linux loopback), so the drop comes that much later.
+   */
+  slowclient: {
+    clients: number;
+    perClient: number;
+    instruments: number;
+    quoteRate: number;
+    throttleMs: number;
+    warmupSeconds: number;
+    windowSeconds: number;
+    graceMs: number;
+    dropWaitSeconds: number;
+  };
 }
 
-/** `npm run bench`: small sizes, every scenario against every target in about two minutes on two cores. */
+/** `npm run bench`: small sizes, every default scenario against every target in under three minutes on two cores. */
 export const QUICK: Profile = {
   name: 'quick',
   workers: 2,
   setupConnectRate: 2_000,
-  watchdogSeconds: 300,
+  watchdogSeconds: 480,
   capacity: { connections: 2_000, connectRate: 500, warmupConnections: 200, settleSeconds: 1 },
   fanout: { clients: 500, perClient: 20, instruments: 200, quoteRate: 5_000, throttleMs: 0, warmupSeconds: 1, windowSeconds: 6 },
   accounts: { clients: 500, accounts: 500, orderRate: 2_000, warmupSeconds: 1, windowSeconds: 4 },
   ingest: { quoteRate: 20_000, instruments: 200, subscribers: 50, perClient: 20, warmupSeconds: 1, windowSeconds: 3 },
+  slowclient: { clients: 200, perClient: 10, instruments: 100, quoteRate: 2_000, throttleMs: 100, warmupSeconds: 1, windowSeconds: 8, graceMs: 5_000, dropWaitSeconds: 45 },
 };
 
 /** `npm run bench:full`: the issue's targets. */
@@ -36,6 +54,7 @@ export const FULL: Profile = {
   fanout: { clients: 2_000, perClient: 20, instruments: 500, quoteRate: 50_000, throttleMs: 0, warmupSeconds: 5, windowSeconds: 60 },
   accounts: { clients: 2_000, accounts: 2_000, orderRate: 2_000, warmupSeconds: 3, windowSeconds: 30 },
   ingest: { quoteRate: 100_000, instruments: 500, subscribers: 200, perClient: 20, warmupSeconds: 3, windowSeconds: 15 },
+  slowclient: { clients: 1_000, perClient: 20, instruments: 500, quoteRate: 10_000, throttleMs: 100, warmupSeconds: 3, windowSeconds: 20, graceMs: 5_000, dropWaitSeconds: 60 },
 };
 
 /** Applies `section.field=value` (or a top-level `field=value`) to a copy of the profile. */

@@ -11,6 +11,7 @@ import { accountsScenario } from './scenarios/accounts.scenario.js';
 import { capacityScenario } from './scenarios/capacity.scenario.js';
 import { fanoutScenario } from './scenarios/fanout.scenario.js';
 import { ingestScenario } from './scenarios/ingest.scenario.js';
+import { slowClientScenario } from './scenarios/slowclient.scenario.js';
 import type { RunContext, Scenario } from './scenarios/scenario.js';
 import { TARGETS } from './targets.js';
 
@@ -23,6 +24,7 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   fanout: fanoutScenario,
   accounts: accountsScenario,
   ingest: ingestScenario,
+  slowclient: slowClientScenario,
 };
 
 const options = parseOptions(process.argv.slice(2));

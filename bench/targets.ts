@@ -21,6 +21,13 @@ export interface TargetSpec {
   /** How long SIGTERM may take before SIGKILL. Baselines hold no state; a saturated one would only drain its backlog. */
   stopGraceMs: number;
   env(settings: TargetSettings): NodeJS.ProcessEnv;
+  /**
+   * Extra environment for the slow-client scenario: how long a client may stay behind before it is dropped. Baselines
+   * have no slow-client policy and return nothing.
+   */
+  slowClientEnv(graceMs: number): NodeJS.ProcessEnv;
+  /** Counter of slow clients disconnected (series labelled `action="disconnected"`); absent from the baselines. */
+  slowClientMetric?: string;
 }
 
 export interface TargetSettings {
@@ -65,6 +72,8 @@ export const TARGETS: Record<TargetName, TargetSpec> = {
       DRAIN_DELAY_MS: '0',
       SHUTDOWN_TIMEOUT_MS: '3000',
     }),
+    slowClientEnv: (graceMs) => ({ SLOW_CLIENT_GRACE_MS: String(graceMs) }),
+    slowClientMetric: 'tradewire_slow_client_events_total',
   },
   'raw-ws': {
     name: 'raw-ws',
@@ -75,6 +84,7 @@ export const TARGETS: Record<TargetName, TargetSpec> = {
     ownedByHarness: true,
     stopGraceMs: 500,
     env: baselineEnv,
+    slowClientEnv: () => ({}),
   },
   'socketio-rooms': {
     name: 'socketio-rooms',
@@ -85,6 +95,7 @@ export const TARGETS: Record<TargetName, TargetSpec> = {
     ownedByHarness: true,
     stopGraceMs: 500,
     env: baselineEnv,
+    slowClientEnv: () => ({}),
   },
   'socketio-loop': {
     name: 'socketio-loop',
@@ -95,6 +106,7 @@ export const TARGETS: Record<TargetName, TargetSpec> = {
     ownedByHarness: true,
     stopGraceMs: 500,
     env: baselineEnv,
+    slowClientEnv: () => ({}),
   },
 };
 

@@ -29,3 +29,21 @@ export function sumMetric(exposition: string, name: string): number {
   }
   return found ? total : Number.NaN;
 }
+
+/**
+ * One metric summed over the series whose labels include `label` (e.g. `action="disconnected"`): 0 when the endpoint
+ * declares the metric but no such series exists yet, NaN when it does not declare it at all (or does not answer).
+ */
+export async function scrapeLabelledMetric(metricsUrl: string, name: string, label: string): Promise<number> {
+  try {
+    const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(5_000) });
+    if (!response.ok) return Number.NaN;
+    const text = await response.text();
+    if (!text.includes(`# TYPE ${name} `)) return Number.NaN;
+    const series = text.split('\n').filter((line) => line.startsWith(`${name}{`) && line.includes(label));
+    const total = sumMetric(series.join('\n'), name);
+    return Number.isNaN(total) ? 0 : total;
+  } catch {
+    return Number.NaN;
+  }
+}

@@ -1,4 +1,5 @@
 import type { AccountEvent, AckResponse, MdMessage } from '#libs/contracts';
+import type { createConnection } from 'node:net';
 import type { RawData } from 'ws';
 
 /**
@@ -36,6 +37,8 @@ export interface ClientOptions {
   localAddress?: string;
   offerDeflate: boolean;
   handlers: ClientHandlers;
+  /** Opens the TCP connection under the WebSocket (ws's `createConnection`), for a caller that must hold the socket. */
+  createConnection?: typeof createConnection;
 }
 
 export interface BenchClient {

@@ -9,6 +9,7 @@ export function openRawWsClient(options: ClientOptions): BenchClient {
     perMessageDeflate: options.offerDeflate,
     localAddress: options.localAddress,
     handshakeTimeout: 20_000,
+    createConnection: options.createConnection,
     // The load generator shares its core with nats-server and the publisher; validating UTF-8 it produced itself is waste.
     skipUTF8Validation: true,
   });

@@ -74,6 +74,7 @@ function renderTargets(profile: Profile, scenarioRuns: ScenarioRun[]): string {
   const rawWs = figuresOf(scenarioRuns, 'fanout', 'raw-ws');
   const capacity = figuresOf(scenarioRuns, 'capacity', 'gateway');
   const accounts = figuresOf(scenarioRuns, 'accounts', 'gateway');
+  const slowClient = figuresOf(scenarioRuns, 'slowclient', 'gateway');
   const rows: string[][] = [];
 
   const framesShare = fanout && rawWs ? (fanout.framesPerSecond / rawWs.framesPerSecond) * 100 : Number.NaN;
@@ -111,6 +112,19 @@ function renderTargets(profile: Profile, scenarioRuns: ScenarioRun[]): string {
     '≤ 5 ms',
     `${milliseconds(orderP99)} ms`,
     verdict(orderP99 <= 5, orderP99),
+  ]);
+
+  const p99Ratio = slowClient?.p99Ratio ?? Number.NaN;
+  const dropped = slowClient?.slowDropped === 1;
+  const dropAfter = slowClient?.dropAfterSeconds ?? Number.NaN;
+  rows.push([
+    "slow client: others' p99 within 1.5x of the run without it, and the slow client dropped",
+    '≤ 1.5×, dropped',
+    slowClient
+      ? `${milliseconds(slowClient.p99Alone)} → ${milliseconds(slowClient.p99WithSlow)} ms (${ratio(p99Ratio)}), ` +
+        (dropped ? `dropped${Number.isFinite(dropAfter) ? ` after ${dropAfter.toFixed(1)} s` : ''}` : 'not dropped')
+      : '–',
+    verdict(p99Ratio <= 1.5 && dropped, p99Ratio),
   ]);
   return ['### Targets (gateway)', '', markdownTable(['target', 'required', 'measured', 'result'], rows)].join('\n');
 }

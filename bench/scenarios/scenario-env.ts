@@ -56,11 +56,11 @@ export async function withScenarioEnv<T>(
   context: RunContext,
   scenario: ScenarioName,
   target: TargetSpec,
-  sizes: { instruments: number; accounts: number },
+  sizes: { instruments: number; accounts: number; serverEnv?: NodeJS.ProcessEnv; dirSuffix?: string },
   body: (env: ScenarioEnv) => Promise<T>,
 ): Promise<T> {
   if (!existsSync(target.script)) throw new Error(`${target.name} is not built (${target.script} missing)`);
-  const dir = join(context.runDir, `${scenario}-${target.name}`);
+  const dir = join(context.runDir, `${scenario}-${target.name}${sizes.dirSuffix ?? ''}`);
   mkdirSync(dir, { recursive: true });
   const instruments = benchInstruments(sizes.instruments);
   const accounts = benchAccounts(sizes.accounts);
@@ -71,7 +71,7 @@ export async function withScenarioEnv<T>(
   let pool: LoadgenPool | undefined;
   try {
     nats = await startNatsServer(dir, 'nats', context.layout);
-    const started = await startServer(context, target, dir, nats.url, referenceFiles);
+    const started = await startServer(context, target, dir, nats.url, referenceFiles, sizes.serverEnv ?? {});
     serverProcess = started.process;
     pool = LoadgenPool.start(context.options.profile.workers, context.layout, dir, 'loadgen');
     const natsUrl = nats.url;
@@ -111,6 +111,7 @@ async function startServer(
   dir: string,
   natsUrl: string,
   referenceFiles: ReferenceFiles,
+  extraEnv: NodeJS.ProcessEnv,
 ): Promise<{ process: ChildProcess; server: ServerUnderTest }> {
   const port = await freePort();
   const logFile = join(dir, `${target.name}.log`);
@@ -119,7 +120,7 @@ async function startServer(
     layout: context.layout,
     logFile,
     ipc: target.ownedByHarness,
-    env: target.env({ port, natsUrl, jwtSecret: context.jwtSecret, referenceFiles }),
+    env: { ...target.env({ port, natsUrl, jwtSecret: context.jwtSecret, referenceFiles }), ...extraEnv },
   }, context.options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []);
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
