@@ -1,10 +1,9 @@
-import { NAMESPACES } from '#libs/contracts';
 import { sleep } from '../lib/clock.js';
 import { RssSampler } from '../lib/proc-stats.js';
 import { decimal, describeCounts, integer, MB, milliseconds, percent, usToMs } from '../report/format.js';
 import { engineDuration, loadSideNotes, measureWindow } from './measure-window.js';
 import type { Scenario } from './scenario.js';
-import { withScenarioEnv } from './scenario-env.js';
+import { connectMarketDataClients, withScenarioEnv } from './scenario-env.js';
 
 /**
  * Fan-out, the "trading floor": N clients each watch S of U instruments (a seeded uniform sample, the same for every
@@ -35,19 +34,10 @@ export const fanoutScenario: Scenario = {
     { key: 'loadSideCpu', header: 'load-side CPU', format: percent },
   ],
   async run(context, target) {
-    const { fanout, setupConnectRate } = context.options.profile;
+    const { fanout } = context.options.profile;
     return withScenarioEnv(context, 'fanout', target, { instruments: fanout.instruments, accounts: 1 }, async (env) => {
       const memory = new RssSampler(env.server.pid, 1_000);
-      const clients = Array.from({ length: fanout.clients }, (_, index) => ({ index, sub: `bench-user-${index}`, accounts: [] }));
-      const connect = await env.pool.connect({
-        baseUrl: env.server.baseUrl,
-        namespace: NAMESPACES.marketData,
-        client: env.client,
-        jwtSecret: context.jwtSecret,
-        clients,
-        ratePerSecond: setupConnectRate,
-        localAddresses: env.localAddresses,
-      });
+      const connect = await connectMarketDataClients(context, env, fanout.clients);
       context.log(`  ${connect.connected} clients connected`);
       const subscribe = await env.pool.subscribeMarketData(env.universe, fanout.perClient, fanout.throttleMs);
       context.log(`  ${subscribe.accepted} streams subscribed; engine load for ${fanout.warmupSeconds} + ${fanout.windowSeconds} s`);

@@ -1,9 +1,8 @@
-import { NAMESPACES } from '#libs/contracts';
 import { sleep } from '../lib/clock.js';
 import { describeCounts, integer, percent } from '../report/format.js';
 import { engineDuration, measureWindow, type WindowMeasurement } from './measure-window.js';
 import type { Scenario } from './scenario.js';
-import { type ScenarioEnv, withScenarioEnv } from './scenario-env.js';
+import { type ScenarioEnv, connectMarketDataClients, withScenarioEnv } from './scenario-env.js';
 
 /**
  * Ingest: how many engine events the server absorbs, first with no client connected, then with a few subscribed
@@ -27,22 +26,13 @@ export const ingestScenario: Scenario = {
     { key: 'subscribedUpdates', header: 'updates/s delivered', format: integer },
   ],
   async run(context, target) {
-    const { ingest, setupConnectRate } = context.options.profile;
+    const { ingest } = context.options.profile;
     return withScenarioEnv(context, 'ingest', target, { instruments: ingest.instruments, accounts: 1 }, async (env) => {
       const notes: string[] = [];
       context.log(`  no clients: engine load for ${ingest.warmupSeconds} + ${ingest.windowSeconds} s`);
       const idle = await offeredLoadWindow(env, ingest);
 
-      const clients = Array.from({ length: ingest.subscribers }, (_, index) => ({ index, sub: `bench-user-${index}`, accounts: [] }));
-      const connect = await env.pool.connect({
-        baseUrl: env.server.baseUrl,
-        namespace: NAMESPACES.marketData,
-        client: env.client,
-        jwtSecret: context.jwtSecret,
-        clients,
-        ratePerSecond: setupConnectRate,
-        localAddresses: env.localAddresses,
-      });
+      const connect = await connectMarketDataClients(context, env, ingest.subscribers);
       if (connect.connected < connect.attempted) notes.push(`connect failures: ${describeCounts(connect.failures)}`);
       const subscribe = await env.pool.subscribeMarketData(env.universe, ingest.perClient, 0);
       if (Object.keys(subscribe.failures).length) notes.push(`subscribe rejections: ${describeCounts(subscribe.failures)}`);

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { NAMESPACES } from '#libs/contracts';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type EngineLoad, startEngineLoad } from '../engine-load.js';
@@ -143,4 +144,18 @@ async function startServer(
 
 function sourceAddresses(count: number): string[] {
   return count > 1 ? Array.from({ length: count }, (_, i) => `127.0.0.${i + 2}`) : [];
+}
+
+/** Opens `count` authenticated `/market-data` clients (`bench-user-N`) at the profile's setup rate. */
+export function connectMarketDataClients(context: RunContext, env: ScenarioEnv, count: number): ReturnType<LoadgenPool['connect']> {
+  const clients = Array.from({ length: count }, (_, index) => ({ index, sub: `bench-user-${index}`, accounts: [] }));
+  return env.pool.connect({
+    baseUrl: env.server.baseUrl,
+    namespace: NAMESPACES.marketData,
+    client: env.client,
+    jwtSecret: context.jwtSecret,
+    clients,
+    ratePerSecond: context.options.profile.setupConnectRate,
+    localAddresses: env.localAddresses,
+  });
 }

@@ -9,7 +9,7 @@ import { decimal, describeCounts, integer, MB, milliseconds, percent, ratio, usT
 import type { TargetSpec } from '../targets.js';
 import { engineDuration, loadSideNotes, measureWindow } from './measure-window.js';
 import type { RunContext, Scenario } from './scenario.js';
-import { withScenarioEnv } from './scenario-env.js';
+import { connectMarketDataClients, withScenarioEnv } from './scenario-env.js';
 
 /** How often the server's slow-client counter is read while waiting for the drop. */
 const DROP_POLL_MS = 250;
@@ -93,7 +93,7 @@ export const slowClientScenario: Scenario = {
 function runPass(context: RunContext, target: TargetSpec, withSlowClient: true): Promise<PassFigures & { slow: SlowClientFigures }>;
 function runPass(context: RunContext, target: TargetSpec, withSlowClient: false): Promise<PassFigures>;
 function runPass(context: RunContext, target: TargetSpec, withSlowClient: boolean): Promise<PassFigures & { slow?: SlowClientFigures }> {
-  const { slowclient: sizes, setupConnectRate } = context.options.profile;
+  const { slowclient: sizes } = context.options.profile;
   const setup = {
     instruments: sizes.instruments,
     accounts: 1,
@@ -101,16 +101,7 @@ function runPass(context: RunContext, target: TargetSpec, withSlowClient: boolea
     dirSuffix: withSlowClient ? '-with-slow' : '-alone',
   };
   return withScenarioEnv(context, 'slowclient', target, setup, async (env) => {
-    const clients = Array.from({ length: sizes.clients }, (_, index) => ({ index, sub: `bench-user-${index}`, accounts: [] }));
-    const connect = await env.pool.connect({
-      baseUrl: env.server.baseUrl,
-      namespace: NAMESPACES.marketData,
-      client: env.client,
-      jwtSecret: context.jwtSecret,
-      clients,
-      ratePerSecond: setupConnectRate,
-      localAddresses: env.localAddresses,
-    });
+    const connect = await connectMarketDataClients(context, env, sizes.clients);
     const subscribe = await env.pool.subscribeMarketData(env.universe, sizes.perClient, sizes.throttleMs);
     context.log(`  ${withSlowClient ? 'with slow client' : 'alone'}: ${connect.connected} clients, ${subscribe.accepted} streams subscribed`);
     const notes: string[] = [];
@@ -124,7 +115,7 @@ function runPass(context: RunContext, target: TargetSpec, withSlowClient: boolea
     let rssAtStall = Number.NaN;
     if (withSlowClient) {
       // Everything the others watch, in universe order.
-      const watched = new Set(clients.flatMap(({ index }) => clientInstruments(index, env.universe, sizes.perClient)));
+      const watched = new Set(Array.from({ length: sizes.clients }, (_, index) => clientInstruments(index, env.universe, sizes.perClient)).flat());
       stalled = await openStalledClient(env.client, {
         baseUrl: env.server.baseUrl,
         namespace: NAMESPACES.marketData,
