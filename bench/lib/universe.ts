@@ -1,19 +1,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Instrument as InstrumentRef } from '../../src/market-data/instrument-catalog.js';
 import { BENCH_TENANT } from './tokens.js';
 import { PROJECT_ROOT } from './paths.js';
 
-/** One row of the instruments reference file (the shape of data/instruments.json). */
-export interface InstrumentRef {
-  exchange: string;
-  symbol: string;
-  name: string;
-  currency: string;
-  assetClass: string;
-  tickSize: string;
-  lotSize: string;
-  refPrice: string;
-}
+/** One row of the instruments reference file: the gateway's own type, so the two cannot drift apart. */
+export type { Instrument as InstrumentRef } from '../../src/market-data/instrument-catalog.js';
 
 export interface AccountRef {
   account: string;
