@@ -10,7 +10,7 @@ export default defineConfig({
     alias: [{ find: /^#libs\/([\w-]+)$/, replacement: `${libsRoot}$1/index.ts` }],
   },
   test: {
-    include: ['libs/**/*.spec.ts', 'src/**/*.spec.ts', 'test/**/*.e2e-spec.ts', 'test/**/*.spec.ts'],
+    include: ['libs/**/*.spec.ts', 'src/**/*.spec.ts', 'bench/**/*.spec.ts', 'test/**/*.e2e-spec.ts', 'test/**/*.spec.ts'],
     environment: 'node',
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -23,6 +23,8 @@ export interface BenchOptions {
   record: boolean;
   /** Run the server under test with `node --cpu-prof`; profiles land in the run's folder under bench/.runs/. */
   cpuProfile: boolean;
+  /** Rounds of every scenario × target, interleaved; each figure is reported as the median over the rounds. */
+  repeat: number;
   help: boolean;
 }
 
@@ -40,6 +42,8 @@ export const USAGE = `Usage: node dist/bench/run.js [--quick | --full] [options]
   --set SECTION.FIELD=N   override one size, e.g. --set fanout.clients=1000 (repeatable; see bench/profiles.ts)
   --no-record             do not append this run to bench/RESULTS.md
   --cpu-prof              profile the server under test (node --cpu-prof), one .cpuprofile per scenario in bench/.runs/
+  --repeat N              run every scenario × target N times, the targets interleaved round by round, and report
+                          each figure's median (for comparisons within the machine's noise; default 1)
   --help`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -57,6 +61,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       set: { type: 'string', multiple: true, default: [] },
       'no-record': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
+      repeat: { type: 'string', default: '1' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -67,6 +72,8 @@ export function parseOptions(argv: string[]): BenchOptions {
   const client = values.client;
   if (client !== 'lean' && client !== 'socket.io-client') throw new Error(`--client: unknown kind '${client}'`);
   if (values.deflate !== 'on' && values.deflate !== 'off') throw new Error(`--deflate: on or off, not '${values.deflate}'`);
+  const repeat = Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) throw new Error('--repeat: 1..20');
   const sourceAddresses = Number(values['source-addresses']);
   if (!Number.isInteger(sourceAddresses) || sourceAddresses < 1 || sourceAddresses > 250) throw new Error('--source-addresses: 1..250');
   return {
@@ -79,6 +86,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     sourceAddresses,
     record: !values['no-record'],
     cpuProfile: values['cpu-prof'],
+    repeat,
     help: values.help,
   };
 }

@@ -51,7 +51,7 @@ export const FULL: Profile = {
   setupConnectRate: 1_000,
   watchdogSeconds: 3_600,
   capacity: { connections: 19_000, connectRate: 500, warmupConnections: 500, settleSeconds: 5 },
-  fanout: { clients: 2_000, perClient: 20, instruments: 500, quoteRate: 50_000, throttleMs: 0, warmupSeconds: 5, windowSeconds: 60 },
+  fanout: { clients: 2_000, perClient: 20, instruments: 500, quoteRate: 50_000, throttleMs: 100, warmupSeconds: 5, windowSeconds: 60 },
   accounts: { clients: 2_000, accounts: 2_000, orderRate: 2_000, warmupSeconds: 3, windowSeconds: 30 },
   ingest: { quoteRate: 100_000, instruments: 500, subscribers: 200, perClient: 20, warmupSeconds: 3, windowSeconds: 15 },
   slowclient: { clients: 1_000, perClient: 20, instruments: 500, quoteRate: 10_000, throttleMs: 100, warmupSeconds: 3, windowSeconds: 20, graceMs: 5_000, dropWaitSeconds: 60 },

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const storeDir = mkdtempSync(join(tmpdir(), 'probe-nats-'));
   const nats = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', storeDir], { stdio: 'ignore' });
   const port = await freePort();
-  const gatewayArgs = ['dist/src/main.js'];
+  const gatewayArgs = ['--max-semi-space-size=32', 'dist/src/main.js']; // as `npm start` runs it
   const gateway = spawn(pin ? 'taskset' : process.execPath, pin ? ['-c', '0', process.execPath, ...gatewayArgs] : gatewayArgs, {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', PORT: String(port), ENGINE_TRANSPORT: 'nats', NATS_URL: `nats://127.0.0.1:${natsPort}`, JWT_SECRET: SECRET, LOG_LEVEL: 'warn', NODE_ID: 'probe' },
     stdio: 'inherit',

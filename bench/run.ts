@@ -13,7 +13,7 @@ import { fanoutScenario } from './scenarios/fanout.scenario.js';
 import { ingestScenario } from './scenarios/ingest.scenario.js';
 import { slowClientScenario } from './scenarios/slowclient.scenario.js';
 import type { RunContext, Scenario } from './scenarios/scenario.js';
-import { TARGETS } from './targets.js';
+import { TARGETS, type TargetName } from './targets.js';
 
 /**
  * The bench entry point: every selected scenario against every selected target, each in its own hermetic environment,
@@ -68,19 +68,24 @@ context.log(`${options.profile.name} run; engine load: ${engineSource}; logs in 
 const scenarioRuns: ScenarioRun[] = [];
 for (const name of options.scenarios) {
   const scenario = SCENARIOS[name];
-  const runs: TargetRun[] = [];
-  for (const targetName of options.targets) {
-    context.log(`${name} → ${targetName}`);
-    try {
-      runs.push({ target: targetName, outcome: await scenario.run(context, TARGETS[targetName]) });
-      context.log(`  done`);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      context.log(`${name} → ${targetName} failed: ${message}`);
-      runs.push({ target: targetName, error: message });
+  const targets = options.targets.filter((targetName) => TARGETS[targetName].scenarios?.includes(name) ?? true);
+  const rounds: TargetRun[][] = [];
+  for (let round = 1; round <= options.repeat; round++) {
+    const runs: TargetRun[] = [];
+    for (const targetName of targets) {
+      context.log(`${name} → ${targetName}${options.repeat > 1 ? ` (round ${round} of ${options.repeat})` : ''}`);
+      try {
+        runs.push({ target: targetName, outcome: await scenario.run(context, TARGETS[targetName]) });
+        context.log(`  done`);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        context.log(`${name} → ${targetName} failed: ${message}`);
+        runs.push({ target: targetName, error: message });
+      }
     }
+    rounds.push(runs);
   }
-  scenarioRuns.push({ scenario, runs });
+  scenarioRuns.push({ scenario, runs: medianOfRounds(targets, rounds) });
 }
 
 const report = renderReport(options.profile, scenarioRuns);
@@ -92,6 +97,31 @@ if (options.record) {
 }
 context.log('done');
 process.exit(anyFailed(scenarioRuns) ? 1 : 0);
+
+/** One run per target: its only round, or each figure's median over the rounds (notes of every round, numbered). */
+function medianOfRounds(targets: TargetName[], rounds: TargetRun[][]): TargetRun[] {
+  if (rounds.length === 1) return rounds[0] ?? [];
+  return targets.map((target) => {
+    const runs = rounds.map((round) => round.find((run) => run.target === target));
+    const failed = runs.find((run) => run?.error);
+    if (failed) return failed;
+    const outcomes = runs.flatMap((run) => (run?.outcome ? [run.outcome] : []));
+    const keys = [...new Set(outcomes.flatMap((outcome) => Object.keys(outcome.figures)))];
+    const figures = Object.fromEntries(keys.map((key) => [key, median(outcomes.map((outcome) => outcome.figures[key] ?? Number.NaN))]));
+    const notes = [
+      `median of ${outcomes.length} rounds`,
+      ...outcomes.flatMap((outcome, i) => outcome.notes.map((note) => `round ${i + 1}: ${note}`)),
+    ];
+    return { target, outcome: { figures, notes } };
+  });
+}
+
+function median(values: number[]): number {
+  const finite = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
+  if (finite.length === 0) return Number.NaN;
+  const middle = Math.floor(finite.length / 2);
+  return finite.length % 2 ? finite[middle] : (finite[middle - 1] + finite[middle]) / 2;
+}
 
 function anyFailed(all: ScenarioRun[]): boolean {
   return all.some((s) => s.runs.some((r) => r.error));

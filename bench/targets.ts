@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import type { ClientKind } from './loadgen/bench-client.js';
 import { benchScript, PROJECT_ROOT } from './lib/paths.js';
-import type { ReferenceFiles } from './lib/universe.js';
+import type { CheckedReferenceFiles, ReferenceFiles } from './lib/universe.js';
 
-export const TARGET_NAMES = ['gateway', 'raw-ws', 'socketio-rooms', 'socketio-loop'] as const;
+export const TARGET_NAMES = ['gateway', 'gateway-checked', 'raw-ws', 'socketio-rooms', 'socketio-loop'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 export const BASELINE_NAMES: readonly TargetName[] = ['raw-ws', 'socketio-rooms', 'socketio-loop'];
 
@@ -28,13 +28,29 @@ export interface TargetSpec {
   slowClientEnv(graceMs: number): NodeJS.ProcessEnv;
   /** Counter of slow clients disconnected (series labelled `action="disconnected"`); absent from the baselines. */
   slowClientMetric?: string;
+  /** Scenarios this target takes part in (all when absent). */
+  scenarios?: readonly string[];
+  /** Starts a throwaway redis-server for the target (settings.redisUrl). */
+  needsRedis?: boolean;
+  /** Claims every client token of this target carries. */
+  tokenClaims?: Record<string, unknown>;
+  /** Conflates quotes to the subscriber's throttleMs (the gateway); the baselines send every update. */
+  conflates?: boolean;
+  /** Node flags the server runs with (the gateway: the same as `npm start` and the Docker image). */
+  nodeArgs?: readonly string[];
 }
+
+/** The gateway's production Node flags (package.json `start`, docker/Dockerfile). */
+const GATEWAY_NODE_ARGS = ['--max-semi-space-size=32'];
 
 export interface TargetSettings {
   port: number;
   natsUrl: string;
+  redisUrl?: string;
   jwtSecret: string;
   referenceFiles: ReferenceFiles;
+  /** Written for targets that need them (gateway-checked). */
+  checkedFiles?: CheckedReferenceFiles;
 }
 
 const baselineEnv = (settings: TargetSettings): NodeJS.ProcessEnv => ({
@@ -47,6 +63,30 @@ const baselineEnv = (settings: TargetSettings): NodeJS.ProcessEnv => ({
   BENCH_MAX_LIFETIME_S: '7200',
 });
 
+/** The gateway as the bench runs it: production mode, the NATS engine, the scenario's reference files. */
+function gatewayEnv(settings: TargetSettings): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    PORT: String(settings.port),
+    ENGINE_TRANSPORT: 'nats',
+    NATS_URL: settings.natsUrl,
+    JWT_SECRET: settings.jwtSecret,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    SIMULATOR: 'off',
+    NODE_ID: 'bench',
+    INSTRUMENTS_FILE: settings.referenceFiles.instrumentsFile,
+    ACCOUNTS_FILE: settings.referenceFiles.accountsFile,
+    // Thousands of load-generator clients connect from a handful of local addresses: no per-address limit.
+    RATE_LIMIT_HANDSHAKES: 'off',
+    // The slow-client scenario's stalled client watches every instrument the others do (hundreds of streams).
+    RATE_LIMIT_MAX_SUBSCRIPTIONS: '0',
+    // No load balancer to drain from: shut down at once between scenarios.
+    DRAIN_DELAY_MS: '0',
+    SHUTDOWN_TIMEOUT_MS: '3000',
+  };
+}
+
 export const TARGETS: Record<TargetName, TargetSpec> = {
   gateway: {
     name: 'gateway',
@@ -56,22 +96,40 @@ export const TARGETS: Record<TargetName, TargetSpec> = {
     engineEventsMetric: 'tradewire_engine_events_total',
     ownedByHarness: false,
     stopGraceMs: 5_000,
-    env: (settings) => ({
-      PATH: process.env.PATH,
-      PORT: String(settings.port),
-      ENGINE_TRANSPORT: 'nats',
-      NATS_URL: settings.natsUrl,
-      JWT_SECRET: settings.jwtSecret,
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      SIMULATOR: 'off',
-      NODE_ID: 'bench',
-      INSTRUMENTS_FILE: settings.referenceFiles.instrumentsFile,
-      ACCOUNTS_FILE: settings.referenceFiles.accountsFile,
-      // No load balancer to drain from: shut down at once between scenarios.
-      DRAIN_DELAY_MS: '0',
-      SHUTDOWN_TIMEOUT_MS: '3000',
-    }),
+    nodeArgs: GATEWAY_NODE_ARGS,
+    conflates: true,
+    env: (settings) => gatewayEnv(settings),
+    slowClientEnv: (graceMs) => ({ SLOW_CLIENT_GRACE_MS: String(graceMs) }),
+    slowClientMetric: 'tradewire_slow_client_events_total',
+  },
+  // The gateway with every check of issue 5 at its most expensive: the licence from a registry (wins over the token),
+  // seats and rate limits in Redis, and every client Islamic-screened (the screen passes every bench instrument, so it
+  // serves the same streams as `gateway`). Compared with `gateway` in the fan-out: what the checks cost.
+  'gateway-checked': {
+    name: 'gateway-checked',
+    description: 'the gateway with a licence registry, compliance screening on every client, seats and rate limits in Redis',
+    script: join(PROJECT_ROOT, 'dist', 'src', 'main.js'),
+    speaksSocketIo: true,
+    engineEventsMetric: 'tradewire_engine_events_total',
+    ownedByHarness: false,
+    stopGraceMs: 5_000,
+    scenarios: ['fanout'],
+    nodeArgs: GATEWAY_NODE_ARGS,
+    conflates: true,
+    needsRedis: true,
+    tokenClaims: { compliance: { islamic: true, board: 'AAOIFI' } },
+    env: (settings) => {
+      if (!settings.checkedFiles || !settings.redisUrl) throw new Error('gateway-checked needs its reference files and a redis-server');
+      return {
+        ...gatewayEnv(settings),
+        REDIS_URL: settings.redisUrl,
+        LICENCE_REGISTRY: `file:${settings.checkedFiles.licenceRegistryFile}`,
+        COMPLIANCE_FILE: settings.checkedFiles.complianceFile,
+        // Checked in Redis on every connection, as in production, but high enough never to refuse the load generators.
+        RATE_LIMIT_HANDSHAKES: '1000000/1m',
+        RATE_LIMIT_MAX_SUBSCRIPTIONS: '1000000',
+      };
+    },
     slowClientEnv: (graceMs) => ({ SLOW_CLIENT_GRACE_MS: String(graceMs) }),
     slowClientMetric: 'tradewire_slow_client_events_total',
   },

@@ -183,6 +183,48 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
       client.socket.close();
     });
 
+    it('conflates throttled quotes to the latest, keeps every trade, and sends each flush as one frame', async () => {
+      const client = await mdClient('hana');
+      const frames = collect<MdMessage[]>(client.socket, 'md');
+      const throttleMs = 250;
+      const answer = await request<MdSubscribeResponse>(client.socket, 'subscribe', { instruments: ['NYSE:KO', 'NYSE:JPM'], channels: ['quote', 'trade'], throttleMs });
+      expect(answer.ok && answer.data.subscribed.map((s) => s.throttleMs)).toEqual([throttleMs, throttleMs, throttleMs, throttleMs]);
+      const started = Date.now();
+      const rounds = 40;
+      for (let i = 1; i <= rounds; i++) {
+        for (const symbol of ['KO', 'JPM']) {
+          await publish(`md.quote.NYSE.${symbol}`, quote(`60.${String(i).padStart(2, '0')}`));
+          await publish(`md.trade.NYSE.${symbol}`, { price: `60.${String(i).padStart(2, '0')}`, size: '10', side: 'buy', tradeId: `${symbol}-${i}`, ts: Date.now() });
+        }
+        if (i % 10 === 0) await sleep(100);
+      }
+      const isLast = (m: MdMessage) => m.stream.startsWith('quote:') && (m.data as { last?: string }).last === `60.${rounds}`;
+      await waitFor('both final quotes', () => (frames.flat().filter(isLast).length === 2 ? true : undefined), 5_000);
+      await waitFor('every trade', () => (frames.flat().filter((m) => m.stream.startsWith('trade:')).length === 2 * rounds ? true : undefined), 5_000);
+      const elapsed = Date.now() - started;
+      const messages = frames.flat();
+
+      // Trades: all of them, in order, never conflated.
+      for (const symbol of ['KO', 'JPM']) {
+        const seqs = messages.filter((m) => m.stream === `trade:NYSE:${symbol}`).map((m) => m.seq);
+        expect(seqs).toEqual(Array.from({ length: rounds }, (_, i) => i + 1));
+      }
+      // Quotes: at most one per stream per frame and per interval (plus the first), and the latest value last.
+      for (const symbol of ['KO', 'JPM']) {
+        const quotes = messages.filter((m) => m.stream === `quote:NYSE:${symbol}`);
+        expect(quotes.length).toBeLessThanOrEqual(Math.ceil(elapsed / throttleMs) + 1);
+        expect(quotes.length).toBeLessThan(rounds);
+        expect(quotes.at(-1)).toMatchObject({ seq: rounds, data: { last: `60.${rounds}` } });
+      }
+      for (const frame of frames) {
+        const streams = frame.map((m) => m.stream).filter((s) => s.startsWith('quote:'));
+        expect(new Set(streams).size).toBe(streams.length);
+      }
+      // Batching: far fewer frames than messages.
+      expect(frames.length).toBeLessThan(messages.length / 2);
+      client.socket.close();
+    });
+
     it('answers subscribe with each exchange session from the calendars, and relays engine halts', async () => {
       const { TradingCalendar } = await import('../src/market-data/trading-calendar.js');
       const calendar = TradingCalendar.fromFile(new URL('../data/trading-calendars.json', import.meta.url).pathname);

@@ -119,8 +119,16 @@ export class RssSampler {
     };
   }
 
-  private sample(): void {
-    this.samples.push({ atMs: Math.round(performance.now() - this.startedAt), rss: rssBytes(this.pid) });
+  /** Milliseconds since sampling started, on the clock of the samples' `atMs`. */
+  elapsedMs(): number {
+    return Math.round(performance.now() - this.startedAt);
+  }
+
+  /** Takes a sample now and returns it (bytes). */
+  sample(): number {
+    const rss = rssBytes(this.pid);
+    this.samples.push({ atMs: Math.round(performance.now() - this.startedAt), rss });
+    return rss;
   }
 }
 

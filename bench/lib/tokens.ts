@@ -20,13 +20,15 @@ export const BENCH_LICENCE: Licence = {
 export interface BenchUser {
   sub: string;
   accounts: string[];
+  /** Claims added to the token (e.g. `compliance`), for targets whose checks read them. */
+  claims?: Record<string, unknown>;
 }
 
 const encoder = new TextEncoder();
 
 /** An HS256 token as the gateway and every baseline accept it. */
 export async function mintToken(secret: string, user: BenchUser, ttlSeconds = 4 * 3600): Promise<string> {
-  return new SignJWT({ tenant: BENCH_TENANT, accounts: user.accounts, roles: ['trader'], lic: BENCH_LICENCE })
+  return new SignJWT({ tenant: BENCH_TENANT, accounts: user.accounts, roles: ['trader'], lic: BENCH_LICENCE, ...user.claims })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(user.sub)
     .setIssuedAt()

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Instrument as InstrumentRef } from '../../src/market-data/instrument-catalog.js';
-import { BENCH_TENANT } from './tokens.js';
+import { BENCH_LICENCE, BENCH_TENANT } from './tokens.js';
+import { mulberry32 } from '../../src/simulator/seeded-random.js';
 import { PROJECT_ROOT } from './paths.js';
 
 /** One row of the instruments reference file: the gateway's own type, so the two cannot drift apart. */
@@ -63,6 +64,33 @@ export function writeReferenceFiles(dir: string, instruments: InstrumentRef[], a
   return files;
 }
 
+/** Reference files of the `gateway-checked` target: a compliance screen and a licence registry for the universe. */
+export interface CheckedReferenceFiles {
+  complianceFile: string;
+  licenceRegistryFile: string;
+}
+
+/**
+ * A compliance screen in which every instrument of the universe passes every board (a copy of the shipped screen's
+ * boards, each instrument screened like the shipped one that passes all of them), so a target whose clients carry the
+ * Islamic claim serves exactly the streams the plain gateway serves and the difference is the checks' cost alone; and
+ * a licence registry whose entry for the bench tenant is the bench licence, so the registry is consulted and wins.
+ */
+export function writeCheckedReferenceFiles(dir: string, instruments: InstrumentRef[]): CheckedReferenceFiles {
+  const shipped = JSON.parse(readFileSync(join(PROJECT_ROOT, 'data', 'compliance.json'), 'utf8')) as {
+    metadata: Record<string, unknown>;
+    boards: Record<string, unknown>;
+    instruments: Record<string, { screens: Record<string, { status: string }> } & Record<string, unknown>>;
+  };
+  const model = Object.values(shipped.instruments).find((entry) => Object.values(entry.screens).every((screen) => screen.status === 'compliant'));
+  if (!model) throw new Error('data/compliance.json has no instrument compliant on every board to model the bench screen on');
+  const screened = Object.fromEntries(instruments.map((ref) => [instrumentId(ref), { ...model, name: ref.name }]));
+  const files = { complianceFile: join(dir, 'compliance.json'), licenceRegistryFile: join(dir, 'licences.json') };
+  writeFileSync(files.complianceFile, JSON.stringify({ ...shipped, metadata: { ...shipped.metadata, version: 'bench' }, instruments: screened }, null, 1));
+  writeFileSync(files.licenceRegistryFile, JSON.stringify({ tenants: { [BENCH_TENANT]: BENCH_LICENCE }, users: {} }, null, 1));
+  return files;
+}
+
 /**
  * The `perClient` instruments client `clientIndex` watches: a uniform sample without replacement, seeded by the
  * client's index so every target in a run (and every run) sees exactly the same subscriptions.
@@ -86,15 +114,4 @@ export function clientAccount(clientIndex: number, accounts: readonly string[]):
 function isSubjectSafe(token: string): boolean {
   // Each part becomes one NATS subject token: no dots, spaces or wildcards.
   return /^[A-Z0-9_-]+$/.test(token);
-}
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

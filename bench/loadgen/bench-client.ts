@@ -22,7 +22,10 @@ export interface ClientSettings {
 }
 
 export interface ClientHandlers {
+  /** An `md` frame already decoded (socket.io-client). */
   onMd(messages: MdMessage[]): void;
+  /** An `md` frame as text: its array of messages spans `text[from, end)` (the hand-written clients; see md-frame-scan.ts). */
+  onMdText(text: string, from: number, end: number): void;
   onOrder(event: AccountEvent<'order'>): void;
   onClose(reason: string): void;
 }
@@ -105,4 +108,22 @@ export function deferred(): { promise: Promise<void>; resolve: () => void; rejec
 export function messageText(raw: RawData): string {
   if (Buffer.isBuffer(raw)) return raw.toString('utf8');
   return Array.isArray(raw) ? Buffer.concat(raw).toString('utf8') : Buffer.from(raw).toString('utf8');
+}
+
+/** An md event's packet data up to its array of messages: `["md",[...]]`. */
+export const MD_EVENT_PREFIX = '["md",';
+
+/** What both hand-written clients keep while connected: the welcome, pending acks, and a close that settles both once. */
+export function clientLifecycle(options: ClientOptions): { welcome: ReturnType<typeof deferred>; acks: PendingAcks; close: (reason: string) => void } {
+  const welcome = deferred();
+  const acks = new PendingAcks();
+  let closed = false;
+  const close = (reason: string): void => {
+    if (closed) return;
+    closed = true;
+    welcome.reject(new Error(reason));
+    acks.failAll(reason);
+    options.handlers.onClose(reason);
+  };
+  return { welcome, acks, close };
 }

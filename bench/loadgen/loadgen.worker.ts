@@ -6,6 +6,7 @@ import { mintToken } from '../lib/tokens.js';
 import { clientInstruments } from '../lib/universe.js';
 import type { BenchClient, ClientHandlers } from './bench-client.js';
 import type { ConnectResult, MeasureResult, SubscribeResult, WorkerCommand, WorkerReply } from './loadgen-protocol.js';
+import { scanMdPayload, verifyMdScan } from './md-frame-scan.js';
 import { openClient } from './open-client.js';
 
 /**
@@ -33,6 +34,17 @@ const received = {
 const LOOP_DELAY_RESOLUTION_MS = 5;
 const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
 
+const mdVisitor = {
+  now: 0,
+  update(ts: number): void {
+    received.updates++;
+    received.mdLatency.record((mdVisitor.now - ts) * 1000);
+  },
+  snapshot(): void {
+    received.snapshots++;
+  },
+};
+
 // The hot path: one call per frame received, so it only counts and records.
 const handlers: ClientHandlers = {
   onMd(messages) {
@@ -47,6 +59,14 @@ const handlers: ClientHandlers = {
         received.snapshots++;
       }
     }
+  },
+  onMdText(text, from, end) {
+    if (!received.measuring) return;
+    received.frames++;
+    mdVisitor.now = epochMs();
+    scanMdPayload(text, from, mdVisitor);
+    // A sample of frames is decoded in full as well: a payload shape the scan misreads fails the run.
+    if ((received.frames & 1023) === 1) verifyMdScan(text, from, end);
   },
   onOrder(event) {
     if (!received.measuring) return;

@@ -1,6 +1,6 @@
 import { type RawData, WebSocket } from 'ws';
 import type { AccountEvent, AckResponse, MdMessage } from '#libs/contracts';
-import { type BenchClient, type ClientOptions, deferred, messageText, PendingAcks } from './bench-client.js';
+import { type BenchClient, type ClientOptions, clientLifecycle, MD_EVENT_PREFIX, messageText } from './bench-client.js';
 
 /** The client of the raw-ws baseline; see bench/baselines/raw-ws.server.ts for its framing. */
 export function openRawWsClient(options: ClientOptions): BenchClient {
@@ -13,20 +13,15 @@ export function openRawWsClient(options: ClientOptions): BenchClient {
     // The load generator shares its core with nats-server and the publisher; validating UTF-8 it produced itself is waste.
     skipUTF8Validation: true,
   });
-  const welcome = deferred();
-  const acks = new PendingAcks();
-  let closed = false;
-
-  const close = (reason: string): void => {
-    if (closed) return;
-    closed = true;
-    welcome.reject(new Error(reason));
-    acks.failAll(reason);
-    options.handlers.onClose(reason);
-  };
+  const { welcome, acks, close } = clientLifecycle(options);
 
   ws.on('message', (raw: RawData) => {
-    const [event, first, second] = JSON.parse(messageText(raw)) as [string, unknown, unknown];
+    const text = messageText(raw);
+    if (text.startsWith(MD_EVENT_PREFIX)) {
+      options.handlers.onMdText(text, MD_EVENT_PREFIX.length, text.length - 1);
+      return;
+    }
+    const [event, first, second] = JSON.parse(text) as [string, unknown, unknown];
     if (event === 'md') options.handlers.onMd(first as MdMessage[]);
     else if (event === 'order') options.handlers.onOrder(first as AccountEvent<'order'>);
     else if (event === 'ack') acks.settle(first as number, second);

@@ -1,6 +1,6 @@
 import { type RawData, WebSocket } from 'ws';
 import type { AccountEvent, AckResponse, MdMessage } from '#libs/contracts';
-import { type BenchClient, type ClientOptions, deferred, messageText, PendingAcks } from './bench-client.js';
+import { type BenchClient, type ClientOptions, clientLifecycle, MD_EVENT_PREFIX, messageText } from './bench-client.js';
 
 // engine.io v4 packet types (first character of every WebSocket message).
 const EIO_OPEN = '0';
@@ -31,17 +31,7 @@ export function openSocketIoLeanClient(options: ClientOptions): BenchClient {
     skipUTF8Validation: true,
   });
   const namespacePrefix = `${options.namespace},`;
-  const welcome = deferred();
-  const acks = new PendingAcks();
-  let closed = false;
-
-  const close = (reason: string): void => {
-    if (closed) return;
-    closed = true;
-    welcome.reject(new Error(reason));
-    acks.failAll(reason);
-    options.handlers.onClose(reason);
-  };
+  const { welcome, acks, close } = clientLifecycle(options);
 
   ws.on('message', (raw: RawData) => {
     const text = messageText(raw);
@@ -71,6 +61,10 @@ export function openSocketIoLeanClient(options: ClientOptions): BenchClient {
     while (i < text.length && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) {
       ackId = (ackId < 0 ? 0 : ackId * 10) + (text.charCodeAt(i) - 48);
       i++;
+    }
+    if (type === SIO_EVENT && text.startsWith(MD_EVENT_PREFIX, i)) {
+      options.handlers.onMdText(text, i + MD_EVENT_PREFIX.length, text.length - 1);
+      return;
     }
     const payload: unknown = i < text.length ? JSON.parse(text.slice(i)) : undefined;
     switch (type) {

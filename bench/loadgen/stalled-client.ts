@@ -42,6 +42,7 @@ export async function openStalledClient(
     createConnection: connect,
     handlers: {
       onMd: () => undefined,
+      onMdText: () => undefined,
       onOrder: () => undefined,
       onClose: () => {
         closed = true;

@@ -84,6 +84,36 @@ function renderTargets(profile: Profile, scenarioRuns: ScenarioRun[]): string {
   const updatesShare = fanout && rawWs ? (fanout.updatesPerSecond / rawWs.updatesPerSecond) * 100 : Number.NaN;
   rows.push(['fan-out instrument-updates/s vs raw ws baseline', '≥ 80%', percent(updatesShare), verdict(updatesShare >= 80, updatesShare)]);
 
+  // The trading floor (issue 4): a throttled fan-out must stay within one interval of the engine, hold its memory,
+  // and deliver far more per core than plain Socket.IO.
+  if (profile.fanout.throttleMs > 0) {
+    const bound = profile.fanout.throttleMs + 25;
+    const p99 = fanout?.latencyP99 ?? Number.NaN;
+    rows.push([`trading floor e2e p99 (throttleMs ${profile.fanout.throttleMs})`, `≤ ${bound} ms`, `${milliseconds(p99)} ms`, verdict(p99 <= bound, p99)]);
+    const growth = fanout?.rssGrowthPercent ?? Number.NaN;
+    rows.push([`trading floor memory over the ${profile.fanout.windowSeconds} s window`, '≤ 5% RSS growth', percent(growth), verdict(growth <= 5, growth)]);
+    const rooms = figuresOf(scenarioRuns, 'fanout', 'socketio-rooms');
+    const perCore = fanout && rooms ? fanout.updatesPerCoreSecond / rooms.updatesPerCoreSecond : Number.NaN;
+    const reflectedPerCore = fanout && rooms ? fanout.reflectedPerCoreSecond / rooms.reflectedPerCoreSecond : Number.NaN;
+    rows.push(['trading floor updates sent/s per server core vs plain Socket.IO rooms', '≥ 10×', ratio(perCore), verdict(perCore >= 10, perCore)]);
+    rows.push([
+      'trading floor engine updates reflected/s per server core vs plain Socket.IO rooms (a conflated quote stands for those it replaced)',
+      '≥ 10×',
+      ratio(reflectedPerCore),
+      verdict(reflectedPerCore >= 10, reflectedPerCore),
+    ]);
+  }
+
+  // Issue 5: licences from a registry, compliance screening, seats and rate limits in Redis cost < 5% of fan-out.
+  const checked = figuresOf(scenarioRuns, 'fanout', 'gateway-checked');
+  const checkedShare = fanout && checked ? (checked.updatesPerCoreSecond / fanout.updatesPerCoreSecond) * 100 : Number.NaN;
+  rows.push([
+    'fan-out updates/s per core with every check (gateway-checked) vs without',
+    '≥ 95%',
+    checked && fanout ? `${percent(checkedShare)} (${integer(checked.updatesPerSecond)} vs ${integer(fanout.updatesPerSecond)} updates/s)` : '–',
+    verdict(checkedShare >= 95, checkedShare),
+  ]);
+
   const handshakeP99 = capacity?.handshakeP99 ?? Number.NaN;
   rows.push([
     `handshake p99 at ${integer(profile.capacity.connectRate)} new connections/s`,

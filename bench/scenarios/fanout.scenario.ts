@@ -28,8 +28,10 @@ export const fanoutScenario: Scenario = {
     { key: 'serverCpu', header: 'server CPU', format: percent },
     { key: 'serverLoopLagMaxMs', header: 'server loop stall max ms', format: milliseconds },
     { key: 'updatesPerCoreSecond', header: 'updates/s per core', format: integer },
+    { key: 'reflectedPerCoreSecond', header: 'engine updates reflected/s per core', format: integer },
     { key: 'absorbedPerSecond', header: 'engine events/s in', format: integer },
     { key: 'rssPeakMb', header: 'RSS peak MB', format: integer },
+    { key: 'rssGrowthPercent', header: 'RSS growth over window', format: percent },
     { key: 'heapMb', header: 'heap MB', format: integer },
     { key: 'loadSideCpu', header: 'load-side CPU', format: percent },
   ],
@@ -49,13 +51,25 @@ export const fanoutScenario: Scenario = {
         durationSeconds: engineDuration(fanout),
       });
       await sleep(fanout.warmupSeconds * 1000);
+      const windowStartMs = memory.elapsedMs();
       const window = await measureWindow(env, engine, fanout.windowSeconds);
+      const windowEndMs = memory.elapsedMs();
       await engine.stop();
       const slowConsumers = await env.nats.slowConsumers();
       const rss = memory.stop();
 
-      // Updates owed: each published quote is owed to every subscriber of its instrument; quotes are spread evenly.
-      const owedPerSecond = (window.publishedQuotesPerSecond * subscribe.accepted) / fanout.instruments;
+      // Updates owed: each published quote is owed to every subscriber of its instrument (quotes are spread evenly),
+      // except that a throttled subscription is owed at most one quote per interval (conflation).
+      const perInstrumentPerSecond = window.publishedQuotesPerSecond / fanout.instruments;
+      const owedPerSubscription = fanout.throttleMs > 0 ? Math.min(perInstrumentPerSecond, 1000 / fanout.throttleMs) : perInstrumentPerSecond;
+      const owedPerSecond = owedPerSubscription * subscribe.accepted;
+      // Engine updates reflected on the clients' screens: a baseline sends every update it gets to; the gateway's
+      // conflated quote stands for every quote it replaced, so when it delivers all it owes under the throttle, every
+      // engine update is reflected within one interval.
+      const conflates = target.conflates === true && fanout.throttleMs > 0;
+      const reflectedPerSecond = conflates
+        ? perInstrumentPerSecond * subscribe.accepted * Math.min(1, owedPerSecond > 0 ? window.clients.updatesPerSecond / owedPerSecond : 0)
+        : window.clients.updatesPerSecond;
       const { clients: received } = window;
       const notes = loadSideNotes(window, context.layout.loadCoreCount);
       const failedConnections = connect.attempted - connect.connected;
@@ -80,8 +94,10 @@ export const fanoutScenario: Scenario = {
           latencyMax: usToMs(received.mdLatency.percentile(100)),
           serverCpu: window.server.percent,
           updatesPerCoreSecond: window.server.cpuSeconds > 0 ? received.updatesPerSecond / (window.server.percent / 100) : Number.NaN,
+          reflectedPerCoreSecond: window.server.cpuSeconds > 0 ? reflectedPerSecond / (window.server.percent / 100) : Number.NaN,
           absorbedPerSecond: window.absorbedPerSecond,
           rssPeakMb: rss.peak / MB,
+          rssGrowthPercent: rssTrendPercent(rss.series.filter((s) => s.atMs >= windowStartMs && s.atMs <= windowEndMs).map((s) => s.rss)),
           heapMb: window.serverHeapBytes / MB,
           serverLoopLagMaxMs: window.serverLoopLagMaxMs,
           loadSideCpu: window.loadSide.percent,
@@ -91,6 +107,18 @@ export const fanoutScenario: Scenario = {
     });
   },
 };
+
+/**
+ * Memory growth over the window: the mean RSS of its last third against its first third. RSS saw-tooths with every
+ * garbage collection, so two single samples would measure where the collector happened to be, not a trend.
+ */
+function rssTrendPercent(window: number[]): number {
+  const third = Math.floor(window.length / 3);
+  if (third < 1) return Number.NaN;
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  const first = mean(window.slice(0, third));
+  return ((mean(window.slice(-third)) - first) / first) * 100;
+}
 
 /** At most `count` evenly spaced values of a series, rounded, for a one-line "memory over time". */
 function sampleSeries(values: number[], count: number): string {

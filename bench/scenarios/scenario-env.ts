@@ -6,11 +6,12 @@ import { type EngineLoad, startEngineLoad } from '../engine-load.js';
 import { scrapeMetrics } from '../lib/metrics.js';
 import { type NatsServer, startNatsServer } from '../lib/nats-server.js';
 import { freePort, requirePid, spawnNode, stopProcess, waitForHttpOk } from '../lib/processes.js';
-import { benchAccounts, benchInstruments, instrumentId, type ReferenceFiles, writeReferenceFiles } from '../lib/universe.js';
+import { benchAccounts, benchInstruments, instrumentId, writeCheckedReferenceFiles, writeReferenceFiles } from '../lib/universe.js';
+import { type RedisServer, startRedisServer } from '../lib/redis-server.js';
 import type { ClientSettings } from '../loadgen/bench-client.js';
 import { LoadgenPool } from '../loadgen/loadgen-pool.js';
 import type { ScenarioName } from '../options.js';
-import { clientKindFor, type TargetSpec } from '../targets.js';
+import { clientKindFor, type TargetSettings, type TargetSpec } from '../targets.js';
 import type { RunContext } from './scenario.js';
 
 /** One scrape of the server's /metrics; NaN for what it does not expose. */
@@ -45,6 +46,8 @@ export interface ScenarioEnv {
   /** `EXCHANGE:SYMBOL` of every instrument in this scenario's universe, in reference-file order. */
   universe: string[];
   accounts: string[];
+  /** Claims every client token of this target carries. */
+  tokenClaims: Record<string, unknown> | undefined;
   startEngine(load: { quoteRate: number; instruments: number; orderRate: number; accounts: number; durationSeconds: number }): EngineLoad;
 }
 
@@ -66,13 +69,16 @@ export async function withScenarioEnv<T>(
   const instruments = benchInstruments(sizes.instruments);
   const accounts = benchAccounts(sizes.accounts);
   const referenceFiles = writeReferenceFiles(dir, instruments, accounts);
+  const checkedFiles = target.needsRedis ? writeCheckedReferenceFiles(dir, instruments) : undefined;
   const engineLoads: EngineLoad[] = [];
   let nats: NatsServer | undefined;
+  let redis: RedisServer | undefined;
   let serverProcess: ChildProcess | undefined;
   let pool: LoadgenPool | undefined;
   try {
     nats = await startNatsServer(dir, 'nats', context.layout);
-    const started = await startServer(context, target, dir, nats.url, referenceFiles, sizes.serverEnv ?? {});
+    if (target.needsRedis) redis = await startRedisServer(dir, 'redis', context.layout);
+    const started = await startServer(context, target, dir, { natsUrl: nats.url, redisUrl: redis?.url, referenceFiles, checkedFiles }, sizes.serverEnv ?? {});
     serverProcess = started.process;
     pool = LoadgenPool.start(context.options.profile.workers, context.layout, dir, 'loadgen');
     const natsUrl = nats.url;
@@ -84,6 +90,7 @@ export async function withScenarioEnv<T>(
       localAddresses: sourceAddresses(context.options.sourceAddresses),
       universe: instruments.map(instrumentId),
       accounts: accounts.map((a) => a.account),
+      tokenClaims: target.tokenClaims,
       startEngine: (load) => {
         const engine = startEngineLoad({
           ...load,
@@ -103,6 +110,7 @@ export async function withScenarioEnv<T>(
     if (serverProcess) await stopProcess(serverProcess, target.stopGraceMs);
     if (pool) await pool.stop().catch(() => undefined);
     if (nats) await nats.stop();
+    if (redis) await redis.stop();
   }
 }
 
@@ -110,8 +118,7 @@ async function startServer(
   context: RunContext,
   target: TargetSpec,
   dir: string,
-  natsUrl: string,
-  referenceFiles: ReferenceFiles,
+  settings: Omit<TargetSettings, 'port' | 'jwtSecret'>,
   extraEnv: NodeJS.ProcessEnv,
 ): Promise<{ process: ChildProcess; server: ServerUnderTest }> {
   const port = await freePort();
@@ -121,8 +128,8 @@ async function startServer(
     layout: context.layout,
     logFile,
     ipc: target.ownedByHarness,
-    env: { ...target.env({ port, natsUrl, jwtSecret: context.jwtSecret, referenceFiles }), ...extraEnv },
-  }, context.options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []);
+    env: { ...target.env({ ...settings, port, jwtSecret: context.jwtSecret }), ...extraEnv },
+  }, [...(target.nodeArgs ?? []), ...(context.options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [])]);
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
     await waitForHttpOk(`${baseUrl}/health/ready`, child, logFile, 60_000);
@@ -148,7 +155,7 @@ function sourceAddresses(count: number): string[] {
 
 /** Opens `count` authenticated `/market-data` clients (`bench-user-N`) at the profile's setup rate. */
 export function connectMarketDataClients(context: RunContext, env: ScenarioEnv, count: number): ReturnType<LoadgenPool['connect']> {
-  const clients = Array.from({ length: count }, (_, index) => ({ index, sub: `bench-user-${index}`, accounts: [] }));
+  const clients = Array.from({ length: count }, (_, index) => ({ index, sub: `bench-user-${index}`, accounts: [], claims: env.tokenClaims }));
   return env.pool.connect({
     baseUrl: env.server.baseUrl,
     namespace: NAMESPACES.marketData,

@@ -28,34 +28,35 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export class EngineMessageDeserializer implements ConsumerDeserializer {
   deserialize(value: unknown, options?: Record<string, unknown>): IncomingEvent {
     const pattern = typeof options?.channel === 'string' ? options.channel : '';
-    return { pattern, data: this.payloadOf(value) };
+    return { pattern, data: decodeEnginePayload(value) };
   }
+}
 
-  private payloadOf(value: unknown): unknown {
-    // NATS hands over the raw message; the Redis transport has already tried JSON.parse (a string means it failed).
-    if (isNatsMessage(value)) {
-      if (value.data.byteLength > MAX_ENGINE_EVENT_BYTES) return new MalformedEnginePayload('too_large');
-      let text: string;
-      try {
-        text = utf8.decode(value.data);
-      } catch {
-        return new MalformedEnginePayload('not_utf8');
-      }
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        return new MalformedEnginePayload('invalid_json');
-      }
+/** The engine event in a raw transport message: parsed JSON, or a MalformedEnginePayload saying why there is none. */
+export function decodeEnginePayload(value: unknown): unknown {
+  // NATS hands over the raw message; the Redis transport has already tried JSON.parse (a string means it failed).
+  if (isNatsMessage(value)) {
+    if (value.data.byteLength > MAX_ENGINE_EVENT_BYTES) return new MalformedEnginePayload('too_large');
+    let text: string;
+    try {
+      text = utf8.decode(value.data);
+    } catch {
+      return new MalformedEnginePayload('not_utf8');
     }
-    if (typeof value === 'string' || value instanceof Buffer) {
-      const text = value.toString();
-      if (text.length > MAX_ENGINE_EVENT_BYTES) return new MalformedEnginePayload('too_large');
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        return new MalformedEnginePayload('invalid_json');
-      }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return new MalformedEnginePayload('invalid_json');
     }
-    return value;
   }
+  if (typeof value === 'string' || value instanceof Buffer) {
+    const text = value.toString();
+    if (text.length > MAX_ENGINE_EVENT_BYTES) return new MalformedEnginePayload('too_large');
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return new MalformedEnginePayload('invalid_json');
+    }
+  }
+  return value;
 }

@@ -1,6 +1,7 @@
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import { handlerForPattern } from './exact-pattern-route.js';
 import { InProcessContext } from './engine-context.js';
+import type { EngineFastPath } from './engine-fast-path.js';
 import { subjectMatches } from './subject-matcher.js';
 
 /**
@@ -10,6 +11,10 @@ import { subjectMatches } from './subject-matcher.js';
 export class InProcessEngineTransport extends Server implements CustomTransportStrategy {
   private readonly routeCache = new Map<string, string[]>();
   private listening = false;
+
+  constructor(private readonly fastPath?: EngineFastPath) {
+    super();
+  }
 
   listen(callback: () => void): void {
     this.listening = true;
@@ -42,6 +47,11 @@ export class InProcessEngineTransport extends Server implements CustomTransportS
   publish(subject: string, payload: unknown): void {
     if (!this.listening) return;
     for (const pattern of this.patternsFor(subject)) {
+      const direct = this.fastPath?.handlerFor(pattern);
+      if (direct) {
+        direct(payload, new InProcessContext([subject]));
+        continue;
+      }
       this.handleEvent(pattern, { pattern, data: payload }, new InProcessContext([subject])).catch((error: unknown) => {
         this.logger.error(error);
       });

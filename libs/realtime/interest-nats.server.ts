@@ -1,14 +1,16 @@
-import { ServerNats, type MessageHandler, type NatsOptions } from '@nestjs/microservices';
+import { NatsContext, ServerNats, type MessageHandler, type NatsOptions } from '@nestjs/microservices';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { EngineFastPath } from './engine-fast-path.js';
 import type { EngineInterest } from './engine-interest.js';
+import { decodeEnginePayload } from './engine-message.deserializer.js';
 import { handlerForPattern } from './exact-pattern-route.js';
 import { subjectMatches } from './subject-matcher.js';
 
 /**
  * Nest's NATS transport, but market-data patterns are not subscribed wholesale: a concrete subject
  * (`md.quote.NASDAQ.AAPL`) is subscribed while some local client wants it and dropped when the last one leaves, so a
- * replica only receives the instruments its own clients watch. Messages still dispatch through the registered
- * wildcard pattern, so the same `@EventPattern('md.quote.*.*')` handler serves them.
+ * replica only receives the instruments its own clients watch. Messages go to the handler registered for the wildcard
+ * pattern: its EngineFastPath handler when it has one (no Nest pipeline per message), else its `@EventPattern` one.
  */
 export class InterestNatsServer extends ServerNats implements EngineInterest {
   private readonly active = new Map<string, Subscription>();
@@ -17,6 +19,8 @@ export class InterestNatsServer extends ServerNats implements EngineInterest {
     options: NonNullable<NatsOptions['options']>,
     /** Patterns served on interest only; every other registered pattern is subscribed at start, as usual. */
     private readonly interestPatterns: readonly string[],
+    /** Direct handlers of hot patterns: their messages skip Nest's per-message pipeline. */
+    private readonly fastPath?: EngineFastPath,
   ) {
     super(options);
   }
@@ -44,8 +48,26 @@ export class InterestNatsServer extends ServerNats implements EngineInterest {
     const pattern = this.interestPatterns.find((p) => subjectMatches(p, subject));
     if (!pattern) return;
     const client = this.unwrap<NatsConnection>();
-    const handler = this.getMessageHandler(pattern) as (error: Error | null, message: unknown) => void;
-    this.active.set(subject, client.subscribe(subject, { callback: handler.bind(this) }));
+    const direct = this.fastPath?.handlerFor(pattern);
+    let callback: (error: Error | null, message: unknown) => void;
+    if (direct) {
+      // One context per subscription: the subject is fixed, and the handlers read nothing else from it.
+      const context = new NatsContext([subject, undefined]);
+      callback = (error, message) => {
+        if (error) {
+          this.logger.error(error);
+          return;
+        }
+        try {
+          direct(decodeEnginePayload(message), context);
+        } catch (failure) {
+          this.logger.error(failure);
+        }
+      };
+    } else {
+      callback = (this.getMessageHandler(pattern) as (error: Error | null, message: unknown) => void).bind(this);
+    }
+    this.active.set(subject, client.subscribe(subject, { callback }));
     // The SUB must reach the server before the client is told it is subscribed, or the next event could be missed.
     await client.flush();
   }

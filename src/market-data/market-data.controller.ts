@@ -1,19 +1,28 @@
-import { Controller } from '@nestjs/common';
+import { Controller, type OnModuleInit } from '@nestjs/common';
 import { BaseRpcContext, Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { ENGINE_SUBJECTS, exchangeFromSessionSubject, instrumentFromMdSubject, type MdChannel } from '#libs/contracts';
-import { EngineEventIntake, validateBook, validateQuote, validateSession, validateTrade } from '#libs/realtime';
+import { EngineEventIntake, EngineFastPath, validateBook, validateQuote, validateSession, validateTrade } from '#libs/realtime';
 import { MarketDataService } from './market-data.service.js';
 
 /**
  * Engine market data in. No pipes, guards or interceptors here: engine events are the hot path, validated once by
- * the intake and handed straight to the service.
+ * the intake and handed straight to the service. The `@EventPattern`s declare the subjects (and serve any transport
+ * without the fast path); the engine transports call the same methods through EngineFastPath.
  */
 @Controller()
-export class MarketDataController {
+export class MarketDataController implements OnModuleInit {
   constructor(
     private readonly intake: EngineEventIntake,
     private readonly marketData: MarketDataService,
+    private readonly fastPath: EngineFastPath,
   ) {}
+
+  /** Quotes, trades and books are the hot path: the transports call these handlers directly, outside Nest's pipeline. */
+  onModuleInit(): void {
+    this.fastPath.register(ENGINE_SUBJECTS.quote, (payload, context) => this.onQuote(payload, context));
+    this.fastPath.register(ENGINE_SUBJECTS.trade, (payload, context) => this.onTrade(payload, context));
+    this.fastPath.register(ENGINE_SUBJECTS.book, (payload, context) => this.onBook(payload, context));
+  }
 
   @EventPattern<string>(ENGINE_SUBJECTS.quote)
   onQuote(@Payload() payload: unknown, @Ctx() context: BaseRpcContext<unknown>): void {

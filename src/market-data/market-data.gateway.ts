@@ -1,5 +1,6 @@
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { CLIENT_EVENTS, NAMESPACES, type MdResyncResponse, type MdSubscribeResponse, type MdUnsubscribeResponse } from '#libs/contracts';
+import { ComplianceScreen, RequiresEntitlement } from '#libs/licensing';
 import { DomainGateway, GatewayRuntime, type GatewayNamespace, type GatewaySocket } from '#libs/realtime';
 import { MdResyncDto } from './dto/md-resync.dto.js';
 import { MdSubscribeDto } from './dto/md-subscribe.dto.js';
@@ -13,6 +14,7 @@ export class MarketDataGateway extends DomainGateway {
   constructor(
     runtime: GatewayRuntime,
     private readonly marketData: MarketDataService,
+    private readonly compliance: ComplianceScreen,
   ) {
     super(runtime);
   }
@@ -20,11 +22,21 @@ export class MarketDataGateway extends DomainGateway {
   override afterInit(namespace: GatewayNamespace): void {
     super.afterInit(namespace);
     this.marketData.attach(namespace);
+    // A screen change re-checks the live streams of this replica's screened clients: what turned non-compliant stops.
+    this.compliance.onEvent((event) => {
+      if (event.type !== 'changed' || event.instruments.length === 0) return;
+      for (const socket of namespace.sockets.values()) if (socket.data.user.compliance?.islamic) this.marketData.reentitle(socket);
+    });
   }
 
   @SubscribeMessage(CLIENT_EVENTS.subscribe)
-  subscribe(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: MdSubscribeDto): Promise<MdSubscribeResponse> {
-    return this.marketData.subscribe(socket, body);
+  @RequiresEntitlement()
+  async subscribe(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: MdSubscribeDto): Promise<MdSubscribeResponse> {
+    const answer = await this.marketData.subscribe(socket, body);
+    for (const code of ['NOT_ENTITLED', 'SUBSCRIPTION_LIMIT'] as const) {
+      this.runtime.metrics.licenceRefusal(this.namespaceName, code, 'subscribe', answer.rejected.filter((item) => item.code === code).length);
+    }
+    return answer;
   }
 
   @SubscribeMessage(CLIENT_EVENTS.unsubscribe)
@@ -33,11 +45,16 @@ export class MarketDataGateway extends DomainGateway {
   }
 
   @SubscribeMessage(CLIENT_EVENTS.resync)
+  @RequiresEntitlement()
   resync(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: MdResyncDto): MdResyncResponse {
     return this.marketData.resync(socket, body.stream);
   }
 
   protected override onClientDisconnected(socket: GatewaySocket): void {
     this.marketData.removeSocket(socket);
+  }
+
+  protected override onCredentialsChanged(socket: GatewaySocket): void {
+    this.marketData.reentitle(socket);
   }
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import {
   GatewayError,
   mdSubject,
+  wireError,
   SERVER_EVENTS,
   streamName,
   parseStream,
@@ -16,20 +17,31 @@ import {
   type SessionStatus,
   type TradeData,
 } from '#libs/contracts';
-import { checkMarketDataEntitlement, exchangeAccess } from '#libs/licensing';
-import { GatewayMetrics } from '#libs/observability';
-import { EngineInterestRegistry, GATEWAY_RUNTIME_OPTIONS, StreamFanout, type GatewayNamespace, type GatewayRuntimeOptions, type GatewaySocket } from '#libs/realtime';
+import { checkMarketDataEntitlement, ComplianceScreen, exchangeAccess, isComplianceRefusal, type EntitlementRefusal } from '#libs/licensing';
+import { ComplianceMetrics, GatewayMetrics, PINO_LOGGER, UsageMeter, type Logger } from '#libs/observability';
+import { UserStreamCounter } from '#libs/rate-limit';
+import { EngineInterestRegistry, GATEWAY_RUNTIME_OPTIONS, STREAM_KINDS, StreamFanout, type GatewayNamespace, type GatewayRuntimeOptions, type GatewaySocket } from '#libs/realtime';
 import type { MdSubscribeDto } from './dto/md-subscribe.dto.js';
+import { AppConfig } from '../config/index.js';
+import { bookChecksum } from './book-checksum.js';
+import { DelayLine, type DelayedEntry } from './delay-line.js';
 import { InstrumentCatalog } from './instrument-catalog.js';
 import { TradingCalendar } from './trading-calendar.js';
 import { diffLevels, OrderBook, type BookView } from './order-book.js';
 
 export const DEFAULT_BOOK_DEPTH = 10;
+/** The contract's largest book depth. */
+const MAX_BOOK_DEPTH = 50;
+
+/** Quotes are full state (conflated), trades all count, book updates are deltas on a snapshot. */
+const STREAM_KIND_OF = { quote: STREAM_KINDS.state, trade: STREAM_KINDS.events, book: STREAM_KINDS.deltas } as const;
 
 interface ValueState<T> {
   seq: number;
   ts: number;
   data: T;
+  /** `{"stream":"quote:NASDAQ:AAPL","type":"update","seq":` — the stream's updates are serialized around it. */
+  updatePrefix: string;
 }
 
 /**
@@ -51,6 +63,14 @@ interface BookGroup {
 interface BookState {
   book: OrderBook;
   groups: Map<string, BookGroup>;
+  /** Counts the book states recorded for delayed subscribers (each goes out to them as a snapshot). */
+  delayedSeq?: number;
+}
+
+/** A book as recorded for delayed subscribers: the top levels, sliced to each subscriber's depth on release. */
+interface DelayedBook {
+  bids: BookLevel[];
+  asks: BookLevel[];
 }
 
 export type BookApplyOutcome = 'applied' | 'no_snapshot';
@@ -72,6 +92,12 @@ export class MarketDataService implements OnModuleDestroy {
   private readonly interest = new Map<string, number>();
   private fanout!: StreamFanout;
   private namespace!: GatewayNamespace;
+  /** Data held back for delayed-only entitlements. */
+  private readonly delayLine: DelayLine;
+  /** Delayed fan-out keys that have had their first release (which goes out as their snapshot). */
+  private readonly delayedKeysStarted = new Set<string>();
+  /** The depths delayed book subscribers asked for, per book stream. */
+  private readonly delayedBookDepths = new Map<string, Set<number>>();
 
   constructor(
     private readonly catalog: InstrumentCatalog,
@@ -79,12 +105,33 @@ export class MarketDataService implements OnModuleDestroy {
     @Inject(GATEWAY_RUNTIME_OPTIONS) private readonly options: GatewayRuntimeOptions,
     private readonly engineInterest: EngineInterestRegistry,
     private readonly calendar: TradingCalendar,
-  ) {}
+    @Inject(PINO_LOGGER) private readonly logger: Logger,
+    private readonly compliance: ComplianceScreen,
+    private readonly complianceMetrics: ComplianceMetrics,
+    private readonly usage: UsageMeter,
+    config: AppConfig,
+    /** Streams per user across their connections (and replicas, with Redis): the RATE_LIMIT_MAX_SUBSCRIPTIONS cap. */
+    private readonly userStreams: UserStreamCounter,
+  ) {
+    this.delayLine = new DelayLine({
+      delayMs: config.mdDelayMs,
+      maxEntries: config.mdDelayMaxEntries,
+      release: (stream, entries) => this.releaseDelayed(stream, entries),
+      dropped: (_stream, count) => this.metrics.delayedDropped(count),
+    });
+  }
 
   attach(namespace: GatewayNamespace): void {
     this.namespace = namespace;
     for (const exchange of this.calendar.exchanges()) this.armSessionTimer(exchange);
-    this.fanout = new StreamFanout(namespace.name, SERVER_EVENTS.md, this.metrics, (socket, key) => this.resnapshot(socket, key), this.options.slowClients);
+    this.fanout = new StreamFanout({
+      namespace: namespace.name,
+      event: SERVER_EVENTS.md,
+      metrics: this.metrics,
+      slowClients: this.options.slowClients,
+      resnapshot: (socket, key) => this.resnapshot(socket, key),
+      usage: (socket) => this.usage.countersFor(socket.data.user.tenant, socket.data.user.userId),
+    });
   }
 
   isKnownInstrument(instrument: string): boolean {
@@ -94,24 +141,32 @@ export class MarketDataService implements OnModuleDestroy {
   // ------------------------------------------------------------------ engine side
 
   onQuote(instrument: string, ts: number, data: QuoteData): void {
-    const stream = streamName('quote', instrument);
-    const previous = this.quotes.get(stream);
-    const state = { seq: (previous?.seq ?? 0) + 1, ts, data };
-    this.quotes.set(stream, state);
-    if (!this.fanout?.hasSubscribers(stream)) return;
-    // The very first event of a stream is its first state: a snapshot for everyone subscribed before it existed.
-    const message: MdMessage<'quote'> = { stream, type: previous ? 'update' : 'snapshot', seq: state.seq, ts, data };
-    this.fanout.publish(stream, JSON.stringify(message), ts, 'latest');
+    this.onValue(this.quotes, streamName('quote', instrument), ts, data);
   }
 
   onTrade(instrument: string, ts: number, data: TradeData): void {
-    const stream = streamName('trade', instrument);
-    const previous = this.trades.get(stream);
-    const state = { seq: (previous?.seq ?? 0) + 1, ts, data };
-    this.trades.set(stream, state);
+    this.onValue(this.trades, streamName('trade', instrument), ts, data);
+  }
+
+  /** A quote or trade: the stream's new last value, recorded for delayed subscribers and published once for the rest. */
+  private onValue<T extends QuoteData | TradeData>(states: Map<string, ValueState<T>>, stream: string, ts: number, data: T): void {
+    let state = states.get(stream);
+    const first = !state;
+    if (!state) {
+      state = { seq: 0, ts, data, updatePrefix: `{"stream":${JSON.stringify(stream)},"type":"update","seq":` };
+      states.set(stream, state);
+    }
+    state.seq += 1;
+    state.ts = ts;
+    state.data = data;
+    if (this.delayLine.isTracked(stream)) this.delayLine.record(stream, state.seq, ts, data);
     if (!this.fanout?.hasSubscribers(stream)) return;
-    const message: MdMessage<'trade'> = { stream, type: previous ? 'update' : 'snapshot', seq: state.seq, ts, data };
-    this.fanout.publish(stream, JSON.stringify(message), ts, 'all');
+    // The very first event of a stream is its first state: a snapshot for everyone subscribed before it existed. Later
+    // ones are serialized around the stream's cached prefix (the same JSON as MdMessage, field for field).
+    const json = first
+      ? JSON.stringify({ stream, type: 'snapshot', seq: state.seq, ts, data } satisfies MdMessage)
+      : `${state.updatePrefix}${state.seq},"ts":${ts},"data":${JSON.stringify(data)}}`;
+    this.fanout.publish(stream, json, ts);
   }
 
   onBook(instrument: string, ts: number, type: 'snapshot' | 'delta', bids: BookLevel[], asks: BookLevel[]): BookApplyOutcome {
@@ -124,6 +179,11 @@ export class MarketDataService implements OnModuleDestroy {
     if (type === 'snapshot') state.book.applySnapshot(bids, asks);
     else if (!state.book.hasSnapshot) return 'no_snapshot';
     else state.book.applyDelta(bids, asks);
+    if (this.delayLine.isTracked(stream)) {
+      state.delayedSeq = (state.delayedSeq ?? 0) + 1;
+      const { bids: topBids, asks: topAsks } = state.book.view(MAX_BOOK_DEPTH);
+      this.delayLine.record(stream, state.delayedSeq, ts, { bids: topBids, asks: topAsks } satisfies DelayedBook);
+    }
 
     for (const [groupKey, group] of state.groups) {
       const key = `${stream}@${groupKey}`;
@@ -140,7 +200,7 @@ export class MarketDataService implements OnModuleDestroy {
         group.view = state.book.view(group.depth);
         group.lastFlushAt = Date.now();
         const message: MdMessage<'book'> = { stream, type: 'snapshot', seq: group.seq, ts, data: group.view };
-        this.fanout.publish(key, JSON.stringify(message), ts, 'all');
+        this.fanout.publish(key, JSON.stringify(message), ts);
       } else if (group.throttleMs === 0) {
         this.flushBookGroup(stream, key, state, group, ts);
       } else if (!group.timer) {
@@ -167,7 +227,41 @@ export class MarketDataService implements OnModuleDestroy {
     group.ts = ts;
     group.view = view;
     const message: MdMessage<'book'> = { stream, type: 'update', seq: group.seq, prevSeq, ts, data: { bids: changedBids, asks: changedAsks, checksum: view.checksum } };
-    this.fanout.publish(key, JSON.stringify(message), ts, 'all');
+    this.fanout.publish(key, JSON.stringify(message), ts);
+  }
+
+  /** Due delayed data: to every delayed subscriber of the stream (every depth of a book), serialized once per key. */
+  private releaseDelayed(stream: string, entries: DelayedEntry[]): void {
+    const parsed = parseStream(stream);
+    if (!parsed) return;
+    const keys =
+      parsed.channel === 'book'
+        ? [...(this.delayedBookDepths.get(stream) ?? [])].map((depth) => fanoutKey(stream, 'book', depth, 0, true))
+        : [fanoutKey(stream, parsed.channel, 0, 0, true)];
+    const now = Date.now();
+    for (const key of keys) {
+      if (!this.fanout.hasSubscribers(key)) {
+        if (parsed.channel === 'book') this.delayedBookDepths.get(stream)?.delete(bookDepthOfKey(key));
+        continue;
+      }
+      for (const entry of entries) {
+        const type = this.delayedKeysStarted.has(key) && parsed.channel !== 'book' ? 'update' : 'snapshot';
+        this.delayedKeysStarted.add(key);
+        // `now` as the fan-out's time: its latency metric measures the gateway, not the licence's delay.
+        this.fanout.publish(key, this.delayedMessageJson(stream, parsed.channel, key, entry, type), now);
+      }
+    }
+  }
+
+  private delayedMessageJson(stream: string, channel: MdChannel, key: string, entry: DelayedEntry, type: 'snapshot' | 'update'): string {
+    if (channel === 'book') {
+      const book = entry.payload as DelayedBook;
+      const depth = bookDepthOfKey(key);
+      const data = { bids: book.bids.slice(0, depth), asks: book.asks.slice(0, depth), checksum: bookChecksum(book.asks.slice(0, 10), book.bids.slice(0, 10)) };
+      return JSON.stringify({ stream, type: 'snapshot', seq: entry.seq, ts: entry.ts, data, delayed: true } satisfies MdMessage<'book'>);
+    }
+    const message = { stream, type, seq: entry.seq, ts: entry.ts, data: entry.payload as QuoteData | TradeData, delayed: true };
+    return JSON.stringify(message satisfies MdMessage);
   }
 
   /** An engine `md.session` event: it wins over the calendar (a halt) until the calendar's next scheduled change. */
@@ -199,6 +293,9 @@ export class MarketDataService implements OnModuleDestroy {
     const subscribed: MdSubscribed[] = [];
     const rejected: MdRejected[] = [];
     const channels = [...new Set(request.channels)];
+    const perUser = this.options.maxSubscriptionsPerUser;
+    const heldElsewhere = perUser > 0 ? await this.userStreams.heldElsewhere(userKeyOf(socket)) : 0;
+    if (socket.disconnected) return { subscribed, rejected, sessions: [] }; // it left while the count was read
     for (const instrument of new Set(request.instruments)) {
       const exchange = instrument.slice(0, instrument.indexOf(':'));
       for (const channel of channels) {
@@ -207,30 +304,30 @@ export class MarketDataService implements OnModuleDestroy {
           refuse('UNKNOWN_SYMBOL', `${instrument} is not a known instrument`);
           continue;
         }
-        const refusal = checkMarketDataEntitlement(licence, exchange, channel);
+        const refusal = this.refusal(socket, instrument, channel);
         if (refusal) {
+          if (isComplianceRefusal(refusal)) this.complianceMetrics.refused(refusal.board, refusal.reason);
           refuse(refusal.code, refusal.message);
           continue;
         }
-        if (exchangeAccess(licence, exchange) === 'delayed') {
-          refuse('NOT_ENTITLED', `${exchange} is licensed as delayed only, and this gateway serves delayed data from a later version`);
-          continue;
-        }
         const stream = streamName(channel, instrument);
-        const key = channel === 'book' ? bookKey(stream, depth, throttleMs) : stream;
+        const delayed = exchangeAccess(licence, exchange) === 'delayed';
+        const key = fanoutKey(stream, channel, depth, throttleMs, delayed);
         if (!this.fanout.isSubscribed(socket, key) && this.fanout.subscriptionCount(socket) >= licence.maxSubscriptions) {
           refuse('SUBSCRIPTION_LIMIT', `the licence allows ${licence.maxSubscriptions} subscriptions per connection`);
           continue;
         }
-        // A different depth of the same book replaces the old one.
-        if (channel === 'book') for (const other of this.fanout.streamsOf(socket)) if (other !== key && other.startsWith(`${stream}@`)) this.drop(socket, other);
-        // A book's throttle is applied by its group (merging deltas), so its fan-out slot flushes every turn.
-        if (this.fanout.subscribe(socket, key, channel === 'book' ? 0 : throttleMs, channel === 'book' ? 'resync' : 'drop-oldest') && this.addInterest(stream)) {
-          newlyWanted.push(mdSubject(channel, exchange, instrument.slice(exchange.length + 1)));
+        if (perUser > 0 && !this.fanout.isSubscribed(socket, key) && this.userStreams.count(userKeyOf(socket)) + heldElsewhere >= perUser) {
+          refuse('SUBSCRIPTION_LIMIT', `at most ${perUser} subscriptions per user at once, across all connections`);
+          continue;
         }
+        // A different depth (or delay) of the same stream replaces the old one.
+        for (const other of this.fanout.streamsOf(socket)) if (other !== key && streamOfKey(other) === stream) this.drop(socket, other);
+        const wanted = this.attachKey(socket, channel, stream, key, throttleMs);
+        if (wanted) newlyWanted.push(wanted);
         void socket.join(sessionRoom(exchange));
         const seq = this.sendSnapshot(socket, channel, stream, key);
-        subscribed.push({ stream, seq, delayed: false, delayMs: 0, throttleMs });
+        subscribed.push({ stream, seq, delayed, delayMs: delayed ? this.delayLine.delayMs : 0, throttleMs });
       }
     }
     // The engine subscription is in place (the SUB flushed to NATS) before the client hears it is subscribed.
@@ -239,6 +336,79 @@ export class MarketDataService implements OnModuleDestroy {
     const exchanges = new Set(subscribed.map((s) => s.stream.split(':')[1] ?? ''));
     const sessions = [...exchanges].flatMap((exchange) => this.sessionStatus(exchange, now) ?? []);
     return { subscribed, rejected, sessions };
+  }
+
+  /**
+   * Why `socket` may not have `channel` data of `instrument` now, or undefined when it may. One rule for both a new
+   * subscription and a live one re-checked after the socket's licence or screen changed.
+   */
+  private refusal(socket: GatewaySocket, instrument: string, channel: MdChannel): EntitlementRefusal | undefined {
+    const licence = socket.data.licence;
+    const exchange = instrument.slice(0, instrument.indexOf(':'));
+    return checkMarketDataEntitlement(licence, exchange, channel) ?? this.compliance.check(socket.data.user.compliance, instrument);
+  }
+
+  /**
+   * Adds the fan-out subscription behind `key` and what feeds it (engine interest; the delay line for delayed keys).
+   * Returns the engine subject to subscribe to when this replica did not receive it yet.
+   */
+  private attachKey(socket: GatewaySocket, channel: MdChannel, stream: string, key: string, throttleMs: number): string | undefined {
+    const delayed = isDelayedKey(key);
+    // Realtime books: their throttle is applied by their group (merging deltas), so the fan-out slot flushes every turn.
+    // Delayed books are a snapshot per release, conflated like quotes.
+    const kind = delayed ? (channel === 'trade' ? STREAM_KINDS.events : STREAM_KINDS.state) : STREAM_KIND_OF[channel];
+    if (!this.fanout.subscribe(socket, key, channel === 'book' && !delayed ? 0 : throttleMs, kind)) return undefined;
+    this.meterSubscription(socket, key, 'added');
+    this.userStreams.added(userKeyOf(socket));
+    if (delayed) {
+      this.delayLine.track(stream, channel === 'trade' ? 'events' : 'state');
+      if (channel === 'book') {
+        const depths = this.delayedBookDepths.get(stream) ?? new Set<number>();
+        depths.add(bookDepthOfKey(key));
+        this.delayedBookDepths.set(stream, depths);
+      }
+    }
+    if (!this.addInterest(stream)) return undefined;
+    const parsed = parseStream(stream);
+    if (!parsed) return undefined;
+    const exchange = parsed.instrument.slice(0, parsed.instrument.indexOf(':'));
+    return mdSubject(channel, exchange, parsed.instrument.slice(exchange.length + 1));
+  }
+
+  /**
+   * Re-checks every live subscription of `socket` against its current licence (after `auth:refresh`, a licence change
+   * or a compliance screen change): each one no longer allowed stops, and the client gets an `error` naming it.
+   */
+  reentitle(socket: GatewaySocket): void {
+    const newlyWanted: string[] = [];
+    for (const key of this.fanout.streamsOf(socket)) {
+      const stream = streamOfKey(key);
+      const parsed = parseStream(stream);
+      if (!parsed) continue;
+      const refusal = this.refusal(socket, parsed.instrument, parsed.channel);
+      if (refusal) {
+        this.drop(socket, key);
+        if (isComplianceRefusal(refusal)) this.complianceMetrics.stopped(refusal.board, refusal.reason);
+        socket.emit(SERVER_EVENTS.error, wireError(refusal.code, `${stream}: ${refusal.message}`, { details: { stream } }));
+        continue;
+      }
+      // Still entitled, but perhaps no longer in the same way: a downgrade to delayed (or back) switches the stream.
+      const exchange = parsed.instrument.slice(0, parsed.instrument.indexOf(':'));
+      const delayed = exchangeAccess(socket.data.licence, exchange) === 'delayed';
+      if (delayed === isDelayedKey(key)) continue;
+      const throttleMs = Math.max(this.fanout.throttleOf(socket, key) ?? 0, socket.data.licence.minThrottleMs);
+      const switched = fanoutKey(stream, parsed.channel, bookDepthOfKey(key), throttleMs, delayed);
+      const wanted = this.attachKey(socket, parsed.channel, stream, switched, throttleMs); // before the drop: the engine feed stays
+      if (wanted) newlyWanted.push(wanted);
+      this.drop(socket, key);
+      const seq = this.sendSnapshot(socket, parsed.channel, stream, switched);
+      const notice = delayed ? `${stream} is now delayed by ${this.delayLine.delayMs} ms (licence change)` : `${stream} is now real time (licence change)`;
+      socket.emit(SERVER_EVENTS.system, { type: 'notice', message: notice, stream, delayed, seq });
+    }
+    for (const subject of newlyWanted) {
+      this.engineInterest.want(subject).catch((error: unknown) => this.logger.warn({ err: error, subject }, 'engine subscription failed'));
+    }
+    this.leaveUnusedSessionRooms(socket);
   }
 
   unsubscribe(socket: GatewaySocket, instruments: string[], channels?: MdChannel[]): string[] {
@@ -281,8 +451,26 @@ export class MarketDataService implements OnModuleDestroy {
 
   private drop(socket: GatewaySocket, key: string): boolean {
     if (!this.fanout.unsubscribe(socket, key)) return false;
-    this.removeInterest(key.split('@')[0] ?? key);
+    this.meterSubscription(socket, key, 'removed');
+    this.userStreams.removed(userKeyOf(socket));
+    const stream = streamOfKey(key);
+    if (isDelayedKey(key)) {
+      this.delayLine.untrack(stream);
+      if (!this.fanout.hasSubscribers(key)) this.delayedKeysStarted.delete(key);
+    }
+    this.removeInterest(stream);
     return true;
+  }
+
+  /** Usage metering for exchange fees: subscriptions by exchange and channel, delayed ones as `<channel>.delayed`. */
+  private meterSubscription(socket: GatewaySocket, key: string, change: 'added' | 'removed'): void {
+    const parsed = parseStream(streamOfKey(key));
+    if (!parsed) return;
+    const exchange = parsed.instrument.slice(0, parsed.instrument.indexOf(':'));
+    const channel = isDelayedKey(key) ? `${parsed.channel}.delayed` : parsed.channel;
+    const { tenant, userId } = socket.data.user;
+    if (change === 'added') this.usage.subscriptionAdded(tenant, userId, exchange, channel);
+    else this.usage.subscriptionRemoved(tenant, userId, exchange, channel);
   }
 
   /** Returns true when the stream had no local subscriber before. */
@@ -331,6 +519,7 @@ export class MarketDataService implements OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    this.delayLine.stop();
     for (const timer of this.sessionTimers.values()) clearTimeout(timer);
     for (const state of this.books.values()) for (const group of state.groups.values()) clearTimeout(group.timer);
   }
@@ -340,6 +529,12 @@ export class MarketDataService implements OnModuleDestroy {
    * the stream has no data yet).
    */
   private sendSnapshot(socket: GatewaySocket, channel: MdChannel, stream: string, key: string): number {
+    if (isDelayedKey(key)) {
+      const entry = this.delayLine.latestReleased(stream);
+      if (!entry) return 0; // recorded for less than delayMs so far: the first release comes as this stream's snapshot
+      this.fanout.sendSnapshot(socket, key, this.delayedMessageJson(stream, channel, key, entry, 'snapshot'), Date.now());
+      return entry.seq;
+    }
     if (channel === 'book') {
       const groupKey = key.slice(stream.length + 1);
       const [depth, throttleMs] = groupKey.split('@').map(Number) as [number, number];
@@ -379,6 +574,39 @@ export class MarketDataService implements OnModuleDestroy {
 /** A book's fan-out key names its group: `book:LSE:VOD@10@100` (depth 10, throttle 100 ms). */
 function bookKey(stream: string, depth: number, throttleMs: number): string {
   return `${stream}@${depth}@${throttleMs}`;
+}
+
+const DELAYED = 'delayed';
+
+/**
+ * The fan-out key of a subscription. Realtime: the stream, and for a book its group, `book:LSE:VOD@10@100` (depth 10,
+ * throttle 100 ms). Delayed: `quote:LSE:VOD@delayed`, `book:LSE:VOD@delayed@10`.
+ */
+function fanoutKey(stream: string, channel: MdChannel, depth: number, throttleMs: number, delayed: boolean): string {
+  if (delayed) return channel === 'book' ? `${stream}@${DELAYED}@${depth}` : `${stream}@${DELAYED}`;
+  return channel === 'book' ? bookKey(stream, depth, throttleMs) : stream;
+}
+
+function isDelayedKey(key: string): boolean {
+  return key.includes(`@${DELAYED}`);
+}
+
+/** The depth a book key names (the default for other keys). */
+function bookDepthOfKey(key: string): number {
+  const parts = key.split('@');
+  const depth = Number(isDelayedKey(key) ? parts[2] : parts[1]);
+  return Number.isInteger(depth) && depth > 0 ? depth : DEFAULT_BOOK_DEPTH;
+}
+
+/** The stream a fan-out key belongs to (a book key also names its group). */
+function streamOfKey(key: string): string {
+  const at = key.indexOf('@');
+  return at < 0 ? key : key.slice(0, at);
+}
+
+/** Whose streams count together for the per-user cap: a user of a tenant, as the rate limits key them. */
+function userKeyOf(socket: GatewaySocket): string {
+  return `${socket.data.user.tenant}/${socket.data.user.userId}`;
 }
 
 function sessionRoom(exchange: string): string {

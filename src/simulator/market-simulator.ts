@@ -1,5 +1,16 @@
-import { accountSubject, mdSubject, type MdChannel, type OrderFields, type OrderSide } from '#libs/contracts';
+import {
+  accountSubject,
+  mdSubject,
+  type EngineOrderCancelReply,
+  type EngineOrderCancelRequest,
+  type EngineOrderSubmitReply,
+  type EngineOrderSubmitRequest,
+  type MdChannel,
+  type OrderFields,
+  type OrderSide,
+} from '#libs/contracts';
 import type { Instrument } from '../market-data/instrument-catalog.js';
+import { mulberry32 } from './seeded-random.js';
 
 /** Where the simulator's events go: the in-process transport, NATS or Redis. */
 export type EnginePublish = (subject: string, payload: Record<string, unknown>) => void;
@@ -17,18 +28,6 @@ export interface SimulatorOptions {
 }
 
 const BOOK_SNAPSHOT_EVERY_MS = 5_000;
-
-/** Small, fast, seedable PRNG (mulberry32): Math.random cannot be seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function decimalsOf(step: string): number {
   const dot = step.indexOf('.');
@@ -98,6 +97,7 @@ interface SimulatedPosition {
 export class MarketSimulator {
   private readonly random: () => number;
   private readonly instruments: SimulatedInstrument[];
+  private readonly byInstrument = new Map<string, SimulatedInstrument>();
   private readonly openOrders: SimulatedOrder[] = [];
   private readonly positions = new Map<string, Map<SimulatedInstrument, SimulatedPosition>>();
   private readonly cash = new Map<string, number>();
@@ -117,8 +117,9 @@ export class MarketSimulator {
     private readonly options: SimulatorOptions,
     private readonly publish: EnginePublish,
   ) {
-    this.random = prng(options.seed);
+    this.random = mulberry32(options.seed);
     this.instruments = instruments.map((instrument) => new SimulatedInstrument(instrument, this.random));
+    for (const sim of this.instruments) this.byInstrument.set(`${sim.instrument.exchange}:${sim.instrument.symbol}`, sim);
     for (const account of options.accounts) this.cash.set(account, 1_000_000);
   }
 
@@ -133,6 +134,10 @@ export class MarketSimulator {
     this.timer = undefined;
   }
 
+  get running(): boolean {
+    return this.timer !== undefined;
+  }
+
   /**
    * A quote and a book snapshot per instrument and a first portfolio per account, so dashboards have state at once.
    * Sessions come from the gateway's trading calendars; the simulator, like a real engine, only sends overrides.
@@ -144,6 +149,60 @@ export class MarketSimulator {
       if (this.options.channels.includes('book')) this.emitBookSnapshot(sim, now);
     }
     for (const account of this.options.accounts) this.emitPortfolio(account, now);
+  }
+
+  /**
+   * `engine.order.submit`, answered as an engine would: an order for a listed instrument in whole lots is accepted
+   * (`new`, and its `order` event is published), anything else is refused with the contract's codes. Accepted orders
+   * then fill and cancel at random like the simulator's own.
+   */
+  submitOrder(request: EngineOrderSubmitRequest): EngineOrderSubmitReply {
+    const sim = this.byInstrument.get(request.instrument);
+    if (!sim) return { code: 'UNKNOWN_SYMBOL', message: `${request.instrument} is not traded here` };
+    const lotSize = Number(sim.instrument.lotSize);
+    // Rounded, then checked: 0.015 / 0.001 is not exactly 15 in binary floating point.
+    const lots = Math.round(Number(request.quantity) / lotSize);
+    if (lots < 1 || Math.abs(lots * lotSize - Number(request.quantity)) > lotSize * 1e-6) return { code: 'INVALID_REQUEST', message: `quantity must be a whole number of lots of ${sim.instrument.lotSize}` };
+    const priceTicks = request.type === 'market' || request.price === undefined ? sim.ticks : Math.round(Number(request.price) / sim.tick);
+    if (!(priceTicks >= 1)) return { code: 'INVALID_REQUEST', message: 'price must be at least one tick' };
+    this.orderSeq += 1;
+    const order: SimulatedOrder = {
+      account: request.account,
+      instrument: sim,
+      remainingLots: lots,
+      filledLots: 0,
+      priceTicks,
+      fields: {
+        orderId: `SIM-${this.orderSeq}`,
+        clientOrderId: request.clientOrderId,
+        symbol: request.instrument,
+        side: request.side,
+        type: request.type,
+        status: 'new',
+        execType: 'new',
+        quantity: sim.size(lots),
+        filledQuantity: sim.size(0),
+        leavesQuantity: sim.size(lots),
+        ...(request.type === 'market' ? {} : { price: sim.price(priceTicks) }),
+      },
+    };
+    this.openOrders.push(order);
+    this.emitOrder(order, Date.now(), {});
+    return { orderId: order.fields.orderId, status: 'new' };
+  }
+
+  /** `engine.order.cancel`: a working order of the account, by `orderId` or `clientOrderId`, is canceled at once. */
+  cancelOrder(request: EngineOrderCancelRequest): EngineOrderCancelReply {
+    const index = this.openOrders.findIndex(
+      (order) =>
+        order.account === request.account &&
+        (request.orderId !== undefined ? order.fields.orderId === request.orderId : order.fields.clientOrderId === request.clientOrderId),
+    );
+    const order = this.openOrders[index];
+    if (!order) return { code: 'INVALID_REQUEST', message: 'no working order of this account has that id' };
+    this.openOrders.splice(index, 1);
+    this.emitOrder(order, Date.now(), { status: 'canceled', execType: 'canceled' });
+    return { status: 'canceled' };
   }
 
   private tick(): void {

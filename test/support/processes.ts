@@ -96,7 +96,7 @@ export class RedisServer {
   }
 }
 
-/** A throwaway nats-server with JetStream on a free port. */
+/** A throwaway nats-server on a free port, with JetStream unless told otherwise. */
 export class NatsServer {
   private constructor(
     readonly port: number,
@@ -108,10 +108,11 @@ export class NatsServer {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  static async start(port?: number, storeDir?: string): Promise<NatsServer> {
+  static async start(port?: number, storeDir?: string, options: { jetstream?: boolean } = {}): Promise<NatsServer> {
     const chosen = port ?? (await freePort());
     const dir = storeDir ?? mkdtempSync(join(tmpdir(), 'tradewire-nats-'));
-    const process = new ManagedProcess(spawn('nats-server', ['-a', '127.0.0.1', '-p', String(chosen), '-js', '-sd', dir], { stdio: 'pipe' }));
+    const jetstream = options.jetstream === false ? [] : ['-js', '-sd', dir];
+    const process = new ManagedProcess(spawn('nats-server', ['-a', '127.0.0.1', '-p', String(chosen), ...jetstream], { stdio: 'pipe' }));
     await waitFor(`nats-server on ${chosen}`, async () => ((await portAccepts(chosen)) ? true : undefined));
     return new NatsServer(chosen, process, dir);
   }

@@ -1,0 +1,18 @@
+import { GatewayError } from '#libs/contracts';
+import type { OrderCommand, OrderEngineChannel, OrderEngineRequests } from '../orders/order-engine.channel.js';
+import type { MarketSimulator } from './market-simulator.js';
+
+/** The embedded default's order engine: the built-in simulator answers in process, as an engine would over NATS. */
+export class SimulatorOrderChannel implements OrderEngineChannel {
+  readonly name = 'simulator';
+
+  constructor(private readonly simulator: MarketSimulator) {}
+
+  request<C extends OrderCommand>(command: C, body: OrderEngineRequests[C]): Promise<unknown> {
+    if (!this.simulator.running) return Promise.reject(new GatewayError('ENGINE_UNAVAILABLE', 'the simulator is stopped'));
+    // A copy through JSON, as over the wire: the simulator keeps nothing of the gateway's objects.
+    const request = JSON.parse(JSON.stringify(body)) as OrderEngineRequests[C];
+    const reply = command === 'submit' ? this.simulator.submitOrder(request as OrderEngineRequests['submit']) : this.simulator.cancelOrder(request);
+    return Promise.resolve(reply);
+  }
+}
