@@ -1,5 +1,5 @@
 import type { JWTPayload } from 'jose';
-import { GatewayError, MD_CHANNELS, type ComplianceClaim, type Licence } from '#libs/contracts';
+import { GatewayError, parseLicence, type ComplianceClaim, type Licence } from '#libs/contracts';
 
 /** Who is on the other end of a connection or HTTP request, read from a verified token. */
 export interface AuthenticatedUser {
@@ -26,7 +26,7 @@ export function claimsToUser(payload: JWTPayload): AuthenticatedUser {
   const tenant = optionalString(claims.tenant, 'tenant') ?? DEFAULT_TENANT;
   const accounts = optionalStringArray(claims.accounts, 'accounts') ?? [];
   const roles = optionalStringArray(claims.roles, 'roles') ?? [];
-  const licence = claims.lic === undefined ? undefined : parseLicence(claims.lic);
+  const licence = claims.lic === undefined ? undefined : licenceClaim(claims.lic);
   const compliance = claims.compliance === undefined ? undefined : parseCompliance(claims.compliance);
   const exp = claims.exp;
   return {
@@ -54,38 +54,10 @@ function optionalStringArray(value: unknown, claim: string): string[] | undefine
   return value as string[];
 }
 
-function parseLicence(value: unknown): Licence {
-  const invalid = (why: string) => new GatewayError('UNAUTHORIZED', `token claim "lic" is invalid: ${why}`);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('not an object');
-  const lic = value as Record<string, unknown>;
-  if (typeof lic.tier !== 'string') throw invalid('tier must be a string');
-  if (lic.expiresAt !== undefined && typeof lic.expiresAt !== 'number') throw invalid('expiresAt must be epoch milliseconds');
-  const exchanges = lic.exchanges ?? {};
-  if (typeof exchanges !== 'object' || exchanges === null || Array.isArray(exchanges)) throw invalid('exchanges must be an object');
-  for (const access of Object.values(exchanges)) {
-    if (access !== 'realtime' && access !== 'delayed') throw invalid('exchange access must be "realtime" or "delayed"');
-  }
-  const channels = lic.channels ?? [];
-  if (!Array.isArray(channels) || !channels.every((c) => (MD_CHANNELS as readonly unknown[]).includes(c))) {
-    throw invalid('channels must be a subset of quote, trade, book');
-  }
-  const features = lic.features ?? [];
-  if (!Array.isArray(features) || !features.every((f) => typeof f === 'string')) throw invalid('features must be strings');
-  const count = (key: string, fallback: number): number => {
-    const n = lic[key] ?? fallback;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw invalid(`${key} must be a non-negative integer`);
-    return n;
-  };
-  return {
-    tier: lic.tier,
-    expiresAt: lic.expiresAt,
-    exchanges: exchanges as Licence['exchanges'],
-    channels: channels as Licence['channels'],
-    maxSubscriptions: count('maxSubscriptions', 0),
-    maxConnections: count('maxConnections', 0),
-    minThrottleMs: count('minThrottleMs', 0),
-    features: features,
-  };
+function licenceClaim(value: unknown): Licence {
+  const parsed = parseLicence(value);
+  if (!parsed.ok) throw new GatewayError('UNAUTHORIZED', `token claim "lic" is invalid: ${parsed.reason}`);
+  return parsed.licence;
 }
 
 function parseCompliance(value: unknown): ComplianceClaim {

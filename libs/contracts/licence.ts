@@ -10,9 +10,14 @@ export interface Licence {
   exchanges: Record<string, ExchangeAccess>;
   channels: MdChannel[];
   maxSubscriptions: number;
+  /** Seats (dashboard connections) per user; 0 means no limit. */
   maxConnections: number;
+  /** Seats per tenant, shared by every user of the tenant; absent or 0 means no tenant limit. */
+  maxTenantConnections?: number;
   minThrottleMs: number;
   features: string[];
+  /** Set only by a registry or engine revocation (never by a token): the licence entitles nothing. */
+  revoked?: boolean;
 }
 
 export interface ComplianceClaim {

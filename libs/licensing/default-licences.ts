@@ -21,3 +21,18 @@ export const NO_LICENCE: Licence = Object.freeze({
   minThrottleMs: 0,
   features: [],
 });
+
+/**
+ * What a revocation in a registry or a `licence.changed` event resolves to: entitled to nothing, refused at the
+ * handshake and disconnected when live. It never falls back to the token's own licence.
+ */
+export const REVOKED_LICENCE: Licence = Object.freeze({
+  tier: 'revoked',
+  exchanges: {},
+  channels: [],
+  maxSubscriptions: 0,
+  maxConnections: 0,
+  minThrottleMs: 0,
+  features: [],
+  revoked: true,
+});

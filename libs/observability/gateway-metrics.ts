@@ -43,6 +43,13 @@ export class GatewayMetrics {
     @InjectMetric(METRICS.clientRequests) readonly clientRequests: Counter<string>,
     @InjectMetric(METRICS.ready) readonly ready: Gauge<string>,
     @InjectMetric(METRICS.slowClients) readonly slowClients: Counter<string>,
+    @InjectMetric(METRICS.rateLimited) readonly rateLimitedTotal: Counter<string>,
+    @InjectMetric(METRICS.rateLimitStoreFailures) readonly rateLimitStoreFailures: Counter<string>,
+    @InjectMetric(METRICS.seats) readonly seats: Gauge<string>,
+    @InjectMetric(METRICS.licenceRefusals) readonly licenceRefusals: Counter<string>,
+    @InjectMetric(METRICS.licenceChanges) readonly licenceChanges: Counter<string>,
+    @InjectMetric(METRICS.delayedDropped) readonly delayedEventsDropped: Counter<string>,
+    @InjectMetric(METRICS.accountLogHydrations) readonly accountLogHydrations: Counter<string>,
   ) {
     this.connectionsByNs = new ChildCache((ns) => connections.labels(ns));
     this.subscriptionsByNs = new ChildCache((ns) => subscriptions.labels(ns));
@@ -88,6 +95,28 @@ export class GatewayMetrics {
   }
   slowClient(namespace: string, action: 'behind' | 'dropped' | 'resync' | 'disconnected'): void {
     this.slowClients.labels(namespace, action).inc();
+  }
+  rateLimited(namespace: string, event: string, rule: string): void {
+    this.rateLimitedTotal.labels(namespace, event, rule).inc();
+  }
+  rateLimitStoreFailed(store: string): void {
+    this.rateLimitStoreFailures.labels(store).inc();
+  }
+  seatsInUse(seats: number): void {
+    this.seats.set(seats);
+  }
+  licenceRefusal(namespace: string, code: string, stage: 'handshake' | 'subscribe' | 'request' | 'live', count = 1): void {
+    if (count > 0) this.licenceRefusals.labels(namespace, code, stage).inc(count);
+  }
+  licenceChange(source: string, action: 'updated' | 'disconnected'): void {
+    this.licenceChanges.labels(source, action).inc();
+  }
+  accountHydration(namespace: string, outcome: 'hydrated' | 'failed' | 'timeout'): void {
+    this.accountLogHydrations.labels(namespace, outcome).inc();
+  }
+
+  delayedDropped(count: number): void {
+    this.delayedEventsDropped.inc(count);
   }
   setReady(ready: boolean): void {
     this.ready.set(ready ? 1 : 0);

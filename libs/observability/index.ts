@@ -3,3 +3,14 @@ export type { Logger } from 'pino';
 export { GatewayMetrics } from './gateway-metrics.js';
 export { ObservabilityModule } from './observability.module.js';
 export { METRICS, E2E_LATENCY_BUCKETS } from './metric-names.js';
+export { ComplianceMetrics } from './compliance-metrics.js';
+export {
+  DEFAULT_MAX_DEPARTED_USERS,
+  UsageMeter,
+  type DeliveryCounters,
+  type TenantUsageReport,
+  type UsageMeterOptions,
+  type UsagePeriodFigures,
+  type UsageReport,
+  type UserUsageReport,
+} from './usage-meter.js';

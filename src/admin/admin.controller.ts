@@ -1,6 +1,7 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { CurrentUser, HttpAuth, type AuthenticatedUser } from '#libs/auth';
 import { ROLES } from '#libs/contracts';
+import { UsageMeter, type UsageReport } from '#libs/observability';
 import { ConnectionRegistry } from '#libs/realtime';
 import { AppConfig } from '../config/index.js';
 
@@ -10,6 +11,7 @@ export class AdminController {
   constructor(
     private readonly registry: ConnectionRegistry,
     private readonly config: AppConfig,
+    private readonly usage: UsageMeter,
   ) {}
 
   @Get('connections')
@@ -24,5 +26,17 @@ export class AdminController {
       transport: socket.conn.transport.name,
     }));
     return { node: this.config.nodeId, requestedBy: admin.userId, ...this.registry.stats(), sockets };
+  }
+
+  /**
+   * This replica's usage per tenant and user for exchange fee reporting: market-data subscriptions by exchange and
+   * channel, accounts watched, messages and bytes delivered per namespace. `?reset=true` closes the period with this
+   * report and starts the next one (fleet totals are the sum over replicas: scrape every node).
+   */
+  @Get('usage')
+  @HttpAuth(ROLES.admin)
+  usageReport(@CurrentUser() admin: AuthenticatedUser, @Query('reset') reset?: string): UsageReport & { node: string; requestedBy: string } {
+    const report = this.usage.report({ reset: reset === 'true' || reset === '1' });
+    return { node: this.config.nodeId, requestedBy: admin.userId, ...report };
   }
 }

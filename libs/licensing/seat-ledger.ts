@@ -1,0 +1,148 @@
+import { GatewayError, type Licence } from '#libs/contracts';
+import type { Logger } from '#libs/observability';
+import type { Seat, SeatStore } from './seat-store.js';
+
+export interface SeatHolder {
+  userId: string;
+  tenant: string;
+}
+
+export interface SeatLedgerOptions {
+  nodeId: string;
+  /** How often held seats are renewed in a store with leases (a third of the lease). */
+  renewEveryMs: number;
+  /** Told the number of seats this replica holds whenever it changes. */
+  onSeatsChanged?: (seats: number) => void;
+}
+
+interface HeldSeat {
+  seat: Seat;
+  /** The namespace sockets riding on this connection: the seat is freed when the last one leaves. */
+  sockets: Set<string>;
+}
+
+/**
+ * This replica's seats: one per dashboard connection (engine.io connection), however many namespaces it opens. The
+ * handshake of a connection's first namespace claims the seat against the licence's `maxConnections` (per user) and
+ * `maxTenantConnections` (per tenant); later namespaces on the same connection ride on it. It is freed when the
+ * connection's last namespace socket leaves, when the connection closes, and at shutdown.
+ */
+export class SeatLedger {
+  /** By seat key: the connection and the user (namespaces of one connection may carry different users' tokens). */
+  private readonly held = new Map<string, HeldSeat>();
+  private readonly keysByConnection = new Map<string, Set<string>>();
+  private readonly pending = new Map<string, Promise<void>>();
+  private renewTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: SeatStore,
+    private readonly options: SeatLedgerOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Throws CONNECTION_LIMIT when the user or tenant has no seat left, ENGINE_UNAVAILABLE when the store is down. */
+  async acquire(connectionId: string, socketId: string, holder: SeatHolder, licence: Licence): Promise<void> {
+    const key = seatKey(connectionId, holder.userId);
+    for (;;) {
+      const held = this.held.get(key);
+      if (held) {
+        held.sockets.add(socketId);
+        return;
+      }
+      // Another namespace of this connection is claiming its seat right now: share the outcome.
+      const pending = this.pending.get(key);
+      if (!pending) break;
+      await pending.catch(() => undefined);
+    }
+    const claim = this.claim(connectionId, key, holder, licence);
+    this.pending.set(key, claim);
+    try {
+      await claim;
+    } finally {
+      this.pending.delete(key);
+    }
+    this.held.get(key)?.sockets.add(socketId);
+  }
+
+  /** A namespace socket left; the seat goes with the connection's last one. */
+  release(connectionId: string, socketId: string): void {
+    for (const key of this.keysByConnection.get(connectionId) ?? []) {
+      const held = this.held.get(key);
+      if (!held?.sockets.delete(socketId)) continue;
+      if (held.sockets.size === 0) this.free(connectionId, [key]);
+      return;
+    }
+  }
+
+  /** The connection closed: every seat on it is free. */
+  releaseConnection(connectionId: string): void {
+    const keys = this.keysByConnection.get(connectionId);
+    if (keys) this.free(connectionId, [...keys]);
+  }
+
+  private free(connectionId: string, keys: string[]): void {
+    const seats: Seat[] = [];
+    const keysOfConnection = this.keysByConnection.get(connectionId);
+    for (const key of keys) {
+      const held = this.held.get(key);
+      if (!held) continue;
+      this.held.delete(key);
+      keysOfConnection?.delete(key);
+      seats.push(held.seat);
+    }
+    if (keysOfConnection?.size === 0) this.keysByConnection.delete(connectionId);
+    if (seats.length === 0) return;
+    this.options.onSeatsChanged?.(this.held.size);
+    this.store.free(seats).catch((error: unknown) => this.logger.warn({ err: error }, 'seat could not be freed; its lease will lapse'));
+  }
+
+  get inUse(): number {
+    return this.held.size;
+  }
+
+  /** Nest lifecycle (a value provider): renew leases while running. */
+  onModuleInit(): void {
+    this.renewTimer = setInterval(() => {
+      if (this.held.size === 0) return;
+      this.store.renew([...this.held.values()].map((held) => held.seat)).catch((error: unknown) => this.logger.warn({ err: error }, 'seat leases could not be renewed'));
+    }, this.options.renewEveryMs);
+    this.renewTimer.unref();
+  }
+
+  /** Shutdown: the seats of connections still open are handed back at once, not left to lapse. */
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.renewTimer);
+    const seats = [...this.held.values()].map((held) => held.seat);
+    this.held.clear();
+    this.keysByConnection.clear();
+    try {
+      await this.store.free(seats);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'seats could not be freed at shutdown; their leases will lapse');
+    }
+    await this.store.close().catch(() => undefined);
+  }
+
+  private async claim(connectionId: string, key: string, holder: SeatHolder, licence: Licence): Promise<void> {
+    const seat: Seat = { id: `${this.options.nodeId}:${connectionId}:${holder.userId}`, userId: holder.userId, tenant: holder.tenant };
+    const tenantLimit = licence.maxTenantConnections ?? 0;
+    let outcome;
+    try {
+      outcome = await this.store.claim(seat, licence.maxConnections, tenantLimit);
+    } catch (error) {
+      this.logger.error({ err: error }, 'seat store unavailable');
+      throw new GatewayError('ENGINE_UNAVAILABLE', 'connection limits cannot be checked right now; try again shortly');
+    }
+    if (outcome === 'user_limit') throw new GatewayError('CONNECTION_LIMIT', `licence allows ${licence.maxConnections} concurrent connections`, { details: { scope: 'user', limit: licence.maxConnections } });
+    if (outcome === 'tenant_limit') throw new GatewayError('CONNECTION_LIMIT', `licence allows ${tenantLimit} concurrent connections for the tenant`, { details: { scope: 'tenant', limit: tenantLimit } });
+    this.held.set(key, { seat, sockets: new Set() });
+    const keys = this.keysByConnection.get(connectionId) ?? new Set<string>();
+    keys.add(key);
+    this.keysByConnection.set(connectionId, keys);
+    this.options.onSeatsChanged?.(this.held.size);
+  }
+}
+
+function seatKey(connectionId: string, userId: string): string {
+  return `${connectionId}\u0000${userId}`;
+}

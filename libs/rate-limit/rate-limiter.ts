@@ -1,0 +1,175 @@
+import { TrustedProxies, clientAddress } from './client-address.js';
+import { BLOCKED_RULE, type BucketCheck, type LimitCheck, type LimitDecision, type RateLimitStore } from './rate-limit.store.js';
+import type { RateRule } from './rate-rule.js';
+import { UserStreamCounter } from './user-stream-counter.js';
+
+/** Every limit, as configured (`RATE_LIMIT_*`, `TRUSTED_PROXIES`); a null rule is switched off. */
+export interface RateLimitSettings {
+  /** Requests per user, all events together, over the long window (default 100/1m). */
+  requests: RateRule | null;
+  /** Requests per user, all events together, over the short window (default 10/1s). */
+  requestBurst: RateRule | null;
+  /** Per user and event (default `subscribe` 10/1m). */
+  events: ReadonlyMap<string, RateRule>;
+  /** Repeat offenders: this many refusals within the window block the user for `blockMs`; null: never blocked. */
+  blockAfter: { refusals: number; windowMs: number } | null;
+  blockMs: number;
+  /** New connections per client address (default 600/1m). */
+  handshakes: RateRule | null;
+  /** Market-data streams held at once per user, across the user's connections (0: no cap). */
+  maxSubscriptionsPerUser: number;
+  /** Proxies whose `X-Forwarded-For` names the client (addresses and CIDR blocks). */
+  trustedProxies: readonly string[];
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
+  requests: { limit: 100, windowMs: 60_000, burst: 100 },
+  requestBurst: { limit: 10, windowMs: 1_000, burst: 10 },
+  events: new Map([['subscribe', { limit: 10, windowMs: 60_000, burst: 10 }]]),
+  blockAfter: { refusals: 20, windowMs: 60_000 },
+  blockMs: 300_000,
+  handshakes: { limit: 600, windowMs: 60_000, burst: 600 },
+  maxSubscriptionsPerUser: 50,
+  trustedProxies: [],
+};
+
+/** Whose requests share buckets: a user of a tenant (the same `sub` in two tenants is two users). */
+export interface RateLimitedUser {
+  tenant: string;
+  userId: string;
+}
+
+/**
+ * Requests answered at once, without waiting for the store: `ping` measures round trips, so a Redis round trip
+ * must not be part of it. It still takes from the overall buckets, in the background, and once those refuse the
+ * user, pings are refused here until the wait is over.
+ */
+const DEFERRED_EVENTS = new Set(['ping']);
+
+const KEY_PREFIX = 'tradewire:rl';
+const MAX_REFUSAL_MEMORY = 100_000;
+
+/**
+ * The rate-limit rules over a store: per-user request buckets (overall, short-window burst, per event), repeat
+ * offenders, and new connections per client address. Decisions come from the store (this process's memory, or
+ * Redis for the whole cluster); which rule refused is in the decision.
+ */
+export class RateLimiter {
+  private readonly trusted: TrustedProxies;
+  private readonly checksByEvent = new Map<string, (holder: string) => LimitCheck>();
+  /** Users refused by an overall bucket or blocked, until when: deferred events are refused from this. */
+  private readonly refusedUntil = new Map<string, number>();
+  /** Each engine.io connection's handshake decision: the namespaces multiplexed over it count once. */
+  private readonly connectionDecisions = new WeakMap<object, Promise<LimitDecision>>();
+
+  constructor(
+    readonly settings: RateLimitSettings,
+    readonly store: RateLimitStore,
+    /** Market-data streams held per user: the `maxSubscriptionsPerUser` cap (kept by the market-data service). */
+    readonly streams: UserStreamCounter = new UserStreamCounter(),
+    private readonly now: () => number = Date.now,
+  ) {
+    this.trusted = new TrustedProxies(settings.trustedProxies);
+  }
+
+  /**
+   * Takes a request of `event` on `namespace` by `user` from its buckets: the user's overall ones (every namespace
+   * together) and the event's own, per namespace (`subscribe` on `/market-data` and on `/orders` are different
+   * requests).
+   */
+  async checkRequest(user: RateLimitedUser, namespace: string, event: string): Promise<LimitDecision> {
+    const holder = userKey(user);
+    if (DEFERRED_EVENTS.has(event)) return this.checkDeferred(holder, namespace, event);
+    const decision = await this.store.decide(this.checkFor(namespace, event)(holder));
+    this.remember(holder, decision);
+    return decision;
+  }
+
+  /**
+   * Counts a new connection against its client address's bucket. The namespaces a client multiplexes over one
+   * engine.io connection share its one decision, also when they connect at the same moment.
+   */
+  async checkHandshake(connection: object, remoteAddress: string | undefined, forwardedFor: string | string[] | undefined): Promise<LimitDecision & { address: string }> {
+    const address = clientAddress(remoteAddress, forwardedFor, this.trusted);
+    const rule = this.settings.handshakes;
+    if (!rule) return { allowed: true, address };
+    let pending = this.connectionDecisions.get(connection);
+    if (!pending) {
+      const key = `${KEY_PREFIX}:{ip:${address}}:handshakes`;
+      pending = this.store.decide({ buckets: [{ key, name: 'handshake', rule }] });
+      this.connectionDecisions.set(connection, pending);
+    }
+    const decision = await pending;
+    // A refused connection may try again later; that attempt is counted again.
+    if (!decision.allowed && this.connectionDecisions.get(connection) === pending) this.connectionDecisions.delete(connection);
+    return { ...decision, address };
+  }
+
+  clientAddress(remoteAddress: string | undefined, forwardedFor: string | string[] | undefined): string {
+    return clientAddress(remoteAddress, forwardedFor, this.trusted);
+  }
+
+  async close(): Promise<void> {
+    // The stream counts go first: they are removed from the store's Redis before its client quits.
+    await this.streams.close();
+    await this.store.close();
+  }
+
+  /** Nest calls this on shutdown. */
+  onModuleDestroy(): Promise<void> {
+    return this.close();
+  }
+
+  private checkDeferred(holder: string, namespace: string, event: string): LimitDecision {
+    const now = this.now();
+    const until = this.refusedUntil.get(holder);
+    if (until !== undefined) {
+      if (until > now) return { allowed: false, retryAfterMs: until - now, rule: 'requests', blockedNow: false };
+      this.refusedUntil.delete(holder);
+    }
+    this.store.decide(this.checkFor(namespace, event)(holder)).then(
+      (decision) => this.remember(holder, decision),
+      () => undefined, // a store that fails, fails open: nothing to remember
+    );
+    return { allowed: true };
+  }
+
+  private remember(holder: string, decision: LimitDecision): void {
+    if (decision.allowed) return;
+    // Only what every request is subject to: a refused `subscribe` does not stop `ping`.
+    if (decision.rule !== BLOCKED_RULE && decision.rule !== 'requests' && decision.rule !== 'request-burst' && !decision.blockedNow) return;
+    if (this.refusedUntil.size >= MAX_REFUSAL_MEMORY) this.forgetEnded();
+    if (this.refusedUntil.size < MAX_REFUSAL_MEMORY) this.refusedUntil.set(holder, this.now() + decision.retryAfterMs);
+  }
+
+  private forgetEnded(): void {
+    const now = this.now();
+    for (const [holder, until] of this.refusedUntil) if (until <= now) this.refusedUntil.delete(holder);
+  }
+
+  /** The buckets an event takes from, built once per namespace and event name. */
+  private checkFor(namespace: string, event: string): (holder: string) => LimitCheck {
+    const id = `${namespace}#${event}`;
+    let build = this.checksByEvent.get(id);
+    if (build) return build;
+    const { requests, requestBurst, events, blockAfter, blockMs } = this.settings;
+    const rules: [string, string, RateRule][] = [];
+    if (requestBurst) rules.push(['request-burst', 'burst', requestBurst]);
+    if (requests) rules.push(['requests', 'requests', requests]);
+    const own = events.get(event);
+    if (own) rules.push([event, `event:${namespace}:${event}`, own]);
+    build = (holder: string): LimitCheck => {
+      const base = `${KEY_PREFIX}:{u:${holder}}`;
+      const buckets: BucketCheck[] = rules.map(([name, suffix, rule]) => ({ key: `${base}:${suffix}`, name, rule }));
+      const offenders = blockAfter ? { blockKey: `${base}:blocked`, offenceKey: `${base}:offences`, refusals: blockAfter.refusals, windowMs: blockAfter.windowMs, blockMs } : undefined;
+      return { buckets, offenders };
+    };
+    // Only events the gateways have handlers for get here, so this map is as small as that list.
+    this.checksByEvent.set(id, build);
+    return build;
+  }
+}
+
+function userKey(user: RateLimitedUser): string {
+  return `${user.tenant}/${user.userId}`;
+}

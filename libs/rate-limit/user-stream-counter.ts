@@ -1,0 +1,154 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Reads the streams a user holds on the other replicas: each replica's count is a field of the user's hash,
+ * `count:expiresAt` (Redis time). Fields past their expiry belong to a replica that stopped refreshing them (it
+ * crashed) and are dropped as they are read.
+ * KEYS: the user's hash. ARGV: this replica's field. Returns the sum over the other live fields.
+ */
+const HELD_ELSEWHERE_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local entries = redis.call('HGETALL', KEYS[1])
+local total = 0
+for i = 1, #entries, 2 do
+  local field = entries[i]
+  local count, expiresAt = string.match(entries[i + 1], '^(%d+):(%d+)$')
+  if not count or tonumber(expiresAt) <= now then
+    redis.call('HDEL', KEYS[1], field)
+  elseif field ~= ARGV[1] then
+    total = total + tonumber(count)
+  end
+end
+return total
+`;
+
+/**
+ * Publishes this replica's count for a user, valid for a TTL; a count of 0 removes the field.
+ * KEYS: the user's hash. ARGV: this replica's field, count, ttl ms.
+ */
+const PUBLISH_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local count = tonumber(ARGV[2])
+if count <= 0 then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], count .. ':' .. (now + tonumber(ARGV[3])))
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return count
+`;
+
+interface StreamCountCommands {
+  tradewireHeldElsewhere(key: string, field: string): Promise<number>;
+  tradewireStreamsPublish(key: string, field: string, count: number, ttlMs: number): Promise<number>;
+}
+
+export interface ClusterStreamCounts {
+  redis: Redis;
+  /** This replica's name: its field in every user's hash. */
+  nodeId: string;
+  /** How long a published count holds without a refresh: how soon a crashed replica's streams are free again. */
+  ttlMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+const KEY_PREFIX = 'tradewire:rl';
+
+/**
+ * Market-data streams held per user, across the user's connections: the concurrent-subscription cap
+ * (`RATE_LIMIT_MAX_SUBSCRIPTIONS`). Counted where subscriptions are added and dropped, so unsubscribes, licence
+ * changes and disconnects all release what they held. With Redis, each replica also publishes its counts (refreshed
+ * every third of a TTL, removed on shutdown) and reads the others' before a subscribe, so the cap holds across
+ * replicas; a crashed replica's counts lapse after the TTL. If Redis fails, the local count alone applies.
+ */
+export class UserStreamCounter {
+  private readonly counts = new Map<string, number>();
+  private readonly dirty = new Set<string>();
+  private flushScheduled = false;
+  private readonly refresher?: NodeJS.Timeout;
+  private readonly ttlMs: number;
+
+  constructor(private readonly cluster?: ClusterStreamCounts) {
+    this.ttlMs = cluster?.ttlMs ?? 15_000;
+    if (cluster) {
+      cluster.redis.defineCommand('tradewireHeldElsewhere', { numberOfKeys: 1, lua: HELD_ELSEWHERE_SCRIPT });
+      cluster.redis.defineCommand('tradewireStreamsPublish', { numberOfKeys: 1, lua: PUBLISH_SCRIPT });
+      this.refresher = setInterval(() => this.publish([...this.counts.keys()]), Math.max(100, Math.floor(this.ttlMs / 3)));
+      this.refresher.unref();
+    }
+  }
+
+  /** Streams `holder` holds on this replica. */
+  count(holder: string): number {
+    return this.counts.get(holder) ?? 0;
+  }
+
+  /** Streams `holder` holds on the other replicas (0 without Redis, or when Redis cannot say). */
+  async heldElsewhere(holder: string): Promise<number> {
+    if (!this.cluster) return 0;
+    try {
+      return await this.commands.tradewireHeldElsewhere(hashKey(holder), this.cluster.nodeId);
+    } catch (error) {
+      this.cluster.onError?.(error);
+      return 0;
+    }
+  }
+
+  added(holder: string): void {
+    this.counts.set(holder, this.count(holder) + 1);
+    this.changed(holder);
+  }
+
+  removed(holder: string): void {
+    const left = this.count(holder) - 1;
+    if (left > 0) this.counts.set(holder, left);
+    else this.counts.delete(holder);
+    this.changed(holder);
+  }
+
+  get users(): number {
+    return this.counts.size;
+  }
+
+  /** Takes this replica's counts out of Redis: its users' streams are free on the other replicas at once. */
+  async close(): Promise<void> {
+    clearInterval(this.refresher);
+    if (!this.cluster) return;
+    const holders = [...new Set([...this.counts.keys(), ...this.dirty])];
+    this.counts.clear();
+    this.dirty.clear();
+    await Promise.allSettled(holders.map((holder) => this.commands.tradewireStreamsPublish(hashKey(holder), this.cluster?.nodeId ?? '', 0, this.ttlMs)));
+  }
+
+  private get commands(): StreamCountCommands {
+    return this.cluster?.redis as unknown as StreamCountCommands;
+  }
+
+  /** Publishes once per event-loop turn, however many streams one request added. */
+  private changed(holder: string): void {
+    if (!this.cluster) return;
+    this.dirty.add(holder);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const holders = [...this.dirty];
+      this.dirty.clear();
+      this.publish(holders);
+    });
+  }
+
+  private publish(holders: string[]): void {
+    const cluster = this.cluster;
+    if (!cluster) return;
+    for (const holder of holders) {
+      this.commands.tradewireStreamsPublish(hashKey(holder), cluster.nodeId, this.count(holder), this.ttlMs).catch((error: unknown) => cluster.onError?.(error));
+    }
+  }
+}
+
+function hashKey(holder: string): string {
+  return `${KEY_PREFIX}:{u:${holder}}:streams`;
+}

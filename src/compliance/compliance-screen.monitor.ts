@@ -1,0 +1,28 @@
+import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ComplianceScreen } from '#libs/licensing';
+import { ComplianceMetrics } from '#libs/observability';
+
+/** Keeps the screen's metrics current (version, verdict counts, changes, rejected reloads) and stops following the file at shutdown. */
+@Injectable()
+export class ComplianceScreenMonitor implements OnModuleInit, OnModuleDestroy {
+  private unsubscribe?: () => void;
+
+  constructor(
+    private readonly screen: ComplianceScreen,
+    private readonly metrics: ComplianceMetrics,
+  ) {}
+
+  onModuleInit(): void {
+    this.metrics.screenState(this.screen.version, this.screen.summary());
+    this.unsubscribe = this.screen.onEvent((event) => {
+      if (event.type === 'reload_failed') return this.metrics.reloadFailed();
+      this.metrics.screenChanged(event.source);
+      this.metrics.screenState(event.version, this.screen.summary());
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+    this.screen.close();
+  }
+}
