@@ -1,8 +1,12 @@
-import { WebSocketGateway } from '@nestjs/websockets';
+import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { AccountDirectory } from '#libs/auth';
-import { NAMESPACES } from '#libs/contracts';
-import { AccountStreamGateway, GatewayRuntime, type AccountStream } from '#libs/realtime';
+import { CLIENT_EVENTS, NAMESPACES, type OrderCancelResponse, type OrderSubmitResponse } from '#libs/contracts';
+import { AccountStreamGateway, GatewayRuntime, type AccountStream, type GatewaySocket } from '#libs/realtime';
+import { OrderCancelDto } from './dto/order-cancel.dto.js';
+import { OrderSubmitDto } from './dto/order-submit.dto.js';
+import { OrderCommandsService } from './order-commands.service.js';
 import { OrdersService } from './orders.service.js';
+import { TradingCommand } from './trading-command.decorator.js';
 
 @WebSocketGateway({ namespace: NAMESPACES.orders })
 export class OrdersGateway extends AccountStreamGateway<'order'> {
@@ -12,11 +16,24 @@ export class OrdersGateway extends AccountStreamGateway<'order'> {
     runtime: GatewayRuntime,
     directory: AccountDirectory,
     private readonly orders: OrdersService,
+    private readonly commands: OrderCommandsService,
   ) {
     super(runtime, directory);
   }
 
   protected get stream(): AccountStream<'order'> {
     return this.orders.stream;
+  }
+
+  @SubscribeMessage(CLIENT_EVENTS.orderSubmit)
+  @TradingCommand()
+  submitOrder(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: OrderSubmitDto): Promise<OrderSubmitResponse> {
+    return this.commands.submit(socket.data.user, body);
+  }
+
+  @SubscribeMessage(CLIENT_EVENTS.orderCancel)
+  @TradingCommand()
+  cancelOrder(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: OrderCancelDto): Promise<OrderCancelResponse> {
+    return this.commands.cancel(socket.data.user, body);
   }
 }

@@ -1,11 +1,46 @@
 import { Module } from '@nestjs/common';
+import { makeCounterProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+import { Redis } from 'ioredis';
+import { METRICS } from '#libs/observability';
+import { AppConfig } from '../config/index.js';
+import { MemoryOrderIdempotencyStore } from './memory-order-idempotency.store.js';
+import { OrderCommandsService } from './order-commands.service.js';
+import { ORDER_IDEMPOTENCY_STORE, type OrderIdempotencyStore } from './order-idempotency.store.js';
 import { OrdersController } from './orders.controller.js';
 import { OrdersGateway } from './orders.gateway.js';
 import { OrdersService } from './orders.service.js';
+import { RedisOrderIdempotencyStore } from './redis-order-idempotency.store.js';
+
+/** In Redis when `REDIS_URL` is set, so that a `clientOrderId` holds across replicas; in this process's memory otherwise. */
+function idempotencyStore(config: AppConfig): OrderIdempotencyStore {
+  const { idempotencyTtlMs, idempotencyMaxKeys } = config.orders;
+  if (!config.redisUrl) return new MemoryOrderIdempotencyStore(idempotencyTtlMs, idempotencyMaxKeys);
+  // Fails fast rather than queueing: an order waiting for Redis is refused (ENGINE_UNAVAILABLE) and can be retried.
+  const redis = new Redis(config.redisUrl, { connectionName: `tradewire-${config.nodeId}-orders`, maxRetriesPerRequest: 1, commandTimeout: 2_000, enableAutoPipelining: true });
+  // Failures surface per order, as ENGINE_UNAVAILABLE with a log line; reconnect attempts need not log too.
+  redis.on('error', () => undefined);
+  return new RedisOrderIdempotencyStore(redis, idempotencyTtlMs);
+}
 
 @Module({
   controllers: [OrdersController],
-  providers: [OrdersGateway, OrdersService],
-  exports: [OrdersService],
+  providers: [
+    OrdersGateway,
+    OrdersService,
+    OrderCommandsService,
+    { provide: ORDER_IDEMPOTENCY_STORE, useFactory: idempotencyStore, inject: [AppConfig] },
+    makeCounterProvider({
+      name: METRICS.orders,
+      help: 'Order commands by command (submit, cancel) and outcome: ok, replayed (a repeated clientOrderId answered from the first answer) or an error code',
+      labelNames: ['command', 'outcome'],
+    }),
+    makeHistogramProvider({
+      name: METRICS.orderEngineLatency,
+      help: 'Order command round trip to the engine, by command (timeouts included)',
+      labelNames: ['command'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    }),
+  ],
+  exports: [OrdersService, OrderCommandsService],
 })
 export class OrdersModule {}

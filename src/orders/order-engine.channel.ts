@@ -1,0 +1,18 @@
+import type { EngineOrderCancelRequest, EngineOrderSubmitRequest } from '#libs/contracts';
+
+export type OrderCommand = 'submit' | 'cancel';
+
+export interface OrderEngineRequests {
+  submit: EngineOrderSubmitRequest;
+  cancel: EngineOrderCancelRequest;
+}
+
+/**
+ * How order commands reach the engine and come back: NATS request/reply, or the built-in simulator in the embedded
+ * default. `request` resolves with the engine's raw reply (checked by the caller) or rejects with a GatewayError:
+ * ENGINE_UNAVAILABLE when the command certainly did not reach the engine, ENGINE_TIMEOUT when it may have.
+ */
+export interface OrderEngineChannel {
+  readonly name: string;
+  request<C extends OrderCommand>(command: C, body: OrderEngineRequests[C], timeoutMs: number): Promise<unknown>;
+}

@@ -1,0 +1,33 @@
+import type { OrderSubmitRequest } from '#libs/contracts';
+
+/** `"0100.50"` → `"100.5"`, `"1.000"` → `"1"`: the same number always reads the same. Expects DECIMAL_PATTERN input. */
+export function canonicalDecimal(value: string): string {
+  const [whole = '0', fraction = ''] = value.split('.');
+  const integer = whole.replace(/^0+(?=\d)/, '');
+  const decimals = fraction.replace(/0+$/, '');
+  return decimals ? `${integer}.${decimals}` : integer;
+}
+
+export function isZeroDecimal(value: string): boolean {
+  return canonicalDecimal(value) === '0';
+}
+
+/**
+ * What makes two submits with one `clientOrderId` the same order: every field of the order in a fixed order,
+ * decimals and `timeInForce` written one way. The account is part of the key, not of the fingerprint.
+ */
+export function orderFingerprint(order: OrderSubmitRequest): string {
+  return JSON.stringify([
+    order.instrument,
+    order.side,
+    order.type,
+    canonicalDecimal(order.quantity),
+    order.price === undefined ? null : canonicalDecimal(order.price),
+    order.timeInForce === undefined ? null : order.timeInForce.toLowerCase(),
+  ]);
+}
+
+/** `clientOrderId`s are unique per account; account ids cannot hold ':' (ACCOUNT_PATTERN), so this never collides. */
+export function idempotencyKey(account: string, clientOrderId: string): string {
+  return `${account}:${clientOrderId}`;
+}

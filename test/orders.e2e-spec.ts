@@ -1,0 +1,381 @@
+import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { Redis } from 'ioredis';
+import type { Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  NAMESPACES,
+  type AccountEvent,
+  type EngineOrderCancelRequest,
+  type EngineOrderSubmitRequest,
+  type OrderCancelResponse,
+  type OrderSubmitResponse,
+  type PingResponse,
+} from '#libs/contracts';
+import { connectClient, GatewayProcess, request } from './support/gateway.js';
+import { NatsServer, RedisServer, waitFor } from './support/processes.js';
+import { FULL_LICENCE, hsToken, type TestClaims } from './support/tokens.js';
+
+/**
+ * A test engine on NATS, with the real client: it answers `engine.order.submit` after a short delay (so repeats can
+ * arrive while the first is in flight) and records every request it sees. `silent-*` orders get no answer and
+ * `refuse-*` orders are refused with UNKNOWN_SYMBOL, as an engine would.
+ */
+class TestEngine {
+  readonly submits: EngineOrderSubmitRequest[] = [];
+  readonly cancels: EngineOrderCancelRequest[] = [];
+  private subscriptions: Subscription[] = [];
+  private nextOrder = 1;
+
+  private constructor(private readonly nc: NatsConnection) {}
+
+  static async start(url: string): Promise<TestEngine> {
+    const engine = new TestEngine(await connect({ servers: url }));
+    await engine.listen();
+    return engine;
+  }
+
+  async listen(): Promise<void> {
+    this.subscriptions = [
+      this.nc.subscribe('engine.order.submit', { callback: (_error, msg) => this.onSubmit(msg) }),
+      this.nc.subscribe('engine.order.cancel', { callback: (_error, msg) => this.onCancel(msg) }),
+    ];
+    await this.nc.flush();
+  }
+
+  async stopListening(): Promise<void> {
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+    this.subscriptions = [];
+    await this.nc.flush();
+  }
+
+  submitsOf(clientOrderId: string): EngineOrderSubmitRequest[] {
+    return this.submits.filter((s) => s.clientOrderId === clientOrderId);
+  }
+
+  async close(): Promise<void> {
+    await this.nc.close();
+  }
+
+  private onSubmit(msg: Msg): void {
+    const order = msg.json<EngineOrderSubmitRequest>();
+    this.submits.push(order);
+    if (order.clientOrderId.startsWith('silent-')) return;
+    if (order.clientOrderId.startsWith('refuse-')) {
+      msg.respond(JSON.stringify({ code: 'UNKNOWN_SYMBOL', message: `${order.instrument} is not traded on this venue` }));
+      return;
+    }
+    const orderId = `O-${this.nextOrder++}`;
+    setTimeout(() => msg.respond(JSON.stringify({ orderId, status: 'new' })), 150);
+  }
+
+  private onCancel(msg: Msg): void {
+    this.cancels.push(msg.json<EngineOrderCancelRequest>());
+    msg.respond(JSON.stringify({ status: 'pending_cancel' }));
+  }
+}
+
+let ids = 0;
+const uniqueId = (prefix = 'c') => `${prefix}-${process.pid}-${Date.now()}-${++ids}`;
+
+const limitOrder = (clientOrderId: string, overrides: Record<string, unknown> = {}) => ({
+  clientOrderId,
+  account: 'ACC-1001',
+  instrument: 'NASDAQ:AAPL',
+  side: 'buy',
+  type: 'limit',
+  quantity: '100',
+  price: '189.40',
+  timeInForce: 'day',
+  ...overrides,
+});
+
+async function ordersClient(url: string, claims: TestClaims = {}): Promise<Socket> {
+  const { socket } = await connectClient(url, NAMESPACES.orders, { auth: { token: await hsToken({ lic: FULL_LICENCE, ...claims }) } });
+  return socket;
+}
+
+describe('order commands over NATS', () => {
+  let nats: NatsServer;
+  let engine: TestEngine;
+  let gateway: GatewayProcess;
+  let trader: Socket;
+
+  beforeAll(async () => {
+    nats = await NatsServer.start();
+    engine = await TestEngine.start(nats.url);
+    // Room for every request these tests send as one user; the limits themselves are the simulator suite's business.
+    gateway = await GatewayProcess.start({ NATS_URL: nats.url, ORDER_TIMEOUT_MS: '800', RATE_LIMIT_REQUEST_BURST: '100/1s', RATE_LIMIT_EVENTS: 'subscribe=10/1m,order:submit=600/1m:100' });
+    trader = await ordersClient(gateway.url, { sub: 'trader-1' });
+  });
+  afterAll(async () => {
+    trader?.close();
+    await gateway?.stop();
+    await engine?.close();
+    await nats?.stop();
+  });
+
+  it('submits an order to the engine once and answers { orderId, status }; a repeat gets the first answer', async () => {
+    const id = uniqueId();
+    const first = await request<OrderSubmitResponse>(trader, 'order:submit', limitOrder(id));
+    expect(first).toEqual({ ok: true, data: { orderId: expect.stringMatching(/^O-\d+$/) as string, status: 'new' } });
+    expect(engine.submitsOf(id)).toEqual([
+      expect.objectContaining({ ...limitOrder(id), userId: 'trader-1', tenant: 'acme-capital', ts: expect.any(Number) as number }),
+    ]);
+
+    // A retry (say, after a reconnect), with the same decimals written differently: the same order.
+    const again = await request<OrderSubmitResponse>(trader, 'order:submit', limitOrder(id, { quantity: '100.00', price: '0189.4' }));
+    expect(again).toEqual(first);
+    expect(engine.submitsOf(id)).toHaveLength(1);
+    expect(await gateway.metric('tradewire_orders_total', { command: 'submit', outcome: 'replayed' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('answers repeats that arrive while the first is in flight with the first answer, and the engine sees it once', async () => {
+    const id = uniqueId();
+    const otherTab = await ordersClient(gateway.url, { sub: 'trader-1' });
+    const answers = await Promise.all([
+      request<OrderSubmitResponse>(trader, 'order:submit', limitOrder(id)),
+      request<OrderSubmitResponse>(trader, 'order:submit', limitOrder(id)),
+      request<OrderSubmitResponse>(otherTab, 'order:submit', limitOrder(id)),
+      request<OrderSubmitResponse>(otherTab, 'order:submit', limitOrder(id)),
+    ]);
+    expect(answers[0]).toMatchObject({ ok: true, data: { status: 'new' } });
+    for (const answer of answers) expect(answer).toEqual(answers[0]);
+    expect(engine.submitsOf(id)).toHaveLength(1);
+    otherTab.close();
+  });
+
+  it('refuses a different order under a used clientOrderId with DUPLICATE_ORDER, in flight or answered', async () => {
+    const id = uniqueId();
+    const [first, meanwhile] = await Promise.all([
+      request<OrderSubmitResponse>(trader, 'order:submit', limitOrder(id)),
+      request(trader, 'order:submit', limitOrder(id, { side: 'sell' })),
+    ]);
+    expect(first.ok).toBe(true);
+    expect(meanwhile).toMatchObject({ ok: false, error: { code: 'DUPLICATE_ORDER', status: 409, details: { clientOrderId: id } } });
+    const later = await request(trader, 'order:submit', limitOrder(id, { price: '189.45' }));
+    expect(later).toMatchObject({ ok: false, error: { code: 'DUPLICATE_ORDER', status: 409 } });
+    expect(engine.submitsOf(id)).toHaveLength(1);
+  });
+
+  it('refuses order commands without the trading feature: NOT_ENTITLED, and the engine sees nothing', async () => {
+    const socket = await ordersClient(gateway.url, { sub: 'no-trading', lic: { ...FULL_LICENCE, features: [] } });
+    const id = uniqueId();
+    const submit = await request(socket, 'order:submit', limitOrder(id));
+    expect(submit).toMatchObject({ ok: false, error: { code: 'NOT_ENTITLED', status: 403, details: { features: ['trading'] } } });
+    const cancel = await request(socket, 'order:cancel', { account: 'ACC-1001', orderId: 'O-1' });
+    expect(cancel).toMatchObject({ ok: false, error: { code: 'NOT_ENTITLED' } });
+    // The licence still serves the account stream.
+    expect(await request(socket, 'subscribe', {})).toMatchObject({ ok: true });
+    expect(engine.submitsOf(id)).toEqual([]);
+    socket.close();
+  });
+
+  it('refuses a viewer and an account the token may not see with FORBIDDEN', async () => {
+    const viewer = await ordersClient(gateway.url, { sub: 'viewer-1', roles: ['viewer'] });
+    const viewerId = uniqueId();
+    expect(await request(viewer, 'order:submit', limitOrder(viewerId))).toMatchObject({ ok: false, error: { code: 'FORBIDDEN', status: 403, message: 'requires role trader' } });
+    expect(await request(viewer, 'order:cancel', { account: 'ACC-1001', orderId: 'O-1' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+
+    const foreignId = uniqueId();
+    const foreign = await request(trader, 'order:submit', limitOrder(foreignId, { account: 'ACC-2001' }));
+    expect(foreign).toMatchObject({ ok: false, error: { code: 'FORBIDDEN', status: 403, details: { account: 'ACC-2001' } } });
+    expect(await request(trader, 'order:cancel', { account: 'ACC-2001', orderId: 'O-1' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(engine.submitsOf(viewerId)).toEqual([]);
+    expect(engine.submitsOf(foreignId)).toEqual([]);
+    viewer.close();
+  });
+
+  it('refuses invalid payloads with INVALID_REQUEST and keeps the connection', async () => {
+    const socket = await ordersClient(gateway.url, { sub: 'trader-invalid' });
+    const cases: [Record<string, unknown>, string][] = [
+      [limitOrder(uniqueId(), { price: undefined }), 'price'],
+      [limitOrder(uniqueId(), { side: 'short' }), 'side'],
+      [limitOrder(uniqueId(), { quantity: 100 }), 'quantity'],
+      [limitOrder(uniqueId(), { quantity: '0' }), 'quantity'],
+      [limitOrder(uniqueId(), { instrument: 'AAPL' }), 'instrument'],
+      [limitOrder(uniqueId(), { leverage: 10 }), 'leverage'],
+      [limitOrder('has spaces in it'), 'clientOrderId'],
+    ];
+    for (const [payload, field] of cases) {
+      const answer = await request(socket, 'order:submit', payload);
+      expect(answer, field).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST', status: 400 } });
+      if (!answer.ok) expect(answer.error.message, field).toContain(field);
+    }
+    const noId = await request(socket, 'order:cancel', { account: 'ACC-1001' });
+    expect(noId).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST', message: 'orderId or clientOrderId is required' } });
+    expect(socket.connected).toBe(true);
+    expect(await request<PingResponse>(socket, 'ping', {})).toMatchObject({ ok: true });
+    // A market order needs no price.
+    expect(await request(socket, 'order:submit', limitOrder(uniqueId(), { type: 'market', price: undefined }))).toMatchObject({ ok: true, data: { status: 'new' } });
+    socket.close();
+  });
+
+  it('relays an engine refusal with its contract code, as the answer of that clientOrderId', async () => {
+    const id = uniqueId('refuse');
+    const answer = await request(trader, 'order:submit', limitOrder(id, { instrument: 'NASDAQ:ZZZZ' }));
+    expect(answer).toEqual({ ok: false, error: { code: 'UNKNOWN_SYMBOL', status: 404, message: 'NASDAQ:ZZZZ is not traded on this venue' } });
+    expect(await request(trader, 'order:submit', limitOrder(id, { instrument: 'NASDAQ:ZZZZ' }))).toEqual(answer);
+    expect(engine.submitsOf(id)).toHaveLength(1);
+  });
+
+  it('answers ENGINE_TIMEOUT when the engine does not answer, and never sends that clientOrderId again', async () => {
+    const id = uniqueId('silent');
+    const answer = await request(trader, 'order:submit', limitOrder(id));
+    expect(answer).toMatchObject({ ok: false, error: { code: 'ENGINE_TIMEOUT', status: 504 } });
+    expect(await request(trader, 'order:submit', limitOrder(id))).toEqual(answer);
+    expect(engine.submitsOf(id)).toHaveLength(1);
+    expect(await gateway.metric('tradewire_orders_total', { command: 'submit', outcome: 'ENGINE_TIMEOUT' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('cancels by orderId and by clientOrderId (the engine gets the orderId the submit was answered with)', async () => {
+    const id = uniqueId();
+    const submitted = await request<OrderSubmitResponse>(trader, 'order:submit', limitOrder(id));
+    if (!submitted.ok) throw new Error(`submit failed: ${submitted.error.message}`);
+    const { orderId } = submitted.data;
+
+    const byOrderId = await request<OrderCancelResponse>(trader, 'order:cancel', { account: 'ACC-1001', orderId });
+    expect(byOrderId).toEqual({ ok: true, data: { status: 'pending_cancel' } });
+    const byClientId = await request<OrderCancelResponse>(trader, 'order:cancel', { account: 'ACC-1001', clientOrderId: id });
+    expect(byClientId).toEqual({ ok: true, data: { status: 'pending_cancel' } });
+
+    const cancels = engine.cancels.filter((c) => c.orderId === orderId);
+    expect(cancels).toEqual([
+      { account: 'ACC-1001', orderId, userId: 'trader-1', tenant: 'acme-capital', ts: expect.any(Number) as number },
+      { account: 'ACC-1001', orderId, clientOrderId: id, userId: 'trader-1', tenant: 'acme-capital', ts: expect.any(Number) as number },
+    ]);
+  });
+
+  it('answers ENGINE_UNAVAILABLE when no engine serves order commands; that clientOrderId may then be sent again', async () => {
+    await engine.stopListening();
+    const id = uniqueId();
+    try {
+      expect(await request(trader, 'order:submit', limitOrder(id))).toMatchObject({ ok: false, error: { code: 'ENGINE_UNAVAILABLE', status: 503 } });
+      expect(await request(trader, 'order:cancel', { account: 'ACC-1001', orderId: 'O-1' })).toMatchObject({ ok: false, error: { code: 'ENGINE_UNAVAILABLE' } });
+    } finally {
+      await engine.listen();
+    }
+    // It never reached the engine, so the retry does.
+    expect(await request(trader, 'order:submit', limitOrder(id))).toMatchObject({ ok: true, data: { status: 'new' } });
+    expect(engine.submitsOf(id)).toHaveLength(1);
+  });
+});
+
+describe('order idempotency across replicas (Redis)', () => {
+  let nats: NatsServer;
+  let redis: RedisServer;
+  let engine: TestEngine;
+  let gateways: GatewayProcess[] = [];
+
+  beforeAll(async () => {
+    [nats, redis] = await Promise.all([NatsServer.start(), RedisServer.start()]);
+    engine = await TestEngine.start(nats.url);
+    gateways = await Promise.all([1, 2].map(() => GatewayProcess.start({ NATS_URL: nats.url, REDIS_URL: redis.url })));
+  });
+  afterAll(async () => {
+    await Promise.all(gateways.map((g) => g.stop()));
+    await engine?.close();
+    await Promise.all([nats?.stop(), redis?.stop()]);
+  });
+
+  it('sends a clientOrderId that arrives through two gateways to the engine once; both get the first answer', async () => {
+    const [a, b] = await Promise.all(gateways.map((g) => ordersClient(g.url, { sub: 'trader-2' })));
+    if (!a || !b) throw new Error('no clients');
+    const id = uniqueId();
+    const [viaA, viaB] = await Promise.all([request<OrderSubmitResponse>(a, 'order:submit', limitOrder(id)), request<OrderSubmitResponse>(b, 'order:submit', limitOrder(id))]);
+    expect(viaA).toMatchObject({ ok: true, data: { status: 'new' } });
+    expect(viaB).toEqual(viaA);
+    expect(await request(b, 'order:submit', limitOrder(id))).toEqual(viaA);
+    expect(engine.submitsOf(id)).toHaveLength(1);
+
+    const sequential = uniqueId();
+    const firstOnA = await request<OrderSubmitResponse>(a, 'order:submit', limitOrder(sequential));
+    expect(await request(b, 'order:submit', limitOrder(sequential))).toEqual(firstOnA);
+    expect(await request(b, 'order:submit', limitOrder(sequential, { quantity: '200' }))).toMatchObject({ ok: false, error: { code: 'DUPLICATE_ORDER' } });
+    expect(engine.submitsOf(sequential)).toHaveLength(1);
+    a.close();
+    b.close();
+  });
+});
+
+describe('order commands over Redis (a reply channel and a correlation id)', () => {
+  let redis: RedisServer;
+  let gateway: GatewayProcess;
+  const engineClients: Redis[] = [];
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    gateway = await GatewayProcess.start({ REDIS_URL: redis.url, ENGINE_TRANSPORT: 'redis', ORDER_TIMEOUT_MS: '800' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await Promise.all(engineClients.map((client) => client.quit()));
+    await redis?.stop();
+  });
+
+  it('answers ENGINE_UNAVAILABLE with no engine subscribed, then goes through the engine once it is', async () => {
+    const socket = await ordersClient(gateway.url, { sub: 'redis-trader' });
+    const early = uniqueId();
+    expect(await request(socket, 'order:submit', limitOrder(early))).toMatchObject({ ok: false, error: { code: 'ENGINE_UNAVAILABLE', status: 503 } });
+
+    // The engine: subscribes to the request channel and publishes each answer, with its correlation id, on replyTo.
+    const [sub, pub] = [new Redis(redis.url), new Redis(redis.url)];
+    engineClients.push(sub, pub);
+    const seen: (EngineOrderSubmitRequest & { replyTo: string; correlationId: string })[] = [];
+    sub.on('message', (_channel: string, message: string) => {
+      const order = JSON.parse(message) as EngineOrderSubmitRequest & { replyTo: string; correlationId: string };
+      seen.push(order);
+      void pub.publish(order.replyTo, JSON.stringify({ correlationId: order.correlationId, orderId: `R-${seen.length}`, status: 'new' }));
+    });
+    await sub.subscribe('engine.order.submit');
+
+    const id = uniqueId();
+    const first = await request<OrderSubmitResponse>(socket, 'order:submit', limitOrder(id));
+    expect(first).toEqual({ ok: true, data: { orderId: 'R-1', status: 'new' } });
+    expect(seen).toEqual([expect.objectContaining({ ...limitOrder(id), userId: 'redis-trader', replyTo: expect.stringMatching(/^tradewire\.order\.reply\./) as string, correlationId: expect.any(String) as string })]);
+    expect(await request(socket, 'order:submit', limitOrder(id))).toEqual(first);
+    // The one that found no engine was not kept: it may be sent again.
+    expect(await request(socket, 'order:submit', limitOrder(early))).toEqual({ ok: true, data: { orderId: 'R-2', status: 'new' } });
+    expect(seen.map((order) => order.clientOrderId)).toEqual([id, early]);
+    socket.close();
+  });
+});
+
+describe('order commands on the embedded simulator', () => {
+  let gateway: GatewayProcess;
+
+  beforeAll(async () => {
+    gateway = await GatewayProcess.start({ ENGINE_TRANSPORT: 'simulator', SIMULATOR: 'on', SIMULATOR_RATE: '20', RATE_LIMIT_EVENTS: 'subscribe=10/1m,order:submit=3/1m' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+  });
+
+  it('accepts an order and publishes its order event on the account stream; refuses what it cannot trade', async () => {
+    // The embedded demo's default licence includes trading: this token carries none.
+    const { socket } = await connectClient(gateway.url, NAMESPACES.orders, { auth: { token: await hsToken({ sub: 'demo-trader' }) } });
+    expect(await request(socket, 'subscribe', { accounts: ['ACC-1001'] })).toMatchObject({ ok: true });
+    const id = uniqueId();
+    const events: AccountEvent<'order'>[] = [];
+    socket.on('order', (event: AccountEvent<'order'>) => {
+      if (event.clientOrderId === id) events.push(event);
+    });
+    const answer = await request<OrderSubmitResponse>(socket, 'order:submit', limitOrder(id, { price: '150.00' }));
+    expect(answer).toEqual({ ok: true, data: { orderId: expect.stringMatching(/^SIM-\d+$/) as string, status: 'new' } });
+    await waitFor('the order event', () => (events.length > 0 ? true : undefined));
+    expect(events[0]).toMatchObject({ account: 'ACC-1001', clientOrderId: id, orderId: answer.ok ? answer.data.orderId : '', symbol: 'NASDAQ:AAPL', status: 'new', execType: 'new', quantity: '100', price: '150.00' });
+
+    const unknown = await request(socket, 'order:submit', limitOrder(uniqueId(), { instrument: 'NASDAQ:NOPE' }));
+    expect(unknown).toMatchObject({ ok: false, error: { code: 'UNKNOWN_SYMBOL', status: 404 } });
+    socket.close();
+  });
+
+  it('counts order:submit against its own rate limit (RATE_LIMIT_EVENTS)', async () => {
+    const socket = await ordersClient(gateway.url, { sub: 'busy-trader' });
+    for (let i = 0; i < 3; i++) expect(await request(socket, 'order:submit', limitOrder(uniqueId()))).toMatchObject({ ok: true });
+    const refused = await request(socket, 'order:submit', limitOrder(uniqueId()));
+    expect(refused).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED', status: 429, message: 'too many order:submit requests', retryAfterMs: expect.any(Number) as number } });
+    // Another event is not held back by it.
+    expect(await request(socket, 'ping', {})).toMatchObject({ ok: true });
+    socket.close();
+  });
+});
