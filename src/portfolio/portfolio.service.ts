@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { ACCOUNT_STREAM_EVENTS, NAMESPACES } from '#libs/contracts';
-import { GatewayMetrics } from '#libs/observability';
-import { AccountStream } from '#libs/realtime';
+import { GatewayMetrics, UsageMeter } from '#libs/observability';
+import { AccountStream, validatePortfolio } from '#libs/realtime';
 
 /** Portfolio state: per-account sequence, snapshot and replay log, and who watches which account. */
 @Injectable()
 export class PortfolioService {
   readonly stream: AccountStream<'portfolio'>;
 
-  constructor(metrics: GatewayMetrics) {
+  constructor(metrics: GatewayMetrics, usage: UsageMeter) {
     this.stream = new AccountStream(
       {
         kind: 'portfolio',
@@ -18,8 +18,10 @@ export class PortfolioService {
         itemKey: () => null,
         maxItems: 1,
         replayDepth: 10_000,
+        validate: validatePortfolio,
       },
       metrics,
+      usage,
     );
   }
 }
