@@ -1,20 +1,35 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AccountDirectory, JwtStrategy, TokenVerifier } from '#libs/auth';
-import { DEMO_LICENCE, LicenceResolver, NO_LICENCE } from '#libs/licensing';
-import { ObservabilityModule, PINO_LOGGER } from '#libs/observability';
+import {
+  ComplianceScreen,
+  DEMO_LICENCE,
+  FileLicenceRegistry,
+  LicenceResolver,
+  MemorySeatStore,
+  NO_LICENCE,
+  RedisLicenceRegistry,
+  RedisSeatStore,
+  SeatLedger,
+  type LicenceRegistry,
+} from '#libs/licensing';
+import { GatewayMetrics, ObservabilityModule, PINO_LOGGER } from '#libs/observability';
+import { RateLimiter, RateLimitInterceptor, UserStreamCounter } from '#libs/rate-limit';
 import {
   AckInterceptor,
   ConnectionRegistry,
   DEFAULT_SLOW_CLIENT_POLICY,
   EngineEventIntake,
+  EngineFastPath,
   EngineInterestRegistry,
   GATEWAY_RUNTIME_OPTIONS,
   GatewayExceptionFilter,
   GatewayRuntime,
   type GatewayRuntimeOptions,
 } from '#libs/realtime';
+import { createRateLimiter } from './common/rate-limiter.factory.js';
 import { AppConfig } from './config/index.js';
 import { EngineLinks } from './engine/engine-links.js';
 import { ReadinessState } from './health/readiness.state.js';
@@ -33,6 +48,7 @@ export class CoreModule {
       maxFrameBytes: config.maxFrameBytes,
       tokenExpiryWarningMs: config.tokenExpiryWarningMs,
       slowClients: { ...DEFAULT_SLOW_CLIENT_POLICY, graceMs: config.slowClientGraceMs },
+      maxSubscriptionsPerUser: config.rateLimits.maxSubscriptionsPerUser,
     };
     return {
       module: CoreModule,
@@ -43,13 +59,29 @@ export class CoreModule {
         { provide: GATEWAY_RUNTIME_OPTIONS, useValue: runtimeOptions },
         { provide: TokenVerifier, useValue: new TokenVerifier(config.jwt) },
         // The embedded demo entitles everything; anywhere else a token without a licence is entitled to nothing.
-        { provide: LicenceResolver, useValue: new LicenceResolver(config.isEmbeddedDemo ? DEMO_LICENCE : NO_LICENCE) },
+        { provide: LicenceResolver, useValue: new LicenceResolver(config.isEmbeddedDemo ? DEMO_LICENCE : NO_LICENCE, licenceRegistry(config, logger)) },
+        {
+          provide: SeatLedger,
+          useFactory: (metrics: GatewayMetrics) =>
+            new SeatLedger(
+              config.redisUrl ? new RedisSeatStore(licensingRedis(config.redisUrl, `tradewire-${config.nodeId}-seats`), config.seatLeaseMs) : new MemorySeatStore(),
+              { nodeId: config.nodeId, renewEveryMs: Math.floor(config.seatLeaseMs / 3), onSeatsChanged: (seats) => metrics.seatsInUse(seats) },
+              logger,
+            ),
+          inject: [GatewayMetrics],
+        },
         { provide: AccountDirectory, useValue: AccountDirectory.fromFile(config.accountsFile) },
         { provide: InstrumentCatalog, useValue: InstrumentCatalog.fromFile(config.instrumentsFile) },
         { provide: TradingCalendar, useValue: TradingCalendar.fromFile(config.tradingCalendarsFile) },
+        // A malformed screen stops the start with a message naming the file; once running, the last good one stays.
+        { provide: ComplianceScreen, useFactory: () => followedScreen(config, logger) },
+        { provide: RateLimiter, useFactory: (metrics: GatewayMetrics) => createRateLimiter(config, logger, metrics), inject: [GatewayMetrics] },
+        { provide: UserStreamCounter, useFactory: (limiter: RateLimiter) => limiter.streams, inject: [RateLimiter] },
+        RateLimitInterceptor,
         ConnectionRegistry,
         GatewayRuntime,
         EngineEventIntake,
+        EngineFastPath,
         EngineInterestRegistry,
         GatewayExceptionFilter,
         AckInterceptor,
@@ -63,12 +95,18 @@ export class CoreModule {
         GATEWAY_RUNTIME_OPTIONS,
         TokenVerifier,
         LicenceResolver,
+        SeatLedger,
         AccountDirectory,
         InstrumentCatalog,
         TradingCalendar,
+        ComplianceScreen,
+        RateLimiter,
+        UserStreamCounter,
+        RateLimitInterceptor,
         ConnectionRegistry,
         GatewayRuntime,
         EngineEventIntake,
+        EngineFastPath,
         EngineInterestRegistry,
         GatewayExceptionFilter,
         AckInterceptor,
@@ -77,4 +115,24 @@ export class CoreModule {
       ],
     };
   }
+}
+
+function licenceRegistry(config: AppConfig, logger: Logger): LicenceRegistry | undefined {
+  const registry = config.licenceRegistry;
+  if (!registry) return undefined;
+  if (registry.kind === 'file') return new FileLicenceRegistry(registry.path, logger);
+  // Checked at start (REDIS_URL is required with LICENCE_REGISTRY=redis).
+  const url = config.redisUrl as string;
+  return new RedisLicenceRegistry(licensingRedis(url, `tradewire-${config.nodeId}-licences`), licensingRedis(url, `tradewire-${config.nodeId}-licences-sub`), logger);
+}
+
+/** Licences and seats answer handshakes: a Redis command that cannot be served within 2 s fails instead of waiting. */
+function licensingRedis(url: string, name: string): Redis {
+  return new Redis(url, { connectionName: name, maxRetriesPerRequest: 2, commandTimeout: 2_000, enableAutoPipelining: true });
+}
+
+function followedScreen(config: AppConfig, logger: Logger): ComplianceScreen {
+  const screen = ComplianceScreen.fromFile(config.complianceFile, { pollMs: config.compliancePollMs, logger });
+  screen.watch();
+  return screen;
 }

@@ -3,20 +3,28 @@ import { resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ENGINE_SUBJECTS, SERVER_EVENTS, type SystemPayload } from '#libs/contracts';
 import { createLogger, PinoNestLogger } from '#libs/observability';
-import { ConnectionRegistry, EngineInterestRegistry, EngineMessageDeserializer, EngineRedisServer, GatewayIoAdapter, InProcessEngineTransport, InterestNatsServer } from '#libs/realtime';
+import { ConnectionRegistry, EngineFastPath, EngineInterestRegistry, EngineMessageDeserializer, EngineRedisServer, GatewayIoAdapter, InProcessEngineTransport, InterestNatsServer, JetStreamAccountLog, type AccountLogAttachment } from '#libs/realtime';
 import { AppModule } from './app.module.js';
 import { GatewayErrorHttpFilter } from './common/gateway-error-http.filter.js';
 import { AppConfig, ConfigurationError } from './config/index.js';
 import { EngineLinks } from './engine/engine-links.js';
 import { ReadinessState } from './health/readiness.state.js';
 import { InstrumentCatalog } from './market-data/instrument-catalog.js';
+import { NatsOrderChannel } from './orders/nats-order.channel.js';
+import { OrderCommandsService } from './orders/order-commands.service.js';
+import { OrdersService } from './orders/orders.service.js';
+import { RedisOrderChannel } from './orders/redis-order.channel.js';
+import { PortfolioService } from './portfolio/portfolio.service.js';
+import { PositionsService } from './positions/positions.service.js';
 import { AccountDirectory } from '#libs/auth';
 import { mintDevelopmentToken } from './simulator/dev-token.js';
 import { MarketSimulator } from './simulator/market-simulator.js';
+import { SimulatorOrderChannel } from './simulator/simulator-order.channel.js';
 
 /** Clients are told to come back after this: long enough for the load balancer to take this replica out. */
 const RECONNECT_IN_MS = 2_000;
@@ -69,8 +77,11 @@ async function bootstrap(): Promise<void> {
   app.useWebSocketAdapter(ioAdapter);
   app.useStaticAssets(resolve('src/dashboard/public'), { index: 'index.html' });
 
-  // Engine transports: a hybrid app, one microservice listener per transport, all dispatching to the same controllers.
+  // Engine transports: a hybrid app, one microservice listener per transport, all dispatching to the same controllers
+  // (market data through their fast-path handlers, outside Nest's per-message pipeline).
+  const fastPath = app.get(EngineFastPath);
   let inProcess: InProcessEngineTransport | undefined;
+  let natsEngine: InterestNatsServer | undefined;
   for (const transport of config.engineTransports) {
     if (transport === 'nats' && config.natsUrl) {
       // Market data is subscribed per instrument while local clients want it; the rest as the patterns say.
@@ -84,9 +95,11 @@ async function bootstrap(): Promise<void> {
           reconnectTimeWait: 500,
         },
         [ENGINE_SUBJECTS.quote, ENGINE_SUBJECTS.trade, ENGINE_SUBJECTS.book],
+        fastPath,
       );
       app.connectMicroservice<MicroserviceOptions>({ strategy: nats });
       app.get(EngineInterestRegistry).attach(nats);
+      natsEngine = nats;
       links.trackTransport('nats', nats.status);
     } else if (transport === 'redis' && config.redisUrl) {
       const server = new EngineRedisServer({
@@ -95,11 +108,11 @@ async function bootstrap(): Promise<void> {
         deserializer: new EngineMessageDeserializer(),
         retryAttempts: Number.MAX_SAFE_INTEGER,
         retryDelay: 500,
-      });
+      }, fastPath);
       app.connectMicroservice<MicroserviceOptions>({ strategy: server });
       links.trackTransport('redis', server.status);
     } else if (transport === 'simulator') {
-      inProcess = new InProcessEngineTransport();
+      inProcess = new InProcessEngineTransport(fastPath);
       app.connectMicroservice<MicroserviceOptions>({ strategy: inProcess });
       links.trackTransport('simulator', inProcess.status);
     }
@@ -116,6 +129,45 @@ async function bootstrap(): Promise<void> {
       (subject, payload) => target.publish(subject, payload),
     );
     simulator.start();
+  }
+
+  // Order commands go to the engine transport's broker (NATS request/reply, preferred; else Redis with a reply channel),
+  // or to the built-in simulator in the embedded default (docs/protocol.md §7.3).
+  const orderCommands = app.get(OrderCommandsService);
+  if (natsEngine) {
+    const nats = natsEngine;
+    orderCommands.attachEngine(new NatsOrderChannel(() => nats.unwrap<NatsConnection>(), () => links.transports().nats === 'connected'));
+  } else if (config.engineTransports.includes('redis') && config.redisUrl) {
+    // The publisher does not queue while Redis is away: an order then fails at once (ENGINE_UNAVAILABLE) instead of
+    // reaching the engine after its client was told ENGINE_TIMEOUT.
+    const publisher = new Redis(config.redisUrl, { connectionName: `tradewire-${config.nodeId}-orders-pub`, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    const subscriber = redisClient(config.redisUrl, `tradewire-${config.nodeId}-orders-sub`);
+    publisher.on('error', () => undefined); // each failure is an ENGINE_UNAVAILABLE answer
+    links.addRedisClient(publisher);
+    links.addRedisClient(subscriber);
+    const channel = new RedisOrderChannel(publisher, subscriber, config.nodeId);
+    await channel.start();
+    orderCommands.attachEngine(channel);
+  } else if (simulator) {
+    orderCommands.attachEngine(new SimulatorOrderChannel(simulator));
+  }
+
+  // With NATS, account events are also kept in a JetStream stream that replicas rebuild account state from
+  // (docs/operations.md, "Durable account log"); without it, each replica's replay log is its own memory.
+  if (natsEngine) {
+    const nats = natsEngine;
+    const { stream, maxPerSubject, maxAgeMs, hydrateTimeoutMs } = config.accountLog;
+    const log = new JetStreamAccountLog(() => nats.unwrap<NatsConnection>(), { stream, maxPerSubject, maxAgeMs, requestTimeoutMs: hydrateTimeoutMs });
+    try {
+      const setup = await log.ensureStream();
+      logger.info({ stream, maxPerSubject, maxAgeMs, setup }, 'account log stream ready');
+    } catch (error) {
+      logger.warn({ stream, err: error }, 'account log stream could not be set up (is JetStream enabled?); replicas serve their own account state until it is');
+    }
+    const attachment: AccountLogAttachment = { log, timeoutMs: hydrateTimeoutMs, warn: (details, message) => logger.warn(details, message) };
+    app.get(OrdersService).stream.attachLog(attachment);
+    app.get(PositionsService).stream.attachLog(attachment);
+    app.get(PortfolioService).stream.attachLog(attachment);
   }
 
   const readiness = app.get(ReadinessState);

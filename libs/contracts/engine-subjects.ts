@@ -1,3 +1,4 @@
+import type { Licence } from './licence.js';
 import type { AccountKind, MdChannel } from './wire.js';
 
 /**
@@ -14,9 +15,12 @@ export const ENGINE_SUBJECTS = {
   portfolio: 'acct.*.portfolio',
   orderSubmit: 'engine.order.submit',
   orderCancel: 'engine.order.cancel',
+  licenceChanged: 'licence.changed',
+  /** A Sharia screen change for one instrument and board (docs/operations.md, compliance screening). */
+  complianceScreen: 'compliance.screen',
 } as const;
 
-export type EngineEventKind = MdChannel | 'session' | AccountKind;
+export type EngineEventKind = MdChannel | 'session' | AccountKind | 'licence' | 'compliance';
 
 export function mdSubject(channel: MdChannel, exchange: string, symbol: string): string {
   return `md.${channel}.${exchange}.${symbol}`;
@@ -83,5 +87,33 @@ export interface EngineBook {
 
 export interface EngineSession {
   status: 'PRE_OPEN' | 'OPEN' | 'CLOSED' | 'HALTED';
+  ts: number;
+}
+
+/**
+ * `licence.changed`: the engine (or a licensing service on its bus) changes a tenant's or a user's licence on every
+ * replica at once. Exactly one of `tenant` / `userId`; `licence` sets it, `revoked: true` revokes it, neither clears
+ * the override so the registry or the token applies again.
+ */
+export interface EngineLicenceChanged {
+  tenant?: string;
+  userId?: string;
+  licence?: Licence;
+  revoked?: boolean;
+  ts: number;
+}
+
+/**
+ * `compliance.screen`: one board's verdict on one instrument changed (a board's interim decision, a data vendor's
+ * update). It overrides the COMPLIANCE_FILE screen until a file with another `metadata.version` is loaded.
+ */
+export interface EngineComplianceScreenChange {
+  instrument: string;
+  board: string;
+  status: 'compliant' | 'non_compliant';
+  /** Reason codes (docs/operations.md); at least one for `non_compliant`, none for `compliant`. */
+  reasons?: string[];
+  /** The screen version this change belongs to, shown in metrics and /admin endpoints. */
+  version?: string;
   ts: number;
 }

@@ -28,6 +28,7 @@ export const SERVER_EVENTS = {
   error: 'error',
   system: 'system',
   authExpiring: 'auth:expiring',
+  licence: 'licence',
   md: 'md',
   session: 'session',
   order: 'order',
@@ -67,6 +68,12 @@ export interface WelcomePayload {
   entitlements: Entitlements;
 }
 
+/** `licence`: the connection's licence changed while it was open (registry, engine event or `auth:refresh`). */
+export interface LicencePayload {
+  limits: WelcomeLimits;
+  entitlements: Entitlements;
+}
+
 export interface PingResponse {
   serverTime: number;
 }
@@ -85,6 +92,10 @@ export interface SystemPayload {
   type: 'shutdown' | 'notice';
   message: string;
   reconnectInMs?: number;
+  /** A notice about one market-data stream (e.g. switched to delayed by a licence change): the stream, how it is served now, and the seq it continues from. */
+  stream?: string;
+  delayed?: boolean;
+  seq?: number;
 }
 
 // ---------------------------------------------------------------- market data
@@ -330,6 +341,7 @@ export interface ServerToClientEvents {
   error: (payload: WireError) => void;
   system: (payload: SystemPayload) => void;
   'auth:expiring': (payload: AuthExpiringPayload) => void;
+  licence: (payload: LicencePayload) => void;
   md: (messages: MdMessage[]) => void;
   session: (payload: SessionPayload) => void;
   order: (event: AccountEvent<'order'>) => void;

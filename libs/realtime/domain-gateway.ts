@@ -8,16 +8,19 @@ import {
   SERVER_EVENTS,
   wireError,
   type AuthRefreshResponse,
+  type Licence,
+  type LicencePayload,
   type Namespace,
   type PingResponse,
   type WelcomePayload,
 } from '#libs/contracts';
-import { entitlementsOf, isLicenceExpired } from '#libs/licensing';
+import { entitlementsOf, licenceUnusable, sameLicence, type LicenceChange } from '#libs/licensing';
+import { RateLimitInterceptor } from '#libs/rate-limit';
 import { AckInterceptor } from './ack.interceptor.js';
 import { AuthRefreshDto } from './auth-refresh.dto.js';
 import { GatewayExceptionFilter } from './gateway-exception.filter.js';
 import type { GatewayRuntime } from './gateway-runtime.js';
-import type { GatewayNamespace, GatewaySocket } from './gateway-socket.js';
+import { connectionKeyOf, type GatewayNamespace, type GatewaySocket } from './gateway-socket.js';
 import { createRequestValidationPipe } from './request-validation.pipe.js';
 
 /** setTimeout's limit; later deadlines are re-armed in steps. */
@@ -26,16 +29,19 @@ const MAX_TIMER_MS = 2_147_483_647;
 interface SocketTimers {
   warn?: NodeJS.Timeout;
   expire?: NodeJS.Timeout;
+  licence?: NodeJS.Timeout;
 }
 
 /**
  * What the four domain gateways share: authentication at the handshake (Nest guards do not run on connect), the
- * `welcome`, `ping` and `auth:refresh`, token-expiry warnings and disconnects, the inbound frame limit, connection
- * metrics, and the contract's error answers. A domain gateway adds its own requests and its `onClientConnected` /
+ * `welcome`, `ping` and `auth:refresh`, token-expiry warnings and disconnects, the inbound frame limit, rate limits
+ * (per user on every request, per client address at the handshake), connection metrics, and the contract's error
+ * answers. A domain gateway adds its own requests and its `onClientConnected` /
  * `onClientDisconnected` hooks.
  */
 @UseFilters(GatewayExceptionFilter)
-@UseInterceptors(AckInterceptor)
+// Rate limits first: a refused request is answered before anything else (the ack wrapper included) sees it.
+@UseInterceptors(RateLimitInterceptor, AckInterceptor)
 @UsePipes(createRequestValidationPipe())
 export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
   abstract readonly namespaceName: Namespace;
@@ -54,10 +60,12 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
           const refusal = error instanceof GatewayError ? error : new GatewayError('INTERNAL', 'handshake failed');
           if (!(error instanceof GatewayError)) this.runtime.logger.error({ err: error, namespace: this.namespaceName }, 'handshake failed');
           this.runtime.metrics.handshake(this.namespaceName, refusal.code);
+          if (refusal.code === 'NOT_ENTITLED' || refusal.code === 'CONNECTION_LIMIT') this.runtime.metrics.licenceRefusal(this.namespaceName, refusal.code, 'handshake');
           next(refusal);
         },
       );
     });
+    this.runtime.licences.onChange((change) => this.onLicenceChange(change));
   }
 
   handleConnection(socket: GatewaySocket): void {
@@ -65,6 +73,7 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     metrics.handshake(this.namespaceName, 'ok');
     metrics.connectionOpened(this.namespaceName);
     registry.add(socket);
+    this.runtime.usage.connectionOpened(socket.data.user.tenant, socket.data.user.userId);
     this.limitInboundFrames(socket);
     this.armExpiryTimers(socket);
     const { user, licence, connectionId } = socket.data;
@@ -75,13 +84,7 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
       node: options.nodeId,
       serverVersion: options.serverVersion,
       serverTime: Date.now(),
-      limits: {
-        maxSubscriptions: licence.maxSubscriptions,
-        maxConnections: licence.maxConnections,
-        minThrottleMs: licence.minThrottleMs,
-        maxFrameBytes: options.maxFrameBytes,
-      },
-      entitlements: entitlementsOf(licence),
+      ...this.licencePayload(licence),
     };
     socket.emit(SERVER_EVENTS.welcome, welcome);
     this.onClientConnected(socket);
@@ -90,8 +93,12 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
   handleDisconnect(socket: GatewaySocket): void {
     this.clearExpiryTimers(socket);
     if (!socket.data.user) return; // refused at the handshake: never counted as connected
-    if (this.runtime.registry.remove(socket)) this.runtime.metrics.connectionClosed(this.namespaceName);
+    this.runtime.seats.release(connectionKeyOf(socket), socket.id);
+    const wasConnected = this.runtime.registry.remove(socket);
+    if (wasConnected) this.runtime.metrics.connectionClosed(this.namespaceName);
     this.onClientDisconnected(socket);
+    // After the domain let go of the socket's subscriptions: the meter may then fold the user away if it left for good.
+    if (wasConnected) this.runtime.usage.connectionClosed(socket.data.user.tenant, socket.data.user.userId);
   }
 
   @SubscribeMessage(CLIENT_EVENTS.ping)
@@ -104,28 +111,111 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     const user = await this.runtime.verifier.verify(body.token);
     if (user.userId !== socket.data.user.userId) throw new GatewayError('FORBIDDEN', 'the new token belongs to another user');
     const licence = this.runtime.licences.resolve(user);
-    if (isLicenceExpired(licence)) throw new GatewayError('NOT_ENTITLED', 'licence has expired');
+    const unusable = licenceUnusable(licence);
+    if (unusable) throw new GatewayError('NOT_ENTITLED', unusable);
+    const licenceChanged = !sameLicence(socket.data.licence, licence);
     socket.data.user = user;
     socket.data.licence = licence;
     this.armExpiryTimers(socket);
+    if (licenceChanged) {
+      socket.emit(SERVER_EVENTS.licence, this.licencePayload(licence));
+      this.runtime.metrics.licenceChange('refresh', 'updated');
+    }
     this.onCredentialsChanged(socket);
     return { expiresAt: user.expiresAt ?? 0 };
+  }
+
+  /**
+   * Puts a new licence on a live socket (a registry change, a `licence.changed` engine event): a revoked or expired
+   * one disconnects with NOT_ENTITLED; any other change is announced with `licence` and re-checked by the domain
+   * (streams no longer entitled stop). Returns what it did.
+   */
+  applyLicence(socket: GatewaySocket, licence: Licence): 'unchanged' | 'updated' | 'disconnected' {
+    const unusable = licenceUnusable(licence);
+    if (unusable) {
+      socket.data.licence = licence;
+      this.disconnectUnentitled(socket, unusable);
+      return 'disconnected';
+    }
+    if (sameLicence(socket.data.licence, licence)) return 'unchanged';
+    socket.data.licence = licence;
+    this.armExpiryTimers(socket);
+    socket.emit(SERVER_EVENTS.licence, this.licencePayload(licence));
+    this.onCredentialsChanged(socket);
+    return 'updated';
   }
 
   /** A socket passed the handshake and got its `welcome`. */
   protected onClientConnected(_socket: GatewaySocket): void {}
   /** A socket left; drop whatever the domain holds for it. */
   protected onClientDisconnected(_socket: GatewaySocket): void {}
-  /** `auth:refresh` replaced the socket's user and licence (accounts or entitlements may differ). */
+  /** `auth:refresh` or a live licence change replaced the socket's user or licence (accounts or entitlements may differ). */
   protected onCredentialsChanged(_socket: GatewaySocket): void {}
 
+  /** Live sockets of this namespace whose user or tenant the change names get their newly resolved licence. */
+  private onLicenceChange(change: LicenceChange): void {
+    const users = new Set(change.scopes.filter((s) => s.kind === 'user').map((s) => s.id));
+    const tenants = new Set(change.scopes.filter((s) => s.kind === 'tenant').map((s) => s.id));
+    for (const socket of this.runtime.registry.sockets(this.namespaceName)) {
+      const user = socket.data.user;
+      if (!users.has(user.userId) && !tenants.has(user.tenant)) continue;
+      const outcome = this.applyLicence(socket, this.runtime.licences.resolve(user));
+      if (outcome !== 'unchanged') this.runtime.metrics.licenceChange(change.source, outcome);
+    }
+  }
+
+  private disconnectUnentitled(socket: GatewaySocket, reason: string): void {
+    this.runtime.metrics.licenceRefusal(this.namespaceName, 'NOT_ENTITLED', 'live');
+    socket.emit(SERVER_EVENTS.error, wireError('NOT_ENTITLED', `${reason}; the connection is closed`));
+    socket.disconnect(true);
+  }
+
+  private licencePayload(licence: Licence): LicencePayload {
+    return {
+      limits: {
+        maxSubscriptions: licence.maxSubscriptions,
+        maxConnections: licence.maxConnections,
+        minThrottleMs: licence.minThrottleMs,
+        maxFrameBytes: this.runtime.options.maxFrameBytes,
+      },
+      entitlements: entitlementsOf(licence),
+    };
+  }
+
   private async authenticate(socket: GatewaySocket): Promise<void> {
+    await this.limitHandshakes(socket);
     const token = tokenFromHandshake(socket.handshake);
     if (!token) throw new GatewayError('UNAUTHORIZED', 'no token: pass auth.token, an Authorization: Bearer header or ?token=');
     const user = await this.runtime.verifier.verify(token);
     const licence = this.runtime.licences.resolve(user);
-    if (isLicenceExpired(licence)) throw new GatewayError('NOT_ENTITLED', 'licence has expired');
-    socket.data = { user, licence, connectionId: randomUUID(), connectedAt: Date.now() };
+    const unusable = licenceUnusable(licence);
+    if (unusable) throw new GatewayError('NOT_ENTITLED', unusable);
+    // Last, so that a refusal for any other reason never takes a seat.
+    const conn = socket.conn;
+    const connectionKey = connectionKeyOf(socket);
+    await this.runtime.seats.acquire(connectionKey, socket.id, user, licence);
+    // A connection that closed while its seat was being claimed fires no 'close' any more (Socket.IO then drops the
+    // socket itself): hand the seat back now.
+    if (conn.readyState !== 'open') this.runtime.seats.releaseConnection(connectionKey);
+    else conn.once('close', () => this.runtime.seats.releaseConnection(connectionKey));
+    // A licence change that arrived while the seat was being claimed found no live socket to apply to: resolve again.
+    const current = this.runtime.licences.resolve(user);
+    const nowUnusable = licenceUnusable(current);
+    if (nowUnusable) {
+      this.runtime.seats.release(connectionKey, socket.id);
+      throw new GatewayError('NOT_ENTITLED', nowUnusable);
+    }
+    socket.data = { user, licence: current, connectionId: randomUUID(), connectedAt: Date.now() };
+  }
+
+  /** New connections per client address, before the token is verified so that a flood costs little. */
+  private async limitHandshakes(socket: GatewaySocket): Promise<void> {
+    const { address, headers } = socket.handshake;
+    const decision = await this.runtime.rateLimiter.checkHandshake(socket.conn, address, headers['x-forwarded-for']);
+    if (decision.allowed) return;
+    this.runtime.metrics.rateLimited(this.namespaceName, 'handshake', decision.rule);
+    this.runtime.logger.debug({ address: decision.address, namespace: this.namespaceName, retryAfterMs: decision.retryAfterMs }, 'handshake rate limited');
+    throw new GatewayError('RATE_LIMITED', 'too many new connections from this address', { retryAfterMs: decision.retryAfterMs });
   }
 
   /**
@@ -153,9 +243,11 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
 
   private armExpiryTimers(socket: GatewaySocket): void {
     this.clearExpiryTimers(socket);
+    const timers: SocketTimers = {};
+    this.timers.set(socket, timers);
+    this.armLicenceExpiry(socket, timers);
     const expiresAt = socket.data.user.expiresAt;
     if (expiresAt === null) return;
-    const timers: SocketTimers = {};
     const now = Date.now();
     const warnAt = expiresAt - this.runtime.options.tokenExpiryWarningMs;
     if (warnAt > now && warnAt - now < MAX_TIMER_MS) {
@@ -172,7 +264,20 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
       Math.min(untilExpiry, MAX_TIMER_MS),
     );
     timers.expire.unref();
-    this.timers.set(socket, timers);
+  }
+
+  /** A licence that reaches its `expiresAt` while connected disconnects, as an expired licence is refused on connect. */
+  private armLicenceExpiry(socket: GatewaySocket, timers: SocketTimers): void {
+    const expiresAt = socket.data.licence.expiresAt;
+    if (expiresAt === undefined) return;
+    timers.licence = setTimeout(
+      () => {
+        if (Date.now() < expiresAt) return this.armExpiryTimers(socket);
+        this.disconnectUnentitled(socket, 'licence has expired');
+      },
+      Math.min(Math.max(0, expiresAt - Date.now()), MAX_TIMER_MS),
+    );
+    timers.licence.unref();
   }
 
   private clearExpiryTimers(socket: GatewaySocket): void {
@@ -180,6 +285,7 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     if (!timers) return;
     clearTimeout(timers.warn);
     clearTimeout(timers.expire);
+    clearTimeout(timers.licence);
     this.timers.delete(socket);
   }
 }

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { TokenVerifier } from '#libs/auth';
-import { LicenceResolver } from '#libs/licensing';
-import { GatewayMetrics, PINO_LOGGER, type Logger } from '#libs/observability';
+import { LicenceResolver, SeatLedger } from '#libs/licensing';
+import { GatewayMetrics, PINO_LOGGER, UsageMeter, type Logger } from '#libs/observability';
+import { RateLimiter } from '#libs/rate-limit';
 import { ConnectionRegistry } from './connection-registry.js';
 import type { SlowClientPolicy } from './stream-fanout.js';
 
@@ -13,6 +14,8 @@ export interface GatewayRuntimeOptions {
   /** How long before token expiry the client is sent `auth:expiring`. */
   tokenExpiryWarningMs: number;
   slowClients: SlowClientPolicy;
+  /** Market-data streams one user may hold at once across their connections (and replicas, with Redis); 0: no cap. */
+  maxSubscriptionsPerUser: number;
 }
 
 export const GATEWAY_RUNTIME_OPTIONS = Symbol('GATEWAY_RUNTIME_OPTIONS');
@@ -23,9 +26,12 @@ export class GatewayRuntime {
   constructor(
     readonly verifier: TokenVerifier,
     readonly licences: LicenceResolver,
+    readonly seats: SeatLedger,
     readonly metrics: GatewayMetrics,
     readonly registry: ConnectionRegistry,
+    readonly rateLimiter: RateLimiter,
     @Inject(PINO_LOGGER) readonly logger: Logger,
     @Inject(GATEWAY_RUNTIME_OPTIONS) readonly options: GatewayRuntimeOptions,
+    readonly usage: UsageMeter,
   ) {}
 }

@@ -14,15 +14,41 @@ export interface GatewaySocketData {
 export type GatewaySocket = Socket<Record<string, never>, ServerToClientEvents, Record<string, never>, GatewaySocketData>;
 export type GatewayNamespace = Namespace<Record<string, never>, ServerToClientEvents, Record<string, never>, GatewaySocketData>;
 
+/** The ws socket under engine.io's websocket transport: `send` takes an encoded engine.io packet. */
+export interface RawWebSocket {
+  readonly readyState: number;
+  /** Bytes handed to the socket and not yet accepted by the kernel: the client's backlog once the link is full. */
+  readonly bufferedAmount: number;
+  send(data: string, callback: (error?: Error) => void): void;
+}
+
 /** The engine.io connection under a socket: its public `write` takes an already encoded Socket.IO packet. */
 export interface EngineConnection {
   readyState: string;
   write(data: string): unknown;
   /** Packets queued on the connection and not yet handed to the transport (engine.io keeps them while it waits). */
   readonly writeBuffer: readonly unknown[];
+  readonly transport: { readonly name: string; readonly socket?: RawWebSocket };
 }
 
 export function engineConnectionOf(socket: GatewaySocket): EngineConnection {
   // engine.io declares writeBuffer private; it is the only measure of a client's backlog it offers.
   return socket.conn as unknown as EngineConnection;
+}
+
+const connectionKeys = new WeakMap<object, string>();
+let nextConnectionKey = 0;
+
+/**
+ * A process-unique key for the engine.io connection under a socket, the same for every namespace it carries (engine.io
+ * keeps its own id private): what a seat is counted by.
+ */
+export function connectionKeyOf(socket: GatewaySocket): string {
+  const conn = socket.conn;
+  let key = connectionKeys.get(conn);
+  if (key === undefined) {
+    key = (nextConnectionKey++).toString(36);
+    connectionKeys.set(conn, key);
+  }
+  return key;
 }

@@ -3,18 +3,31 @@ export { AuthRefreshDto } from './auth-refresh.dto.js';
 export { ConnectionRegistry, type NamespaceStats } from './connection-registry.js';
 export { DomainGateway } from './domain-gateway.js';
 export { EngineEventIntake, type MalformedReason } from './engine-event-intake.js';
+export { EngineFastPath, type EngineEventHandler } from './engine-fast-path.js';
 export * from './engine-event-validators.js';
 export { InProcessContext, engineSubjectOf, engineTransportOf, type EngineTransportId } from './engine-context.js';
-export { EngineMessageDeserializer, MalformedEnginePayload, MAX_ENGINE_EVENT_BYTES } from './engine-message.deserializer.js';
+export { decodeEnginePayload, EngineMessageDeserializer, MalformedEnginePayload, MAX_ENGINE_EVENT_BYTES } from './engine-message.deserializer.js';
 export { GatewayExceptionFilter } from './gateway-exception.filter.js';
 export { GatewayRuntime, GATEWAY_RUNTIME_OPTIONS, type GatewayRuntimeOptions } from './gateway-runtime.js';
 export { engineConnectionOf, type EngineConnection, type GatewayNamespace, type GatewaySocket, type GatewaySocketData } from './gateway-socket.js';
 export { InProcessEngineTransport } from './in-process-engine.transport.js';
 export { createRequestValidationPipe } from './request-validation.pipe.js';
 export { eventPacket, eventPacketPrefix } from './socket-packet.js';
-export { DEFAULT_SLOW_CLIENT_POLICY, StreamFanout, type MergeMode, type OverflowMode, type SlowClientPolicy } from './stream-fanout.js';
+export {
+  DEFAULT_SLOW_CLIENT_POLICY,
+  STREAM_KINDS,
+  StreamFanout,
+  type FanoutMetrics,
+  type MergeMode,
+  type OverflowMode,
+  type SlowClientPolicy,
+  type StreamFanoutOptions,
+  type StreamKind,
+} from './stream-fanout.js';
 export { subjectMatches } from './subject-matcher.js';
-export { AccountStream, type AccountStreamOptions, type AccountApplyOutcome } from './account-stream.js';
+export { AccountStream, type AccountStreamOptions, type AccountApplyOutcome, type AccountHydrationOutcome } from './account-stream.js';
+export type { AccountLogAttachment, AccountLogReader } from './account-log.js';
+export { JetStreamAccountLog, type AccountLogSetup, type JetStreamAccountLogOptions } from './jetstream-account-log.js';
 export { AccountStreamGateway } from './account-stream.gateway.js';
 export { AccountSubscribeDto, AccountUnsubscribeDto } from './account-subscribe.dto.js';
 export { GatewayIoAdapter, type SocketServerSettings } from './gateway-io.adapter.js';

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import type { JwtVerificationSettings } from '#libs/auth';
+import { parseEventRules, parseRateRule, parseRefusalThreshold, TrustedProxies, type RateLimitSettings } from '#libs/rate-limit';
 import { EnvironmentSchema } from './environment.schema.js';
 
 export type EngineTransportName = 'simulator' | 'nats' | 'redis';
@@ -28,11 +29,17 @@ export class AppConfig {
   readonly jwt: JwtVerificationSettings;
   /** True when no JWT setting was given and a throwaway development secret was made (embedded demo only). */
   readonly jwtIsDevelopmentSecret: boolean;
-  readonly licenceRegistry?: string;
+  /** Where licences are kept apart from tokens: a JSON file (re-read on change) or Redis; none: the token's `lic`. */
+  readonly licenceRegistry?: { kind: 'file'; path: string } | { kind: 'redis' };
+  /** How long a seat outlives its replica's last renewal in Redis (a crashed replica's seats free after this). */
+  readonly seatLeaseMs: number;
   readonly instrumentsFile: string;
   readonly accountsFile: string;
   readonly tradingCalendarsFile: string;
-  readonly complianceFile?: string;
+  /** The Sharia screen (data/compliance.json by default), followed for changes while running. */
+  readonly complianceFile: string;
+  /** The compliance file's stat fallback interval, for file systems where fs.watch misses changes. */
+  readonly compliancePollMs: number;
   readonly corsOrigins: string[] | true;
   readonly maxFrameBytes: number;
   /** Hard transport cap: a frame above it closes that connection (Socket.IO's maxHttpBufferSize). */
@@ -45,11 +52,20 @@ export class AppConfig {
   readonly wsCompression: 'bulk' | 'all' | 'off';
   /** How long a client may stay behind the market-data stream before it is disconnected with SLOW_CLIENT. */
   readonly slowClientGraceMs: number;
+  /** How long delayed-only entitlements wait for market data, and the entry budget that bounds what is held meanwhile. */
+  readonly mdDelayMs: number;
+  readonly mdDelayMaxEntries: number;
   /** How long readiness reports 503 before clients are told to leave: time for the load balancer to notice. */
   readonly drainDelayMs: number;
   readonly simulatorEnabled: boolean;
   readonly simulatorRate: number;
   readonly tokenExpiryWarningMs: number;
+  /** Request, subscription and handshake limits (in Redis across replicas when `REDIS_URL` is set). */
+  readonly rateLimits: RateLimitSettings;
+  /** Order commands: the engine's time to answer, and how long and how many `clientOrderId`s are remembered. */
+  readonly orders: { timeoutMs: number; idempotencyTtlMs: number; idempotencyMaxKeys: number };
+  /** The durable account log in NATS JetStream (used with the NATS engine transport only). */
+  readonly accountLog: { stream: string; maxPerSubject: number; maxAgeMs: number; hydrateTimeoutMs: number };
 
   constructor(env: EnvironmentSchema) {
     this.env = env.NODE_ENV;
@@ -67,21 +83,30 @@ export class AppConfig {
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
     };
-    this.licenceRegistry = env.LICENCE_REGISTRY;
+    this.licenceRegistry = parseLicenceRegistry(env.LICENCE_REGISTRY);
+    this.seatLeaseMs = env.SEAT_LEASE_MS;
     this.instrumentsFile = resolve(env.INSTRUMENTS_FILE ?? 'data/instruments.json');
     this.accountsFile = resolve(env.ACCOUNTS_FILE ?? 'data/accounts.json');
     this.tradingCalendarsFile = resolve(env.TRADING_CALENDARS_FILE ?? 'data/trading-calendars.json');
-    this.complianceFile = env.COMPLIANCE_FILE ? resolve(env.COMPLIANCE_FILE) : undefined;
+    this.complianceFile = resolve(env.COMPLIANCE_FILE ?? 'data/compliance.json');
+    this.compliancePollMs = env.COMPLIANCE_POLL_MS;
     this.corsOrigins = parseCorsOrigins(env.CORS_ORIGINS, env.NODE_ENV);
     this.maxFrameBytes = env.MAX_FRAME_BYTES;
     this.transportMaxBytes = Math.max(1_048_576, env.MAX_FRAME_BYTES * 2);
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;
     this.wsCompression = env.WS_COMPRESSION;
     this.slowClientGraceMs = env.SLOW_CLIENT_GRACE_MS;
+    this.mdDelayMs = env.MD_DELAY_MS;
+    this.mdDelayMaxEntries = env.MD_DELAY_MAX_ENTRIES;
     this.drainDelayMs = Math.min(env.DRAIN_DELAY_MS, Math.floor(env.SHUTDOWN_TIMEOUT_MS / 2));
     this.simulatorEnabled = env.SIMULATOR ? env.SIMULATOR === 'on' : this.engineTransports.includes('simulator');
     this.simulatorRate = env.SIMULATOR_RATE;
     this.tokenExpiryWarningMs = env.TOKEN_EXPIRY_WARNING_MS;
+    const rateLimits = readRateLimits(env);
+    if (!rateLimits.settings) throw new ConfigurationError(rateLimits.problems);
+    this.rateLimits = rateLimits.settings;
+    this.orders = { timeoutMs: env.ORDER_TIMEOUT_MS, idempotencyTtlMs: env.ORDER_IDEMPOTENCY_TTL_MS, idempotencyMaxKeys: env.ORDER_IDEMPOTENCY_MAX_KEYS };
+    this.accountLog = { stream: env.ACCOUNT_LOG_STREAM, maxPerSubject: env.ACCOUNT_LOG_MAX_PER_SUBJECT, maxAgeMs: env.ACCOUNT_LOG_MAX_AGE_MS, hydrateTimeoutMs: env.ACCOUNT_LOG_HYDRATE_TIMEOUT_MS };
   }
 
   get isProduction(): boolean {
@@ -130,6 +155,7 @@ const OPTIONAL_KEYS = [
   'CORS_ORIGINS',
   'NODE_ID',
   'SIMULATOR',
+  'TRUSTED_PROXIES',
 ] as const;
 
 function flattenErrors(errors: ValidationError[]): string[] {
@@ -148,10 +174,49 @@ function crossFieldProblems(env: EnvironmentSchema): string[] {
   const transports = resolveEngineTransports(env);
   if (transports.includes('nats') && !env.NATS_URL) problems.push('NATS_URL is required when ENGINE_TRANSPORT includes nats');
   if (transports.includes('redis') && !env.REDIS_URL) problems.push('REDIS_URL is required when ENGINE_TRANSPORT includes redis');
+  if (env.LICENCE_REGISTRY === 'redis' && !env.REDIS_URL) problems.push('REDIS_URL is required when LICENCE_REGISTRY=redis');
   if (env.NODE_ENV === 'production' && transports.includes('simulator') && env.ENGINE_TRANSPORT !== 'simulator') {
     problems.push('NODE_ENV=production needs an engine: set NATS_URL or REDIS_URL (or ENGINE_TRANSPORT=simulator explicitly)');
   }
+  problems.push(...readRateLimits(env).problems);
   return problems;
+}
+
+/** The `RATE_LIMIT_*` rules and `TRUSTED_PROXIES`, read once; each unreadable variable is a problem naming it. */
+function readRateLimits(env: EnvironmentSchema): { settings?: RateLimitSettings; problems: string[] } {
+  const problems: string[] = [];
+  const read = <T>(name: string, parse: () => T): T | undefined => {
+    try {
+      return parse();
+    } catch (error) {
+      problems.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
+  };
+  const requests = read('RATE_LIMIT_REQUESTS', () => parseRateRule(env.RATE_LIMIT_REQUESTS));
+  const requestBurst = read('RATE_LIMIT_REQUEST_BURST', () => parseRateRule(env.RATE_LIMIT_REQUEST_BURST));
+  const events = read('RATE_LIMIT_EVENTS', () => parseEventRules(env.RATE_LIMIT_EVENTS));
+  const blockAfter = read('RATE_LIMIT_BLOCK_AFTER', () => parseRefusalThreshold(env.RATE_LIMIT_BLOCK_AFTER));
+  const handshakes = read('RATE_LIMIT_HANDSHAKES', () => parseRateRule(env.RATE_LIMIT_HANDSHAKES));
+  const trustedProxies = (env.TRUSTED_PROXIES ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  read('TRUSTED_PROXIES', () => new TrustedProxies(trustedProxies));
+  if (requests === undefined || requestBurst === undefined || events === undefined || blockAfter === undefined || handshakes === undefined || problems.length > 0) {
+    return { problems };
+  }
+  const settings: RateLimitSettings = {
+    requests,
+    requestBurst,
+    events,
+    blockAfter,
+    blockMs: env.RATE_LIMIT_BLOCK_MS,
+    handshakes,
+    maxSubscriptionsPerUser: env.RATE_LIMIT_MAX_SUBSCRIPTIONS,
+    trustedProxies,
+  };
+  return { settings, problems };
 }
 
 function resolveEngineTransports(env: EnvironmentSchema): EngineTransportName[] {
@@ -167,6 +232,12 @@ function jwtSettings(env: EnvironmentSchema): JwtVerificationSettings | null {
   if (env.JWT_PUBLIC_KEY) return { kind: 'publicKey', publicKeyPem: env.JWT_PUBLIC_KEY.replace(/\\n/g, '\n'), ...common };
   if (env.JWT_JWKS_URL) return { kind: 'jwks', jwksUrl: env.JWT_JWKS_URL, ...common };
   return null;
+}
+
+function parseLicenceRegistry(value: string | undefined): AppConfig['licenceRegistry'] {
+  if (!value) return undefined;
+  if (value === 'redis') return { kind: 'redis' };
+  return { kind: 'file', path: resolve(value.slice('file:'.length)) };
 }
 
 function parseCorsOrigins(value: string | undefined, nodeEnv: string): string[] | true {

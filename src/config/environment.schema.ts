@@ -67,7 +67,7 @@ export class EnvironmentSchema {
 
   @IsOptional()
   @Transform(trimmed)
-  @IsString()
+  @Matches(/^(file:.+|redis)$/, { message: 'LICENCE_REGISTRY must be file:<path> or redis' })
   LICENCE_REGISTRY?: string;
 
   @IsOptional()
@@ -130,6 +130,18 @@ export class EnvironmentSchema {
 
   @Transform(toInt)
   @IsInt()
+  @Min(100)
+  @Max(86_400_000)
+  MD_DELAY_MS = 900_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(50_000_000)
+  MD_DELAY_MAX_ENTRIES = 200_000;
+
+  @Transform(toInt)
+  @IsInt()
   @Min(0)
   @Max(1_000_000)
   SIMULATOR_RATE = 200;
@@ -148,4 +160,98 @@ export class EnvironmentSchema {
   @Min(1_000)
   @Max(600_000)
   TOKEN_EXPIRY_WARNING_MS = 60_000;
+
+  // Rate limits: each rule is limit/window[:burst] (e.g. 100/1m, 10/1s:20) or off; read by parseRateRule.
+  @Transform(trimmed)
+  @IsString()
+  RATE_LIMIT_REQUESTS = '100/1m';
+
+  @Transform(trimmed)
+  @IsString()
+  RATE_LIMIT_REQUEST_BURST = '10/1s';
+
+  @Transform(trimmed)
+  @IsString()
+  RATE_LIMIT_EVENTS = 'subscribe=10/1m,order:submit=60/1m:10';
+
+  @Transform(trimmed)
+  @IsString()
+  RATE_LIMIT_BLOCK_AFTER = '20/1m';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(86_400_000)
+  RATE_LIMIT_BLOCK_MS = 300_000;
+
+  @Transform(trimmed)
+  @IsString()
+  RATE_LIMIT_HANDSHAKES = '600/1m';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  RATE_LIMIT_MAX_SUBSCRIPTIONS = 50;
+
+  @IsOptional()
+  @Transform(trimmed)
+  @IsString()
+  TRUSTED_PROXIES?: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(300_000)
+  SEAT_LEASE_MS = 15_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  COMPLIANCE_POLL_MS = 5_000;
+
+  // Order commands: how long the engine has to answer, and how long a clientOrderId is remembered (and how many, in memory).
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  ORDER_TIMEOUT_MS = 5_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(604_800_000)
+  ORDER_IDEMPOTENCY_TTL_MS = 86_400_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(10_000_000)
+  ORDER_IDEMPOTENCY_MAX_KEYS = 100_000;
+
+  // The durable account log (NATS JetStream, with the NATS engine transport): the stream's name and retention, and
+  // how long rebuilding one account's state from it may take before the replica serves its own state instead.
+  @Transform(trimmed)
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'ACCOUNT_LOG_STREAM must be 1-64 letters, digits, _ or -' })
+  ACCOUNT_LOG_STREAM = 'TRADEWIRE_ACCOUNTS';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000_000)
+  ACCOUNT_LOG_MAX_PER_SUBJECT = 10_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(31_536_000_000)
+  ACCOUNT_LOG_MAX_AGE_MS = 604_800_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  ACCOUNT_LOG_HYDRATE_TIMEOUT_MS = 5_000;
 }
