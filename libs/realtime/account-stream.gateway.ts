@@ -13,9 +13,6 @@ import type { GatewaySocket } from './gateway-socket.js';
  * snapshot or a replay, then live events. Each subclass names its namespace and hands over its domain's stream.
  */
 export abstract class AccountStreamGateway<K extends AccountKind> extends DomainGateway {
-  /** Per socket, the accounts of each subscribe still waiting for a hydration; an unsubscribe meanwhile takes them out. */
-  private readonly waitingBySocket = new Map<string, Set<Set<string>>>();
-
   protected constructor(
     runtime: GatewayRuntime,
     private readonly directory: AccountDirectory,
@@ -39,41 +36,25 @@ export abstract class AccountStreamGateway<K extends AccountKind> extends Domain
     // With a durable account log, an account this replica holds no state for is first rebuilt from it (bounded; a
     // failure leaves the replica's own state). Watching then happens in one synchronous step, as without a log.
     const hydrations = requested.map((account) => this.stream.prepare(account)).filter((hydration) => hydration !== null);
-    if (hydrations.length === 0) return { accounts: requested.map((account) => this.stream.watch(socket, account, since[account])) };
-    const waiting = new Set(requested);
-    let waitingOfSocket = this.waitingBySocket.get(socket.id);
-    if (!waitingOfSocket) {
-      waitingOfSocket = new Set();
-      this.waitingBySocket.set(socket.id, waitingOfSocket);
-    }
-    waitingOfSocket.add(waiting);
-    try {
+    if (hydrations.length > 0) {
+      // The socket's next subscription request waits for this answer (see DomainGateway), so nothing changes what
+      // this one asked for in the meantime except a disconnect or a refreshed token.
       await Promise.all(hydrations);
-    } finally {
-      waitingOfSocket.delete(waiting);
-      if (waitingOfSocket.size === 0 && this.waitingBySocket.get(socket.id) === waitingOfSocket) this.waitingBySocket.delete(socket.id);
+      if (socket.disconnected) return { accounts: [] };
+      const revoked = requested.filter((account) => !this.directory.canSee(socket.data.user, account));
+      if (revoked.length > 0) throw new GatewayError('FORBIDDEN', `not permitted to see account(s) ${revoked.join(', ')}`, { details: { accounts: revoked } });
     }
-    if (socket.disconnected) return { accounts: [] };
-    const revoked = requested.filter((account) => !this.directory.canSee(socket.data.user, account));
-    if (revoked.length > 0) throw new GatewayError('FORBIDDEN', `not permitted to see account(s) ${revoked.join(', ')}`, { details: { accounts: revoked } });
-    // Accounts unsubscribed while this request waited are not watched: the later request wins.
-    return { accounts: requested.filter((account) => waiting.has(account)).map((account) => this.stream.watch(socket, account, since[account])) };
+    return { accounts: requested.map((account) => this.stream.watch(socket, account, since[account])) };
   }
 
   @SubscribeMessage(CLIENT_EVENTS.unsubscribe)
   unsubscribe(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: AccountUnsubscribeDto): AccountUnsubscribeResponse {
-    const cancelled = new Set<string>();
-    for (const waiting of this.waitingBySocket.get(socket.id) ?? []) {
-      for (const account of body.accounts ?? [...waiting]) if (waiting.delete(account)) cancelled.add(account);
-    }
     const accounts = body.accounts ?? this.stream.watchedBy(socket);
-    const unwatched = accounts.filter((account) => this.stream.unwatch(socket, account));
-    return { accounts: [...new Set([...unwatched, ...cancelled])] };
+    return { accounts: accounts.filter((account) => this.stream.unwatch(socket, account)) };
   }
 
   protected override onClientDisconnected(socket: GatewaySocket): void {
     this.stream.removeSocket(socket);
-    this.waitingBySocket.delete(socket.id);
   }
 
   /** A refreshed token may list fewer accounts: stop what it no longer allows. */
