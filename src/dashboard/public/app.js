@@ -342,6 +342,22 @@
     });
   }
 
+  /**
+   * A subscription request that waits out RATE_LIMITED and tries again (a few times, while connected): adding
+   * instruments faster than the licence's subscribe rate only delays them. Orders are never retried this way.
+   */
+  async function requestWithBackoff(socket, event, payload, attempts = 4) {
+    let res = await request(socket, event, payload);
+    for (let attempt = 1; attempt < attempts && !res.ok && res.error.code === 'RATE_LIMITED' && socket.connected; attempt++) {
+      const waitMs = Math.min(typeof res.error.retryAfterMs === 'number' ? res.error.retryAfterMs : 1000, 60000);
+      log('warn', event, `rate limited; trying again in ${Math.ceil(waitMs / 1000)} s`);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      if (!socket.connected) break;
+      res = await request(socket, event, payload);
+    }
+    return res;
+  }
+
   // ------------------------------------------------------------------ connections
 
   function connectAll() {
@@ -537,7 +553,7 @@
   /** Subscribes instruments on quote+trade; applies the ack's subscribed/rejected lists to the rows. */
   async function subscribeInstruments(instruments, createRows) {
     const socket = state.sockets[NS.md];
-    const res = await request(socket, 'subscribe', { instruments, channels: MD_CHANNELS, throttleMs: THROTTLE_MS });
+    const res = await requestWithBackoff(socket, 'subscribe', { instruments, channels: MD_CHANNELS, throttleMs: THROTTLE_MS });
     if (!res.ok) {
       log('error', 'subscribe', describeError(res.error));
       showRejections(instruments.map((instrument) => ({ instrument, code: res.error && res.error.code, message: res.error && res.error.message })));
@@ -813,7 +829,7 @@
     const socket = state.sockets[NS.md];
     book.awaiting = true;
     book.lastResyncAt = Date.now();
-    void request(socket, 'subscribe', { instruments: [instrument], channels: ['book'], depth: BOOK_DEPTH, throttleMs: THROTTLE_MS }).then((res) => {
+    void requestWithBackoff(socket, 'subscribe', { instruments: [instrument], channels: ['book'], depth: BOOK_DEPTH, throttleMs: THROTTLE_MS }).then((res) => {
       if (book.instrument !== instrument) return;
       if (!res.ok) {
         setBookStatus(res.error.code, 'bad');
@@ -895,7 +911,7 @@
     setBookStatus('resyncing…', 'bad');
     log('warn', 'resync', `${stream}: ${reason}`);
     if (!socket || !socket.connected) return;
-    void request(socket, 'resync', { stream }).then((res) => {
+    void requestWithBackoff(socket, 'resync', { stream }).then((res) => {
       if (!res.ok) log('error', 'resync', `${stream}: ${describeError(res.error)}`);
     });
   }
@@ -939,7 +955,7 @@
       const since = accounts.lastSeq[ns];
       // First time: `{}` (every account in the token, snapshots follow). After a reconnect: replay from where we were.
       const payload = Object.keys(since).length > 0 ? { since: { ...since } } : {};
-      void request(socket, 'subscribe', payload).then((res) => {
+      void requestWithBackoff(socket, 'subscribe', payload).then((res) => {
         if (!res.ok) {
           log('error', 'subscribe', `${ns}: ${describeError(res.error)}`);
           return;
