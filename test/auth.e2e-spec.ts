@@ -57,7 +57,7 @@ describe('handshake authentication and session lifecycle', () => {
     expect(await gateway.metric('tradewire_handshakes_total', { namespace: NAMESPACES.marketData, outcome: 'TOKEN_EXPIRED' })).toBeGreaterThanOrEqual(1);
   });
 
-  it('answers ping and refreshes a token; refuses a refresh for another user', async () => {
+  it('answers ping and refreshes a token; refuses a refresh for another user or tenant', async () => {
     const { socket } = await connectClient(gateway.url, NAMESPACES.positions, { auth: { token: await goodToken() } });
     const pong = await request<PingResponse>(socket, 'ping', {});
     expect(pong.ok && Math.abs(pong.data.serverTime - Date.now()) < 5_000).toBe(true);
@@ -65,6 +65,8 @@ describe('handshake authentication and session lifecycle', () => {
     expect(refreshed.ok && refreshed.data.expiresAt > Date.now() + 7000_000).toBe(true);
     const other = await request(socket, 'auth:refresh', { token: await goodToken({ sub: 'someone-else' }) });
     expect(other).toMatchObject({ ok: false, error: { code: 'FORBIDDEN', status: 403 } });
+    const otherTenant = await request(socket, 'auth:refresh', { token: await goodToken({ tenant: 'another-tenant' }) });
+    expect(otherTenant).toMatchObject({ ok: false, error: { code: 'FORBIDDEN', status: 403, message: 'the new token belongs to another tenant; reconnect with it' } });
     const expired = await request(socket, 'auth:refresh', { token: await goodToken({}, -60) });
     expect(expired).toMatchObject({ ok: false, error: { code: 'TOKEN_EXPIRED' } });
     expect(socket.connected).toBe(true);

@@ -120,6 +120,8 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
   async refreshToken(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: AuthRefreshDto): Promise<AuthRefreshResponse> {
     const user = await this.runtime.verifier.verify(body.token);
     if (user.userId !== socket.data.user.userId) throw new GatewayError('FORBIDDEN', 'the new token belongs to another user');
+    // Seats, usage and stream counts are held per tenant from the handshake on: a move to another tenant reconnects.
+    if (user.tenant !== socket.data.user.tenant) throw new GatewayError('FORBIDDEN', 'the new token belongs to another tenant; reconnect with it');
     const licence = this.runtime.licences.resolve(user);
     const unusable = licenceUnusable(licence);
     if (unusable) throw new GatewayError('NOT_ENTITLED', unusable);
