@@ -191,18 +191,28 @@ describe('Sharia compliance screening on /market-data', () => {
 
   it('keeps the last good screen when the file is rewritten with something malformed', async () => {
     const failuresBefore = await gateway.metric('tradewire_compliance_screen_reload_failures_total');
+    const inForce = readFileSync(screenPath, 'utf8');
+    expect(await gateway.metric('tradewire_compliance_screen_file_rejected')).toBe(0);
     writeFileSync(screenPath, '{ "metadata": { "version": "broken" }, "boards": ');
     await waitFor('the reload is rejected', async () => ((await gateway.metric('tradewire_compliance_screen_reload_failures_total')) > failuresBefore ? true : undefined));
+    expect(await gateway.metric('tradewire_compliance_screen_file_rejected')).toBe(1);
     const islamic = await client('bilal', { islamic: true });
     const answer = await subscribe(islamic.socket, ['NASDAQ:MSFT', 'NYSE:JPM'], ['quote']);
     expect(answer.subscribed.map((s) => s.stream)).toEqual(['quote:NASDAQ:MSFT']);
     expect(answer.rejected.map((r) => [r.instrument, r.code])).toEqual([['NYSE:JPM', 'NOT_COMPLIANT']]);
     expect(await gateway.metric('tradewire_compliance_screen_info', { version: 'test-msft-back' })).toBe(1);
     islamic.socket.close();
+    // Putting back the version in force changes no verdict, and clears the rejection.
+    writeFileSync(screenPath, inForce);
+    await waitFor('the file reads well again', async () => ((await gateway.metric('tradewire_compliance_screen_file_rejected')) === 0 ? true : undefined));
+    expect(await gateway.metric('tradewire_compliance_screen_info', { version: 'test-msft-back' })).toBe(1);
+    writeFileSync(screenPath, '{ "metadata": ');
+    await waitFor('rejected again', async () => ((await gateway.metric('tradewire_compliance_screen_file_rejected')) === 1 ? true : undefined));
     const shipped = rewriteScreen((doc) => {
       doc.metadata.version = 'test-restored';
     }, SHIPPED_SCREEN);
     await waitFor('the restored screen', async () => ((await gateway.metric('tradewire_compliance_screen_info', { version: shipped })) === 1 ? true : undefined));
+    expect(await gateway.metric('tradewire_compliance_screen_file_rejected')).toBe(0);
   });
 
   it('stops a live stream when the engine sends a compliance.screen change, and lets it back when it turns compliant', async () => {

@@ -42,7 +42,9 @@ export type ScreenChangeSource = 'file' | 'engine';
 
 export type ComplianceScreenEvent =
   | { type: 'changed'; source: ScreenChangeSource; version: string; instruments: string[] }
-  | { type: 'reload_failed'; path: string; error: string };
+  | { type: 'reload_failed'; path: string; error: string }
+  /** The file reads well again after a rejected version, with the content already in force (so no `changed`). */
+  | { type: 'reload_restored'; version: string };
 
 /** The parts of a pino logger the screen uses (kept structural so this library does not depend on one). */
 export interface ScreenLogger {
@@ -87,6 +89,8 @@ export class ComplianceScreen {
   private readonly listeners = new Set<(event: ComplianceScreenEvent) => void>();
   private fingerprint: string;
   private statKey = '';
+  /** The last read of the file was rejected: what is on disk is not what is in force. */
+  private fileRejected = false;
   private watcher: FSWatcher | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
@@ -222,14 +226,22 @@ export class ComplianceScreen {
     let next: ScreenData;
     try {
       text = readFileSync(this.path, 'utf8');
-      if (digest(text) === this.fingerprint) return 'unchanged';
+      if (digest(text) === this.fingerprint) {
+        if (this.fileRejected) {
+          this.fileRejected = false;
+          this.emit({ type: 'reload_restored', version: this.version });
+        }
+        return 'unchanged';
+      }
       next = parseComplianceScreen(text, this.path);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.options.logger?.error({ path: this.path, err: message, keptVersion: this.version }, 'compliance screen file rejected; the last good screen stays in force');
+      this.fileRejected = true;
       this.emit({ type: 'reload_failed', path: this.path, error: message });
       return 'failed';
     }
+    this.fileRejected = false;
     const before = this.snapshotStatuses();
     const previousVersion = this.data.version;
     this.data = next;

@@ -11,6 +11,7 @@ export class ComplianceMetrics {
     @InjectMetric(METRICS.complianceStreamsStopped) private readonly streamsStopped: Counter<string>,
     @InjectMetric(METRICS.complianceScreenChanges) private readonly screenChanges: Counter<string>,
     @InjectMetric(METRICS.complianceScreenReloadFailures) private readonly reloadFailures: Counter<string>,
+    @InjectMetric(METRICS.complianceScreenFileRejected) private readonly fileRejected: Gauge<string>,
     @InjectMetric(METRICS.complianceScreenInfo) private readonly screenInfo: Gauge<string>,
     @InjectMetric(METRICS.complianceScreenInstruments) private readonly screenInstruments: Gauge<string>,
   ) {}
@@ -30,8 +31,15 @@ export class ComplianceMetrics {
     this.screenChanges.labels(source).inc();
   }
 
+  /** The file was rewritten with something malformed: the last good screen stays in force until it reads well again. */
   reloadFailed(): void {
     this.reloadFailures.inc();
+    this.fileRejected.set(1);
+  }
+
+  /** The file reads well again (a new version, or the one in force restored). */
+  fileAccepted(): void {
+    this.fileRejected.set(0);
   }
 
   /** The screen in force: its version (as a label) and how many instruments each board finds compliant or not. */

@@ -21,6 +21,7 @@ export const METRICS = {
   complianceStreamsStopped: 'tradewire_compliance_streams_stopped_total',
   complianceScreenChanges: 'tradewire_compliance_screen_changes_total',
   complianceScreenReloadFailures: 'tradewire_compliance_screen_reload_failures_total',
+  complianceScreenFileRejected: 'tradewire_compliance_screen_file_rejected',
   complianceScreenInfo: 'tradewire_compliance_screen_info',
   complianceScreenInstruments: 'tradewire_compliance_screen_instruments',
   usageMessages: 'tradewire_usage_messages_total',

@@ -62,6 +62,7 @@ const metricProviders = [
   }),
   makeCounterProvider({ name: METRICS.complianceScreenChanges, help: 'Compliance screen changes applied, by source (file or engine)', labelNames: ['source'] }),
   makeCounterProvider({ name: METRICS.complianceScreenReloadFailures, help: 'COMPLIANCE_FILE reloads rejected (the last good screen stayed in force)' }),
+  makeGaugeProvider({ name: METRICS.complianceScreenFileRejected, help: '1 while COMPLIANCE_FILE holds a rejected version (the last good screen is in force), else 0' }),
   makeGaugeProvider({ name: METRICS.complianceScreenInfo, help: 'The compliance screen in force (1, labelled with its version)', labelNames: ['version'] }),
   makeGaugeProvider({ name: METRICS.complianceScreenInstruments, help: 'Screened instruments per board and status', labelNames: ['board', 'status'] }),
   // Usage is counted in plain objects on the hot path and read into these at scrape time, per tenant (never per user).

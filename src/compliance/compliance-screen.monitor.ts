@@ -16,6 +16,8 @@ export class ComplianceScreenMonitor implements OnModuleInit, OnModuleDestroy {
     this.metrics.screenState(this.screen.version, this.screen.summary());
     this.unsubscribe = this.screen.onEvent((event) => {
       if (event.type === 'reload_failed') return this.metrics.reloadFailed();
+      if (event.type === 'reload_restored') return this.metrics.fileAccepted();
+      if (event.source === 'file') this.metrics.fileAccepted();
       this.metrics.screenChanged(event.source);
       this.metrics.screenState(event.version, this.screen.summary());
     });
