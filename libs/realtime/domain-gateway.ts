@@ -21,6 +21,7 @@ import { AuthRefreshDto } from './auth-refresh.dto.js';
 import { GatewayExceptionFilter } from './gateway-exception.filter.js';
 import type { GatewayRuntime } from './gateway-runtime.js';
 import { connectionKeyOf, type GatewayNamespace, type GatewaySocket } from './gateway-socket.js';
+import { orderedRequests } from './ordered-requests.js';
 import { createRequestValidationPipe } from './request-validation.pipe.js';
 
 /** setTimeout's limit; later deadlines are re-armed in steps. */
@@ -29,11 +30,10 @@ const MAX_TIMER_MS = 2_147_483_647;
 /** Requests that change what a socket is subscribed to: each waits for the one sent before it to be answered. */
 const ORDERED_REQUESTS: ReadonlySet<string> = new Set([CLIENT_EVENTS.subscribe, CLIENT_EVENTS.unsubscribe, CLIENT_EVENTS.resync]);
 
-/**
- * How long an ordered request may hold up the next one. Every answer comes well within it (an account's hydration
- * is bounded by its own, shorter timeout); it only keeps a lost answer from stalling the socket's later requests.
- */
+/** Longer than any answer takes (an account's hydration is bounded by its own, shorter timeout). */
 const ORDERED_REQUEST_HOLD_MS = 15_000;
+/** Ordered requests one socket may have waiting for their turn; more are refused at once rather than queued. */
+const MAX_WAITING_ORDERED_REQUESTS = 64;
 
 interface SocketTimers {
   warn?: NodeJS.Timeout;
@@ -256,32 +256,21 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
   /**
    * Subscription requests of one socket take effect in the order they were sent. Nest runs each request through its
    * guards and interceptors with awaits in between, and a `subscribe` passes more of them than an `unsubscribe`: two
-   * requests read from the network in one go would otherwise be handled the wrong way round. Socket.IO middleware
-   * runs in arrival order, so each ordered request is let through once the one before it has been answered (its ack
-   * called). A request sent without an ack cannot be followed to its answer and only waits for its predecessors.
+   * requests read from the network in one go would otherwise be handled the wrong way round.
    */
   private orderSubscriptionRequests(socket: GatewaySocket): void {
-    let previousAnswered: Promise<void> = Promise.resolve();
-    socket.use((packet, next) => {
-      if (typeof packet[0] !== 'string' || !ORDERED_REQUESTS.has(packet[0])) return next();
-      const ackIndex = packet.length - 1;
-      const ack: unknown = packet[ackIndex];
-      const waitFor = previousAnswered;
-      if (typeof ack === 'function') {
-        previousAnswered = new Promise<void>((answered) => {
-          const hold = setTimeout(answered, ORDERED_REQUEST_HOLD_MS);
-          hold.unref();
-          packet[ackIndex] = (response: unknown) => {
-            clearTimeout(hold);
-            answered();
-            (ack as (response: unknown) => void)(response);
-          };
-        });
-      }
-      void waitFor.then(() => {
-        if (socket.connected) next();
-      });
-    });
+    socket.use(
+      orderedRequests({
+        events: ORDERED_REQUESTS,
+        maxWaiting: MAX_WAITING_ORDERED_REQUESTS,
+        holdMs: ORDERED_REQUEST_HOLD_MS,
+        connected: () => socket.connected,
+        refused: (event) => {
+          this.runtime.metrics.rateLimited(this.namespaceName, event, 'waiting');
+          this.runtime.metrics.clientRequest(this.namespaceName, event, 'RATE_LIMITED');
+        },
+      }),
+    );
   }
 
   private armExpiryTimers(socket: GatewaySocket): void {
