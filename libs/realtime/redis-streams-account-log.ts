@@ -57,7 +57,9 @@ interface AccountLogCommands {
  * the same) is set and the entry added in one script. Stream order is engine order: a replica sends its appends in the
  * order it receives the events, over one connection, so for each replica its attempt at event n runs before its attempt
  * at n+1; the first attempt at n+1 by any replica therefore runs after that replica's attempt at n, which stored n or
- * found it already stored. (A replica whose attempt at n failed, with Redis unreachable for it, can break this for n.)
+ * found it already stored. (A replica whose attempt at n failed, with Redis unreachable for it, can break this for n.
+ * So could a NOSCRIPT retry, which resends one append behind later ones; ioredis sends the script itself as the first
+ * append on each connection, so only a SCRIPT FLUSH on a live connection causes one.)
  * The limit of the payload identity: two unnumbered events identical byte for byte (same `ts` and fields) within the
  * dedup window are stored once. Engines that can send such events should send `seq`.
  */
