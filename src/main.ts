@@ -4,11 +4,24 @@ import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { ENGINE_SUBJECTS, SERVER_EVENTS, type SystemPayload } from '#libs/contracts';
-import { createLogger, PinoNestLogger } from '#libs/observability';
-import { ConnectionRegistry, EngineFastPath, EngineInterestRegistry, EngineMessageDeserializer, EngineRedisServer, GatewayIoAdapter, InProcessEngineTransport, InterestNatsServer, JetStreamAccountLog, type AccountLogAttachment } from '#libs/realtime';
+import { createLogger, GatewayMetrics, PinoNestLogger } from '#libs/observability';
+import {
+  ConnectionRegistry,
+  EngineFastPath,
+  EngineInterestRegistry,
+  EngineMessageDeserializer,
+  EngineRedisServer,
+  GatewayIoAdapter,
+  InProcessEngineTransport,
+  InterestNatsServer,
+  JetStreamAccountLog,
+  RedisStreamsAccountLog,
+  type AccountLogAttachment,
+  type AccountLogReader,
+} from '#libs/realtime';
 import { AppModule } from './app.module.js';
 import { GatewayErrorHttpFilter } from './common/gateway-error-http.filter.js';
 import { AppConfig, ConfigurationError } from './config/index.js';
@@ -41,8 +54,11 @@ function loadConfig(): AppConfig {
   }
 }
 
-function redisClient(url: string, name: string): Redis {
-  return new Redis(url, { connectionName: name, maxRetriesPerRequest: null, enableAutoPipelining: true, lazyConnect: false });
+/** How long a replica's Redis Streams account log remembers that an event was stored (the other replicas' copies). */
+const ACCOUNT_LOG_DEDUP_WINDOW_MS = 600_000;
+
+function redisClient(url: string, name: string, overrides: RedisOptions = {}): Redis {
+  return new Redis(url, { connectionName: name, maxRetriesPerRequest: null, enableAutoPipelining: true, lazyConnect: false, ...overrides });
 }
 
 function redisTransportOptions(url: string): Record<string, unknown> {
@@ -77,6 +93,11 @@ async function bootstrap(): Promise<void> {
   app.useWebSocketAdapter(ioAdapter);
   app.useStaticAssets(resolve('src/dashboard/public'), { index: 'index.html' });
 
+  // With the Redis engine transport and no NATS, account events are kept in Redis Streams (docs/operations.md, "Durable
+  // account log"). Every replica appends what it receives, so the log comes before the transport that feeds it.
+  const natsConfigured = config.engineTransports.includes('nats') && Boolean(config.natsUrl);
+  const redisAccountLog = !natsConfigured && config.engineTransports.includes('redis') && config.redisUrl ? await redisStreamsAccountLog(app, config.redisUrl, config, logger, links) : undefined;
+
   // Engine transports: a hybrid app, one microservice listener per transport, all dispatching to the same controllers
   // (market data through their fast-path handlers, outside Nest's per-message pipeline).
   const fastPath = app.get(EngineFastPath);
@@ -108,7 +129,7 @@ async function bootstrap(): Promise<void> {
         deserializer: new EngineMessageDeserializer(),
         retryAttempts: Number.MAX_SAFE_INTEGER,
         retryDelay: 500,
-      }, fastPath);
+      }, fastPath, redisAccountLog);
       app.connectMicroservice<MicroserviceOptions>({ strategy: server });
       links.trackTransport('redis', server.status);
     } else if (transport === 'simulator') {
@@ -153,7 +174,8 @@ async function bootstrap(): Promise<void> {
   }
 
   // With NATS, account events are also kept in a JetStream stream that replicas rebuild account state from
-  // (docs/operations.md, "Durable account log"); without it, each replica's replay log is its own memory.
+  // (docs/operations.md, "Durable account log"); with Redis alone, in Redis Streams; with the built-in simulator, each
+  // replica's replay log is its own memory.
   if (natsEngine) {
     const nats = natsEngine;
     const { stream, maxPerSubject, maxAgeMs, hydrateTimeoutMs } = config.accountLog;
@@ -164,10 +186,11 @@ async function bootstrap(): Promise<void> {
     } catch (error) {
       logger.warn({ stream, err: error }, 'account log stream could not be set up (is JetStream enabled?); replicas serve their own account state until it is');
     }
-    const attachment: AccountLogAttachment = { log, timeoutMs: hydrateTimeoutMs, warn: (details, message) => logger.warn(details, message) };
-    app.get(OrdersService).stream.attachLog(attachment);
-    app.get(PositionsService).stream.attachLog(attachment);
-    app.get(PortfolioService).stream.attachLog(attachment);
+    attachAccountLog(app, log, config, logger);
+  } else if (redisAccountLog) {
+    const { stream, maxPerSubject, maxAgeMs } = config.accountLog;
+    logger.info({ prefix: stream, maxPerSubject, maxAgeMs }, 'account log: redis streams');
+    attachAccountLog(app, redisAccountLog, config, logger);
   }
 
   const readiness = app.get(ReadinessState);
@@ -182,6 +205,42 @@ async function bootstrap(): Promise<void> {
   }
 
   installShutdown(app, { config, logger, readiness, links, simulator });
+}
+
+/** The account streams (orders, positions, portfolio) hydrate accounts from the durable log from now on. */
+function attachAccountLog(app: NestExpressApplication, log: AccountLogReader, config: AppConfig, logger: Logger): void {
+  const attachment: AccountLogAttachment = { log, timeoutMs: config.accountLog.hydrateTimeoutMs, warn: (details, message) => logger.warn(details, message) };
+  app.get(OrdersService).stream.attachLog(attachment);
+  app.get(PositionsService).stream.attachLog(attachment);
+  app.get(PortfolioService).stream.attachLog(attachment);
+}
+
+/**
+ * The Redis Streams account log, on a client of its own. It never queues while Redis is away and bounds each command:
+ * an append then fails at once (counted, never holding up the live path) and a hydration fails instead of waiting.
+ * It waits (at most the hydration timeout) for that client to be ready, so the first events received are kept.
+ */
+async function redisStreamsAccountLog(app: NestExpressApplication, url: string, config: AppConfig, logger: Logger, links: EngineLinks): Promise<RedisStreamsAccountLog> {
+  const { stream, maxPerSubject, maxAgeMs, hydrateTimeoutMs } = config.accountLog;
+  const client = redisClient(url, `tradewire-${config.nodeId}-account-log`, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: hydrateTimeoutMs });
+  client.on('error', () => undefined); // failures surface as failed appends and hydrations
+  links.addRedisClient(client);
+  await new Promise<void>((resolveReady) => {
+    const timer = setTimeout(resolveReady, hydrateTimeoutMs);
+    client.once('ready', () => {
+      clearTimeout(timer);
+      resolveReady();
+    });
+  });
+  const metrics = app.get(GatewayMetrics);
+  return new RedisStreamsAccountLog(client, {
+    prefix: stream,
+    maxPerSubject,
+    maxAgeMs,
+    dedupWindowMs: ACCOUNT_LOG_DEDUP_WINDOW_MS,
+    counted: (outcome) => metrics.accountLogAppend(outcome),
+    warn: (details, message) => logger.warn(details, message),
+  });
 }
 
 function installShutdown(

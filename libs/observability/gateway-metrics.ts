@@ -50,6 +50,7 @@ export class GatewayMetrics {
     @InjectMetric(METRICS.licenceChanges) readonly licenceChanges: Counter<string>,
     @InjectMetric(METRICS.delayedDropped) readonly delayedEventsDropped: Counter<string>,
     @InjectMetric(METRICS.accountLogHydrations) readonly accountLogHydrations: Counter<string>,
+    @InjectMetric(METRICS.accountLogAppends) readonly accountLogAppends: Counter<string>,
   ) {
     this.connectionsByNs = new ChildCache((ns) => connections.labels(ns));
     this.subscriptionsByNs = new ChildCache((ns) => subscriptions.labels(ns));
@@ -113,6 +114,9 @@ export class GatewayMetrics {
   }
   accountHydration(namespace: string, outcome: 'hydrated' | 'failed' | 'timeout'): void {
     this.accountLogHydrations.labels(namespace, outcome).inc();
+  }
+  accountLogAppend(outcome: 'stored' | 'duplicate' | 'failed'): void {
+    this.accountLogAppends.labels(outcome).inc();
   }
 
   delayedDropped(count: number): void {

@@ -18,6 +18,11 @@ const metricProviders = [
     help: 'Account states rebuilt from the durable account log, by outcome (hydrated, failed, timeout)',
     labelNames: ['namespace', 'outcome'],
   }),
+  makeCounterProvider({
+    name: METRICS.accountLogAppends,
+    help: 'Account events appended to the Redis Streams account log by this replica, by outcome (stored, duplicate, failed)',
+    labelNames: ['outcome'],
+  }),
   makeCounterProvider({ name: METRICS.engineEventsMalformed, help: 'Engine events dropped as malformed', labelNames: ['kind', 'reason'] }),
   makeHistogramProvider({
     name: METRICS.e2eLatency,

@@ -1,16 +1,30 @@
 import { RedisContext, ServerRedis, type MessageHandler, type RedisOptions } from '@nestjs/microservices';
+import { accountFromSubject, ENGINE_SUBJECTS, type AccountKind } from '#libs/contracts';
 import type { EngineFastPath } from './engine-fast-path.js';
 import { decodeEnginePayload } from './engine-message.deserializer.js';
 import { handlerForPattern } from './exact-pattern-route.js';
 
+/** Where account events are kept as received (the Redis Streams account log), when there is one. */
+export interface AccountEventCapture {
+  append(account: string, kind: AccountKind, text: string): void;
+}
+
+const ACCOUNT_KIND_BY_PATTERN = new Map<string, AccountKind>([
+  [ENGINE_SUBJECTS.order, 'order'],
+  [ENGINE_SUBJECTS.position, 'position'],
+  [ENGINE_SUBJECTS.portfolio, 'portfolio'],
+]);
+
 /**
  * Nest's Redis transport with the direct handler lookup of exact-pattern-route.ts, and the engine fast path: messages
- * of a pattern with a direct handler skip Nest's per-message pipeline.
+ * of a pattern with a direct handler skip Nest's per-message pipeline. With an account capture, account events are also
+ * handed to it as the raw text received, before they are handled.
  */
 export class EngineRedisServer extends ServerRedis {
   constructor(
     options: NonNullable<RedisOptions['options']>,
     private readonly fastPath?: EngineFastPath,
+    private readonly accountCapture?: AccountEventCapture,
   ) {
     super(options);
   }
@@ -23,9 +37,19 @@ export class EngineRedisServer extends ServerRedis {
   override async handleMessage(channel: string, buffer: string, pub: Parameters<ServerRedis['handleMessage']>[2], pattern: string): Promise<void> {
     const direct = this.fastPath?.handlerFor(channel);
     if (!direct) {
+      // Account patterns never have a direct handler: market data does not reach this lookup.
+      if (this.accountCapture) this.capture(channel, pattern, buffer);
       await super.handleMessage(channel, buffer, pub, pattern);
       return;
     }
     direct(decodeEnginePayload(this.parseMessage(buffer)), new RedisContext([pattern, undefined]));
+  }
+
+  /** Synchronous, so the appends leave in the order the events came in (the log's order relies on it). */
+  private capture(subscribed: string, subject: string, text: string): void {
+    const kind = ACCOUNT_KIND_BY_PATTERN.get(subscribed);
+    if (!kind) return;
+    const account = accountFromSubject(subject);
+    if (account) this.accountCapture?.append(account, kind, text);
   }
 }

@@ -33,4 +33,5 @@ export { AccountSubscribeDto, AccountUnsubscribeDto } from './account-subscribe.
 export { GatewayIoAdapter, type SocketServerSettings } from './gateway-io.adapter.js';
 export { EngineInterestRegistry, type EngineInterest } from './engine-interest.js';
 export { InterestNatsServer } from './interest-nats.server.js';
-export { EngineRedisServer } from './engine-redis.server.js';
+export { EngineRedisServer, type AccountEventCapture } from './engine-redis.server.js';
+export { RedisStreamsAccountLog, type AccountLogAppendOutcome, type RedisStreamsAccountLogOptions } from './redis-streams-account-log.js';

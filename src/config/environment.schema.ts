@@ -230,8 +230,9 @@ export class EnvironmentSchema {
   @Max(10_000_000)
   ORDER_IDEMPOTENCY_MAX_KEYS = 100_000;
 
-  // The durable account log (NATS JetStream, with the NATS engine transport): the stream's name and retention, and
-  // how long rebuilding one account's state from it may take before the replica serves its own state instead.
+  // The durable account log (NATS JetStream with the NATS engine transport, else Redis Streams with the Redis one):
+  // the stream's name (the Redis keys' prefix) and retention, and how long rebuilding one account's state from it may
+  // take before the replica serves its own state instead.
   @Transform(trimmed)
   @IsString()
   @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'ACCOUNT_LOG_STREAM must be 1-64 letters, digits, _ or -' })
