@@ -325,7 +325,7 @@ describe('durable account log at its limits', () => {
       expect(await request<AccountSubscribeResponse>(back.socket, 'subscribe', { since: { [account]: 1 } })).toEqual({ ok: true, data: { accounts: [{ account, seq: 2, replayed: 1, resetRequired: false }] } });
       await waitFor('replay', () => (replayed.length >= 1 ? true : undefined));
       expect(replayed.map((e) => e.seq)).toEqual([2]);
-      expect(gateway.process.output).toContain('account log');
+      await gateway.printed('account log');
       for (const client of [first, back]) client.socket.close();
     } finally {
       await gateway.stop();

@@ -100,7 +100,7 @@ describe('rate limits', () => {
       expect(refusal(await request(socket, 'ping', {})).code).toBe('RATE_LIMITED');
       expect(socket.connected).toBe(true);
       expect(await gateway.metric('tradewire_rate_limited_total', { namespace: NAMESPACES.marketData, event: 'subscribe', rule: 'blocked' })).toBeGreaterThanOrEqual(1);
-      expect(gateway.process.output).toMatch(/"userId":"offender".*user blocked: too many refused requests/);
+      await gateway.printed(/"userId":"offender".*user blocked: too many refused requests/);
       await sleep(unsubscribe.retryAfterMs ?? 3_000);
       expect((await request(socket, 'unsubscribe', { instruments: ['NASDAQ:AAPL'] })).ok).toBe(true);
       expect((await request(socket, 'subscribe', quote('NASDAQ:AAPL'))).ok).toBe(true);
@@ -290,7 +290,7 @@ describe('rate limits', () => {
       // With the store down, requests are allowed however many there are.
       for (let i = 0; i < 6; i += 1) expect((await request(socket, 'subscribe', quote('NASDAQ:AAPL'))).ok).toBe(true);
       expect(await one.metric('tradewire_rate_limit_store_failures_total', { store: 'redis' })).toBeGreaterThanOrEqual(6);
-      expect(one.process.output).toMatch(/rate-limit store \(Redis\) unavailable/);
+      await one.printed(/rate-limit store \(Redis\) unavailable/);
       await redis.restart();
       // Allowed until the replica has reconnected; then a fresh Redis has fresh buckets, and 4 per minute holds again.
       const answers: boolean[] = [];
@@ -299,7 +299,7 @@ describe('rate limits', () => {
         await sleep(50);
       }
       expect(answers.slice(-5)).toEqual([true, true, true, true, false]);
-      expect(one.process.output).toMatch(/rate-limit store \(Redis\) is back/);
+      await one.printed(/rate-limit store \(Redis\) is back/);
       expect(socket.connected).toBe(true);
       socket.close();
     });

@@ -55,6 +55,15 @@ export class GatewayProcess {
     return this.process.stop('SIGTERM');
   }
 
+  /**
+   * Waits until the gateway has printed a line matching `pattern`. Its output comes through a pipe, apart from its
+   * HTTP and socket answers: a line written before an answer may still be read after it.
+   */
+  async printed(pattern: string | RegExp, timeoutMs = 5_000): Promise<void> {
+    const matches = () => (typeof pattern === 'string' ? this.process.output.includes(pattern) : pattern.test(this.process.output));
+    await waitFor(`gateway output ${String(pattern)}`, () => (matches() ? true : undefined), timeoutMs);
+  }
+
   async metrics(): Promise<string> {
     return (await fetch(`${this.url}/metrics`)).text();
   }
