@@ -30,8 +30,8 @@ const MAX_TIMER_MS = 2_147_483_647;
 /** Requests that change what a socket is subscribed to: each waits for the one sent before it to be answered. */
 const ORDERED_REQUESTS: ReadonlySet<string> = new Set([CLIENT_EVENTS.subscribe, CLIENT_EVENTS.unsubscribe, CLIENT_EVENTS.resync]);
 
-/** Longer than any answer takes (an account's hydration is bounded by its own, shorter timeout). */
-const ORDERED_REQUEST_HOLD_MS = 15_000;
+/** Longer than any answer takes: an account's hydration is bounded by ACCOUNT_LOG_HYDRATE_TIMEOUT_MS, at most 60 s. */
+const ORDERED_REQUEST_HOLD_MS = 65_000;
 /** Ordered requests one socket may have waiting for their turn; more are refused at once rather than queued. */
 const MAX_WAITING_ORDERED_REQUESTS = 64;
 
