@@ -1,49 +1,15 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NAMESPACES, type AccountSubscribeResponse } from '#libs/contracts';
-import { collect, connectClient, GatewayProcess, nextEvent, request, type ConnectedClient } from './support/gateway.js';
+import type { AccountSubscribeResponse } from '#libs/contracts';
+import { collect, GatewayProcess, request, type ConnectedClient } from './support/gateway.js';
 import { RedisServer, waitFor } from './support/processes.js';
-import { hsToken } from './support/tokens.js';
+import { expectHistoryServed, expectLimitHonoured, HISTORY, orderEvent, ordersClient, type OrderEvent, type OrderFrame } from './support/account-log.js';
 
 const PREFIX = 'TRADEWIRE_ACCOUNTS';
 const APPENDS = 'tradewire_account_log_appends_total';
 
-/** An order event; `filled` tells the events of one order apart, `seq` is the engine's own when given. */
-const orderEvent = (orderId: string, filled: number, seq?: number) => ({
-  orderId,
-  clientOrderId: `c-${orderId}`,
-  symbol: 'NASDAQ:AAPL',
-  side: 'buy',
-  type: 'limit',
-  status: 'partially_filled',
-  execType: 'trade',
-  quantity: '100000',
-  filledQuantity: String(filled),
-  leavesQuantity: String(100_000 - filled),
-  price: '189.50',
-  ts: Date.now(),
-  ...(seq === undefined ? {} : { seq }),
-});
-
-interface OrderFrame {
-  account: string;
-  seq: number;
-  orderId: string;
-  filledQuantity: string;
-}
-
-interface OrdersSnapshot {
-  account: string;
-  seq: number;
-  items: OrderFrame[];
-}
-
 const redisEnv = (redis: RedisServer, extra: Record<string, string> = {}) => ({ REDIS_URL: redis.url, ENGINE_TRANSPORT: 'redis', ...extra });
 const streamKey = (account: string) => `${PREFIX}:${account}:order`;
-
-async function ordersClient(gateway: GatewayProcess, accounts: string[]): Promise<ConnectedClient> {
-  return connectClient(gateway.url, NAMESPACES.orders, { auth: { token: await hsToken({ sub: `trader-${accounts.join('-')}`, accounts }) } });
-}
 
 /** Appends every running replica attempted (stored or found stored), summed over the replicas. */
 async function appendAttempts(gateways: readonly GatewayProcess[]): Promise<number> {
@@ -56,7 +22,7 @@ async function appendAttempts(gateways: readonly GatewayProcess[]): Promise<numb
  * Publishes like an engine (plain PUBLISH), each event received by every running replica, and waits until each replica
  * has made its append of each: from then on the stream does not change.
  */
-async function publishOrders(publisher: Redis, running: readonly GatewayProcess[], account: string, events: ReturnType<typeof orderEvent>[]): Promise<void> {
+async function publishOrders(publisher: Redis, running: readonly GatewayProcess[], account: string, events: OrderEvent[]): Promise<void> {
   const before = await appendAttempts(running);
   for (const event of events) expect(await publisher.publish(`acct.${account}.order`, JSON.stringify(event))).toBe(running.length);
   await waitFor(`${events.length} events appended by ${running.length} replicas`, async () => ((await appendAttempts(running)) >= before + events.length * running.length ? true : undefined));
@@ -91,7 +57,7 @@ describe('durable account log (Redis Streams)', () => {
     const account = 'ACC-RLOG-1';
     const capturing = await startGateway({ LOG_LEVEL: 'info' });
     await capturing.printed('account log: redis streams');
-    await publishOrders(publisher, running(), account, [orderEvent('O-1', 0, 1), orderEvent('O-2', 0, 2), orderEvent('O-1', 10, 3), orderEvent('O-3', 0, 4), orderEvent('O-2', 20, 5)]);
+    await publishOrders(publisher, running(), account, HISTORY());
     expect(await publisher.xlen(streamKey(account))).toBe(5);
     // Idle accounts' streams go away on their own.
     const ttl = await publisher.pttl(streamKey(account));
@@ -99,34 +65,7 @@ describe('durable account log (Redis Streams)', () => {
     expect(ttl).toBeLessThanOrEqual(604_800_000);
     const gateway = await startGateway();
 
-    const fresh = await ordersClient(gateway, [account]);
-    const resuming = await ordersClient(gateway, [account]);
-    clients.push(fresh, resuming);
-    const snapshot = nextEvent<OrdersSnapshot>(fresh.socket, 'orders:snapshot');
-    const replayed = collect<OrderFrame>(resuming.socket, 'order');
-    const resumingSnapshots = collect<OrdersSnapshot>(resuming.socket, 'orders:snapshot');
-    // Both subscribe at once: they share one hydration.
-    const [subFresh, subResuming] = await Promise.all([
-      request<AccountSubscribeResponse>(fresh.socket, 'subscribe', {}),
-      request<AccountSubscribeResponse>(resuming.socket, 'subscribe', { since: { [account]: 2 } }),
-    ]);
-    expect(subFresh).toEqual({ ok: true, data: { accounts: [{ account, seq: 5, replayed: 0, resetRequired: false }] } });
-    expect(subResuming).toEqual({ ok: true, data: { accounts: [{ account, seq: 5, replayed: 3, resetRequired: false }] } });
-    const items = (await snapshot).items;
-    expect((await snapshot).seq).toBe(5);
-    expect(items.map((item) => [item.orderId, item.seq, item.filledQuantity]).sort()).toEqual([
-      ['O-1', 3, '10'],
-      ['O-2', 5, '20'],
-      ['O-3', 4, '0'],
-    ]);
-    await waitFor('replay', () => (replayed.length >= 3 ? true : undefined));
-    expect(replayed.map((event) => [event.seq, event.orderId])).toEqual([
-      [3, 'O-1'],
-      [4, 'O-3'],
-      [5, 'O-2'],
-    ]);
-    expect(resumingSnapshots).toEqual([]);
-    expect(await gateway.metric('tradewire_account_log_hydrations_total', { namespace: '/orders', outcome: 'hydrated' })).toBe(1);
+    const fresh = await expectHistoryServed(gateway, account, clients);
 
     // Live events go on from there, once each, and are kept once.
     const live = collect<OrderFrame>(fresh.socket, 'order');
@@ -240,17 +179,7 @@ describe('durable account log (Redis Streams) at its limits', () => {
       expect(await publisher.xlen(streamKey(account))).toBe(3);
       gateway = await GatewayProcess.start(env);
 
-      const beyond = await ordersClient(gateway, [account]);
-      const snapshot = nextEvent<OrdersSnapshot>(beyond.socket, 'orders:snapshot');
-      expect(await request<AccountSubscribeResponse>(beyond.socket, 'subscribe', { since: { [account]: 1 } })).toEqual({ ok: true, data: { accounts: [{ account, seq: 6, replayed: 0, resetRequired: true }] } });
-      expect((await snapshot).items.map((item) => item.orderId).sort()).toEqual(['O-4', 'O-5', 'O-6']);
-
-      const within = await ordersClient(gateway, [account]);
-      const replayed = collect<OrderFrame>(within.socket, 'order');
-      expect(await request<AccountSubscribeResponse>(within.socket, 'subscribe', { since: { [account]: 3 } })).toEqual({ ok: true, data: { accounts: [{ account, seq: 6, replayed: 3, resetRequired: false }] } });
-      await waitFor('replay', () => (replayed.length >= 3 ? true : undefined));
-      expect(replayed.map((e) => e.seq)).toEqual([4, 5, 6]);
-      for (const client of [beyond, within]) client.socket.close();
+      await expectLimitHonoured(gateway, account);
     } finally {
       await gateway?.stop();
       await capturing.stop();

@@ -1,48 +1,14 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NAMESPACES, type AccountSubscribeResponse } from '#libs/contracts';
-import { collect, connectClient, GatewayProcess, nextEvent, request, sleep, type ConnectedClient } from './support/gateway.js';
+import type { AccountSubscribeResponse } from '#libs/contracts';
+import { collect, GatewayProcess, request, sleep, type ConnectedClient } from './support/gateway.js';
 import { NatsServer, waitFor } from './support/processes.js';
-import { hsToken } from './support/tokens.js';
+import { expectHistoryServed, expectLimitHonoured, HISTORY, orderEvent, ordersClient, type OrderEvent, type OrderFrame, type OrdersSnapshot } from './support/account-log.js';
 
 const STREAM = 'TRADEWIRE_ACCOUNTS';
 
-/** An order event; `filled` tells the events of one order apart, `seq` is the engine's own when given. */
-const orderEvent = (orderId: string, filled: number, seq?: number) => ({
-  orderId,
-  clientOrderId: `c-${orderId}`,
-  symbol: 'NASDAQ:AAPL',
-  side: 'buy',
-  type: 'limit',
-  status: 'partially_filled',
-  execType: 'trade',
-  quantity: '100000',
-  filledQuantity: String(filled),
-  leavesQuantity: String(100_000 - filled),
-  price: '189.50',
-  ts: Date.now(),
-  ...(seq === undefined ? {} : { seq }),
-});
-
-interface OrderFrame {
-  account: string;
-  seq: number;
-  orderId: string;
-  filledQuantity: string;
-}
-
-interface OrdersSnapshot {
-  account: string;
-  seq: number;
-  items: OrderFrame[];
-}
-
 const natsEnv = (nats: NatsServer, extra: Record<string, string> = {}) => ({ NATS_URL: nats.url, ENGINE_TRANSPORT: 'nats', ...extra });
-
-async function ordersClient(gateway: GatewayProcess, accounts: string[]): Promise<ConnectedClient> {
-  return connectClient(gateway.url, NAMESPACES.orders, { auth: { token: await hsToken({ sub: `trader-${accounts.join('-')}`, accounts }) } });
-}
 
 /** How many messages the stream holds for a subject (JetStream stores the engine's publishes asynchronously). */
 async function storedCount(jsm: JetStreamManager, subject: string): Promise<number> {
@@ -50,7 +16,7 @@ async function storedCount(jsm: JetStreamManager, subject: string): Promise<numb
   return info.state.subjects?.[subject] ?? 0;
 }
 
-async function publishOrders(nc: NatsConnection, jsm: JetStreamManager, account: string, events: ReturnType<typeof orderEvent>[]): Promise<void> {
+async function publishOrders(nc: NatsConnection, jsm: JetStreamManager, account: string, events: OrderEvent[]): Promise<void> {
   const subject = `acct.${account}.order`;
   const before = await storedCount(jsm, subject);
   for (const event of events) nc.publish(subject, JSON.stringify(event));
@@ -92,37 +58,10 @@ describe('durable account log (NATS JetStream)', () => {
 
   it('answers a gateway started after the events with the full snapshot and an exact `since` replay, one hydration for concurrent subscribers', async () => {
     const account = 'ACC-LOG-1';
-    await publishOrders(nc, jsm, account, [orderEvent('O-1', 0, 1), orderEvent('O-2', 0, 2), orderEvent('O-1', 10, 3), orderEvent('O-3', 0, 4), orderEvent('O-2', 20, 5)]);
+    await publishOrders(nc, jsm, account, HISTORY());
     const gateway = await startGateway();
 
-    const fresh = await ordersClient(gateway, [account]);
-    const resuming = await ordersClient(gateway, [account]);
-    clients.push(fresh, resuming);
-    const snapshot = nextEvent<OrdersSnapshot>(fresh.socket, 'orders:snapshot');
-    const replayed = collect<OrderFrame>(resuming.socket, 'order');
-    const resumingSnapshots = collect<OrdersSnapshot>(resuming.socket, 'orders:snapshot');
-    // Both subscribe at once: they share one hydration.
-    const [subFresh, subResuming] = await Promise.all([
-      request<AccountSubscribeResponse>(fresh.socket, 'subscribe', {}),
-      request<AccountSubscribeResponse>(resuming.socket, 'subscribe', { since: { [account]: 2 } }),
-    ]);
-    expect(subFresh).toEqual({ ok: true, data: { accounts: [{ account, seq: 5, replayed: 0, resetRequired: false }] } });
-    expect(subResuming).toEqual({ ok: true, data: { accounts: [{ account, seq: 5, replayed: 3, resetRequired: false }] } });
-    const items = (await snapshot).items;
-    expect((await snapshot).seq).toBe(5);
-    expect(items.map((item) => [item.orderId, item.seq, item.filledQuantity]).sort()).toEqual([
-      ['O-1', 3, '10'],
-      ['O-2', 5, '20'],
-      ['O-3', 4, '0'],
-    ]);
-    await waitFor('replay', () => (replayed.length >= 3 ? true : undefined));
-    expect(replayed.map((event) => [event.seq, event.orderId])).toEqual([
-      [3, 'O-1'],
-      [4, 'O-3'],
-      [5, 'O-2'],
-    ]);
-    expect(resumingSnapshots).toEqual([]);
-    expect(await gateway.metric('tradewire_account_log_hydrations_total', { namespace: '/orders', outcome: 'hydrated' })).toBe(1);
+    const fresh = await expectHistoryServed(gateway, account, clients);
 
     // Live events go on from there, once each.
     const live = collect<OrderFrame>(fresh.socket, 'order');
@@ -287,17 +226,7 @@ describe('durable account log at its limits', () => {
       await waitFor('stream holds the last 3', async () => ((await jsm.streams.info(STREAM)).state.last_seq === 6 ? true : undefined));
       gateway = await GatewayProcess.start(env);
 
-      const beyond = await ordersClient(gateway, [account]);
-      const snapshot = nextEvent<OrdersSnapshot>(beyond.socket, 'orders:snapshot');
-      expect(await request<AccountSubscribeResponse>(beyond.socket, 'subscribe', { since: { [account]: 1 } })).toEqual({ ok: true, data: { accounts: [{ account, seq: 6, replayed: 0, resetRequired: true }] } });
-      expect((await snapshot).items.map((item) => item.orderId).sort()).toEqual(['O-4', 'O-5', 'O-6']);
-
-      const within = await ordersClient(gateway, [account]);
-      const replayed = collect<OrderFrame>(within.socket, 'order');
-      expect(await request<AccountSubscribeResponse>(within.socket, 'subscribe', { since: { [account]: 3 } })).toEqual({ ok: true, data: { accounts: [{ account, seq: 6, replayed: 3, resetRequired: false }] } });
-      await waitFor('replay', () => (replayed.length >= 3 ? true : undefined));
-      expect(replayed.map((e) => e.seq)).toEqual([4, 5, 6]);
-      for (const client of [beyond, within]) client.socket.close();
+      await expectLimitHonoured(gateway, account);
     } finally {
       await gateway.stop();
       await nc.close();
