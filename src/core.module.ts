@@ -1,6 +1,6 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AccountDirectory, JwtStrategy, TokenVerifier } from '#libs/auth';
 import {
@@ -30,6 +30,7 @@ import {
   type GatewayRuntimeOptions,
 } from '#libs/realtime';
 import { createRateLimiter } from './common/rate-limiter.factory.js';
+import { redisConnection } from './common/redis-connection.js';
 import { AppConfig } from './config/index.js';
 import { EngineLinks } from './engine/engine-links.js';
 import { ReadinessState } from './health/readiness.state.js';
@@ -64,7 +65,7 @@ export class CoreModule {
           provide: SeatLedger,
           useFactory: (metrics: GatewayMetrics) =>
             new SeatLedger(
-              config.redisUrl ? new RedisSeatStore(licensingRedis(config.redisUrl, `tradewire-${config.nodeId}-seats`), config.seatLeaseMs) : new MemorySeatStore(),
+              config.redisUrl ? new RedisSeatStore(licensingRedis(config.redisUrl, config.nodeId, 'seats'), config.seatLeaseMs) : new MemorySeatStore(),
               { nodeId: config.nodeId, renewEveryMs: Math.floor(config.seatLeaseMs / 3), onSeatsChanged: (seats) => metrics.seatsInUse(seats) },
               logger,
             ),
@@ -123,12 +124,12 @@ function licenceRegistry(config: AppConfig, logger: Logger): LicenceRegistry | u
   if (registry.kind === 'file') return new FileLicenceRegistry(registry.path, logger);
   // Checked at start (REDIS_URL is required with LICENCE_REGISTRY=redis).
   const url = config.redisUrl as string;
-  return new RedisLicenceRegistry(licensingRedis(url, `tradewire-${config.nodeId}-licences`), licensingRedis(url, `tradewire-${config.nodeId}-licences-sub`), logger);
+  return new RedisLicenceRegistry(licensingRedis(url, config.nodeId, 'licences'), licensingRedis(url, config.nodeId, 'licences-sub'), logger);
 }
 
 /** Licences and seats answer handshakes: a Redis command that cannot be served within 2 s fails instead of waiting. */
-function licensingRedis(url: string, name: string): Redis {
-  return new Redis(url, { connectionName: name, maxRetriesPerRequest: 2, commandTimeout: 2_000, enableAutoPipelining: true });
+function licensingRedis(url: string, nodeId: string, purpose: string): Redis {
+  return redisConnection(url, nodeId, purpose, { maxRetriesPerRequest: 2, commandTimeout: 2_000 });
 }
 
 function followedScreen(config: AppConfig, logger: Logger): ComplianceScreen {

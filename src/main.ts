@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { ENGINE_SUBJECTS, SERVER_EVENTS, type SystemPayload } from '#libs/contracts';
 import { createLogger, GatewayMetrics, PinoNestLogger } from '#libs/observability';
@@ -24,6 +24,7 @@ import {
 } from '#libs/realtime';
 import { AppModule } from './app.module.js';
 import { GatewayErrorHttpFilter } from './common/gateway-error-http.filter.js';
+import { redisConnection } from './common/redis-connection.js';
 import { AppConfig, ConfigurationError } from './config/index.js';
 import { EngineLinks } from './engine/engine-links.js';
 import { ReadinessState } from './health/readiness.state.js';
@@ -57,8 +58,9 @@ function loadConfig(): AppConfig {
 /** How long a replica's Redis Streams account log remembers that an event was stored (the other replicas' copies). */
 const ACCOUNT_LOG_DEDUP_WINDOW_MS = 600_000;
 
-function redisClient(url: string, name: string, overrides: RedisOptions = {}): Redis {
-  return new Redis(url, { connectionName: name, maxRetriesPerRequest: null, enableAutoPipelining: true, lazyConnect: false, ...overrides });
+/** A connection that waits for Redis to come back rather than failing its commands (the adapter, subscribers). */
+function redisClient(url: string, config: AppConfig, purpose: string, overrides: RedisOptions = {}): Redis {
+  return redisConnection(url, config.nodeId, purpose, { maxRetriesPerRequest: null, ...overrides });
 }
 
 function redisTransportOptions(url: string): Record<string, unknown> {
@@ -85,7 +87,7 @@ async function bootstrap(): Promise<void> {
 
   let redis: { pub: Redis; sub: Redis } | undefined;
   if (config.redisUrl) {
-    redis = { pub: redisClient(config.redisUrl, `tradewire-${config.nodeId}-pub`), sub: redisClient(config.redisUrl, `tradewire-${config.nodeId}-sub`) };
+    redis = { pub: redisClient(config.redisUrl, config, 'pub'), sub: redisClient(config.redisUrl, config, 'sub') };
     links.addRedisClient(redis.pub);
     links.addRedisClient(redis.sub);
   }
@@ -161,8 +163,8 @@ async function bootstrap(): Promise<void> {
   } else if (config.engineTransports.includes('redis') && config.redisUrl) {
     // The publisher does not queue while Redis is away: an order then fails at once (ENGINE_UNAVAILABLE) instead of
     // reaching the engine after its client was told ENGINE_TIMEOUT.
-    const publisher = new Redis(config.redisUrl, { connectionName: `tradewire-${config.nodeId}-orders-pub`, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    const subscriber = redisClient(config.redisUrl, `tradewire-${config.nodeId}-orders-sub`);
+    const publisher = redisClient(config.redisUrl, config, 'orders-pub', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    const subscriber = redisClient(config.redisUrl, config, 'orders-sub');
     publisher.on('error', () => undefined); // each failure is an ENGINE_UNAVAILABLE answer
     links.addRedisClient(publisher);
     links.addRedisClient(subscriber);
@@ -222,7 +224,7 @@ function attachAccountLog(app: NestExpressApplication, log: AccountLogReader, co
  */
 async function redisStreamsAccountLog(app: NestExpressApplication, url: string, config: AppConfig, logger: Logger, links: EngineLinks): Promise<RedisStreamsAccountLog> {
   const { stream, maxPerSubject, maxAgeMs, hydrateTimeoutMs } = config.accountLog;
-  const client = redisClient(url, `tradewire-${config.nodeId}-account-log`, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: hydrateTimeoutMs });
+  const client = redisClient(url, config, 'account-log', { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: hydrateTimeoutMs });
   client.on('error', () => undefined); // failures surface as failed appends and hydrations
   links.addRedisClient(client);
   await new Promise<void>((resolveReady) => {

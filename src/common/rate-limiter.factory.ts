@@ -1,8 +1,8 @@
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '#libs/observability';
 import { describeRule, MemoryRateLimitStore, RateLimiter, RedisRateLimitStore, UserStreamCounter, type RateLimitStore } from '#libs/rate-limit';
 import type { AppConfig } from '../config/index.js';
+import { redisConnection } from './redis-connection.js';
 
 /**
  * The rate limiter over Redis when `REDIS_URL` is set (limits hold across replicas), over this process's memory
@@ -13,13 +13,10 @@ export function createRateLimiter(config: AppConfig, logger: Logger, metrics: Ga
   let store: RateLimitStore;
   let streams: UserStreamCounter;
   if (config.redisUrl) {
-    const redis = new Redis(config.redisUrl, {
-      connectionName: `tradewire-${config.nodeId}-ratelimit`,
+    const redis = redisConnection(config.redisUrl, config.nodeId, 'ratelimit', {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: 250,
-      // The stream counts' periodic refresh is one script per user: batched into few writes.
-      enableAutoPipelining: true,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     });
     // Connection errors surface as failed decisions below; logging each reconnect attempt too would flood the log.

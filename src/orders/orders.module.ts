@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { makeCounterProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
-import { Redis } from 'ioredis';
 import { METRICS } from '#libs/observability';
+import { redisConnection } from '../common/redis-connection.js';
 import { AppConfig } from '../config/index.js';
 import { MemoryOrderIdempotencyStore } from './memory-order-idempotency.store.js';
 import { OrderCommandsService } from './order-commands.service.js';
@@ -16,7 +16,7 @@ function idempotencyStore(config: AppConfig): OrderIdempotencyStore {
   const { idempotencyTtlMs, idempotencyMaxKeys } = config.orders;
   if (!config.redisUrl) return new MemoryOrderIdempotencyStore(idempotencyTtlMs, idempotencyMaxKeys);
   // Fails fast rather than queueing: an order waiting for Redis is refused (ENGINE_UNAVAILABLE) and can be retried.
-  const redis = new Redis(config.redisUrl, { connectionName: `tradewire-${config.nodeId}-orders`, maxRetriesPerRequest: 1, commandTimeout: 2_000, enableAutoPipelining: true });
+  const redis = redisConnection(config.redisUrl, config.nodeId, 'orders', { maxRetriesPerRequest: 1, commandTimeout: 2_000 });
   // Failures surface per order, as ENGINE_UNAVAILABLE with a log line; reconnect attempts need not log too.
   redis.on('error', () => undefined);
   return new RedisOrderIdempotencyStore(redis, idempotencyTtlMs);
