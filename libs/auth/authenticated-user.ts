@@ -10,14 +10,20 @@ export interface AuthenticatedUser {
   /** The token's `lic` claim, when it carries one (a licence registry, where configured, wins over it). */
   licence?: Licence;
   compliance?: ComplianceClaim;
-  /** Token expiry, epoch milliseconds; null when the token has no `exp`. */
-  expiresAt: number | null;
+  /**
+   * When the session ends, epoch milliseconds: the token's `exp`, or for a token without one (accepted outside
+   * production only) its `iat` (else the time of verification) plus `JWT_MAX_LIFETIME`.
+   */
+  expiresAt: number;
 }
 
 const DEFAULT_TENANT = 'default';
 
-/** Reads the contract's claims (PROTOCOL.md §3); a token whose claims have the wrong shape is refused outright. */
-export function claimsToUser(payload: JWTPayload): AuthenticatedUser {
+/**
+ * Reads the contract's claims (PROTOCOL.md §8.1) of a verified token whose session ends at `expiresAt`; a token whose
+ * claims have the wrong shape is refused outright.
+ */
+export function claimsToUser(payload: JWTPayload, expiresAt: number): AuthenticatedUser {
   const claims = payload as Record<string, unknown>;
   const sub = claims.sub;
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) {
@@ -28,7 +34,6 @@ export function claimsToUser(payload: JWTPayload): AuthenticatedUser {
   const roles = optionalStringArray(claims.roles, 'roles') ?? [];
   const licence = claims.lic === undefined ? undefined : licenceClaim(claims.lic);
   const compliance = claims.compliance === undefined ? undefined : parseCompliance(claims.compliance);
-  const exp = claims.exp;
   return {
     userId: sub,
     tenant,
@@ -36,7 +41,7 @@ export function claimsToUser(payload: JWTPayload): AuthenticatedUser {
     roles,
     licence,
     compliance,
-    expiresAt: typeof exp === 'number' ? exp * 1000 : null,
+    expiresAt,
   };
 }
 

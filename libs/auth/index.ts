@@ -1,5 +1,6 @@
-export { claimsToUser, hasRole, type AuthenticatedUser } from './authenticated-user.js';
+export { hasRole, type AuthenticatedUser } from './authenticated-user.js';
 export { TokenVerifier, type JwtVerificationSettings } from './token-verifier.js';
+export { DEFAULT_MAX_TOKEN_LIFETIME_MS, MAX_TOKEN_BYTES, type TokenLifetimePolicy } from './token-lifetime.js';
 export { JwksKeyResolver, JwksUnavailableError } from './jwks-key-resolver.js';
 export { tokenFromHandshake, type HandshakeLike } from './handshake-token.js';
 export { JwtStrategy } from './jwt.strategy.js';

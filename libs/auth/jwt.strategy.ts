@@ -2,18 +2,24 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
 import { ExtractJwt, Strategy } from 'passport-jwt';
-import { claimsToUser, type AuthenticatedUser } from './authenticated-user.js';
+import { GatewayError } from '#libs/contracts';
+import type { AuthenticatedUser } from './authenticated-user.js';
 import { TokenVerifier } from './token-verifier.js';
 
+const bearerToken = ExtractJwt.fromAuthHeaderAsBearerToken();
+
 /**
- * passport-jwt for HTTP endpoints that need a user. Keys, algorithms, issuer, audience and the claim mapping are the
- * TokenVerifier's, so HTTP accepts exactly the tokens the socket handshake accepts.
+ * passport-jwt for HTTP endpoints that need a user. passport-jwt reads the bearer token and checks its signature with
+ * the TokenVerifier's keys and algorithms; the user then comes from TokenVerifier.verify, the one verification every
+ * entry point shares (size, lifetime policy, claims), so HTTP accepts exactly the tokens the socket handshake accepts
+ * and refuses the others with the same code and message.
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
-  constructor(verifier: TokenVerifier) {
+  constructor(private readonly verifier: TokenVerifier) {
     super({
-      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      jwtFromRequest: bearerToken,
+      passReqToCallback: true,
       algorithms: verifier.algorithms as never,
       issuer: verifier.issuer,
       audience: verifier.audience,
@@ -28,7 +34,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     });
   }
 
-  validate(payload: Record<string, unknown>): AuthenticatedUser {
-    return claimsToUser(payload);
+  async validate(request: Request): Promise<AuthenticatedUser> {
+    const token = bearerToken(request);
+    if (!token) throw new GatewayError('UNAUTHORIZED', 'no bearer token');
+    return this.verifier.verify(token);
   }
 }

@@ -4,13 +4,22 @@ import { GatewayError } from '#libs/contracts';
 import { claimsToUser, type AuthenticatedUser } from './authenticated-user.js';
 import { verifyHmacJwt } from './hmac-jwt.js';
 import { JwksKeyResolver } from './jwks-key-resolver.js';
+import { checkTokenSize, DEFAULT_MAX_TOKEN_LIFETIME_MS, sessionDeadline, type TokenLifetimePolicy } from './token-lifetime.js';
 
 /** Where the keys that sign tokens come from (one of the three, see ARCHITECTURE.md's config names). */
 export type JwtVerificationSettings = (
   | { kind: 'secret'; secret: string }
   | { kind: 'publicKey'; publicKeyPem: string }
   | { kind: 'jwks'; jwksUrl: string; cacheMaxAgeMs?: number; missRefetchCooldownMs?: number }
-) & { issuer?: string; audience?: string; clockToleranceSec?: number };
+) & {
+  issuer?: string;
+  audience?: string;
+  clockToleranceSec?: number;
+  /** Refuse tokens without `exp` (NODE_ENV=production). */
+  requireExpiry?: boolean;
+  /** `JWT_MAX_LIFETIME`: the longest `exp - iat` (or `exp - now`) accepted; default 24 h. */
+  maxLifetimeMs?: number;
+};
 
 const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -26,8 +35,14 @@ export class TokenVerifier {
   private readonly keyLookup: KeyLookup;
   /** Set for a shared secret: HMAC tokens are verified synchronously with node:crypto (see hmac-jwt.ts). */
   private readonly hmacKey: KeyObject | null = null;
+  private readonly lifetime: TokenLifetimePolicy;
 
   constructor(private readonly settings: JwtVerificationSettings) {
+    this.lifetime = {
+      requireExpiry: settings.requireExpiry ?? false,
+      maxLifetimeMs: settings.maxLifetimeMs ?? DEFAULT_MAX_TOKEN_LIFETIME_MS,
+      clockToleranceSec: settings.clockToleranceSec ?? 5,
+    };
     switch (settings.kind) {
       case 'secret': {
         const key = createSecretKey(Buffer.from(settings.secret, 'utf8'));
@@ -88,11 +103,16 @@ export class TokenVerifier {
     return key instanceof KeyObject ? key : KeyObject.from(key);
   }
 
-  /** Verifies signature, expiry, issuer and audience, then reads the contract's claims. Throws GatewayError. */
+  /**
+   * Verifies size, signature, expiry, issuer, audience and lifetime (TokenLifetimePolicy), then reads the contract's
+   * claims. The one verification of every entry point; throws GatewayError.
+   */
   async verify(token: string): Promise<AuthenticatedUser> {
+    checkTokenSize(token);
     if (this.hmacKey) {
-      const checks = { issuer: this.settings.issuer, audience: this.settings.audience, clockToleranceSec: this.settings.clockToleranceSec ?? 5 };
-      return claimsToUser(verifyHmacJwt(token, this.hmacKey, checks));
+      const checks = { issuer: this.settings.issuer, audience: this.settings.audience, clockToleranceSec: this.lifetime.clockToleranceSec };
+      const claims = verifyHmacJwt(token, this.hmacKey, checks);
+      return claimsToUser(claims, sessionDeadline(claims, this.lifetime));
     }
     let payload: JWTPayload;
     try {
@@ -100,12 +120,12 @@ export class TokenVerifier {
         algorithms: this.algorithms,
         issuer: this.settings.issuer,
         audience: this.settings.audience,
-        clockTolerance: this.settings.clockToleranceSec ?? 5,
+        clockTolerance: this.lifetime.clockToleranceSec,
       }));
     } catch (error) {
       throw toGatewayError(error);
     }
-    return claimsToUser(payload);
+    return claimsToUser(payload, sessionDeadline(payload, this.lifetime));
   }
 
   private async lookupKey(header: JWTHeaderParameters): Promise<KeyObject | CryptoKey> {

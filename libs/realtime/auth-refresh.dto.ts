@@ -1,8 +1,8 @@
-import { IsJWT, IsString, MaxLength } from 'class-validator';
+import { IsJWT, IsString } from 'class-validator';
 
 export class AuthRefreshDto {
+  // No length cap here: the token size limit is the TokenVerifier's, the same for the handshake and HTTP.
   @IsString()
-  @MaxLength(16_384)
   @IsJWT()
   token!: string;
 }

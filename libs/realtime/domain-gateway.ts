@@ -134,7 +134,7 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
       this.runtime.metrics.licenceChange('refresh', 'updated');
     }
     this.onCredentialsChanged(socket);
-    return { expiresAt: user.expiresAt ?? 0 };
+    return { expiresAt: user.expiresAt };
   }
 
   /**
@@ -278,8 +278,8 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     const timers: SocketTimers = {};
     this.timers.set(socket, timers);
     this.armLicenceExpiry(socket, timers);
+    // Every session has a deadline (a token without `exp` gets one from JWT_MAX_LIFETIME), so a refresh never ends it.
     const expiresAt = socket.data.user.expiresAt;
-    if (expiresAt === null) return;
     const now = Date.now();
     const warnAt = expiresAt - this.runtime.options.tokenExpiryWarningMs;
     if (warnAt > now && warnAt - now < MAX_TIMER_MS) {

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
+import ms from 'ms';
 import { validateSync, type ValidationError } from 'class-validator';
-import type { JwtVerificationSettings } from '#libs/auth';
+import { DEFAULT_MAX_TOKEN_LIFETIME_MS, type JwtVerificationSettings } from '#libs/auth';
 import { parseEventRules, parseRateRule, parseRefusalThreshold, TrustedProxies, type RateLimitSettings } from '#libs/rate-limit';
 import { EnvironmentSchema } from './environment.schema.js';
 
@@ -80,8 +81,7 @@ export class AppConfig {
     this.jwt = fromEnv ?? {
       kind: 'secret',
       secret: randomBytes(32).toString('hex'),
-      issuer: env.JWT_ISSUER,
-      audience: env.JWT_AUDIENCE,
+      ...jwtPolicy(env),
     };
     this.licenceRegistry = parseLicenceRegistry(env.LICENCE_REGISTRY);
     this.seatLeaseMs = env.SEAT_LEASE_MS;
@@ -178,6 +178,8 @@ function crossFieldProblems(env: EnvironmentSchema): string[] {
   if (env.NODE_ENV === 'production' && transports.includes('simulator') && env.ENGINE_TRANSPORT !== 'simulator') {
     problems.push('NODE_ENV=production needs an engine: set NATS_URL or REDIS_URL (or ENGINE_TRANSPORT=simulator explicitly)');
   }
+  const maxLifetime = readMaxTokenLifetime(env.JWT_MAX_LIFETIME);
+  if (typeof maxLifetime === 'string') problems.push(`JWT_MAX_LIFETIME: ${maxLifetime}`);
   problems.push(...readRateLimits(env).problems);
   return problems;
 }
@@ -226,8 +228,33 @@ function resolveEngineTransports(env: EnvironmentSchema): EngineTransportName[] 
   return ['simulator'];
 }
 
+/** The longest token lifetime accepted: 1 s to 30 days. */
+const MAX_TOKEN_LIFETIME_RANGE_MS = [1_000, 30 * 86_400_000] as const;
+
+/** `JWT_MAX_LIFETIME` in milliseconds, or what is wrong with it. */
+function readMaxTokenLifetime(text: string): number | string {
+  // ms reads `24h`, `90m`, `1d`, `30s`; a bare number is milliseconds.
+  const value: unknown = ms(text as ms.StringValue);
+  if (typeof value !== 'number' || !Number.isFinite(value)) return `"${text}" is not a duration: write e.g. 24h, 90m or 86400000 (milliseconds)`;
+  const [min, max] = MAX_TOKEN_LIFETIME_RANGE_MS;
+  if (value < min || value > max) return `"${text}" must be between 1s and 30d`;
+  return value;
+}
+
+/** What every token must satisfy whatever signs it: issuer, audience, and the lifetime policy. */
+function jwtPolicy(env: EnvironmentSchema): Pick<JwtVerificationSettings, 'issuer' | 'audience' | 'requireExpiry' | 'maxLifetimeMs'> {
+  const maxLifetime = readMaxTokenLifetime(env.JWT_MAX_LIFETIME);
+  return {
+    issuer: env.JWT_ISSUER,
+    audience: env.JWT_AUDIENCE,
+    // Outside production a token without `exp` is accepted (for tests and tools); its session still ends.
+    requireExpiry: env.NODE_ENV === 'production',
+    maxLifetimeMs: typeof maxLifetime === 'number' ? maxLifetime : DEFAULT_MAX_TOKEN_LIFETIME_MS,
+  };
+}
+
 function jwtSettings(env: EnvironmentSchema): JwtVerificationSettings | null {
-  const common = { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE };
+  const common = jwtPolicy(env);
   if (env.JWT_SECRET) return { kind: 'secret', secret: env.JWT_SECRET, ...common };
   if (env.JWT_PUBLIC_KEY) return { kind: 'publicKey', publicKeyPem: env.JWT_PUBLIC_KEY.replace(/\\n/g, '\n'), ...common };
   if (env.JWT_JWKS_URL) return { kind: 'jwks', jwksUrl: env.JWT_JWKS_URL, ...common };

@@ -65,6 +65,11 @@ export class EnvironmentSchema {
   @IsString()
   JWT_AUDIENCE?: string;
 
+  // A duration (`24h`, `90m`, `1d`, or milliseconds: `86400000`), read by parseDuration in app-config.ts.
+  @Transform(trimmed)
+  @IsString()
+  JWT_MAX_LIFETIME = '24h';
+
   @IsOptional()
   @Transform(trimmed)
   @Matches(/^(file:.+|redis)$/, { message: 'LICENCE_REGISTRY must be file:<path> or redis' })
