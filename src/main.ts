@@ -7,7 +7,10 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { ENGINE_SUBJECTS, SERVER_EVENTS, type SystemPayload } from '#libs/contracts';
+import type { Server } from 'node:http';
+import type { Express } from 'express';
 import { createLogger, GatewayMetrics, PinoNestLogger } from '#libs/observability';
+import { TrustedProxies } from '#libs/rate-limit';
 import {
   ConnectionRegistry,
   EngineFastPath,
@@ -28,6 +31,8 @@ import { redisConnection } from './common/redis-connection.js';
 import { AppConfig, ConfigurationError } from './config/index.js';
 import { EngineLinks } from './engine/engine-links.js';
 import { ReadinessState } from './health/readiness.state.js';
+import { METRICS_PATH, metricsEndpoint, metricsServer } from './http/metrics-endpoint.js';
+import { securityHeaders } from './http/security-headers.js';
 import { InstrumentCatalog } from './market-data/instrument-catalog.js';
 import { NatsOrderChannel } from './orders/nats-order.channel.js';
 import { OrderCommandsService } from './orders/order-commands.service.js';
@@ -84,6 +89,11 @@ async function bootstrap(): Promise<void> {
   });
   const links = app.get(EngineLinks);
   app.useGlobalFilters(new GatewayErrorHttpFilter());
+  app.disable('x-powered-by');
+  const headers = securityHeaders(new TrustedProxies(config.rateLimits.trustedProxies));
+  // /metrics on the main port unless it has a port of its own (then it is not served here at all).
+  const express: Express = app.getHttpAdapter().getInstance();
+  if (config.metrics.port === undefined) express.get(METRICS_PATH, metricsEndpoint(config.metrics.token));
 
   let redis: { pub: Redis; sub: Redis } | undefined;
   if (config.redisUrl) {
@@ -142,6 +152,14 @@ async function bootstrap(): Promise<void> {
   }
   await app.startAllMicroservices();
   await app.listen(config.port, '0.0.0.0');
+  // Before every other listener of the server, Socket.IO's included (it takes over the listeners present when it
+  // attaches, during listen), so that its answers get the headers too. Added in the same turn as the listen completes,
+  // before any request can be read.
+  app.getHttpServer().prependListener('request', (request, response) => headers(request, response, () => undefined));
+  const metricsHttp = config.metrics.port === undefined ? undefined : await listenForMetrics(metricsServer(config.metrics.token, headers), config.metrics.port);
+  if (config.isProduction && config.metrics.port === undefined && config.metrics.token === undefined) {
+    logger.warn('/metrics is served on the main port without a token and names tenants: set METRICS_PORT or METRICS_TOKEN (docs/operations.md §4)');
+  }
 
   let simulator: MarketSimulator | undefined;
   if (config.simulatorEnabled && inProcess) {
@@ -198,15 +216,26 @@ async function bootstrap(): Promise<void> {
   const readiness = app.get(ReadinessState);
   readiness.markStarted();
   const address = `http://localhost:${config.port}`;
-  logger.info({ port: config.port, engineTransports: config.engineTransports, node: config.nodeId, adapter: redis ? 'redis' : 'memory' }, 'gateway ready');
+  const metricsAddress = config.metrics.port === undefined ? `${address}${METRICS_PATH}` : `http://localhost:${config.metrics.port}${METRICS_PATH}`;
+  logger.info({ port: config.port, metricsPort: config.metrics.port, engineTransports: config.engineTransports, node: config.nodeId, adapter: redis ? 'redis' : 'memory' }, 'gateway ready');
   if (config.jwtIsDevelopmentSecret && config.jwt.kind === 'secret') {
     const directory = app.get(AccountDirectory);
     const token = await mintDevelopmentToken(config.jwt.secret, { tenant: 'acme-capital', accounts: directory.accountsOf('acme-capital') }, config.jwt.issuer, config.jwt.audience);
     // The development token goes to the terminal, never into the structured log.
-    process.stdout.write(`\nTradewire is running on the built-in simulator.\n  Dashboard: ${address}/?token=${token}\n  Health:    ${address}/health/ready\n  Metrics:   ${address}/metrics\n\n`);
+    process.stdout.write(`\nTradewire is running on the built-in simulator.\n  Dashboard: ${address}/?token=${token}\n  Health:    ${address}/health/ready\n  Metrics:   ${metricsAddress}\n\n`);
   }
 
-  installShutdown(app, { config, logger, readiness, links, simulator });
+  installShutdown(app, { config, logger, readiness, links, simulator, metricsHttp });
+}
+
+function listenForMetrics(server: Server, port: number): Promise<Server> {
+  return new Promise((resolveListening, rejectListening) => {
+    server.once('error', rejectListening);
+    server.listen(port, '0.0.0.0', () => {
+      server.off('error', rejectListening);
+      resolveListening(server);
+    });
+  });
 }
 
 /** The account streams (orders, positions, portfolio) hydrate accounts from the durable log from now on. */
@@ -247,13 +276,13 @@ async function redisStreamsAccountLog(app: NestExpressApplication, url: string, 
 
 function installShutdown(
   app: NestExpressApplication,
-  deps: { config: AppConfig; logger: Logger; readiness: ReadinessState; links: EngineLinks; simulator?: MarketSimulator },
+  deps: { config: AppConfig; logger: Logger; readiness: ReadinessState; links: EngineLinks; simulator?: MarketSimulator; metricsHttp?: Server },
 ): void {
   let shuttingDown = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (shuttingDown) return;
     shuttingDown = true;
-    const { config, logger, readiness, links, simulator } = deps;
+    const { config, logger, readiness, links, simulator, metricsHttp } = deps;
     const deadline = setTimeout(() => {
       logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'graceful shutdown timed out; exiting');
       process.exit(1);
@@ -278,6 +307,8 @@ function installShutdown(
       if (io) await io.close();
       await app.close();
       await links.close();
+      // Last: the scrape sees the replica until it is gone.
+      metricsHttp?.close();
       logger.info('shutdown complete');
       logger.flush();
       process.exit(0);

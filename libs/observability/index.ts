@@ -2,6 +2,7 @@ export { createLogger, PinoNestLogger, OncePerKeyLogger, PINO_LOGGER } from './l
 export type { Logger } from 'pino';
 export { GatewayMetrics } from './gateway-metrics.js';
 export { ObservabilityModule } from './observability.module.js';
+export { GAUGES_NAMED_LIKE_COUNTERS, registerProcessMetrics } from './process-metrics.js';
 export { METRICS, E2E_LATENCY_BUCKETS } from './metric-names.js';
 export { ComplianceMetrics } from './compliance-metrics.js';
 export {

@@ -1,9 +1,10 @@
 import { Global, Module } from '@nestjs/common';
-import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider, PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge } from 'prom-client';
 import { ComplianceMetrics } from './compliance-metrics.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import { E2E_LATENCY_BUCKETS, METRICS } from './metric-names.js';
+import { registerProcessMetrics } from './process-metrics.js';
 import { UsageMeter } from './usage-meter.js';
 
 const metricProviders = [
@@ -113,10 +114,28 @@ const metricProviders = [
   }),
 ];
 
+/** The process metrics' place in the module's graph: registered once, when the module is built. */
+const PROCESS_METRICS = Symbol('PROCESS_METRICS');
+
+/**
+ * The gateway's metrics, in prom-client's default registry. The application serves that registry where it is
+ * configured to (the main port or a port of its own, with or without a bearer token), so no route is fixed here.
+ */
 @Global()
 @Module({
-  imports: [PrometheusModule.register({ path: '/metrics', defaultMetrics: { enabled: true } })],
-  providers: [{ provide: UsageMeter, useFactory: () => new UsageMeter() }, ...metricProviders, GatewayMetrics, ComplianceMetrics],
+  providers: [
+    {
+      provide: PROCESS_METRICS,
+      useFactory: () => {
+        registerProcessMetrics();
+        return PROCESS_METRICS;
+      },
+    },
+    { provide: UsageMeter, useFactory: () => new UsageMeter() },
+    ...metricProviders,
+    GatewayMetrics,
+    ComplianceMetrics,
+  ],
   exports: [GatewayMetrics, ComplianceMetrics, UsageMeter],
 })
 export class ObservabilityModule {}

@@ -61,6 +61,8 @@ export class AppConfig {
   readonly simulatorEnabled: boolean;
   readonly simulatorRate: number;
   readonly tokenExpiryWarningMs: number;
+  /** Where `/metrics` is served (the main port unless `METRICS_PORT`) and the bearer token it asks for, if any. */
+  readonly metrics: { port?: number; token?: string };
   /** Request, subscription and handshake limits (in Redis across replicas when `REDIS_URL` is set). */
   readonly rateLimits: RateLimitSettings;
   /** Order commands: the engine's time to answer, and how long and how many `clientOrderId`s are remembered. */
@@ -102,6 +104,7 @@ export class AppConfig {
     this.simulatorEnabled = env.SIMULATOR ? env.SIMULATOR === 'on' : this.engineTransports.includes('simulator');
     this.simulatorRate = env.SIMULATOR_RATE;
     this.tokenExpiryWarningMs = env.TOKEN_EXPIRY_WARNING_MS;
+    this.metrics = { port: env.METRICS_PORT, token: env.METRICS_TOKEN };
     const rateLimits = readRateLimits(env);
     if (!rateLimits.settings) throw new ConfigurationError(rateLimits.problems);
     this.rateLimits = rateLimits.settings;
@@ -156,6 +159,8 @@ const OPTIONAL_KEYS = [
   'NODE_ID',
   'SIMULATOR',
   'TRUSTED_PROXIES',
+  'METRICS_PORT',
+  'METRICS_TOKEN',
 ] as const;
 
 function flattenErrors(errors: ValidationError[]): string[] {
@@ -178,6 +183,7 @@ function crossFieldProblems(env: EnvironmentSchema): string[] {
   if (env.NODE_ENV === 'production' && transports.includes('simulator') && env.ENGINE_TRANSPORT !== 'simulator') {
     problems.push('NODE_ENV=production needs an engine: set NATS_URL or REDIS_URL (or ENGINE_TRANSPORT=simulator explicitly)');
   }
+  if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) problems.push('METRICS_PORT must differ from PORT (leave it unset to serve /metrics on PORT)');
   const maxLifetime = readMaxTokenLifetime(env.JWT_MAX_LIFETIME);
   if (typeof maxLifetime === 'string') problems.push(`JWT_MAX_LIFETIME: ${maxLifetime}`);
   problems.push(...readRateLimits(env).problems);

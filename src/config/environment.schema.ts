@@ -204,6 +204,20 @@ export class EnvironmentSchema {
   @IsString()
   TRUSTED_PROXIES?: string;
 
+  // /metrics names tenants: serve it on a port of its own (kept off the clients' network) and/or behind a bearer token.
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  METRICS_PORT?: number;
+
+  @IsOptional()
+  @Transform(trimmed)
+  @IsString()
+  @MinLength(32, { message: 'METRICS_TOKEN must be at least 32 characters' })
+  METRICS_TOKEN?: string;
+
   @Transform(toInt)
   @IsInt()
   @Min(1_000)
