@@ -1,5 +1,5 @@
 import { TrustedProxies, clientAddress } from './client-address.js';
-import { BLOCKED_RULE, type BucketCheck, type LimitCheck, type LimitDecision, type RateLimitStore } from './rate-limit.store.js';
+import { ALLOWED, BLOCKED_RULE, type BucketCheck, type LimitCheck, type LimitDecision, type RateLimitStore } from './rate-limit.store.js';
 import type { RateRule } from './rate-rule.js';
 import { UserStreamCounter } from './user-stream-counter.js';
 
@@ -46,6 +46,20 @@ export interface RateLimitedUser {
  */
 const DEFERRED_EVENTS = new Set(['ping']);
 
+/**
+ * How many deferred requests of one user may be answered while the store has not yet counted them. Beyond, a ping
+ * waits for its own decision like any request: a burst of pings can only outrun its buckets by this many, however
+ * many arrive before the first decision is back. Four: one per namespace, so a dashboard that pings each of its
+ * connections at once never waits.
+ */
+const MAX_UNCOUNTED_DEFERRED = 4;
+
+/** A user refused by an overall bucket or blocked: until when, and which of the two (for the refusal's message). */
+interface Refusal {
+  until: number;
+  rule: string;
+}
+
 const KEY_PREFIX = 'tradewire:rl';
 const MAX_REFUSAL_MEMORY = 100_000;
 
@@ -57,8 +71,10 @@ const MAX_REFUSAL_MEMORY = 100_000;
 export class RateLimiter {
   private readonly trusted: TrustedProxies;
   private readonly checksByEvent = new Map<string, (holder: string) => LimitCheck>();
-  /** Users refused by an overall bucket or blocked, until when: deferred events are refused from this. */
-  private readonly refusedUntil = new Map<string, number>();
+  /** Users refused by an overall bucket or blocked: deferred events are refused from this. */
+  private readonly refusedUntil = new Map<string, Refusal>();
+  /** Per user, deferred requests answered whose store decision is not back yet. */
+  private readonly uncounted = new Map<string, number>();
   /** Each engine.io connection's handshake decision: the namespaces multiplexed over it count once. */
   private readonly connectionDecisions = new WeakMap<object, Promise<LimitDecision>>();
 
@@ -120,18 +136,29 @@ export class RateLimiter {
     return this.close();
   }
 
-  private checkDeferred(holder: string, namespace: string, event: string): LimitDecision {
+  private checkDeferred(holder: string, namespace: string, event: string): LimitDecision | Promise<LimitDecision> {
     const now = this.now();
-    const until = this.refusedUntil.get(holder);
-    if (until !== undefined) {
-      if (until > now) return { allowed: false, retryAfterMs: until - now, rule: 'requests', blockedNow: false };
+    const refusal = this.refusedUntil.get(holder);
+    if (refusal !== undefined) {
+      if (refusal.until > now) return { allowed: false, retryAfterMs: refusal.until - now, rule: refusal.rule, blockedNow: false };
       this.refusedUntil.delete(holder);
     }
-    this.store.decide(this.checkFor(namespace, event)(holder)).then(
-      (decision) => this.remember(holder, decision),
-      () => undefined, // a store that fails, fails open: nothing to remember
+    const decision = this.store.decide(this.checkFor(namespace, event)(holder)).then(
+      (decided) => {
+        this.remember(holder, decided);
+        return decided;
+      },
+      () => ALLOWED, // a store that fails, fails open: nothing to remember
     );
-    return { allowed: true };
+    const uncounted = this.uncounted.get(holder) ?? 0;
+    if (uncounted >= MAX_UNCOUNTED_DEFERRED) return decision;
+    this.uncounted.set(holder, uncounted + 1);
+    void decision.finally(() => {
+      const left = (this.uncounted.get(holder) ?? 1) - 1;
+      if (left > 0) this.uncounted.set(holder, left);
+      else this.uncounted.delete(holder);
+    });
+    return ALLOWED;
   }
 
   private remember(holder: string, decision: LimitDecision): void {
@@ -139,12 +166,14 @@ export class RateLimiter {
     // Only what every request is subject to: a refused `subscribe` does not stop `ping`.
     if (decision.rule !== BLOCKED_RULE && decision.rule !== 'requests' && decision.rule !== 'request-burst' && !decision.blockedNow) return;
     if (this.refusedUntil.size >= MAX_REFUSAL_MEMORY) this.forgetEnded();
-    if (this.refusedUntil.size < MAX_REFUSAL_MEMORY) this.refusedUntil.set(holder, this.now() + decision.retryAfterMs);
+    if (this.refusedUntil.size >= MAX_REFUSAL_MEMORY) return;
+    const rule = decision.blockedNow ? BLOCKED_RULE : decision.rule === BLOCKED_RULE ? BLOCKED_RULE : 'requests';
+    this.refusedUntil.set(holder, { until: this.now() + decision.retryAfterMs, rule });
   }
 
   private forgetEnded(): void {
     const now = this.now();
-    for (const [holder, until] of this.refusedUntil) if (until <= now) this.refusedUntil.delete(holder);
+    for (const [holder, refusal] of this.refusedUntil) if (refusal.until <= now) this.refusedUntil.delete(holder);
   }
 
   /** The buckets an event takes from, built once per namespace and event name. */
