@@ -220,7 +220,8 @@ async function bootstrap(): Promise<void> {
   logger.info({ port: config.port, metricsPort: config.metrics.port, engineTransports: config.engineTransports, node: config.nodeId, adapter: redis ? 'redis' : 'memory' }, 'gateway ready');
   if (config.jwtIsDevelopmentSecret && config.jwt.kind === 'secret') {
     const directory = app.get(AccountDirectory);
-    const token = await mintDevelopmentToken(config.jwt.secret, { tenant: 'acme-capital', accounts: directory.accountsOf('acme-capital') }, config.jwt.issuer, config.jwt.audience);
+    const { secret, issuer, audience, maxLifetimeMs } = config.jwt;
+    const token = await mintDevelopmentToken(secret, { tenant: 'acme-capital', accounts: directory.accountsOf('acme-capital') }, { issuer, audience, maxLifetimeMs });
     // The development token goes to the terminal, never into the structured log.
     process.stdout.write(`\nTradewire is running on the built-in simulator.\n  Dashboard: ${address}/?token=${token}\n  Health:    ${address}/health/ready\n  Metrics:   ${metricsAddress}\n\n`);
   }
