@@ -48,6 +48,12 @@ describe('client events held to the limits as they are decoded', () => {
     ]);
   });
 
+  it('refuses more than 10 attachments as one request instead of closing the connection', () => {
+    const blobs = Array.from({ length: 11 }, () => Buffer.from('x'));
+    const [event] = roundTrip({ type: PacketType.EVENT, nsp: '/market-data', id: 9, data: ['subscribe', { blobs }] }, 100_000);
+    expect(event).toMatchObject({ id: 9, data: ['subscribe', { message: 'more than 10 binary attachments' }] });
+  });
+
   it('scans nesting without recursion, strings and escapes skipped', () => {
     expect(jsonNestingExceeds('[[1]]', 0, 2)).toBe(false);
     expect(jsonNestingExceeds('[[[1]]]', 0, 2)).toBe(true);

@@ -8,6 +8,9 @@ import { Decoder, Encoder, PacketType, type Packet } from 'socket.io-parser';
  */
 export const MAX_PAYLOAD_DEPTH = 32;
 
+/** Socket.IO's own cap on the binary attachments of one event (socket.io-parser's default `maxAttachments`). */
+export const MAX_ATTACHMENTS = 10;
+
 export interface InboundPacketLimits {
   /** The largest client event served, counted as a whole: its text packet and every binary attachment. */
   maxFrameBytes: number;
@@ -104,7 +107,7 @@ interface EventInProgress {
   event: string | number;
   bytes: number;
   /** Why it is refused, once it is: the answer, with the event's whole size, is made when its last part came. */
-  refused: 'size' | 'depth' | null;
+  refused: 'size' | 'depth' | 'attachments' | null;
   /** Attachments still to come when the event is refused before the parser sees them. */
   attachmentsToSkip: number;
 }
@@ -164,6 +167,8 @@ class LimitedDecoder extends EventEmitter {
     const current: EventInProgress = { header, event: 'unknown', bytes, refused: null, attachmentsToSkip: 0 };
     this.current = current;
     if (bytes > this.maxFrameBytes) current.refused = 'size';
+    // Socket.IO's parser would throw on these and close the whole connection; here they are one refused request.
+    else if (header.attachments > MAX_ATTACHMENTS) current.refused = 'attachments';
     // + 1: the packet's own array [event, ...arguments] is the first level of the text.
     else if (jsonNestingExceeds(frame, header.jsonStart, this.maxDepth + 1)) current.refused = 'depth';
     if (!current.refused) return this.inner.add(frame);
@@ -174,6 +179,7 @@ class LimitedDecoder extends EventEmitter {
   }
 
   private refusalOf(current: EventInProgress): RefusedInboundEvent {
+    if (current.refused === 'attachments') return new RefusedInboundEvent(`more than ${MAX_ATTACHMENTS} binary attachments`, { maxAttachments: MAX_ATTACHMENTS });
     return current.refused === 'depth'
       ? new RefusedInboundEvent(`payload nests deeper than ${this.maxDepth} levels`, { maxDepth: this.maxDepth })
       : new RefusedInboundEvent(`frame of ${current.bytes} bytes exceeds the limit of ${this.maxFrameBytes} bytes`, { limit: this.maxFrameBytes });
