@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toDecimal, validateBook, validateOrder, validateQuote, validateSession, validateTrade } from './engine-event-validators.js';
 import { subjectMatches } from './subject-matcher.js';
+import { decodeEnginePayload, MalformedEnginePayload } from './engine-message.deserializer.js';
 
 describe('engine event validation', () => {
   it('keeps decimals as strings and refuses floats it would have to guess at', () => {
@@ -76,5 +77,18 @@ describe('NATS subject matching', () => {
     expect(subjectMatches('acct.*.order', 'acct.ACC-1.order')).toBe(true);
     expect(subjectMatches('md.>', 'md.book.LSE.VOD')).toBe(true);
     expect(subjectMatches('md.>', 'md')).toBe(false);
+  });
+});
+
+describe('engine payloads nested deeper than the contract', () => {
+  it('are refused by a scan of the text, before JSON.parse pays for them', () => {
+    const ts = Date.now();
+    expect(decodeEnginePayload(`{"bid":${'['.repeat(60_000)}1${']'.repeat(60_000)},"ts":${ts}}`)).toEqual(new MalformedEnginePayload('too_deep'));
+    expect(decodeEnginePayload({ data: new TextEncoder().encode('{"a":'.repeat(20_000) + '1' + '}'.repeat(20_000)), subject: 'md.quote.X.Y' })).toEqual(new MalformedEnginePayload('too_deep'));
+    // The contract's deepest shapes pass, and so does anything short (not worth a scan).
+    const book = { type: 'snapshot', bids: Array.from({ length: 50 }, (_, i) => [String(100 - i), '1']), asks: [], ts };
+    expect(decodeEnginePayload(JSON.stringify(book))).toEqual(book);
+    const shortDeep = `${'['.repeat(20)}1${']'.repeat(20)}`;
+    expect(decodeEnginePayload(shortDeep)).toEqual(JSON.parse(shortDeep));
   });
 });
