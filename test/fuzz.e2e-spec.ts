@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_CODES, ERROR_STATUS, NAMESPACES, type MdMessage, type Namespace, type QuoteData, type WireError } from '#libs/contracts';
+import { ERROR_CODES, ERROR_STATUS, NAMESPACES, ORDER_STATUSES, type MdMessage, type Namespace, type QuoteData, type WireError } from '#libs/contracts';
 import { collect, connectClient, GatewayProcess, nextEvent, request, sleep } from './support/gateway.js';
 import { NatsServer, RedisServer, waitFor } from './support/processes.js';
 import { FULL_LICENCE, hsToken } from './support/tokens.js';
@@ -24,6 +24,8 @@ const ENGINE_RUNS = LONG_RUNS > 0 ? LONG_RUNS : 300;
 /** A long run is allowed about 40 ms per client request and 10 ms per engine event on top of the setup. */
 const CLIENT_TIMEOUT_MS = 30_000 + CLIENT_RUNS * 40;
 const ENGINE_TIMEOUT_MS = 30_000 + ENGINE_RUNS * 10;
+const REPLY_RUNS = LONG_RUNS > 0 ? LONG_RUNS : 100;
+const REPLY_TIMEOUT_MS = 30_000 + REPLY_RUNS * 40;
 const ANSWER_TIMEOUT_MS = 5_000;
 const MAX_QUOTE_GAP_MS = 1_000;
 const HEARTBEAT_MS = 50;
@@ -313,6 +315,31 @@ const engineCase: fc.Arbitrary<EngineCase> = fc
   .tuple(fc.constantFrom<'nats' | 'redis'>('nats', 'redis'), fc.oneof({ weight: 3, arbitrary: malformedJson }, { weight: 1, arbitrary: garbage }))
   .map(([transport, { subject, body }]) => ({ transport, subject, body }));
 
+/** What an engine may answer an order command with (§7.3): answers and refusals, well-formed or not, and garbage. */
+const engineReply: fc.Arbitrary<string | Uint8Array> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(
+        fc.record(
+          {
+            orderId: fc.oneof(fc.constantFrom<unknown>('O-1', '', 7, null, {}, [], 'x'.repeat(5_000)), fc.string({ maxLength: 20 })),
+            status: fc.oneof(fc.constantFrom<unknown>(...ORDER_STATUSES, 'NEW', '', 1, null, {}), fc.string({ maxLength: 12 })),
+            code: fc.constantFrom<unknown>('UNKNOWN_SYMBOL', 'INVALID_REQUEST', 'ENGINE_TIMEOUT', 'INTERNAL', 'NOPE', '', 42, null, {}, ['RATE_LIMITED'], 'x'.repeat(500)),
+            message: fc.constantFrom<unknown>('refused', '', 9, null, {}, 'm'.repeat(5_000)),
+          },
+          { requiredKeys: [] },
+        ),
+        fc.subarray(POLLUTION_JSON),
+      )
+      .map(([reply, extra]) => (extra.length > 0 ? JSON.stringify(reply).replace(/}$/, `${Object.keys(reply).length > 0 ? ',' : ''}${extra.join(',')}}`) : JSON.stringify(reply))),
+  },
+  { weight: 1, arbitrary: fc.constantFrom('', 'null', '[]', '"new"', '{', 'x'.repeat(300_000), '{"__proto__":{"orderId":"O-9","status":"new"}}') },
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 256 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 40, max: 20_000 }).map((levels) => `{"orderId":"O-1","status":"new","extra":${'['.repeat(levels)}${']'.repeat(levels)}}`) },
+  { weight: 1, arbitrary: fc.integer({ min: 40, max: 20_000 }).map((levels) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`) },
+);
+
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('fuzz: hostile client events and engine payloads against a real gateway', () => {
@@ -488,6 +515,57 @@ describe('fuzz: hostile client events and engine payloads against a real gateway
       for (const line of gateway.process.output.split('\n').filter((l) => l.trim() !== '')) expect(() => JSON.parse(line) as unknown, line.slice(0, 200)).not.toThrow();
     },
     ENGINE_TIMEOUT_MS,
+  );
+
+  it(
+    'answers order commands with the contract whatever the engine replies, and keeps the connection',
+    async () => {
+      const { socket } = await connectClient(gateway.url, NAMESPACES.orders, { auth: { token: await hsToken({ sub: 'fuzz-trader', accounts: ['ACC-1001'], lic: FULL_LICENCE }) } });
+      const errorEvents = collect<unknown>(socket, 'error');
+      let reply: string | Uint8Array = '';
+      const responder = natsPublisher.subscribe('engine.order.*', { callback: (_error, msg) => void msg.respond(reply) });
+      const started = Date.now();
+      let n = 0;
+      try {
+        await fc.assert(
+          fc.asyncProperty(fc.constantFrom('order:submit', 'order:cancel'), engineReply, async (command, body) => {
+            reply = body;
+            n++;
+            // A new clientOrderId every time: a repeated one is answered from memory without asking the engine.
+            const payload =
+              command === 'order:submit'
+                ? { clientOrderId: `fz-${started}-${n}`, account: 'ACC-1001', instrument: 'NASDAQ:AAPL', side: 'buy', type: 'limit', quantity: '100', price: '189.40' }
+                : { account: 'ACC-1001', orderId: `O-${n}` };
+            const answer = (await socket.timeout(ANSWER_TIMEOUT_MS).emitWithAck(command, payload)) as { ok?: unknown; data?: { orderId?: unknown; status?: unknown }; error?: unknown };
+            if (answer.ok === true) {
+              // Only a well-formed engine answer may pass, and it passes as the contract says.
+              expect(ORDER_STATUSES).toContain(answer.data?.status);
+              if (command === 'order:submit') expect(typeof answer.data?.orderId === 'string' && answer.data.orderId.length > 0).toBe(true);
+            } else {
+              // INTERNAL is the contract's answer to an engine code outside it or to an unreadable reply (§7.3).
+              expect(answer.ok).toBe(false);
+              const { code, status } = answer.error as WireError;
+              expect(ERROR_CODES).toContain(code);
+              expect(status).toBe(ERROR_STATUS[code]);
+            }
+            expect(socket.connected).toBe(true);
+          }),
+          runSettings(REPLY_RUNS),
+        );
+        expect(errorEvents).toEqual([]);
+        expectContractAnswer(await request(socket, 'ping', {}), 'ping after the replies');
+        expect(largestQuoteGap(started)).toBeLessThanOrEqual(MAX_QUOTE_GAP_MS);
+        expect(gateway.process.output).not.toMatch(/"level":"(error|fatal)"/);
+        for (const line of gateway.process.output.split('\n').filter((l) => l.trim() !== '')) {
+          expect(() => JSON.parse(line) as unknown, line.slice(0, 200)).not.toThrow();
+          expect(line.length, line.slice(0, 200)).toBeLessThan(4_096);
+        }
+      } finally {
+        responder.unsubscribe();
+        socket.close();
+      }
+    },
+    REPLY_TIMEOUT_MS,
   );
 
   async function totalMalformed(): Promise<number> {
