@@ -9,12 +9,13 @@ import { NatsServer, RedisServer, waitFor } from './support/processes.js';
 import { FULL_LICENCE, hsToken } from './support/tokens.js';
 
 /**
- * Property-based fuzz of everything a client or an engine can send, against a real gateway with real NATS, Redis,
+ * Property-based fuzz of everything a client or an engine can send (client events on every namespace, engine events
+ * on every subject, engine replies to order commands), against a real gateway with real NATS, Redis,
  * socket.io-client, NATS client and ioredis. `npm test` runs each property briefly; `npm run fuzz` sets FUZZ_RUNS
  * (runs per property) for a long run, and FUZZ_SEED replays the seed a failure printed.
  *
- * What must hold, whatever is sent: every answer is the contract's envelope with a contract code and never INTERNAL,
- * the connection stays, no malformed engine event reaches a client, and a bystander subscribed to quotes keeps
+ * What must hold, whatever is sent: every answer is the contract's envelope with a contract code, never INTERNAL for
+ * client input (INTERNAL is the contract's answer to an engine reply it cannot read, §7.3), the connection stays, no malformed engine event reaches a client, and a bystander subscribed to quotes keeps
  * receiving them with no gap over one second.
  */
 const LONG_RUNS = Number(process.env.FUZZ_RUNS ?? 0);
