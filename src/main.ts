@@ -101,7 +101,7 @@ async function bootstrap(): Promise<void> {
     links.addRedisClient(redis.pub);
     links.addRedisClient(redis.sub);
   }
-  const ioAdapter = new GatewayIoAdapter(app, { corsOrigins: config.corsOrigins, transportMaxBytes: config.transportMaxBytes, redis, compression: config.wsCompression !== 'off', compressMarketData: config.wsCompression === 'all' });
+  const ioAdapter = new GatewayIoAdapter(app, { corsOrigins: config.corsOrigins, transportMaxBytes: config.transportMaxBytes, maxFrameBytes: config.maxFrameBytes, redis, compression: config.wsCompression !== 'off', compressMarketData: config.wsCompression === 'all' });
   app.useWebSocketAdapter(ioAdapter);
   app.useStaticAssets(resolve('src/dashboard/public'), { index: 'index.html' });
 

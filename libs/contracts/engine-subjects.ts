@@ -117,3 +117,17 @@ export interface EngineComplianceScreenChange {
   version?: string;
   ts: number;
 }
+
+/** The earliest engine `ts` accepted: 2000-01-01T00:00:00Z. Anything before is a unit slip (seconds) or garbage. */
+export const ENGINE_TS_EARLIEST_MS = Date.UTC(2000, 0, 1);
+/** How far an engine `ts` may lie ahead of the gateway's clock (24 h): room for skew, none for nonsense like 1e308. */
+export const ENGINE_TS_MAX_AHEAD_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Whether an engine event's `ts` is a plausible epoch-millisecond time: a number between 2000-01-01 and 24 hours
+ * after `now` (fractions of a millisecond are allowed). Seconds, microseconds, negative or non-finite values and
+ * far-future times are malformed.
+ */
+export function isPlausibleEngineTime(ts: unknown, now = Date.now()): ts is number {
+  return typeof ts === 'number' && ts >= ENGINE_TS_EARLIEST_MS && ts <= now + ENGINE_TS_MAX_AHEAD_MS;
+}

@@ -118,10 +118,11 @@ describe('ComplianceScreen', () => {
   });
 
   it('validates engine screen changes', () => {
-    const valid = { instrument: 'NYSE:KO', board: 'aaoifi', status: 'non_compliant', ts: 1 };
-    expect(validateScreenChange(valid)).toEqual({ ok: true, value: { instrument: 'NYSE:KO', board: 'AAOIFI', status: 'non_compliant', reasons: ['board_decision'], version: undefined, ts: 1 } });
+    const ts = Date.now();
+    const valid = { instrument: 'NYSE:KO', board: 'aaoifi', status: 'non_compliant', ts };
+    expect(validateScreenChange(valid)).toEqual({ ok: true, value: { instrument: 'NYSE:KO', board: 'AAOIFI', status: 'non_compliant', reasons: ['board_decision'], version: undefined, ts } });
     expect(validateScreenChange({ ...valid, status: 'compliant' })).toMatchObject({ ok: true, value: { reasons: [] } });
-    for (const bad of [null, [], { ...valid, instrument: 'KO' }, { ...valid, board: '' }, { ...valid, status: 'maybe' }, { ...valid, ts: 'now' }, { ...valid, reasons: ['nope'] }, { ...valid, status: 'compliant', reasons: ['debt'] }]) {
+    for (const bad of [null, [], { ...valid, instrument: 'KO' }, { ...valid, board: '' }, { ...valid, status: 'maybe' }, { ...valid, ts: 'now' }, { ...valid, ts: 1e308 }, { ...valid, ts: 1 }, { ...valid, reasons: ['nope'] }, { ...valid, status: 'compliant', reasons: ['debt'] }]) {
       expect(validateScreenChange(bad).ok).toBe(false);
     }
   });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { INSTRUMENT_PATTERN, type ComplianceClaim, type EngineComplianceScreenChange } from '#libs/contracts';
+import { INSTRUMENT_PATTERN, isPlausibleEngineTime, type ComplianceClaim, type EngineComplianceScreenChange } from '#libs/contracts';
 import type { EntitlementRefusal } from './entitlements.js';
 
 export type ComplianceStatus = 'compliant' | 'non_compliant';
@@ -315,7 +315,7 @@ export function validateScreenChange(payload: unknown): { ok: true; value: Valid
   if (typeof p.instrument !== 'string' || !INSTRUMENT_PATTERN.test(p.instrument)) return { ok: false, reason: 'instrument must be EXCHANGE:SYMBOL' };
   if (typeof p.board !== 'string' || !BOARD_PATTERN.test(p.board)) return { ok: false, reason: 'board must be a board id such as AAOIFI' };
   if (p.status !== 'compliant' && p.status !== 'non_compliant') return { ok: false, reason: 'status must be compliant or non_compliant' };
-  if (typeof p.ts !== 'number' || !Number.isFinite(p.ts) || p.ts <= 0) return { ok: false, reason: 'ts must be epoch milliseconds' };
+  if (!isPlausibleEngineTime(p.ts)) return { ok: false, reason: 'ts must be plausible epoch milliseconds' };
   if (p.version !== undefined && (typeof p.version !== 'string' || p.version.length === 0 || p.version.length > 64)) return { ok: false, reason: 'version must be a short string' };
   const reasons = p.reasons ?? (p.status === 'non_compliant' ? ['board_decision'] : []);
   const problem = reasonsProblem(reasons, p.status);

@@ -1,4 +1,4 @@
-import { parseLicence, type Licence } from '#libs/contracts';
+import { isPlausibleEngineTime, parseLicence, type Licence } from '#libs/contracts';
 import type { LicenceScope } from './licence-registry.js';
 
 export interface LicenceChangeCommand {
@@ -12,7 +12,7 @@ export interface LicenceChangeCommand {
 export function validateLicenceChanged(payload: unknown): { ok: true; value: LicenceChangeCommand } | { ok: false; reason: string } {
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return { ok: false, reason: 'not an object' };
   const event = payload as Record<string, unknown>;
-  if (typeof event.ts !== 'number' || !Number.isFinite(event.ts) || event.ts <= 0) return { ok: false, reason: 'ts is not a number' };
+  if (!isPlausibleEngineTime(event.ts)) return { ok: false, reason: 'ts is not plausible epoch milliseconds' };
   const userId = event.userId;
   const tenant = event.tenant;
   const validId = (value: unknown) => typeof value === 'string' && value.length > 0 && value.length <= 256;

@@ -108,13 +108,15 @@ describe('licence resolution', () => {
   });
 
   it('validates licence.changed events', () => {
-    expect(validateLicenceChanged({ userId: 'u-1', licence: PRO, ts: 1 })).toMatchObject({ ok: true, value: { scope: { kind: 'user', id: 'u-1' }, licence: { tier: 'pro' } } });
-    expect(validateLicenceChanged({ tenant: 'acme', revoked: true, ts: 1 })).toMatchObject({ ok: true, value: { scope: { kind: 'tenant', id: 'acme' }, licence: 'revoked' } });
-    expect(validateLicenceChanged({ tenant: 'acme', ts: 1 })).toMatchObject({ ok: true, value: { licence: null } });
-    expect(validateLicenceChanged({ tenant: 'acme', userId: 'u-1', ts: 1 })).toMatchObject({ ok: false });
-    expect(validateLicenceChanged({ userId: 'u-1', ts: 1, licence: { tier: 1 } })).toMatchObject({ ok: false, reason: 'licence: tier must be a string' });
-    expect(validateLicenceChanged({ userId: 'u-1', revoked: true, licence: PRO, ts: 1 })).toMatchObject({ ok: false });
-    expect(validateLicenceChanged({ userId: 'u-1' })).toMatchObject({ ok: false, reason: 'ts is not a number' });
+    const ts = Date.now();
+    expect(validateLicenceChanged({ userId: 'u-1', licence: PRO, ts })).toMatchObject({ ok: true, value: { scope: { kind: 'user', id: 'u-1' }, licence: { tier: 'pro' } } });
+    expect(validateLicenceChanged({ tenant: 'acme', revoked: true, ts })).toMatchObject({ ok: true, value: { scope: { kind: 'tenant', id: 'acme' }, licence: 'revoked' } });
+    expect(validateLicenceChanged({ tenant: 'acme', ts })).toMatchObject({ ok: true, value: { licence: null } });
+    expect(validateLicenceChanged({ tenant: 'acme', userId: 'u-1', ts })).toMatchObject({ ok: false });
+    expect(validateLicenceChanged({ userId: 'u-1', ts, licence: { tier: 1 } })).toMatchObject({ ok: false, reason: 'licence: tier must be a string' });
+    expect(validateLicenceChanged({ userId: 'u-1', revoked: true, licence: PRO, ts })).toMatchObject({ ok: false });
+    expect(validateLicenceChanged({ userId: 'u-1' })).toMatchObject({ ok: false, reason: 'ts is not plausible epoch milliseconds' });
+    for (const implausible of [1, -ts, 1e308, ts / 1000, ts + 2 * 86_400_000]) expect(validateLicenceChanged({ userId: 'u-1', ts: implausible })).toMatchObject({ ok: false });
   });
 
   it('@RequiresEntitlement decisions: live licence and features', () => {

@@ -1,4 +1,5 @@
 export { createLogger, PinoNestLogger, OncePerKeyLogger, PINO_LOGGER } from './logger.js';
+export { errorSummary, type ErrorSummary } from './error-summary.js';
 export type { Logger } from 'pino';
 export { GatewayMetrics } from './gateway-metrics.js';
 export { ObservabilityModule } from './observability.module.js';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { UseFilters, UseInterceptors, UsePipes } from '@nestjs/common';
+import { MESSAGE_METADATA } from '@nestjs/websockets/constants.js';
 import { ConnectedSocket, MessageBody, SubscribeMessage, type OnGatewayConnection, type OnGatewayDisconnect, type OnGatewayInit } from '@nestjs/websockets';
 import { tokenFromHandshake } from '#libs/auth';
 import {
@@ -13,12 +14,15 @@ import {
   type Namespace,
   type PingResponse,
   type WelcomePayload,
+  type WireError,
 } from '#libs/contracts';
+import { errorSummary } from '#libs/observability';
 import { entitlementsOf, licenceUnusable, sameLicence, type LicenceChange } from '#libs/licensing';
 import { RateLimitInterceptor } from '#libs/rate-limit';
 import { AckInterceptor } from './ack.interceptor.js';
 import { AuthRefreshDto } from './auth-refresh.dto.js';
 import { GatewayExceptionFilter } from './gateway-exception.filter.js';
+import { RefusedInboundEvent } from './inbound-packet-limits.js';
 import type { GatewayRuntime } from './gateway-runtime.js';
 import { connectionKeyOf, type GatewayNamespace, type GatewaySocket } from './gateway-socket.js';
 import { orderedRequests } from './ordered-requests.js';
@@ -56,6 +60,7 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
   abstract readonly namespaceName: Namespace;
   protected namespace!: GatewayNamespace;
   private readonly timers = new WeakMap<GatewaySocket, SocketTimers>();
+  private servedEventNames: ReadonlySet<string> | null = null;
 
   protected constructor(protected readonly runtime: GatewayRuntime) {}
 
@@ -67,7 +72,7 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
         () => next(),
         (error: unknown) => {
           const refusal = error instanceof GatewayError ? error : new GatewayError('INTERNAL', 'handshake failed');
-          if (!(error instanceof GatewayError)) this.runtime.logger.error({ err: error, namespace: this.namespaceName }, 'handshake failed');
+          if (!(error instanceof GatewayError)) this.runtime.logger.error({ err: errorSummary(error), namespace: this.namespaceName }, 'handshake failed');
           this.runtime.metrics.handshake(this.namespaceName, refusal.code);
           if (refusal.code === 'NOT_ENTITLED' || refusal.code === 'CONNECTION_LIMIT') this.runtime.metrics.licenceRefusal(this.namespaceName, refusal.code, 'handshake');
           next(refusal);
@@ -231,26 +236,45 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
   }
 
   /**
-   * Refuses client frames over `maxFrameBytes` with INVALID_REQUEST without closing the connection. The size is read
-   * from the engine.io packet (before Socket.IO decodes it), which is emitted synchronously just before decoding.
+   * Answers what the decoder refused (an event over `maxFrameBytes` with its attachments, or nested deeper than
+   * MAX_PAYLOAD_DEPTH: it arrives with a RefusedInboundEvent as its argument) and events this namespace does not
+   * serve, with INVALID_REQUEST through the ack or as an `error` event. Nothing else sees them; the connection goes on.
    */
   private limitInboundFrames(socket: GatewaySocket): void {
-    const limit = this.runtime.options.maxFrameBytes;
-    let lastFrameBytes = 0;
-    socket.conn.on('packet', (packet: { type: string; data?: unknown }) => {
-      if (packet.type !== 'message') return;
-      const data = packet.data;
-      lastFrameBytes = typeof data === 'string' ? (data.length * 3 > limit ? Buffer.byteLength(data) : data.length) : data instanceof Buffer ? data.byteLength : 0;
-    });
+    const served = this.servedEvents();
     socket.use((packet, next) => {
-      if (lastFrameBytes <= limit) return next();
-      const event = typeof packet[0] === 'string' ? packet[0] : 'unknown';
-      const error = wireError('INVALID_REQUEST', `frame of ${lastFrameBytes} bytes exceeds the limit of ${limit} bytes`, { details: { limit } });
-      this.runtime.metrics.clientRequest(this.namespaceName, event, 'INVALID_REQUEST');
+      const event: unknown = packet[0];
+      const refusal: unknown = packet[1];
+      let error: WireError;
+      let label: string;
+      if (refusal instanceof RefusedInboundEvent) {
+        error = wireError('INVALID_REQUEST', refusal.message, { details: refusal.details });
+        label = typeof event === 'string' && served.has(event) ? event : 'unknown';
+      } else if (typeof event !== 'string' || !served.has(event)) {
+        error = wireError('INVALID_REQUEST', `unknown event ${JSON.stringify(String(event).slice(0, 64))} on ${this.namespaceName}`);
+        label = 'unknown';
+      } else return next();
+      this.runtime.metrics.clientRequest(this.namespaceName, label, 'INVALID_REQUEST');
       const ack: unknown = packet[packet.length - 1];
       if (typeof ack === 'function') (ack as (response: unknown) => void)({ ok: false, error });
       else socket.emit(SERVER_EVENTS.error, error);
     });
+  }
+
+  /** The events this namespace's gateway serves: every @SubscribeMessage of its class and the classes above it. */
+  private servedEvents(): ReadonlySet<string> {
+    if (this.servedEventNames) return this.servedEventNames;
+    const names = new Set<string>();
+    for (let proto: object | null = Object.getPrototypeOf(this) as object | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+      for (const key of Object.getOwnPropertyNames(proto)) {
+        const handler = Object.getOwnPropertyDescriptor(proto, key)?.value as unknown;
+        if (typeof handler !== 'function') continue;
+        const message: unknown = Reflect.getMetadata(MESSAGE_METADATA, handler);
+        if (typeof message === 'string') names.add(message);
+      }
+    }
+    this.servedEventNames = names;
+    return names;
   }
 
   /**

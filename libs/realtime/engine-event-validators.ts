@@ -1,12 +1,13 @@
-import type {
-  BookLevel,
-  Decimal,
-  OrderFields,
-  PortfolioFields,
-  PositionFields,
-  QuoteData,
-  SessionStatus,
-  TradeData,
+import {
+  isPlausibleEngineTime,
+  type BookLevel,
+  type Decimal,
+  type OrderFields,
+  type PortfolioFields,
+  type PositionFields,
+  type QuoteData,
+  type SessionStatus,
+  type TradeData,
 } from '#libs/contracts';
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -27,9 +28,12 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function validTs(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0;
-}
+/** An engine `ts`: plausible epoch milliseconds (from 2000-01-01 to 24 h ahead of this gateway's clock). */
+const validTs = (value: unknown): value is number => isPlausibleEngineTime(value);
+const TS_PROBLEM = 'ts is missing or not plausible epoch milliseconds (2000-01-01 to 24 h ahead)';
+
+/** A decimal with a leading minus sign ("-0" included): prices and sizes of market data are never below zero. */
+const isNegative = (value: Decimal): boolean => value.startsWith('-');
 
 class FieldReader {
   failure: string | null = null;
@@ -39,6 +43,16 @@ class FieldReader {
     const value = toDecimal(this.source[field]);
     if (value === null) this.fail(`${field} is not a decimal`);
     return value ?? '0';
+  }
+  /** A price or size: a decimal that is not negative (JSON numbers are finite by construction, 1e400 is refused). */
+  amount(field: string): Decimal {
+    const value = this.decimal(field);
+    if (isNegative(value)) this.fail(`${field} is negative`);
+    return value;
+  }
+  optionalAmount(field: string): Decimal | undefined {
+    if (this.source[field] === undefined || this.source[field] === null) return undefined;
+    return this.amount(field);
   }
   optionalDecimal(field: string): Decimal | undefined {
     if (this.source[field] === undefined || this.source[field] === null) return undefined;
@@ -80,7 +94,7 @@ export interface EngineStamp {
 }
 
 function stamp(payload: Record<string, unknown>): EngineStamp | string {
-  if (!validTs(payload.ts)) return 'ts is missing or not epoch milliseconds';
+  if (!validTs(payload.ts)) return TS_PROBLEM;
   const seq = payload.seq;
   if (seq !== undefined && (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0)) return 'seq is not a non-negative integer';
   return { ts: payload.ts, seq: seq };
@@ -88,21 +102,21 @@ function stamp(payload: Record<string, unknown>): EngineStamp | string {
 
 export function validateQuote(payload: unknown): Validated<{ ts: number; data: QuoteData }> {
   if (!isObject(payload)) return { ok: false, reason: 'payload is not a JSON object' };
-  if (!validTs(payload.ts)) return { ok: false, reason: 'ts is missing or not epoch milliseconds' };
+  if (!validTs(payload.ts)) return { ok: false, reason: TS_PROBLEM };
   const r = new FieldReader(payload);
   const data: QuoteData = {
-    bid: r.decimal('bid'),
-    ask: r.decimal('ask'),
-    bidSize: r.decimal('bidSize'),
-    askSize: r.decimal('askSize'),
-    last: r.decimal('last'),
-    lastSize: r.decimal('lastSize'),
-    volume: r.decimal('volume'),
+    bid: r.amount('bid'),
+    ask: r.amount('ask'),
+    bidSize: r.amount('bidSize'),
+    askSize: r.amount('askSize'),
+    last: r.amount('last'),
+    lastSize: r.amount('lastSize'),
+    volume: r.amount('volume'),
   };
-  const open = r.optionalDecimal('open');
-  const high = r.optionalDecimal('high');
-  const low = r.optionalDecimal('low');
-  const prevClose = r.optionalDecimal('prevClose');
+  const open = r.optionalAmount('open');
+  const high = r.optionalAmount('high');
+  const low = r.optionalAmount('low');
+  const prevClose = r.optionalAmount('prevClose');
   if (open !== undefined) data.open = open;
   if (high !== undefined) data.high = high;
   if (low !== undefined) data.low = low;
@@ -112,9 +126,9 @@ export function validateQuote(payload: unknown): Validated<{ ts: number; data: Q
 
 export function validateTrade(payload: unknown): Validated<{ ts: number; data: TradeData }> {
   if (!isObject(payload)) return { ok: false, reason: 'payload is not a JSON object' };
-  if (!validTs(payload.ts)) return { ok: false, reason: 'ts is missing or not epoch milliseconds' };
+  if (!validTs(payload.ts)) return { ok: false, reason: TS_PROBLEM };
   const r = new FieldReader(payload);
-  const data: TradeData = { price: r.decimal('price'), size: r.decimal('size'), side: r.oneOf('side', ['buy', 'sell'] as const), tradeId: r.string('tradeId') };
+  const data: TradeData = { price: r.amount('price'), size: r.amount('size'), side: r.oneOf('side', ['buy', 'sell'] as const), tradeId: r.string('tradeId') };
   return finish(r, { ts: payload.ts, data });
 }
 
@@ -127,7 +141,7 @@ function levels(value: unknown): BookLevel[] | null {
     if (!Array.isArray(level) || level.length < 2) return null;
     const price = toDecimal(level[0]);
     const size = toDecimal(level[1]);
-    if (price === null || size === null || size.startsWith('-')) return null;
+    if (price === null || size === null || isNegative(price) || isNegative(size)) return null;
     out.push([price, size]);
   }
   return out;
@@ -135,11 +149,11 @@ function levels(value: unknown): BookLevel[] | null {
 
 export function validateBook(payload: unknown): Validated<{ ts: number; type: 'snapshot' | 'delta'; bids: BookLevel[]; asks: BookLevel[] }> {
   if (!isObject(payload)) return { ok: false, reason: 'payload is not a JSON object' };
-  if (!validTs(payload.ts)) return { ok: false, reason: 'ts is missing or not epoch milliseconds' };
+  if (!validTs(payload.ts)) return { ok: false, reason: TS_PROBLEM };
   if (payload.type !== 'snapshot' && payload.type !== 'delta') return { ok: false, reason: 'type is not snapshot|delta' };
   const bids = levels(payload.bids ?? []);
   const asks = levels(payload.asks ?? []);
-  if (!bids || !asks) return { ok: false, reason: 'bids/asks are not [price, size] decimal pairs' };
+  if (!bids || !asks) return { ok: false, reason: 'bids/asks are not [price, size] pairs of non-negative decimals' };
   return { ok: true, value: { ts: payload.ts, type: payload.type, bids, asks } };
 }
 
@@ -147,7 +161,7 @@ const SESSION_STATUSES: readonly SessionStatus[] = ['PRE_OPEN', 'OPEN', 'CLOSED'
 
 export function validateSession(payload: unknown): Validated<{ ts: number; status: SessionStatus }> {
   if (!isObject(payload)) return { ok: false, reason: 'payload is not a JSON object' };
-  if (!validTs(payload.ts)) return { ok: false, reason: 'ts is missing or not epoch milliseconds' };
+  if (!validTs(payload.ts)) return { ok: false, reason: TS_PROBLEM };
   if (typeof payload.status !== 'string' || !(SESSION_STATUSES as readonly string[]).includes(payload.status)) {
     return { ok: false, reason: 'status is not PRE_OPEN|OPEN|CLOSED|HALTED' };
   }

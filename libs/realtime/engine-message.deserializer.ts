@@ -1,12 +1,27 @@
 import type { ConsumerDeserializer, IncomingEvent } from '@nestjs/microservices';
+import { jsonNestingExceeds } from './inbound-packet-limits.js';
 
 /** An engine payload that could not even be parsed; the controller counts and drops it. */
 export class MalformedEnginePayload {
-  constructor(readonly reason: 'invalid_json' | 'not_utf8' | 'too_large') {}
+  constructor(readonly reason: 'invalid_json' | 'not_utf8' | 'too_large' | 'too_deep') {}
 }
 
 /** Engine events larger than this are refused before parsing: no legitimate event comes near it. */
 export const MAX_ENGINE_EVENT_BYTES = 1_048_576;
+
+/**
+ * How deeply an engine event may nest. The contract's deepest payloads (book levels, a licence's exchanges) nest 3
+ * levels; parsing deep nesting costs V8 ten times more per byte than flat JSON (a 120 KB array of 60,000 levels takes
+ * about 30 ms), so such a payload is refused by a scan of its text before it is parsed.
+ */
+export const MAX_ENGINE_EVENT_DEPTH = 16;
+/** Shorter texts cannot cost much whatever their nesting; the scan is spared for the hot path's small events. */
+const DEPTH_SCAN_FROM_CHARS = 256;
+
+/** Whether engine JSON text nests deeper than the contract ever does (MAX_ENGINE_EVENT_DEPTH), read without parsing it. */
+export function engineJsonTooDeep(text: string): boolean {
+  return text.length > DEPTH_SCAN_FROM_CHARS && jsonNestingExceeds(text, 0, MAX_ENGINE_EVENT_DEPTH);
+}
 
 interface NatsMessageLike {
   data: Uint8Array;
@@ -43,6 +58,7 @@ export function decodeEnginePayload(value: unknown): unknown {
     } catch {
       return new MalformedEnginePayload('not_utf8');
     }
+    if (engineJsonTooDeep(text)) return new MalformedEnginePayload('too_deep');
     try {
       return JSON.parse(text) as unknown;
     } catch {
@@ -52,6 +68,7 @@ export function decodeEnginePayload(value: unknown): unknown {
   if (typeof value === 'string' || value instanceof Buffer) {
     const text = value.toString();
     if (text.length > MAX_ENGINE_EVENT_BYTES) return new MalformedEnginePayload('too_large');
+    if (engineJsonTooDeep(text)) return new MalformedEnginePayload('too_deep');
     try {
       return JSON.parse(text) as unknown;
     } catch {

@@ -1,7 +1,7 @@
 import { RedisContext, ServerRedis, type MessageHandler, type RedisOptions } from '@nestjs/microservices';
 import { accountFromSubject, ENGINE_SUBJECTS, type AccountKind } from '#libs/contracts';
 import type { EngineFastPath } from './engine-fast-path.js';
-import { decodeEnginePayload } from './engine-message.deserializer.js';
+import { decodeEnginePayload, engineJsonTooDeep, MalformedEnginePayload } from './engine-message.deserializer.js';
 import { handlerForPattern } from './exact-pattern-route.js';
 
 /** Where account events are kept as received (the Redis Streams account log), when there is one. */
@@ -43,6 +43,15 @@ export class EngineRedisServer extends ServerRedis {
       return;
     }
     direct(decodeEnginePayload(this.parseMessage(buffer)), new RedisContext([pattern, undefined]));
+  }
+
+  /**
+   * Nest's Redis transport parses every message before anything else sees it: a payload nested deeper than the
+   * contract ever is (MAX_ENGINE_EVENT_DEPTH) is refused by a scan of its text instead, as over NATS.
+   */
+  override parseMessage(content: unknown): ReturnType<ServerRedis['parseMessage']> {
+    if (typeof content === 'string' && engineJsonTooDeep(content)) return new MalformedEnginePayload('too_deep');
+    return super.parseMessage(content);
   }
 
   /** Synchronous, so the appends leave in the order the events came in (the log's order relies on it). */

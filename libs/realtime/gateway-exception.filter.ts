@@ -1,7 +1,7 @@
 import { Catch, Inject, type ArgumentsHost, type WsExceptionFilter } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
 import { GatewayError, isErrorCode, wireError, type WireError } from '#libs/contracts';
-import { GatewayMetrics, PINO_LOGGER, type Logger } from '#libs/observability';
+import { errorSummary, GatewayMetrics, PINO_LOGGER, type Logger } from '#libs/observability';
 import type { GatewaySocket } from './gateway-socket.js';
 
 /**
@@ -32,7 +32,8 @@ export class GatewayExceptionFilter implements WsExceptionFilter {
       if (typeof body === 'object' && body !== null && isErrorCode((body as { code?: unknown }).code)) return body as WireError;
       return wireError('INVALID_REQUEST', typeof body === 'string' ? body : 'invalid request');
     }
-    this.logger.error({ err: exception, namespace: client.nsp.name, event, connectionId: client.data.connectionId }, 'client request failed');
+    // One line, no stack: a client that can trigger this once can trigger it on every request.
+    this.logger.error({ err: errorSummary(exception), namespace: client.nsp.name, event, connectionId: client.data.connectionId }, 'client request failed');
     return wireError('INTERNAL', 'internal error; the request was not applied');
   }
 }

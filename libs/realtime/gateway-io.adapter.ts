@@ -5,12 +5,19 @@ import type { Observable } from 'rxjs';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import type { Server, ServerOptions, Socket } from 'socket.io';
+import { limitedSocketParser } from './inbound-packet-limits.js';
+import { errorSummary } from '#libs/observability';
 import { SelectiveDeflateWsEngine } from './selective-deflate.ws-engine.js';
 
 export interface SocketServerSettings {
   corsOrigins: string[] | true;
-  /** Hard cap on one inbound frame; a larger one closes that connection only. */
+  /** Hard cap on one inbound engine.io packet; a larger one closes that connection only. */
   transportMaxBytes: number;
+  /**
+   * The largest client event served, attachments included: a larger one (or one nested too deeply) reaches its
+   * namespace as a refused event, answered INVALID_REQUEST, and the connection goes on.
+   */
+  maxFrameBytes: number;
   /** With Redis: cross-replica broadcasts (system notices, disconnects) go through the Redis adapter. */
   redis?: { pub: Redis; sub: Redis };
   /** Negotiate permessage-deflate for frames of 1 KB and more. */
@@ -38,7 +45,8 @@ const PER_MESSAGE_DEFLATE = {
 
 /**
  * One Socket.IO server for all four namespaces, with the gateway's transport settings: websocket and long-polling,
- * CORS, permessage-deflate above 1 KB, ping 25 s / timeout 20 s, an inbound frame cap.
+ * CORS, permessage-deflate above 1 KB, ping 25 s / timeout 20 s, an inbound frame cap, and client events held to the
+ * frame limit and the nesting limit as they are decoded.
  */
 export class GatewayIoAdapter extends IoAdapter {
   private server: Server | null = null;
@@ -59,6 +67,7 @@ export class GatewayIoAdapter extends IoAdapter {
       pingInterval: 25_000,
       pingTimeout: 20_000,
       maxHttpBufferSize: this.settings.transportMaxBytes,
+      parser: limitedSocketParser({ maxFrameBytes: this.settings.maxFrameBytes }),
       perMessageDeflate: this.settings.compression ? PER_MESSAGE_DEFLATE : false,
       httpCompression: { threshold: 1024 },
       serveClient: true,
@@ -85,7 +94,7 @@ export class GatewayIoAdapter extends IoAdapter {
         try {
           result$ = transform(callback(data, ack));
         } catch (error) {
-          this.requestLogger.error(error);
+          this.requestLogger.error({ msg: 'client request failed', err: errorSummary(error) });
           return;
         }
         result$.subscribe({
@@ -95,7 +104,7 @@ export class GatewayIoAdapter extends IoAdapter {
             if (typeof event === 'string') socket.emit(event, (response as { data?: unknown }).data);
             else if (!isAckHandledManually && typeof ack === 'function') (ack as (value: unknown) => void)(response);
           },
-          error: (error: unknown) => this.requestLogger.error(error),
+          error: (error: unknown) => this.requestLogger.error({ msg: 'client request failed', err: errorSummary(error) }),
         });
       });
     }

@@ -234,7 +234,7 @@ export class OrderCommandsService implements OnModuleDestroy {
   }
 
   private unreadable(command: OrderCommand, reply: unknown): GatewayError {
-    this.logger.warn({ command, reply: reply instanceof Error ? reply.message : reply }, 'unreadable engine answer to an order command');
+    this.logger.warn({ command, reply: replySummary(reply) }, 'unreadable engine answer to an order command');
     return new GatewayError('INTERNAL', 'the engine sent an unreadable answer; check the order events before sending it again');
   }
 
@@ -258,4 +258,16 @@ function toGatewayError(error: WireError): GatewayError {
     ...(error.details !== undefined ? { details: error.details } : {}),
     ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
   });
+}
+
+/**
+ * What the log says about an unreadable engine reply: its shape, never the whole of it. A reply can be as large as the
+ * transport allows (1 MB over NATS) and nested thousands deep, and a log line must stay short and serializable.
+ */
+function replySummary(reply: unknown): Record<string, unknown> {
+  if (reply instanceof Error) return { error: reply.message.slice(0, 200) };
+  if (typeof reply === 'string') return { type: 'string', length: reply.length, start: reply.slice(0, 200) };
+  if (typeof reply !== 'object' || reply === null) return { type: reply === null ? 'null' : typeof reply, value: String(reply).slice(0, 200) };
+  if (Array.isArray(reply)) return { type: 'array', length: reply.length };
+  return { type: 'object', keys: Object.keys(reply).slice(0, 20).map((key) => key.slice(0, 64)) };
 }
