@@ -102,6 +102,21 @@ describe('the SDK connection: tokens, reconnects, refusals, requests', () => {
     expect(errors.map((e) => e.code)).toEqual(['UNAUTHORIZED']);
   });
 
+  it('reports a getToken() that fails and tries again with backoff', async () => {
+    let calls = 0;
+    const c = start({
+      getToken: () => {
+        calls++;
+        if (calls === 1) return Promise.reject(new Error('identity provider down'));
+        return 'token-ok';
+      },
+    });
+    c.orders.subscribe();
+    await until('connected', () => c.state === 'connected');
+    expect(errors.map((e) => [e.code, e.message])).toEqual([['TOKEN_UNAVAILABLE', 'getToken() failed: Error: identity provider down']]);
+    expect(gateway.handshakes.map((h) => h.token)).toEqual(['token-ok']);
+  });
+
   it('stops on a terminal refusal such as NOT_ENTITLED', async () => {
     gateway.refusals.push(refusal('NOT_ENTITLED', 'licence has been revoked'));
     const c = start();

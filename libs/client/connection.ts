@@ -170,6 +170,7 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
           this.hub.sink.log.warn?.('request answer lost; sending again', { namespace: this.namespace, event, reason: outcome.reason });
           continue;
         }
+        if (!this.connected) throw new TradewireError('CONNECTION_LOST', `${event} on ${this.namespace}: the connection went down before the answer`);
         throw new TradewireError('REQUEST_TIMEOUT', `${event} on ${this.namespace}: ${outcome.reason}`);
       }
       const response = outcome.response;

@@ -2,7 +2,7 @@ import { AccountStreamClient, PortfolioStore, PositionStore } from './account-st
 import { checkClientOptions } from './argument-checks.js';
 import { ConnectionHub } from './connection.js';
 import { TypedEmitter } from './emitter.js';
-import { TradewireError } from './errors.js';
+import { listenerFailed, type TradewireError } from './errors.js';
 import { MarketDataClient } from './market-data.js';
 import { OrdersClient } from './order-commands.js';
 import type { ConnectionState, Diagnostics, TradewireClientEvents, TradewireClientOptions, TradewireLogger } from './types.js';
@@ -24,7 +24,11 @@ export class TradewireClient extends TypedEmitter<TradewireClientEvents> {
   constructor(options: TradewireClientOptions) {
     checkClientOptions(options);
     const logger = options.logger ?? {};
-    super((error, event) => logger.error?.('a listener threw', { event, error: error instanceof Error ? error.message : String(error) }));
+    // A throwing `error` listener must not loop back into `error`: it is only logged.
+    super((error, event) => {
+      if (event === 'error') logger.error?.('an error listener threw', { error: error instanceof Error ? error.message : String(error) });
+      else this.reportError(listenerFailed(error, event));
+    });
     this.logger = logger;
     const report = (error: TradewireError) => this.reportError(error);
     this.hub = new ConnectionHub(options, {
