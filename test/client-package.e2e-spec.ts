@@ -24,7 +24,7 @@ describe('@tradewire/client as a package', () => {
     consumer = await mkdtemp(join(tmpdir(), 'tradewire-consumer-'));
     const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', consumer], { cwd: clientDir });
     const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
-    expect(packed.files.map((f) => f.path).filter((p) => !p.startsWith('dist/'))).toEqual(['package.json']);
+    expect(packed.files.map((f) => f.path).filter((p) => !p.startsWith('dist/')).sort()).toEqual(['README.md', 'package.json']);
     const local = (name: string) => `file:${join(repoRoot, 'node_modules', name)}`;
     await writeFile(
       join(consumer, 'package.json'),
