@@ -1,5 +1,5 @@
 import { Manager, type Socket } from 'socket.io-client';
-import { isErrorCode, type AckResponse, type NamespaceRequests, type Namespace, type ServerToClientEvents, type SystemPayload, type WelcomePayload, type WireError } from '#libs/contracts';
+import { isErrorCode, type AckResponse, type LicencePayload, type NamespaceRequests, type Namespace, type ServerToClientEvents, type SystemPayload, type WelcomePayload, type WireError } from '#libs/contracts';
 import { FullJitterBackoff, jitterWithin } from './backoff.js';
 import { BadFrameError, RequestError, TradewireError } from './errors.js';
 import { classifyRefusal } from './refusal-policy.js';
@@ -14,6 +14,7 @@ export interface HubSink {
   state(state: ConnectionState, info: ConnectionStateInfo): void;
   error(error: TradewireError): void;
   welcome(welcome: WelcomePayload): void;
+  licence(licence: LicencePayload): void;
   system(notice: SystemPayload): void;
   tokenRefreshed(expiresAt: number): void;
   log: TradewireLogger;
@@ -92,6 +93,10 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
     this.listen('system', (notice) => {
       if (!isObject(notice) || (notice.type !== 'shutdown' && notice.type !== 'notice')) throw new BadFrameError('system', 'not a system notice', notice);
       hub.onSystem(notice);
+    });
+    this.listen('licence', (licence) => {
+      if (!isObject(licence) || !isObject(licence.limits) || !isObject(licence.entitlements)) throw new BadFrameError('licence', 'not a licence payload', licence);
+      hub.sink.licence(licence);
     });
     this.listen('auth:expiring', (payload) => {
       if (!isObject(payload) || typeof payload.expiresAt !== 'number') throw new BadFrameError('auth:expiring', 'no expiresAt', payload);

@@ -38,6 +38,7 @@ export class TradewireClient extends TypedEmitter<TradewireClientEvents> {
       },
       error: report,
       welcome: (welcome) => this.emit('welcome', welcome),
+      licence: (licence) => this.emit('licence', licence),
       system: (notice) => this.emit('system', notice),
       tokenRefreshed: (expiresAt) => this.emit('tokenRefreshed', { expiresAt }),
       log: logger,
