@@ -116,6 +116,10 @@ describe('the SDK connection: tokens, reconnects, refusals, requests', () => {
     expect(states.at(-1)?.[1]).toMatchObject({ reason: 'refused', namespace: ORDERS, error: { code: 'UNAUTHORIZED' } });
     expect(gateway.handshakes.map((h) => h.token)).toEqual(['token-1', 'token-2']);
     expect(errors.map((e) => e.code)).toEqual(['UNAUTHORIZED']);
+    // The application got the user to sign in again: reconnect() starts over with a fresh token.
+    c.reconnect();
+    await until('connected', () => c.state === 'connected');
+    expect(gateway.handshakes.map((h) => h.token)).toEqual(['token-1', 'token-2', 'token-3']);
   });
 
   it('reports a getToken() that fails and tries again with backoff', async () => {

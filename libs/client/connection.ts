@@ -140,6 +140,14 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
     this.connectNow();
   }
 
+  /** Tries again now: after a terminal refusal the application fixed (a new token, a licence), or to skip a wait. */
+  retryNow(): void {
+    if (this.status !== 'terminal' && this.status !== 'waiting') return;
+    this.backoff.reset();
+    this.refreshedForUnauthorized = false;
+    this.connectNow();
+  }
+
   close(): void {
     this.status = 'closed';
     this.clearRetry();
@@ -374,6 +382,13 @@ export class ConnectionHub {
       this.startPing();
     }
     return channel;
+  }
+
+  /** Every namespace that is not connected tries again now, with a token fetched afresh from `getToken()`. */
+  reconnect(): void {
+    if (this.closed) throw new TradewireError('CLIENT_CLOSED', 'the client was closed');
+    this.invalidateToken();
+    for (const channel of this.channels.values()) channel.retryNow();
   }
 
   close(): void {

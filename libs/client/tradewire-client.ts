@@ -81,6 +81,14 @@ export class TradewireClient extends TypedEmitter<TradewireClientEvents> {
     return this.hub.pingOnce();
   }
 
+  /**
+   * Tries again now, with a fresh `getToken()`: after a terminal refusal the application has fixed (the user signed in
+   * again, the licence was renewed), or to cut a backoff wait short. Connected namespaces are left as they are.
+   */
+  reconnect(): void {
+    this.hub.reconnect();
+  }
+
   /** Closes every namespace and the connection; the client cannot be used again. */
   close(): void {
     this.hub.close();
