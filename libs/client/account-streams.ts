@@ -9,7 +9,7 @@ import {
 } from '#libs/contracts';
 import { checkAccountSubscribe } from './argument-checks.js';
 import type { ConnectionHub, NamespaceChannel } from './connection.js';
-import { TypedEmitter } from './emitter.js';
+import { TypedEmitter, type ListenerArgs } from './emitter.js';
 import { BadFrameError, listenerFailed, TradewireError } from './errors.js';
 import { asTradewireError, isRestoredOnReconnect } from './market-data.js';
 import type { AccountSnapshotInfo, AccountSubscribeOptions, AccountSubscriptionEvents, Order, OrderEvents, Portfolio, PortfolioEvents, Position, PositionEvents, StreamDiagnostics } from './types.js';
@@ -177,8 +177,9 @@ export class AccountSubscription<K extends AccountKind> extends TypedEmitter<Eve
   }
 
   /** @internal */
-  deliver<E extends keyof AccountSubscriptionEvents<AccountEvent<K>> & string>(event: E, ...args: Parameters<AccountSubscriptionEvents<AccountEvent<K>>[E]>): void {
+  deliver<E extends keyof AccountSubscriptionEvents<AccountEvent<K>>>(event: E | K, ...args: ListenerArgs<AccountSubscriptionEvents<AccountEvent<K>>[E]>): void {
     if (!this.active) return;
+    // The kind's own event (`order`, `position`, `portfolio`) carries the same argument as `event`.
     (this.emit as (event: string, ...rest: unknown[]) => void)(event, ...args);
   }
 }
@@ -420,7 +421,7 @@ export class AccountStreamClient<K extends AccountKind, S extends AccountStore<A
     this.store.apply(event);
     for (const subscription of this.subscriptions) {
       if (!subscription.follows(event.account)) continue;
-      subscription.deliver(this.kind as never, event as never);
+      subscription.deliver<'event'>(this.kind, event);
       subscription.deliver('event', event);
     }
   }

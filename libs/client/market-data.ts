@@ -15,7 +15,7 @@ import {
 import { checkChannel, checkInstrument, checkMarketDataSubscribe } from './argument-checks.js';
 import { BookState } from './book-state.js';
 import type { ConnectionHub, NamespaceChannel } from './connection.js';
-import { TypedEmitter } from './emitter.js';
+import { TypedEmitter, type ListenerArgs } from './emitter.js';
 import { BadFrameError, listenerFailed, TradewireError } from './errors.js';
 import type { Book, MarketDataSubscribeOptions, MarketDataSubscriptionEvents, Quote, ResyncInfo, StreamDiagnostics, Trade } from './types.js';
 import { checkMdMessage, isObject, isWireError } from './wire-checks.js';
@@ -103,7 +103,7 @@ export class MarketDataSubscription extends TypedEmitter<MarketDataSubscriptionE
   }
 
   /** @internal */
-  deliver<E extends keyof MarketDataSubscriptionEvents>(event: E, ...args: Parameters<MarketDataSubscriptionEvents[E]>): void {
+  deliver<E extends keyof MarketDataSubscriptionEvents>(event: E, ...args: ListenerArgs<MarketDataSubscriptionEvents[E]>): void {
     if (this.active) this.emit(event, ...args);
   }
 }

@@ -67,7 +67,6 @@ export interface TradewireClientOptions {
 }
 
 export interface TradewireClientEvents {
-  [event: string]: (...args: never[]) => void;
   state: (state: ConnectionState, info: ConnectionStateInfo) => void;
   /** A bad frame (skipped), a server `error` event, or a background request that failed. Never thrown. */
   error: (error: TradewireError) => void;
@@ -141,7 +140,6 @@ export interface DelayedInfo {
 }
 
 export interface MarketDataSubscriptionEvents {
-  [event: string]: (...args: never[]) => void;
   quote: (quote: Quote) => void;
   trade: (trade: Trade) => void;
   book: (book: Book) => void;
@@ -184,7 +182,6 @@ export interface AccountReplayInfo {
 }
 
 export interface AccountSubscriptionEvents<E> {
-  [event: string]: (...args: never[]) => void;
   /** Each event once, in seq order per account, across reconnects and replicas. */
   event: (event: E) => void;
   snapshot: (info: AccountSnapshotInfo) => void;
