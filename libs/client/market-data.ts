@@ -427,6 +427,13 @@ export class MarketDataClient {
       if (message.prevSeq === undefined || message.prevSeq !== state.seq) {
         this.counters.gaps++;
         this.resync(state, { reason: 'gap', ...(message.prevSeq !== undefined ? { prevSeq: message.prevSeq } : {}), ...(state.seq !== null ? { expectedSeq: state.seq } : {}) });
+        // The copy held is out of step until the snapshot: shown as it was, no longer verified.
+        const stale = this.books.get(state.instrument);
+        if (stale?.verified) {
+          const unverified: Book = { ...stale, verified: false };
+          this.books.set(state.instrument, unverified);
+          for (const holder of state.holders) holder.deliver('book', unverified);
+        }
         return;
       }
       book.applyUpdate(data);
