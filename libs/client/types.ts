@@ -112,7 +112,10 @@ export interface Book extends StreamFields {
   asks: readonly BookLevel[];
   /** The server's checksum of the top 10 levels. */
   checksum: number;
-  /** The SDK's own CRC32 of its copy matched `checksum`. False while unverifiable (`depth` below 10). */
+  /**
+   * The SDK's own CRC32 of its copy matched `checksum`. False while unverifiable (`depth` below 10), and while the
+   * book is out of step (a gap or a mismatch) until the fresh snapshot the SDK asked for arrives.
+   */
   verified: boolean;
 }
 
