@@ -193,8 +193,8 @@ describe('the SDK connection: tokens, reconnects, refusals, requests', () => {
       await until('connected to the first', () => c.state === 'connected' && c.diagnostics().namespaces.every((n) => n.node === 'scripted-1'));
       await gateway.close(); // the replica is gone: the next attempt is refused by the network
       await until('connected to the second', () => c.state === 'connected' && c.diagnostics().namespaces.length === 2 && c.diagnostics().namespaces.every((n) => n.node === 'scripted-2'));
+      await until('resubscribed there', () => second.requestsOf(MD, 'subscribe').length === 1 && second.requestsOf(ORDERS, 'subscribe').length === 1);
       expect(second.requestsOf(MD, 'subscribe').map((r) => r.payload)).toEqual([{ instruments: ['NASDAQ:AAPL'], channels: ['quote'] }]);
-      expect(second.requestsOf(ORDERS, 'subscribe')).toHaveLength(1);
       gateway = await ScriptedGateway.start(); // a first replica back, on another port: not in the list, so unused
       second.shutdown(100);
       // Back to the first URL, which is down now: the client keeps trying both in turn.

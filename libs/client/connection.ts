@@ -123,6 +123,8 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
     this.socket.on('connect_error', (error: Error & { data?: unknown }) => this.onConnectError(error));
     this.socket.on('disconnect', (reason: string) => this.onDisconnect(reason));
     for (const [event, handler] of this.bindings) this.socket.on(event, handler);
+    // An attempt in flight on the old manager is void (its events are no longer heard): make it on the new one.
+    if (this.status === 'connecting' && this.hub.token !== null) this.socket.connect();
   }
 
   /**
@@ -288,6 +290,7 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
   }
 
   private onDisconnect(reason: string): void {
+    this.hub.sink.log.debug?.('socket disconnected', { namespace: this.namespace, reason, status: this.status });
     if (this.status === 'closed' || this.status === 'terminal') return;
     this.status = 'waiting';
     this.welcome = null;
