@@ -376,6 +376,7 @@ export class ConnectionHub {
   private shutdownWindowMs: number | null = null;
   private shutdownNoticeTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
+  private pingChannel: NamespaceChannel | null = null;
   private closed = false;
   private lastState: ConnectionState = 'disconnected';
 
@@ -569,8 +570,10 @@ export class ConnectionHub {
 
   /** Measures RTT and clock offset on one connected namespace; the answer's `serverTime` is at about half the RTT. */
   async pingOnce(): Promise<void> {
-    const channel = [...this.channels.values()].find((c) => c.connected);
+    // The same namespace pings while it stays connected, so the per-namespace request counts stay flat.
+    const channel = this.pingChannel?.connected ? this.pingChannel : [...this.channels.values()].find((c) => c.connected);
     if (!channel) return;
+    this.pingChannel = channel;
     this.counters.pingsSent++;
     const started = performance.now();
     try {
