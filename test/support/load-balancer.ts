@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, ManagedProcess, waitFor } from './processes.js';
@@ -51,8 +51,8 @@ ${servers}
 `;
     const file = join(dir, 'haproxy.cfg');
     writeFileSync(file, config);
-    // -db: stay in the foreground, so the test owns the process; -W off (no master) for the same reason.
-    const child = new ManagedProcess(spawn(process.env.HAPROXY_BIN ?? '/usr/sbin/haproxy', ['-db', '-f', file], { stdio: 'pipe' }));
+    // -db: in the foreground, so the test owns the process. Debian installs it in /usr/sbin, often not on a user's PATH.
+    const child = new ManagedProcess(spawn(existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy', ['-db', '-f', file], { stdio: 'pipe' }));
     const balancer = new LoadBalancer(port, child, dir);
     try {
       await waitFor(`haproxy on ${port} routing to a ready gateway`, async () => {
