@@ -25,13 +25,16 @@ export class LoadBalancer {
     const dir = mkdtempSync(join(tmpdir(), 'tradewire-haproxy-'));
     const servers = backendPorts.map((backend, i) => `  server gateway-${i + 1} 127.0.0.1:${backend} check inter 100ms fall 1 rise 1`).join('\n');
     const config = `global
-  maxconn 20000
+  # Each client costs two descriptors (client and server side); stay within a default 20,000 soft limit.
+  maxconn 5000
 
 defaults
   mode http
-  option redispatch
-  retries 3
-  timeout connect 1s
+  # A connect refused by a replica that just died is retried at once on another: HAProxy waits min(timeout connect,
+  # 1 s) before a retry, which on loopback can be short.
+  option redispatch 1
+  retries 2
+  timeout connect 100ms
   timeout client 60s
   timeout server 60s
   timeout http-request 10s
