@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'docker/**', 'src/dashboard/public/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'docker/**', 'src/dashboard/public/**', 'libs/client/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -20,7 +20,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['eslint.config.js'],
+    files: ['eslint.config.js', 'libs/client/build.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
   },
 );

@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NAMESPACES, type MdMessage, type MdSubscribeResponse, type SystemPayload } from '#libs/contracts';
+import { bookChecksum, NAMESPACES, type MdMessage, type MdSubscribeResponse, type SystemPayload } from '#libs/contracts';
 import { collect, connectClient, GatewayProcess, nextEvent, request, sleep } from './support/gateway.js';
 import { NatsServer, waitFor } from './support/processes.js';
 import { FULL_LICENCE, hsToken } from './support/tokens.js';
@@ -93,7 +93,6 @@ describe('delayed data for delayed-only entitlements', () => {
     const book = await waitFor('delayed book with the delta', () => frames.flat().find((m) => m.data.bids[0]?.[0] === '198.1'), DELAY_MS + 3_000);
     expect(frames.flat().every((m) => m.type === 'snapshot' && m.delayed === true)).toBe(true);
     expect(book).toMatchObject({ stream: 'book:NYSE:JPM', type: 'snapshot', delayed: true, data: { bids: [['198.1', '25'], ['198.0', '100']], asks: [['198.2', '300'], ['198.3', '10']] } });
-    const { bookChecksum } = await import('../src/market-data/book-checksum.js');
     expect(book?.data.checksum).toBe(bookChecksum([['198.2', '300'], ['198.3', '10']], [['198.1', '25'], ['198.0', '100'], ['197.9', '200'], ['197.8', '50']]));
     client.socket.close();
   });

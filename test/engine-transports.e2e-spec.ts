@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NAMESPACES, type AccountSubscribeResponse, type MdMessage, type MdSubscribeResponse, type WireError } from '#libs/contracts';
+import { bookChecksum, NAMESPACES, type AccountSubscribeResponse, type MdMessage, type MdSubscribeResponse, type WireError } from '#libs/contracts';
 import { collect, connectClient, GatewayProcess, nextEvent, request, sleep } from './support/gateway.js';
 import { NatsServer, RedisServer, waitFor } from './support/processes.js';
 import { FULL_LICENCE, hsToken } from './support/tokens.js';
@@ -150,7 +150,6 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
       // The client plays its part: apply the update, check the checksum, resync on a gap.
       const bids = new Map(snap.data.bids);
       for (const [price, size] of update.data.bids) if (size === '0') bids.delete(price); else bids.set(price, size);
-      const { bookChecksum } = await import('../src/market-data/book-checksum.js');
       const sortedBids = [...bids].sort((x, y) => Number(y[0]) - Number(x[0]));
       expect(bookChecksum(snap.data.asks, sortedBids)).toBe(update.data.checksum);
       const resynced = await request<{ seq: number }>(client.socket, 'resync', { stream: 'book:LSE:VOD' });
@@ -178,7 +177,6 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
       expect(update).toMatchObject({ type: 'update', prevSeq: snapshot?.seq, seq: (snapshot?.seq ?? 0) + 1 });
       expect(update?.data.bids).toEqual([['688.0', '175']]);
       expect(update?.data.asks).toEqual([['688.3', '10']]);
-      const { bookChecksum } = await import('../src/market-data/book-checksum.js');
       expect(update?.data.checksum).toBe(bookChecksum([['688.2', '300'], ['688.3', '10']], [['688.0', '175'], ['687.9', '200']]));
       client.socket.close();
     });

@@ -4,3 +4,4 @@ export * from './licence.js';
 export * from './engine-subjects.js';
 export * from './licence-parser.js';
 export * from './orders.js';
+export * from './book-checksum.js';

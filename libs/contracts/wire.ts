@@ -1,5 +1,6 @@
 import type { WireError } from './error-codes.js';
 import type { Licence } from './licence.js';
+import type { OrderCancelRequest, OrderCancelResponse, OrderSubmitRequest, OrderSubmitResponse } from './orders.js';
 
 /** Socket.IO namespaces, one per domain, all on one port. */
 export const NAMESPACES = {
@@ -351,3 +352,37 @@ export interface ServerToClientEvents {
   'positions:snapshot': (payload: PositionsSnapshot) => void;
   'portfolio:snapshot': (payload: PortfolioSnapshot) => void;
 }
+
+/**
+ * The typed client → server request map: per namespace, each request's payload and the `data` of its ack. Every
+ * request is sent with an ack callback and answered with the `AckResponse` envelope.
+ */
+export interface CommonRequests {
+  ping: [request: Record<string, never>, response: PingResponse];
+  'auth:refresh': [request: AuthRefreshRequest, response: AuthRefreshResponse];
+}
+export interface MarketDataRequests extends CommonRequests {
+  subscribe: [request: MdSubscribeRequest, response: MdSubscribeResponse];
+  unsubscribe: [request: MdUnsubscribeRequest, response: MdUnsubscribeResponse];
+  resync: [request: MdResyncRequest, response: MdResyncResponse];
+}
+export interface AccountStreamRequests extends CommonRequests {
+  subscribe: [request: AccountSubscribeRequest, response: AccountSubscribeResponse];
+  unsubscribe: [request: AccountUnsubscribeRequest, response: AccountUnsubscribeResponse];
+}
+export interface OrdersRequests extends AccountStreamRequests {
+  'order:submit': [request: OrderSubmitRequest, response: OrderSubmitResponse];
+  'order:cancel': [request: OrderCancelRequest, response: OrderCancelResponse];
+}
+/** Requests of each namespace, by namespace. */
+export interface NamespaceRequests {
+  '/market-data': MarketDataRequests;
+  '/orders': OrdersRequests;
+  '/positions': AccountStreamRequests;
+  '/portfolio': AccountStreamRequests;
+}
+
+/** Socket.IO typed map of what a client emits, from a request map: each request carries its ack callback. */
+export type ClientToServerEvents<Requests extends object = MarketDataRequests & OrdersRequests> = {
+  [E in keyof Requests]: Requests[E] extends [infer Request, infer Response] ? (request: Request, ack: AckCallback<Response>) => void : never;
+};

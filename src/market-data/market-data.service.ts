@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import {
+  bookChecksum,
   GatewayError,
   mdSubject,
   wireError,
@@ -23,7 +24,6 @@ import { UserStreamCounter } from '#libs/rate-limit';
 import { EngineInterestRegistry, GATEWAY_RUNTIME_OPTIONS, STREAM_KINDS, StreamFanout, type GatewayNamespace, type GatewayRuntimeOptions, type GatewaySocket } from '#libs/realtime';
 import type { MdSubscribeDto } from './dto/md-subscribe.dto.js';
 import { AppConfig } from '../config/index.js';
-import { bookChecksum } from './book-checksum.js';
 import { DelayLine, type DelayedEntry } from './delay-line.js';
 import { InstrumentCatalog } from './instrument-catalog.js';
 import { TradingCalendar } from './trading-calendar.js';

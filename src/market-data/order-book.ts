@@ -1,5 +1,4 @@
-import type { BookLevel } from '#libs/contracts';
-import { bookChecksum } from './book-checksum.js';
+import { bookChecksum, type BookLevel } from '#libs/contracts';
 
 function isZero(size: string): boolean {
   return /^0*(\.0*)?$/.test(size);

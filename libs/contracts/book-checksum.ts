@@ -1,4 +1,4 @@
-import type { BookLevel } from '#libs/contracts';
+import type { BookLevel } from './wire.js';
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);

@@ -1,0 +1,420 @@
+import {
+  ACCOUNT_STREAM_EVENTS,
+  NAMESPACES,
+  type AccountEvent,
+  type AccountKind,
+  type AccountSubscribeRequest,
+  type AccountSubscribeResponse,
+  type OrderStatus,
+} from '#libs/contracts';
+import { checkAccountSubscribe } from './argument-checks.js';
+import type { ConnectionHub, NamespaceChannel } from './connection.js';
+import { TypedEmitter } from './emitter.js';
+import { BadFrameError, TradewireError } from './errors.js';
+import { asTradewireError } from './market-data.js';
+import type { AccountSnapshotInfo, AccountSubscribeOptions, AccountSubscriptionEvents, Order, OrderEvents, Portfolio, PortfolioEvents, Position, PositionEvents, StreamDiagnostics } from './types.js';
+import { isAccountEvent, isObject } from './wire-checks.js';
+
+const KIND_NAMESPACE = { order: NAMESPACES.orders, position: NAMESPACES.positions, portfolio: NAMESPACES.portfolio } as const;
+type AccountNamespace = (typeof KIND_NAMESPACE)[AccountKind];
+
+const DONE_STATUSES: readonly OrderStatus[] = ['filled', 'canceled', 'rejected', 'expired'];
+
+/** The client-side state of one account stream kind; every store counts its changes in `version`. */
+export abstract class AccountStore<E> {
+  /** Grows by one at every change: cheap change detection for UI frameworks. */
+  version = 0;
+  abstract apply(event: E): void;
+  abstract replace(account: string, items: E[]): void;
+  abstract clear(account?: string): void;
+}
+
+/** Orders by `orderId`, open and done. */
+export class OrderStore extends AccountStore<Order> {
+  private readonly orders = new Map<string, Order>();
+  private cache: { version: number; list: Order[] } | null = null;
+
+  get(orderId: string): Order | undefined {
+    return this.orders.get(orderId);
+  }
+
+  byClientOrderId(clientOrderId: string, account?: string): Order | undefined {
+    for (const order of this.orders.values()) if (order.clientOrderId === clientOrderId && (account === undefined || order.account === account)) return order;
+    return undefined;
+  }
+
+  /** Every order, newest event last; the same array until the next change. */
+  list(): readonly Order[] {
+    if (this.cache?.version !== this.version) this.cache = { version: this.version, list: [...this.orders.values()].sort((a, b) => a.ts - b.ts || a.seq - b.seq) };
+    return this.cache.list;
+  }
+
+  open(): Order[] {
+    return this.list().filter((o) => !DONE_STATUSES.includes(o.status));
+  }
+
+  done(): Order[] {
+    return this.list().filter((o) => DONE_STATUSES.includes(o.status));
+  }
+
+  apply(order: Order): void {
+    this.orders.set(order.orderId, order);
+    this.version++;
+  }
+
+  replace(account: string, items: Order[]): void {
+    for (const [id, order] of this.orders) if (order.account === account) this.orders.delete(id);
+    for (const item of items) this.orders.set(item.orderId, item);
+    this.version++;
+  }
+
+  clear(account?: string): void {
+    if (account === undefined) this.orders.clear();
+    else for (const [id, order] of this.orders) if (order.account === account) this.orders.delete(id);
+    this.version++;
+  }
+}
+
+/** Positions by account and symbol. */
+export class PositionStore extends AccountStore<Position> {
+  private readonly positions = new Map<string, Map<string, Position>>();
+  private cache: { version: number; list: Position[] } | null = null;
+
+  get(account: string, symbol: string): Position | undefined {
+    return this.positions.get(account)?.get(symbol);
+  }
+
+  /** The positions of one account, by symbol. */
+  ofAccount(account: string): ReadonlyMap<string, Position> {
+    return this.positions.get(account) ?? new Map();
+  }
+
+  list(): readonly Position[] {
+    if (this.cache?.version !== this.version) this.cache = { version: this.version, list: [...this.positions.values()].flatMap((m) => [...m.values()]) };
+    return this.cache.list;
+  }
+
+  apply(position: Position): void {
+    let account = this.positions.get(position.account);
+    if (!account) this.positions.set(position.account, (account = new Map<string, Position>()));
+    account.set(position.symbol, position);
+    this.version++;
+  }
+
+  replace(account: string, items: Position[]): void {
+    this.positions.set(account, new Map(items.map((p) => [p.symbol, p])));
+    this.version++;
+  }
+
+  clear(account?: string): void {
+    if (account === undefined) this.positions.clear();
+    else this.positions.delete(account);
+    this.version++;
+  }
+}
+
+/** The portfolio of each account. */
+export class PortfolioStore extends AccountStore<Portfolio> {
+  private readonly portfolios = new Map<string, Portfolio>();
+  private cache: { version: number; list: Portfolio[] } | null = null;
+
+  get(account: string): Portfolio | undefined {
+    return this.portfolios.get(account);
+  }
+
+  list(): readonly Portfolio[] {
+    if (this.cache?.version !== this.version) this.cache = { version: this.version, list: [...this.portfolios.values()] };
+    return this.cache.list;
+  }
+
+  apply(portfolio: Portfolio): void {
+    this.portfolios.set(portfolio.account, portfolio);
+    this.version++;
+  }
+
+  replace(account: string, items: Portfolio[]): void {
+    this.portfolios.delete(account);
+    for (const item of items) this.portfolios.set(item.account, item);
+    this.version++;
+  }
+
+  clear(account?: string): void {
+    if (account === undefined) this.portfolios.clear();
+    else this.portfolios.delete(account);
+    this.version++;
+  }
+}
+
+type EventsOf<K extends AccountKind> = K extends 'order' ? OrderEvents : K extends 'position' ? PositionEvents : PortfolioEvents;
+
+/** One `subscribe()` on an account stream: its events, for its accounts (or all the token's). */
+export class AccountSubscription<K extends AccountKind> extends TypedEmitter<EventsOf<K>> {
+  private active = true;
+
+  constructor(
+    private readonly owner: AccountStreamClient<K, AccountStore<AccountEvent<K>>>,
+    /** The accounts asked for; null: every account of the token. */
+    readonly accounts: readonly string[] | null,
+    onListenerError: (error: unknown, event: string) => void,
+  ) {
+    super(onListenerError);
+  }
+
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  /** @internal */
+  follows(account: string): boolean {
+    return this.accounts === null || this.accounts.includes(account);
+  }
+
+  unsubscribe(): void {
+    if (!this.active) return;
+    this.active = false;
+    this.owner.release(this);
+    this.removeAllListeners();
+  }
+
+  /** @internal */
+  deliver<E extends keyof AccountSubscriptionEvents<AccountEvent<K>> & string>(event: E, ...args: Parameters<AccountSubscriptionEvents<AccountEvent<K>>[E]>): void {
+    if (!this.active) return;
+    (this.emit as (event: string, ...rest: unknown[]) => void)(event, ...args);
+  }
+}
+
+interface AccountCursor {
+  /** The seq of the last event (or snapshot) applied; null before the first. */
+  seq: number | null;
+  receivedAt: number | null;
+  /** The subscribe answer said `resetRequired`: the snapshot that follows replaces the state. */
+  resetPending: boolean;
+}
+
+/**
+ * `client.orders`, `client.positions`, `client.portfolio`: an account stream over its namespace. The SDK tracks each
+ * account's `seq`; after a reconnect (to the same replica or another) it subscribes with `since`, drops what it
+ * already has, and so the application sees every event once, in seq order. `resetRequired` reloads the snapshot.
+ */
+export class AccountStreamClient<K extends AccountKind, S extends AccountStore<AccountEvent<K>>> {
+  readonly duplicatesDropped = { count: 0 };
+  protected readonly namespace: AccountNamespace;
+  private readonly cursors = new Map<string, AccountCursor>();
+  private readonly subscriptions = new Set<AccountSubscription<K>>();
+  private channelRef: NamespaceChannel<AccountNamespace> | null = null;
+  /** What the server holds on this connection: null: nothing; 'all': every account; else those accounts. */
+  private serverHolds: 'all' | Set<string> | null = null;
+  private flushScheduled = false;
+
+  constructor(
+    readonly kind: K,
+    readonly store: S,
+    protected readonly hub: ConnectionHub,
+    protected readonly reportError: (error: TradewireError) => void,
+  ) {
+    this.namespace = KIND_NAMESPACE[kind];
+  }
+
+  /** Follows the token's accounts (or the given ones): a snapshot, then live events. */
+  subscribe(options?: AccountSubscribeOptions): AccountSubscription<K> {
+    checkAccountSubscribe(options);
+    const subscription = new AccountSubscription<K>(this, options?.accounts ? [...new Set(options.accounts)] : null, (error, event) =>
+      this.reportError(new TradewireError('INTERNAL', `a listener of ${event} threw: ${error instanceof Error ? error.message : String(error)}`)),
+    );
+    this.subscriptions.add(subscription);
+    this.channel();
+    this.scheduleFlush();
+    return subscription;
+  }
+
+  /** The last seq applied per account (what `since` will be after a reconnect). */
+  seqs(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [account, cursor] of this.cursors) if (cursor.seq !== null) out[account] = cursor.seq;
+    return out;
+  }
+
+  streamDiagnostics(now = Date.now()): StreamDiagnostics[] {
+    return [...this.cursors].map(([account, c]) => ({ stream: `${this.kind}:${account}`, seq: c.seq ?? 0, ageMs: c.receivedAt === null ? null : now - c.receivedAt, delayed: false }));
+  }
+
+  /** @internal */
+  release(subscription: AccountSubscription<K>): void {
+    this.subscriptions.delete(subscription);
+    this.scheduleFlush();
+  }
+
+  protected channel(): NamespaceChannel<AccountNamespace> {
+    if (this.channelRef) return this.channelRef;
+    const channel = this.hub.channel(this.namespace);
+    this.channelRef = channel;
+    const events = ACCOUNT_STREAM_EVENTS[this.kind];
+    channel.listen(events.live, (event: unknown) => this.onLive(event));
+    channel.listen(events.snapshot, (snapshot: unknown) => this.onSnapshot(snapshot));
+    channel.onDisconnected(() => {
+      this.serverHolds = null;
+    });
+    channel.onConnected(({ reconnect }) => {
+      if (reconnect) this.scheduleFlush();
+    });
+    return channel;
+  }
+
+  /** Which accounts the live subscriptions want: 'all', a set, or null for none. */
+  private wanted(): 'all' | Set<string> | null {
+    if (this.subscriptions.size === 0) return null;
+    const accounts = new Set<string>();
+    for (const subscription of this.subscriptions) {
+      if (subscription.accounts === null) return 'all';
+      for (const account of subscription.accounts) accounts.add(account);
+    }
+    return accounts;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setTimeout(() => {
+      this.flushScheduled = false;
+      this.flush();
+    }, 0);
+  }
+
+  private flush(): void {
+    const channel = this.channelRef;
+    if (!channel?.connected) return; // the next connect flushes
+    const wanted = this.wanted();
+    const held = this.serverHolds;
+    if (wanted === null) {
+      if (held === null) return;
+      this.serverHolds = null;
+      const accounts = held === 'all' ? [...this.cursors.keys()] : [...held];
+      this.forgetAccounts(held === 'all' ? null : accounts);
+      channel.request('unsubscribe', held === 'all' ? {} : { accounts }).catch((error: unknown) => this.reportError(asTradewireError(error)));
+      return;
+    }
+    if (held !== null && held !== 'all' && wanted !== 'all') {
+      const dropped = [...held].filter((a) => !wanted.has(a));
+      if (dropped.length > 0) {
+        for (const account of dropped) held.delete(account);
+        this.forgetAccounts(dropped);
+        channel.request('unsubscribe', { accounts: dropped }).catch((error: unknown) => this.reportError(asTradewireError(error)));
+      }
+    }
+    let request: AccountSubscribeRequest;
+    if (wanted === 'all') {
+      if (held === 'all') return;
+      request = {};
+    } else {
+      const missing = held === 'all' ? [] : [...wanted].filter((a) => !(held?.has(a) ?? false));
+      if (missing.length === 0) return;
+      request = { accounts: missing };
+    }
+    const since = this.sinceFor(request.accounts ?? null);
+    if (Object.keys(since).length > 0) request.since = since;
+    this.serverHolds = wanted === 'all' ? 'all' : new Set([...(held === null || held === 'all' ? [] : held), ...(request.accounts ?? [])]);
+    channel.request('subscribe', request).then(
+      (answer) => this.onSubscribed(answer, since),
+      (error: unknown) => {
+        this.serverHolds = held;
+        const failure = asTradewireError(error);
+        for (const subscription of this.subscriptions) subscription.deliver('error', failure);
+        if (failure.code !== 'CLIENT_CLOSED') this.reportError(failure);
+      },
+    );
+  }
+
+  private sinceFor(accounts: string[] | null): Record<string, number> {
+    const since: Record<string, number> = {};
+    for (const [account, cursor] of this.cursors) {
+      if (cursor.seq !== null && (accounts === null || accounts.includes(account))) since[account] = cursor.seq;
+    }
+    return since;
+  }
+
+  private forgetAccounts(accounts: string[] | null): void {
+    for (const account of accounts ?? [...this.cursors.keys()]) this.cursors.delete(account);
+    if (accounts === null) this.store.clear();
+    else for (const account of accounts) this.store.clear(account);
+  }
+
+  private cursor(account: string): AccountCursor {
+    let cursor = this.cursors.get(account);
+    if (!cursor) this.cursors.set(account, (cursor = { seq: null, receivedAt: null, resetPending: false }));
+    return cursor;
+  }
+
+  private onSubscribed(answer: AccountSubscribeResponse, since: Record<string, number>): void {
+    if (!isObject(answer) || !Array.isArray(answer.accounts)) {
+      this.reportError(new BadFrameError('subscribe', 'the answer has no accounts list', answer));
+      return;
+    }
+    for (const item of answer.accounts) {
+      if (!isObject(item) || typeof item.account !== 'string') continue;
+      const cursor = this.cursor(item.account);
+      const sent = since[item.account];
+      if (item.resetRequired) {
+        cursor.resetPending = true;
+        const info: AccountSnapshotInfo = { account: item.account, seq: item.seq, resetRequired: true };
+        this.hub.sink.log.warn?.('account stream reset', { namespace: this.namespace, account: item.account, since: sent, seq: item.seq });
+        for (const subscription of this.subscriptions) if (subscription.follows(item.account)) subscription.deliver('reset', info);
+      } else if (sent !== undefined) {
+        for (const subscription of this.subscriptions) {
+          if (subscription.follows(item.account)) subscription.deliver('replay', { account: item.account, replayed: item.replayed, since: sent });
+        }
+      }
+    }
+  }
+
+  private onSnapshot(snapshot: unknown): void {
+    if (!isObject(snapshot) || typeof snapshot.account !== 'string' || typeof snapshot.seq !== 'number') {
+      this.reportError(new BadFrameError(ACCOUNT_STREAM_EVENTS[this.kind].snapshot, 'not a snapshot', snapshot));
+      return;
+    }
+    const items = this.snapshotItems(snapshot);
+    if (items === null) {
+      this.reportError(new BadFrameError(ACCOUNT_STREAM_EVENTS[this.kind].snapshot, 'snapshot items are malformed', snapshot));
+      return;
+    }
+    const cursor = this.cursor(snapshot.account);
+    const resetRequired = cursor.resetPending;
+    cursor.resetPending = false;
+    cursor.seq = snapshot.seq;
+    cursor.receivedAt = Date.now();
+    this.store.replace(snapshot.account, items);
+    const info: AccountSnapshotInfo = { account: snapshot.account, seq: snapshot.seq, resetRequired };
+    for (const subscription of this.subscriptions) if (subscription.follows(snapshot.account)) subscription.deliver('snapshot', info);
+  }
+
+  private snapshotItems(snapshot: Record<string, unknown>): AccountEvent<K>[] | null {
+    if (this.kind === 'portfolio') {
+      const portfolio = snapshot.portfolio;
+      if (portfolio === null || portfolio === undefined) return [];
+      return isAccountEvent(this.kind, portfolio) ? [portfolio] : null;
+    }
+    const items = snapshot.items;
+    if (!Array.isArray(items)) return null;
+    return items.every((item) => isAccountEvent(this.kind, item)) ? (items) : null;
+  }
+
+  private onLive(event: unknown): void {
+    if (!isAccountEvent(this.kind, event)) {
+      this.reportError(new BadFrameError(ACCOUNT_STREAM_EVENTS[this.kind].live, `not ${this.kind === 'order' ? 'an' : 'a'} ${this.kind} event`, event));
+      return;
+    }
+    const cursor = this.cursor(event.account);
+    if (cursor.seq !== null && event.seq <= cursor.seq) {
+      // Already applied (a replay overlapping what arrived live, or a snapshot that included it).
+      this.duplicatesDropped.count++;
+      return;
+    }
+    cursor.seq = event.seq;
+    cursor.receivedAt = Date.now();
+    this.store.apply(event);
+    for (const subscription of this.subscriptions) {
+      if (!subscription.follows(event.account)) continue;
+      subscription.deliver(this.kind as never, event as never);
+      subscription.deliver('event', event);
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import { isErrorCode, parseStream, type AccountEvent, type AccountKind, type BookData, type BookLevel, type MdChannel, type MdMessage, type QuoteData, type TradeData, type WireError } from '#libs/contracts';
+
+/** Checks on what arrives from the server: the SDK trusts no frame's shape until one of these has passed. */
+
+export function isObject(value: unknown): value is Record<string, unknown> & { [key: string]: unknown } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isSeq = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+
+export function isWireError(value: unknown): value is WireError {
+  return isObject(value) && isErrorCode(value.code) && typeof value.message === 'string';
+}
+
+function isLevel(value: unknown): value is BookLevel {
+  return Array.isArray(value) && value.length >= 2 && isString(value[0]) && isString(value[1]);
+}
+
+const QUOTE_FIELDS = ['bid', 'ask', 'bidSize', 'askSize', 'last', 'lastSize', 'volume'] as const;
+
+function checkData(channel: MdChannel, data: unknown): string | null {
+  if (!isObject(data)) return 'data is not an object';
+  switch (channel) {
+    case 'quote': {
+      const quote = data as Partial<Record<keyof QuoteData, unknown>>;
+      const missing = QUOTE_FIELDS.find((field) => !isString(quote[field]));
+      return missing ? `quote without ${missing}` : null;
+    }
+    case 'trade': {
+      const trade = data as Partial<Record<keyof TradeData, unknown>>;
+      if (!isString(trade.price) || !isString(trade.size) || !isString(trade.tradeId)) return 'trade without price, size or tradeId';
+      return trade.side === 'buy' || trade.side === 'sell' ? null : 'trade side is not buy or sell';
+    }
+    case 'book': {
+      const book = data as Partial<Record<keyof BookData, unknown>>;
+      if (!Array.isArray(book.bids) || !Array.isArray(book.asks)) return 'book without bids or asks';
+      if (!book.bids.every(isLevel) || !book.asks.every(isLevel)) return 'book level is not [price, size]';
+      return isSeq(book.checksum) ? null : 'book without checksum';
+    }
+  }
+}
+
+/** An `md` message the SDK can apply, with its parsed stream; or why not. */
+export function checkMdMessage(value: unknown): { message: MdMessage; channel: MdChannel; instrument: string } | { problem: string } {
+  if (!isObject(value)) return { problem: 'message is not an object' };
+  if (!isString(value.stream)) return { problem: 'message without stream' };
+  const parsed = parseStream(value.stream);
+  if (!parsed) return { problem: `unknown stream ${value.stream}` };
+  if (value.type !== 'snapshot' && value.type !== 'update') return { problem: `unknown message type ${String(value.type)}` };
+  if (!isSeq(value.seq)) return { problem: 'message without seq' };
+  if (value.prevSeq !== undefined && !isSeq(value.prevSeq)) return { problem: 'prevSeq is not a seq' };
+  if (typeof value.ts !== 'number') return { problem: 'message without ts' };
+  const problem = checkData(parsed.channel, value.data);
+  if (problem) return { problem };
+  return { message: value as unknown as MdMessage, ...parsed };
+}
+
+const ACCOUNT_KEY: Record<AccountKind, string> = { order: 'orderId', position: 'symbol', portfolio: 'currency' };
+
+export function isAccountEvent<K extends AccountKind>(kind: K, value: unknown): value is AccountEvent<K> {
+  return isObject(value) && isString(value.account) && isSeq(value.seq) && isString(value[ACCOUNT_KEY[kind]]);
+}
