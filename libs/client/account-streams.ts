@@ -254,9 +254,8 @@ export class AccountStreamClient<K extends AccountKind, S extends AccountStore<A
     channel.onDisconnected(() => {
       this.serverHolds = null;
     });
-    channel.onConnected(({ reconnect }) => {
-      if (reconnect) this.scheduleFlush();
-    });
+    // Every connect (the first included: subscriptions made before it waited) sends what the handles hold.
+    channel.onConnected(() => this.scheduleFlush());
     return channel;
   }
 

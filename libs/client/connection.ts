@@ -449,24 +449,29 @@ export class ConnectionHub {
     this.sink.error(reported);
   }
 
-  /** Recomputes the client's state from its channels and reports a change. */
+  /**
+   * Recomputes the client's state from its channels and reports it when it changed, or when a retry was scheduled
+   * (so an application can show "retrying in …").
+   */
   update(info: ConnectionStateInfo): void {
     const next = this.aggregateState();
-    if (next === 'connected' && this.shutdownWindowMs !== null && [...this.channels.values()].every((c) => c.connected)) {
-      this.shutdownWindowMs = null;
-    }
-    if (next === this.lastState && next !== 'reconnecting') return;
+    if (next === 'connected' && [...this.channels.values()].every((c) => c.connected)) this.shutdownWindowMs = null;
     if (next === this.lastState && info.retryInMs === undefined) return;
     this.lastState = next;
-    this.sink.state(next, Object.fromEntries(Object.entries(info).filter(([, v]) => v !== undefined)) as ConnectionStateInfo);
+    this.sink.state(next, Object.fromEntries(Object.entries(info).filter(([, v]) => v !== undefined)) as unknown as ConnectionStateInfo);
   }
 
+  /**
+   * `disconnected`: closed, refused for good, or nothing used yet; `reconnecting`: a namespace that was connected is
+   * not (a namespace opening for the first time beside connected ones does not count); `connected`: otherwise, once
+   * one namespace is; `connecting`: before that.
+   */
   private aggregateState(): ConnectionState {
     const channels = [...this.channels.values()];
     if (this.closed || channels.length === 0) return 'disconnected';
     if (channels.some((c) => c.status === 'terminal')) return 'disconnected';
-    if (channels.every((c) => c.status === 'connected')) return 'connected';
-    return channels.some((c) => c.everConnected) ? 'reconnecting' : 'connecting';
+    if (channels.some((c) => c.everConnected && !c.connected)) return 'reconnecting';
+    return channels.some((c) => c.connected) ? 'connected' : 'connecting';
   }
 
   // ---------------------------------------------------------------- ping

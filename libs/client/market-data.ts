@@ -233,9 +233,8 @@ export class MarketDataClient {
         state.awaitingSnapshot = true;
       }
     });
-    channel.onConnected(({ reconnect }) => {
-      if (reconnect) this.scheduleFlush();
-    });
+    // Every connect (the first included: subscriptions made before it waited) sends what the handles hold.
+    channel.onConnected(() => this.scheduleFlush());
   }
 
   private scheduleFlush(): void {
