@@ -60,7 +60,7 @@ export class FrameTamperProxy {
     // The first answer decides: a 101 starts WebSocket framing; anything else (long polling, health) is HTTP, and the
     // connection goes through untouched (a WebSocket upgrade always comes on a connection of its own).
     let mode: 'head' | 'websocket' | 'passthrough' = 'head';
-    let pending = Buffer.alloc(0);
+    let pending: Buffer = Buffer.alloc(0);
     upstream.on('data', (chunk: Buffer) => {
       if (mode === 'passthrough') {
         downstream.write(chunk);
