@@ -17,6 +17,8 @@ export interface TestEngineOptions {
 export class TestEngine {
   readonly submits: EngineOrderSubmitRequest[] = [];
   readonly cancels: EngineOrderCancelRequest[] = [];
+  /** How long the engine takes to answer a submit; a test may change it between orders. */
+  submitReplyDelayMs: number;
   private subscriptions: Subscription[] = [];
   private nextOrder = 1;
   /** The engine's own per-account seq: the same on every replica, so a client resuming elsewhere misses nothing. */
@@ -25,7 +27,9 @@ export class TestEngine {
   private constructor(
     readonly nc: NatsConnection,
     private readonly options: TestEngineOptions,
-  ) {}
+  ) {
+    this.submitReplyDelayMs = options.submitReplyDelayMs ?? 150;
+  }
 
   static async start(url: string, options: TestEngineOptions = {}): Promise<TestEngine> {
     const engine = new TestEngine(await connect({ servers: url }), options);
@@ -101,7 +105,7 @@ export class TestEngine {
         ...(order.price === undefined ? {} : { price: order.price }),
       });
     }
-    setTimeout(() => msg.respond(JSON.stringify({ orderId, status: 'new' })), this.options.submitReplyDelayMs ?? 150);
+    setTimeout(() => msg.respond(JSON.stringify({ orderId, status: 'new' })), this.submitReplyDelayMs);
   }
 
   private onCancel(msg: Msg): void {
