@@ -1,28 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bookChecksum, NAMESPACES, type BookLevel, type MdMessage, type MdSubscribeRequest, type MdSubscribeResponse } from '#libs/contracts';
-import { ScriptedGateway } from './spec-support/scripted-gateway.js';
+import { bookChecksum, NAMESPACES, type BookLevel, type MdMessage } from '#libs/contracts';
+import { ScriptedGateway, until } from './spec-support/scripted-gateway.js';
 import { TradewireClient, type Book, type ResyncInfo, type TradewireError } from './index.js';
 
 const MD = NAMESPACES.marketData;
-
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** The subscribe answer a gateway gives: everything asked for accepted. */
-function acceptAll(payload: unknown): { ok: true; data: MdSubscribeResponse } {
-  const request = payload as MdSubscribeRequest;
-  const subscribed = request.instruments.flatMap((instrument) =>
-    request.channels.map((channel) => ({ stream: `${channel}:${instrument}`, seq: 1, delayed: false, delayMs: 0, throttleMs: request.throttleMs ?? 0 })),
-  );
-  return { ok: true, data: { subscribed, rejected: [], sessions: [] } };
-}
 
 function bookMessage(type: 'snapshot' | 'update', seq: number, prevSeq: number | undefined, levels: { bids: BookLevel[]; asks: BookLevel[] }, full: { bids: BookLevel[]; asks: BookLevel[] }): MdMessage {
   return {
@@ -46,7 +27,6 @@ describe('market data in the SDK', () => {
 
   beforeEach(async () => {
     gateway = await ScriptedGateway.start();
-    gateway.on(MD, 'subscribe', (_socket, payload) => acceptAll(payload));
     client = new TradewireClient({ url: gateway.url, getToken: () => 'token-1', transports: ['websocket'], pingIntervalMs: 0, backoff: { minDelayMs: 20, maxDelayMs: 100 } });
     errors = [];
     client.on('error', (error) => errors.push(error));

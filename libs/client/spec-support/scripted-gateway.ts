@@ -1,7 +1,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, type Namespace as IoNamespace, type Socket } from 'socket.io';
-import { ALL_NAMESPACES, wireError, type AckResponse, type Namespace, type WelcomePayload, type WireError } from '#libs/contracts';
+import { ALL_NAMESPACES, NAMESPACES, wireError, type AccountSubscribeRequest, type AckResponse, type MdSubscribeRequest, type Namespace, type WelcomePayload, type WireError } from '#libs/contracts';
 
 type Handler = (socket: Socket, payload: unknown) => AckResponse<unknown> | Promise<AckResponse<unknown>>;
 
@@ -102,7 +102,7 @@ export class ScriptedGateway {
       socket.onAny((event: string, payload: unknown, ack?: (response: AckResponse<unknown>) => void) => {
         this.requests.push({ namespace, event, payload, token: (socket.data as { token: string }).token });
         const handler = this.handlers.get(`${namespace}|${event}`);
-        const answer = handler ? handler(socket, payload) : event === 'ping' ? { ok: true as const, data: { serverTime: Date.now() } } : { ok: true as const, data: {} };
+        const answer = handler ? handler(socket, payload) : defaultAnswer(namespace, event, payload);
         void Promise.resolve(answer).then((response) => ack?.(response));
       });
     });
@@ -110,3 +110,34 @@ export class ScriptedGateway {
 }
 
 export const refusal = (code: WireError['code'], message: string, extra: Partial<WireError> = {}): WireError => wireError(code, message, extra);
+
+/** Polls `probe` until it gives a value (not undefined or false). */
+export async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** What the scripted gateway answers when a test set no handler: as the real gateway would, everything accepted. */
+function defaultAnswer(namespace: Namespace, event: string, payload: unknown): AckResponse<unknown> {
+  if (event === 'ping') return { ok: true, data: { serverTime: Date.now() } };
+  if (event === 'subscribe' && namespace === NAMESPACES.marketData) {
+    const request = payload as MdSubscribeRequest;
+    const subscribed = request.instruments.flatMap((instrument) =>
+      request.channels.map((channel) => ({ stream: `${channel}:${instrument}`, seq: 1, delayed: false, delayMs: 0, throttleMs: request.throttleMs ?? 0 })),
+    );
+    return { ok: true, data: { subscribed, rejected: [], sessions: [] } };
+  }
+  if (event === 'subscribe') {
+    const accounts = (payload as AccountSubscribeRequest).accounts ?? ['ACC-1'];
+    return { ok: true, data: { accounts: accounts.map((account) => ({ account, seq: 0, replayed: 0, resetRequired: false })) } };
+  }
+  if (event === 'unsubscribe' && namespace === NAMESPACES.marketData) return { ok: true, data: { unsubscribed: [] } };
+  if (event === 'unsubscribe') return { ok: true, data: { accounts: (payload as AccountSubscribeRequest).accounts ?? [] } };
+  if (event === 'resync') return { ok: true, data: { stream: (payload as { stream: string }).stream, seq: 1 } };
+  return { ok: true, data: {} };
+}
