@@ -37,13 +37,20 @@ export interface OpenResult {
  */
 export interface RecoveryResult {
   downAt: number[];
+  /** When it was `connected` again. */
+  backAt: number[];
   dataAt: number[];
   states: Record<string, number>;
 }
 
-/** Since `open`: market-data items received and, for books, how many the SDK verified against the checksum. */
+/**
+ * Since `open`: market-data items received. `bookMessages` is every book message the client took in (the SDK: the
+ * books' seqs, each message applied moving its book's seq by one; bare: messages decoded). The SDK emits `book` once
+ * per book per frame, so `bookUpdates` (events) can be fewer; `booksVerified` of them matched the checksum.
+ */
 export interface CountsResult {
   quotes: number;
+  bookMessages: number;
   bookUpdates: number;
   booksVerified: number;
   booksUnverified: number;

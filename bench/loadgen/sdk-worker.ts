@@ -19,6 +19,8 @@ export class SdkWorker {
       if (reply.ok) entry.resolve(reply.result);
       else entry.reject(new Error(`SDK worker: ${reply.error}`));
     });
+    // A send racing the worker's exit must not crash the harness: the call is rejected instead.
+    process.on('error', () => undefined);
     process.once('exit', (code, signal) => {
       for (const entry of this.pending.values()) entry.reject(new Error(`SDK worker exited (${code ?? signal})`));
       this.pending.clear();
@@ -50,12 +52,14 @@ export class SdkWorker {
   }
 
   async stop(): Promise<void> {
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
     await this.call({ cmd: 'close' }).catch(() => undefined);
     await stopProcess(this.process, 2_000);
   }
 
   private call(body: Body<SdkWorkerCommand>): Promise<unknown> {
     const id = this.nextId++;
+    if (!this.process.connected) return Promise.reject(new Error('the SDK worker has exited'));
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.process.send({ ...body, id });

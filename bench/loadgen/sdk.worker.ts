@@ -19,12 +19,24 @@ interface Tracked {
   backAt: number;
   dataAt: number;
   hadData: boolean;
+  /** The SDK client's diagnostics, for a client that does not recover. */
+  diagnostics?: () => unknown;
+  subscribedAgain: number;
 }
 
 const { TradewireClient } = await loadSdkPackage();
 const tracked: Tracked[] = [];
 const closers: (() => void)[] = [];
-const counts: CountsResult = { quotes: 0, bookUpdates: 0, booksVerified: 0, booksUnverified: 0, resyncs: 0, errors: 0 };
+const counts: CountsResult = { quotes: 0, bookMessages: 0, bookUpdates: 0, booksVerified: 0, booksUnverified: 0, resyncs: 0, errors: 0 };
+/** The SDK clients' own diagnostics: where the book messages they applied are counted. */
+const sdkClients: { diagnostics(): { streams: { stream: string; seq: number }[] } }[] = [];
+
+function currentCounts(): CountsResult {
+  if (sdkClients.length === 0) return { ...counts };
+  let bookMessages = 0;
+  for (const client of sdkClients) for (const stream of client.diagnostics().streams) if (stream.stream.startsWith('book:')) bookMessages += stream.seq;
+  return { ...counts, bookMessages };
+}
 
 function onData(entry: Tracked): void {
   entry.hadData = true;
@@ -43,6 +55,7 @@ function openSdkClient(url: string, token: string, entry: Tracked, spec: Extract
   const client = new TradewireClient({ url, getToken: () => token, transports: ['websocket'] });
   client.on('state', (state) => onState(entry, state));
   client.on('error', () => counts.errors++);
+  entry.diagnostics = () => client.diagnostics();
   const md = client.marketData.subscribe({ instruments, channels: spec.channels, depth: spec.depth });
   md.on('quote', () => {
     counts.quotes++;
@@ -55,6 +68,8 @@ function openSdkClient(url: string, token: string, entry: Tracked, spec: Extract
     onData(entry);
   });
   md.on('resync', () => counts.resyncs++);
+  md.on('subscribed', () => entry.subscribedAgain++);
+  sdkClients.push(client);
   closers.push(() => client.close());
 }
 
@@ -67,7 +82,7 @@ function openBareClient(url: string, token: string, entry: Tracked, spec: Extrac
   socket.on('disconnect', () => onState(entry, 'reconnecting'));
   socket.on('md', (messages: MdMessage[]) => {
     for (const message of messages) {
-      if (message.stream.startsWith('book:')) counts.bookUpdates++;
+      if (message.stream.startsWith('book:')) counts.bookMessages++;
       else counts.quotes++;
     }
     onData(entry);
@@ -79,7 +94,7 @@ async function open(spec: Extract<SdkWorkerCommand, { cmd: 'open' }>): Promise<O
   const started = Date.now();
   const intervalMs = 1000 / spec.ratePerSecond;
   for (const [index, client] of spec.clients.entries()) {
-    const entry: Tracked = { state: 'connecting', armed: false, downAt: Number.NaN, backAt: Number.NaN, dataAt: Number.NaN, hadData: false };
+    const entry: Tracked = { state: 'connecting', armed: false, downAt: Number.NaN, backAt: Number.NaN, dataAt: Number.NaN, hadData: false, subscribedAgain: 0 };
     tracked.push(entry);
     const token = await mintToken(spec.jwtSecret, { sub: client.sub, accounts: [] });
     if (spec.kind === 'sdk') openSdkClient(spec.url, token, entry, spec, client.instruments);
@@ -93,13 +108,15 @@ async function open(spec: Extract<SdkWorkerCommand, { cmd: 'open' }>): Promise<O
 }
 
 function arm(): void {
-  for (const entry of tracked) Object.assign(entry, { armed: true, downAt: Number.NaN, backAt: Number.NaN, dataAt: Number.NaN });
+  for (const entry of tracked) Object.assign(entry, { armed: true, downAt: Number.NaN, backAt: Number.NaN, dataAt: Number.NaN, subscribedAgain: 0 });
 }
 
 function recovery(): RecoveryResult {
   const states: Record<string, number> = {};
   for (const entry of tracked) states[entry.state] = (states[entry.state] ?? 0) + 1;
-  return { downAt: tracked.map((entry) => entry.downAt), dataAt: tracked.map((entry) => entry.dataAt), states };
+  const stuck = tracked.filter((entry) => Number.isFinite(entry.backAt) && !Number.isFinite(entry.dataAt)).slice(0, 2);
+  if (stuck.length) console.error(JSON.stringify({ stuck: stuck.map((entry) => ({ subscribedAgain: entry.subscribedAgain, backAgo: Date.now() - entry.backAt, diagnostics: entry.diagnostics?.() })) }));
+  return { downAt: tracked.map((entry) => entry.downAt), backAt: tracked.map((entry) => entry.backAt), dataAt: tracked.map((entry) => entry.dataAt), states };
 }
 
 async function handle(command: SdkWorkerCommand): Promise<unknown> {
@@ -112,7 +129,7 @@ async function handle(command: SdkWorkerCommand): Promise<unknown> {
     case 'recovery':
       return recovery();
     case 'counts':
-      return { ...counts };
+      return currentCounts();
     case 'close':
       for (const close of closers.splice(0)) close();
       return null;
