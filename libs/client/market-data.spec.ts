@@ -135,6 +135,23 @@ describe('market data in the SDK', () => {
     expect(client.diagnostics().badFrames).toBe(4);
   });
 
+  it('catches a listener that throws, reports it, and goes on delivering', async () => {
+    const md = client.marketData.subscribe({ instruments: ['NASDAQ:AAPL'], channels: ['book'] });
+    const books: Book[] = [];
+    md.on('book', () => {
+      throw new Error('render failed');
+    });
+    md.on('book', (book) => books.push(book));
+    await until('subscribe', () => gateway.requestsOf(MD, 'subscribe').length === 1);
+    gateway.emit(MD, 'md', [bookMessage('snapshot', 10, undefined, SNAPSHOT, SNAPSHOT)]);
+    gateway.emit(MD, 'md', [bookMessage('update', 11, 10, UPDATE, AFTER_UPDATE)]);
+    await until('both books', () => books.length === 2);
+    expect(errors.map((e) => [e.code, e.message])).toEqual([
+      ['LISTENER_FAILED', 'a listener of book threw: render failed'],
+      ['LISTENER_FAILED', 'a listener of book threw: render failed'],
+    ]);
+  });
+
   it('surfaces per-item rejections and stops holding the refused streams', async () => {
     gateway.on(MD, 'subscribe', () => ({
       ok: true,

@@ -85,7 +85,10 @@ export interface MarketDataSubscribeOptions {
   channels: MdChannel[];
   /** Max flush rate per stream, ms (0: every update); the server may raise it to `limits.minThrottleMs`. */
   throttleMs?: number;
-  /** Book levels per side, 1-50 (default 10); a book can only be verified with 10 or more. */
+  /**
+   * Book levels per side, 1-50 (default 10); a book can only be verified with 10 or more. A client keeps one depth
+   * per book: a later subscription of a book already held shares it at the depth it has.
+   */
   depth?: number;
 }
 
