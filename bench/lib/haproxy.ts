@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CoreLayout, freePort, spawnProcess, stopProcess, waitForHttpOk } from './processes.js';
+import { type CoreLayout, freePort, requirePid, spawnProcess, stopProcess, waitForHttpOk } from './processes.js';
 
 /**
  * A throwaway HAProxy in front of gateway replicas, balanced and checked as docker/haproxy.cfg does (readiness every
@@ -8,6 +8,7 @@ import { type CoreLayout, freePort, spawnProcess, stopProcess, waitForHttpOk } f
  */
 export interface LoadBalancer {
   url: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -53,5 +54,5 @@ ${servers}
   const child = spawnProcess(binary, ['-db', '-f', configFile], { cpus: layout.loadCpus, layout, logFile });
   const url = `http://127.0.0.1:${port}`;
   await waitForHttpOk(`${url}/health/ready`, child, logFile, 10_000);
-  return { url, stop: () => stopProcess(child) };
+  return { url, pid: requirePid(child, 'haproxy'), stop: () => stopProcess(child) };
 }

@@ -38,6 +38,7 @@ export const sdkBookScenario: Scenario = {
     return withSdkEnv(context, 'sdkbook', target, { instruments: sizes.books, replicas: 1, balanced: false, maxConnections: 10 }, async (env) => {
       const engine = env.startEngine({ quoteRate: sizes.bookRate, instruments: sizes.books, durationSeconds: 600, channels: ['book'] });
       // One after the other in the same environment, the bare client first (it warms the gateway up for both).
+      const machine = env.machineLoad();
       const bare = await measureClient(env, context.jwtSecret, 'bare', sizes);
       const sdk = await measureClient(env, context.jwtSecret, 'sdk', sizes);
       await engine.stop();
@@ -48,6 +49,7 @@ export const sdkBookScenario: Scenario = {
         `socket.io-client alone: ${integer(bare.counts.bookMessages / bare.seconds)} book messages/s at ${percent((bare.cpuSeconds / bare.seconds) * 100)} CPU`,
         `the SDK emitted ${integer(sdk.counts.bookUpdates / sdk.seconds)} book events/s (one per book per frame)`,
       ];
+      notes.push(`during both runs, ${machine()}`);
       if (sdk.counts.errors) notes.push(`the SDK reported ${sdk.counts.errors} errors`);
       if (sdk.counts.booksUnverified) notes.push(`${sdk.counts.booksUnverified} book updates were not verified`);
       return {

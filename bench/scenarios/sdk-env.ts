@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { type EngineLoad, type EngineLoadOptions, startEngineLoad } from '../engine-load.js';
 import { type LoadBalancer, startLoadBalancer } from '../lib/haproxy.js';
 import { type NatsServer, startNatsServer } from '../lib/nats-server.js';
+import { cpus, loadavg } from 'node:os';
+import { machineBusySeconds } from '../lib/proc-stats.js';
 import { freePort, stopProcess, spawnNode, waitForHttpOk } from '../lib/processes.js';
 import { benchInstruments, instrumentId, type ReferenceFiles, writeReferenceFiles } from '../lib/universe.js';
 import { SdkWorker } from '../loadgen/sdk-worker.js';
@@ -28,6 +30,12 @@ export interface SdkEnv {
   balancer?: LoadBalancer;
   worker(name: string): SdkWorker;
   startEngine(load: Pick<EngineLoadOptions, 'quoteRate' | 'instruments' | 'durationSeconds' | 'channels'>): EngineLoad;
+  /**
+   * Starts measuring how busy the whole machine is; the function returned describes it since then. The replicas and
+   * workers come and go (restarts, one worker per client kind), so what is not theirs cannot be told apart reliably:
+   * the machine's total and its load average say how shared it was.
+   */
+  machineLoad(): () => string;
 }
 
 export async function withSdkEnv<T>(
@@ -61,6 +69,14 @@ export async function withSdkEnv<T>(
         const worker = SdkWorker.start(context.layout, dir, name);
         workers.push(worker);
         return worker;
+      },
+      machineLoad: () => {
+        const busyAtStart = machineBusySeconds();
+        const startedAt = performance.now();
+        return () => {
+          const seconds = (performance.now() - startedAt) / 1000;
+          return `the machine's ${cpus().length} CPUs were ${Math.round(((machineBusySeconds() - busyAtStart) / seconds) * 100)}% busy (100% = one CPU; this bench's processes included), load average ${loadavg()[0].toFixed(1)}`;
+        };
       },
       startEngine: (load) => {
         const engine = startEngineLoad({ ...load, orderRate: 0, accounts: 0, source: context.engineSource, natsUrl, referenceFiles, layout: context.layout, logFile: join(dir, `engine-${engines.length}.log`) });

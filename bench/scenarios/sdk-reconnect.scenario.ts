@@ -57,10 +57,12 @@ export const sdkReconnectScenario: Scenario = {
         await sleep(sizes.settleSeconds * 1000);
         const serving = await servingReplica(env.replicas);
         await worker.arm();
+        const machine = env.machineLoad();
         const exited = new Promise<void>((resolve) => serving.process.once('exit', () => resolve()));
         serving.process.kill(signal);
         await exited;
         const recovery = await waitForRecovery(worker.recovery.bind(worker), sizes.clients, sizes.recoveryTimeoutSeconds * 1000);
+        notes.push(`${signal}: while the clients recovered, ${machine()}`);
         // Then the replica comes back on its port. Not at once: on this machine both replicas share one core, and a
         // booting replica would slow the other's handshakes in a way separate hosts do not.
         await serving.restart();
