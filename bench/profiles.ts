@@ -49,7 +49,7 @@ export const QUICK: Profile = {
   accounts: { clients: 500, accounts: 500, orderRate: 2_000, warmupSeconds: 1, windowSeconds: 4 },
   ingest: { quoteRate: 20_000, instruments: 200, subscribers: 50, perClient: 20, warmupSeconds: 1, windowSeconds: 3 },
   slowclient: { clients: 200, perClient: 10, instruments: 100, quoteRate: 2_000, throttleMs: 100, warmupSeconds: 1, windowSeconds: 8, graceMs: 5_000, dropWaitSeconds: 45 },
-  sdkreconnect: { clients: 1_000, instruments: 50, quoteRate: 100, connectRate: 250, settleSeconds: 2, recoveryTimeoutSeconds: 20 },
+  sdkreconnect: { clients: 1_000, instruments: 50, quoteRate: 250, connectRate: 250, settleSeconds: 2, recoveryTimeoutSeconds: 20 },
   sdkbook: { books: 20, bookRate: 10_000, warmupSeconds: 2, windowSeconds: 8 },
 };
 

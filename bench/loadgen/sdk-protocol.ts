@@ -39,6 +39,8 @@ export interface RecoveryResult {
   downAt: number[];
   /** When it was `connected` again. */
   backAt: number[];
+  /** When the SDK had its subscriptions back (`subscribed` with `restored: true`). */
+  restoredAt: number[];
   dataAt: number[];
   states: Record<string, number>;
 }

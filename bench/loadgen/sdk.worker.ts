@@ -17,6 +17,7 @@ interface Tracked {
   armed: boolean;
   downAt: number;
   backAt: number;
+  restoredAt: number;
   dataAt: number;
   hadData: boolean;
   /** The SDK client's diagnostics, for a client that does not recover. */
@@ -68,7 +69,10 @@ function openSdkClient(url: string, token: string, entry: Tracked, spec: Extract
     onData(entry);
   });
   md.on('resync', () => counts.resyncs++);
-  md.on('subscribed', () => entry.subscribedAgain++);
+  md.on('subscribed', (_items, info) => {
+    entry.subscribedAgain++;
+    if (info.restored && entry.armed && Number.isFinite(entry.backAt) && !Number.isFinite(entry.restoredAt)) entry.restoredAt = Date.now();
+  });
   sdkClients.push(client);
   closers.push(() => client.close());
 }
@@ -94,7 +98,7 @@ async function open(spec: Extract<SdkWorkerCommand, { cmd: 'open' }>): Promise<O
   const started = Date.now();
   const intervalMs = 1000 / spec.ratePerSecond;
   for (const [index, client] of spec.clients.entries()) {
-    const entry: Tracked = { state: 'connecting', armed: false, downAt: Number.NaN, backAt: Number.NaN, dataAt: Number.NaN, hadData: false, subscribedAgain: 0 };
+    const entry: Tracked = { state: 'connecting', armed: false, downAt: Number.NaN, backAt: Number.NaN, restoredAt: Number.NaN, dataAt: Number.NaN, hadData: false, subscribedAgain: 0 };
     tracked.push(entry);
     const token = await mintToken(spec.jwtSecret, { sub: client.sub, accounts: [] });
     if (spec.kind === 'sdk') openSdkClient(spec.url, token, entry, spec, client.instruments);
@@ -108,7 +112,7 @@ async function open(spec: Extract<SdkWorkerCommand, { cmd: 'open' }>): Promise<O
 }
 
 function arm(): void {
-  for (const entry of tracked) Object.assign(entry, { armed: true, downAt: Number.NaN, backAt: Number.NaN, dataAt: Number.NaN, subscribedAgain: 0 });
+  for (const entry of tracked) Object.assign(entry, { armed: true, downAt: Number.NaN, backAt: Number.NaN, restoredAt: Number.NaN, dataAt: Number.NaN, subscribedAgain: 0 });
 }
 
 function recovery(): RecoveryResult {
@@ -116,7 +120,7 @@ function recovery(): RecoveryResult {
   for (const entry of tracked) states[entry.state] = (states[entry.state] ?? 0) + 1;
   const stuck = tracked.filter((entry) => Number.isFinite(entry.backAt) && !Number.isFinite(entry.dataAt)).slice(0, 2);
   if (stuck.length) console.error(JSON.stringify({ stuck: stuck.map((entry) => ({ subscribedAgain: entry.subscribedAgain, backAgo: Date.now() - entry.backAt, diagnostics: entry.diagnostics?.() })) }));
-  return { downAt: tracked.map((entry) => entry.downAt), backAt: tracked.map((entry) => entry.backAt), dataAt: tracked.map((entry) => entry.dataAt), states };
+  return { downAt: tracked.map((entry) => entry.downAt), backAt: tracked.map((entry) => entry.backAt), restoredAt: tracked.map((entry) => entry.restoredAt), dataAt: tracked.map((entry) => entry.dataAt), states };
 }
 
 async function handle(command: SdkWorkerCommand): Promise<unknown> {

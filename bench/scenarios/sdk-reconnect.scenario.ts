@@ -78,11 +78,10 @@ export const sdkReconnectScenario: Scenario = {
         figures[`${prefix}Max`] = gaps.at(-1) ?? Number.NaN;
         const sortedOf = (values: number[]) => values.filter(Number.isFinite).sort((a, b) => a - b);
         const connectMs = sortedOf(recovery.downAt.map((down, i) => (recovery.backAt[i] ?? Number.NaN) - down));
+        const restoredMs = sortedOf(recovery.backAt.map((back, i) => (recovery.restoredAt[i] ?? Number.NaN) - back));
         const dataMs = sortedOf(recovery.backAt.map((back, i) => (recovery.dataAt[i] ?? Number.NaN) - back));
-        notes.push(
-          `${signal}: left → connected again p50 ${milliseconds(percentile(connectMs, 50))} / p99 ${milliseconds(percentile(connectMs, 99))} ms; ` +
-            `connected → first data p50 ${milliseconds(percentile(dataMs, 50))} / p99 ${milliseconds(percentile(dataMs, 99))} ms`,
-        );
+        const p50p99 = (values: number[]) => `p50 ${milliseconds(percentile(values, 50))} / p99 ${milliseconds(percentile(values, 99))} ms`;
+        notes.push(`${signal}: left → connected again ${p50p99(connectMs)}; connected → subscriptions restored ${p50p99(restoredMs)}; connected → first data ${p50p99(dataMs)}`);
         if (gaps.length < affected) {
           const backWithoutData = recovery.backAt.filter((back, i) => Number.isFinite(back) && !Number.isFinite(recovery.dataAt[i])).length;
           notes.push(`${signal}: ${affected - gaps.length} clients without data after ${sizes.recoveryTimeoutSeconds} s, ${backWithoutData} of them connected again (states now: ${describeCounts(recovery.states)})`);
