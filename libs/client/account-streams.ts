@@ -9,7 +9,7 @@ import {
 } from '#libs/contracts';
 import { checkAccountSubscribe } from './argument-checks.js';
 import type { ConnectionHub, NamespaceChannel } from './connection.js';
-import { TypedEmitter } from './emitter.js';
+import { TypedEmitter, type ListenerArgs } from './emitter.js';
 import { BadFrameError, listenerFailed, TradewireError } from './errors.js';
 import { asTradewireError, isRestoredOnReconnect } from './market-data.js';
 import type { AccountSnapshotInfo, AccountSubscribeOptions, AccountSubscriptionEvents, Order, OrderEvents, Portfolio, PortfolioEvents, Position, PositionEvents, StreamDiagnostics } from './types.js';
@@ -17,6 +17,9 @@ import { isAccountEvent, isObject } from './wire-checks.js';
 
 const KIND_NAMESPACE = { order: NAMESPACES.orders, position: NAMESPACES.positions, portfolio: NAMESPACES.portfolio } as const;
 type AccountNamespace = (typeof KIND_NAMESPACE)[AccountKind];
+
+/** How long an account `subscribe` may take: longer than the longest log hydration a gateway may be configured for. */
+const ACCOUNT_SUBSCRIBE_TIMEOUT_MS = 65_000;
 
 const DONE_STATUSES: readonly OrderStatus[] = ['filled', 'canceled', 'rejected', 'expired'];
 
@@ -177,8 +180,9 @@ export class AccountSubscription<K extends AccountKind> extends TypedEmitter<Eve
   }
 
   /** @internal */
-  deliver<E extends keyof AccountSubscriptionEvents<AccountEvent<K>> & string>(event: E, ...args: Parameters<AccountSubscriptionEvents<AccountEvent<K>>[E]>): void {
+  deliver<E extends keyof AccountSubscriptionEvents<AccountEvent<K>>>(event: E | K, ...args: ListenerArgs<AccountSubscriptionEvents<AccountEvent<K>>[E]>): void {
     if (!this.active) return;
+    // The kind's own event (`order`, `position`, `portfolio`) carries the same argument as `event`.
     (this.emit as (event: string, ...rest: unknown[]) => void)(event, ...args);
   }
 }
@@ -314,7 +318,9 @@ export class AccountStreamClient<K extends AccountKind, S extends AccountStore<A
     if (Object.keys(since).length > 0) request.since = since;
     this.serverHolds = wanted === 'all' ? 'all' : new Set([...(held === null || held === 'all' ? [] : held), ...(request.accounts ?? [])]);
     const epoch = this.connectionEpoch;
-    channel.request('subscribe', request).then(
+    // A replica may read an account's events back from the durable log before it answers (up to a minute when so
+    // configured): the answer is worth waiting for.
+    channel.request('subscribe', request, { minTimeoutMs: ACCOUNT_SUBSCRIBE_TIMEOUT_MS }).then(
       (answer) => this.onSubscribed(answer, since),
       (error: unknown) => {
         if (epoch === this.connectionEpoch) this.serverHolds = held;
@@ -420,7 +426,7 @@ export class AccountStreamClient<K extends AccountKind, S extends AccountStore<A
     this.store.apply(event);
     for (const subscription of this.subscriptions) {
       if (!subscription.follows(event.account)) continue;
-      subscription.deliver(this.kind as never, event as never);
+      subscription.deliver<'event'>(this.kind, event);
       subscription.deliver('event', event);
     }
   }

@@ -67,8 +67,10 @@ describe('market data in the SDK', () => {
     // An update that arrives before the fresh snapshot is discarded, even one that would chain.
     gateway.emit(MD, 'md', [bookMessage('update', 13, 12, { bids: [['50.0', '1']], asks: [] }, AFTER_UPDATE)]);
     gateway.emit(MD, 'md', [bookMessage('snapshot', 20, undefined, AFTER_UPDATE, AFTER_UPDATE)]);
-    await until('the book after the snapshot', () => books.length === 2);
-    expect(books[1]).toMatchObject({ seq: 20, verified: true, bids: AFTER_UPDATE.bids });
+    await until('the book after the snapshot', () => books.length === 3);
+    // Between the gap and the snapshot the book is shown as it was, not verified.
+    expect(books[1]).toMatchObject({ seq: 10, verified: false, bids: SNAPSHOT.bids });
+    expect(books[2]).toMatchObject({ seq: 20, verified: true, bids: AFTER_UPDATE.bids });
     expect(client.diagnostics()).toMatchObject({ gaps: 1, resyncs: 1, checksumMismatches: 0 });
   });
 

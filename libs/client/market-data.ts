@@ -15,7 +15,7 @@ import {
 import { checkChannel, checkInstrument, checkMarketDataSubscribe } from './argument-checks.js';
 import { BookState } from './book-state.js';
 import type { ConnectionHub, NamespaceChannel } from './connection.js';
-import { TypedEmitter } from './emitter.js';
+import { TypedEmitter, type ListenerArgs } from './emitter.js';
 import { BadFrameError, listenerFailed, TradewireError } from './errors.js';
 import type { Book, MarketDataSubscribeOptions, MarketDataSubscriptionEvents, Quote, ResyncInfo, StreamDiagnostics, Trade } from './types.js';
 import { checkMdMessage, isObject, isWireError } from './wire-checks.js';
@@ -103,7 +103,7 @@ export class MarketDataSubscription extends TypedEmitter<MarketDataSubscriptionE
   }
 
   /** @internal */
-  deliver<E extends keyof MarketDataSubscriptionEvents>(event: E, ...args: Parameters<MarketDataSubscriptionEvents[E]>): void {
+  deliver<E extends keyof MarketDataSubscriptionEvents>(event: E, ...args: ListenerArgs<MarketDataSubscriptionEvents[E]>): void {
     if (this.active) this.emit(event, ...args);
   }
 }
@@ -427,6 +427,13 @@ export class MarketDataClient {
       if (message.prevSeq === undefined || message.prevSeq !== state.seq) {
         this.counters.gaps++;
         this.resync(state, { reason: 'gap', ...(message.prevSeq !== undefined ? { prevSeq: message.prevSeq } : {}), ...(state.seq !== null ? { expectedSeq: state.seq } : {}) });
+        // The copy held is out of step until the snapshot: shown as it was, no longer verified.
+        const stale = this.books.get(state.instrument);
+        if (stale?.verified) {
+          const unverified: Book = { ...stale, verified: false };
+          this.books.set(state.instrument, unverified);
+          for (const holder of state.holders) holder.deliver('book', unverified);
+        }
         return;
       }
       book.applyUpdate(data);
