@@ -47,7 +47,9 @@ const replicaEnv = (extra: Record<string, string> = {}) => ({
 });
 
 async function startFleet(extra: Record<string, string> = {}, size = 2): Promise<Fleet> {
-  const replicas = await Promise.all(Array.from({ length: size }, () => GatewayProcess.start(replicaEnv(extra))));
+  // One after the other: booting side by side on a busy 2-core machine can take longer than a start may.
+  const replicas: GatewayProcess[] = [];
+  for (let i = 0; i < size; i++) replicas.push(await GatewayProcess.start(replicaEnv(extra)));
   const balancer = await LoadBalancer.start(replicas.map((replica) => replica.port));
   cleanups.push(async () => {
     await balancer.stop();
@@ -174,10 +176,12 @@ describe('client SDK: failover between replicas', { timeout: 60_000 }, () => {
     await waitFor('connected again', () => (states.filter((s) => s.state === 'connected').length >= 2 ? true : undefined), 10_000);
     const left = states.find((s) => s.state === 'reconnecting');
     const back = states.filter((s) => s.state === 'connected')[1];
-    // The gateway's notice says 2,000 ms; the SDK picks a moment inside that window (full jitter), then one handshake.
+    // The gateway's notice says 2,000 ms; the SDK picks a moment inside that window (full jitter), then connects: one
+    // handshake, whose time is the busy machine's (hence the loose bound on the whole).
     expect(left?.info).toMatchObject({ reason: 'shutdown' });
+    expect(left?.info.retryInMs).toBeGreaterThanOrEqual(0);
     expect(left?.info.retryInMs).toBeLessThanOrEqual(2_000);
-    expect((back?.at ?? 0) - (left?.at ?? 0)).toBeLessThan((left?.info.retryInMs ?? 0) + 1_500);
+    expect((back?.at ?? 0) - (left?.at ?? 0)).toBeLessThan((left?.info.retryInMs ?? 0) + 5_000);
     expect(await fleet.serving()).toBe(fleet.other(first));
     await waitFor('quotes after the reconnect', () => (quotesAt.some((at) => at > (back?.at ?? 0)) ? true : undefined));
   });
