@@ -290,6 +290,31 @@ describe('client SDK: book verification', () => {
     expect(resyncs[0]).toMatchObject({ stream: `book:${INSTRUMENT}`, checksum: expect.any(Number) as number, computed: expect.any(Number) as number });
     expect(client.diagnostics()).toMatchObject({ resyncs: 2, gaps: 1, checksumMismatches: 1 });
   });
+  // Known SDK bug, shown here until it is fixed (then `it.fails` becomes `it`): a book whose every snapshot fails
+  // its checksum (here: damaged on the way each time; in the field, say, a server-side checksum bug) makes the SDK
+  // send `resync` after `resync` with no pause. Each one is a request of the user's: the user soon gets RATE_LIMITED
+  // on every tab, and past RATE_LIMIT_BLOCK_AFTER refusals is blocked from every request for RATE_LIMIT_BLOCK_MS.
+  it.fails('backs off when the snapshots themselves do not verify, inside the user’s request limits', async () => {
+    const gateway = await GatewayProcess.start(replicaEnv({ WS_COMPRESSION: 'off' }));
+    const proxy = await FrameTamperProxy.start(gateway.port);
+    cleanups.push(async () => {
+      await proxy.stop();
+      await gateway.stop();
+    });
+    const { client } = newClient(proxy.url, () => traderToken(['ACC-SDK-BOOK-LOOP']));
+    const md = client.marketData.subscribe({ instruments: [INSTRUMENT], channels: ['book'], depth: 10 });
+    await waitFor('subscribed', async () => ((await gateway.metric('tradewire_subscriptions', { namespace: '/market-data' })) > 0 ? true : undefined));
+    proxy.rewrite = (text) => text.replace('"777"', '"778"');
+    const { bids, asks } = fullBook();
+    bids[1] = level('189.39', '777');
+    engine.publishBook(INSTRUMENT, 'snapshot', bids, asks);
+    await engine.flush();
+    await waitFor('a resync', () => (client.diagnostics().resyncs > 0 ? true : undefined));
+    await sleep(3_000);
+    md.unsubscribe();
+    expect(await gateway.metric('tradewire_rate_limited_total', { event: 'resync' })).toBe(0);
+    expect(client.diagnostics().resyncs).toBeLessThanOrEqual(5);
+  });
 });
 
 describe('client SDK: tokens and limits', () => {
