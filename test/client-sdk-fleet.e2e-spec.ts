@@ -70,7 +70,7 @@ async function startFleet(extra: Record<string, string> = {}, size = 2): Promise
 }
 
 /** A client whose state changes are recorded with their time, closed after the test. */
-function newClient(url: string, getToken: () => Promise<string>): { client: TradewireClient; states: StateChange[] } {
+function newClient(url: string | string[], getToken: () => Promise<string>): { client: TradewireClient; states: StateChange[] } {
   const client = new TradewireClient({ url, getToken });
   const states: StateChange[] = [];
   client.on('state', (state, info) => states.push({ state, info, at: Date.now() }));
@@ -160,6 +160,39 @@ describe('client SDK: failover between replicas', { timeout: 60_000 }, () => {
     expect(replays[0]?.since).toBeGreaterThan(0);
     expect(client.diagnostics().reconnects).toBeGreaterThanOrEqual(1);
     expect(killedAt).toBeGreaterThan(0);
+  });
+
+  it('moves through a list of replica URLs, without a load balancer, when its replica is SIGKILLed, and replays the account', async () => {
+    const replicas: GatewayProcess[] = [];
+    for (let i = 0; i < 2; i++) replicas.push(await GatewayProcess.start(replicaEnv()));
+    cleanups.push(async () => void (await Promise.all(replicas.map((replica) => replica.stop()))));
+    const [first, second] = replicas as [GatewayProcess, GatewayProcess];
+    const account = 'ACC-SDK-URLS';
+    const { client, states } = newClient([first.url, second.url], () => traderToken([account]));
+    quotesFlowing();
+    const quotesAt: number[] = [];
+    client.marketData.subscribe({ instruments: [INSTRUMENT], channels: ['quote'] }).on('quote', () => quotesAt.push(Date.now()));
+    const seqs: number[] = [];
+    client.orders.subscribe().on('order', (order) => seqs.push(order.seq));
+    await waitFor('quotes', () => (quotesAt.length > 0 ? true : undefined));
+    await waitFor('the account subscribed on the first URL', async () => ((await first.metric('tradewire_subscriptions', { namespace: '/orders' })) > 0 ? true : undefined));
+
+    const total = 300;
+    for (let n = 1; n <= total; n++) {
+      engine.publishOrder(account, { orderId: 'O-1', clientOrderId: 'c-1', symbol: INSTRUMENT, side: 'buy', type: 'limit', status: 'partially_filled', execType: 'trade', quantity: '1000', filledQuantity: String(n), leavesQuantity: String(1000 - n), price: '189.50' });
+      if (n % 20 === 0) {
+        await engine.flush();
+        if (n === 100) first.process.child.kill('SIGKILL');
+        await sleep(10);
+      }
+    }
+    await waitFor(`${total} order events`, () => (seqs.length >= total ? true : undefined), 30_000);
+    await sleep(300);
+    expect(seqs).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(client.diagnostics().namespaces.map((n) => n.node)).toEqual([`test-${second.port}`, `test-${second.port}`]);
+    const resumed = states.at(-1)?.at ?? Number.POSITIVE_INFINITY;
+    expect(states.at(-1)?.state).toBe('connected');
+    await waitFor('quotes after the move', () => (quotesAt.some((at) => at > resumed) ? true : undefined));
   });
 
   it('follows a SIGTERM: reconnected within the shutdown notice’s reconnectInMs plus jitter, data flowing again', async () => {
