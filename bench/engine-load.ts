@@ -29,6 +29,8 @@ export interface EngineLoadOptions {
   orderRate: number;
   accounts: number;
   durationSeconds: number;
+  /** Market-data channels published (the simulator source only): `quote` unless given. */
+  channels?: readonly ('quote' | 'trade' | 'book')[];
   referenceFiles: ReferenceFiles;
   layout: CoreLayout;
   logFile: string;
@@ -59,7 +61,7 @@ export function startEngineLoad(options: EngineLoadOptions): EngineLoad {
     '--url', options.natsUrl,
     '--rate', String(options.quoteRate),
     '--instruments', String(options.instruments),
-    '--channels', 'quote',
+    '--channels', (options.channels ?? ['quote']).join(','),
     '--accounts', String(options.accounts),
     '--order-rate', String(options.orderRate),
     '--duration', String(options.durationSeconds),

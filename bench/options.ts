@@ -4,11 +4,14 @@ import type { ClientKind } from './loadgen/bench-client.js';
 import { FULL, overrideProfile, type Profile, QUICK } from './profiles.js';
 import { BASELINE_NAMES, TARGET_NAMES, type TargetName } from './targets.js';
 
-export const SCENARIO_NAMES = ['capacity', 'fanout', 'accounts', 'ingest', 'slowclient'] as const;
+export const SCENARIO_NAMES = ['capacity', 'fanout', 'accounts', 'ingest', 'slowclient', 'sdkreconnect', 'sdkbook'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
-/** The slow-client scenario waits for kernel buffers to fill (~20 s per target): opt-in for the quick run. */
-const QUICK_DEFAULT_SCENARIOS: readonly ScenarioName[] = SCENARIO_NAMES.filter((name) => name !== 'slowclient');
+/**
+ * The slow-client scenario waits for kernel buffers to fill (~20 s per target) and the SDK scenarios start fleets of
+ * their own (about a minute together): opt-in for the quick run.
+ */
+const QUICK_DEFAULT_SCENARIOS: readonly ScenarioName[] = SCENARIO_NAMES.filter((name) => !['slowclient', 'sdkreconnect', 'sdkbook'].includes(name));
 
 export interface BenchOptions {
   profile: Profile;
@@ -33,8 +36,9 @@ export const USAGE = `Usage: node dist/bench/run.js [--quick | --full] [options]
   --quick                 small sizes, under 3 minutes (default)
   --full                  the issue's targets (19,000 connections; 2,000 clients x 20 of 500 at 50,000 quotes/s)
   --targets LIST          gateway,raw-ws,socketio-rooms,socketio-loop | baselines | all   (default: all)
-  --scenarios LIST        capacity,fanout,accounts,ingest,slowclient  (default: all with --full; all but slowclient
-                          with --quick, which keeps npm run bench under 3 minutes)
+  --scenarios LIST        capacity,fanout,accounts,ingest,slowclient,sdkreconnect,sdkbook  (default: all with
+                          --full; with --quick all but slowclient and the sdk ones, which keeps npm run bench under
+                          3 minutes; sdkreconnect and sdkbook run against the gateway only)
   --engine SOURCE         auto | simulator | direct: the engine load (default auto: the simulator CLI when built)
   --client KIND           lean | socket.io-client: client used against Socket.IO targets (default lean)
   --deflate on|off        clients offer permessage-deflate like browsers and socket.io-client (default on)

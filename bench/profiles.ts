@@ -29,6 +29,13 @@ export interface Profile {
     graceMs: number;
     dropWaitSeconds: number;
   };
+  /**
+   * `clients` @tradewire/client clients in one process, each on the quotes of one of `instruments`, through HAProxy to
+   * two replicas; the replica holding them is restarted with SIGTERM, then SIGKILL. `settleSeconds` before each.
+   */
+  sdkreconnect: { clients: number; instruments: number; quoteRate: number; connectRate: number; settleSeconds: number; recoveryTimeoutSeconds: number };
+  /** One client on `books` order books while the simulator publishes `bookRate` book deltas/s. */
+  sdkbook: { books: number; bookRate: number; warmupSeconds: number; windowSeconds: number };
 }
 
 /** `npm run bench`: small sizes, every default scenario against every target in under three minutes on two cores. */
@@ -42,6 +49,8 @@ export const QUICK: Profile = {
   accounts: { clients: 500, accounts: 500, orderRate: 2_000, warmupSeconds: 1, windowSeconds: 4 },
   ingest: { quoteRate: 20_000, instruments: 200, subscribers: 50, perClient: 20, warmupSeconds: 1, windowSeconds: 3 },
   slowclient: { clients: 200, perClient: 10, instruments: 100, quoteRate: 2_000, throttleMs: 100, warmupSeconds: 1, windowSeconds: 8, graceMs: 5_000, dropWaitSeconds: 45 },
+  sdkreconnect: { clients: 1_000, instruments: 50, quoteRate: 250, connectRate: 250, settleSeconds: 2, recoveryTimeoutSeconds: 20 },
+  sdkbook: { books: 20, bookRate: 10_000, warmupSeconds: 2, windowSeconds: 8 },
 };
 
 /** `npm run bench:full`: the issue's targets. */
@@ -55,6 +64,8 @@ export const FULL: Profile = {
   accounts: { clients: 2_000, accounts: 2_000, orderRate: 2_000, warmupSeconds: 3, windowSeconds: 30 },
   ingest: { quoteRate: 100_000, instruments: 500, subscribers: 200, perClient: 20, warmupSeconds: 3, windowSeconds: 15 },
   slowclient: { clients: 1_000, perClient: 20, instruments: 500, quoteRate: 10_000, throttleMs: 100, warmupSeconds: 3, windowSeconds: 20, graceMs: 5_000, dropWaitSeconds: 60 },
+  sdkreconnect: { clients: 1_000, instruments: 100, quoteRate: 200, connectRate: 250, settleSeconds: 3, recoveryTimeoutSeconds: 30 },
+  sdkbook: { books: 50, bookRate: 20_000, warmupSeconds: 3, windowSeconds: 20 },
 };
 
 /** Applies `section.field=value` (or a top-level `field=value`) to a copy of the profile. */

@@ -11,6 +11,8 @@ import { accountsScenario } from './scenarios/accounts.scenario.js';
 import { capacityScenario } from './scenarios/capacity.scenario.js';
 import { fanoutScenario } from './scenarios/fanout.scenario.js';
 import { ingestScenario } from './scenarios/ingest.scenario.js';
+import { sdkBookScenario } from './scenarios/sdk-book.scenario.js';
+import { sdkReconnectScenario } from './scenarios/sdk-reconnect.scenario.js';
 import { slowClientScenario } from './scenarios/slowclient.scenario.js';
 import type { RunContext, Scenario } from './scenarios/scenario.js';
 import { TARGETS, type TargetName } from './targets.js';
@@ -25,6 +27,8 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   accounts: accountsScenario,
   ingest: ingestScenario,
   slowclient: slowClientScenario,
+  sdkreconnect: sdkReconnectScenario,
+  sdkbook: sdkBookScenario,
 };
 
 const options = parseOptions(process.argv.slice(2));
@@ -68,7 +72,7 @@ context.log(`${options.profile.name} run; engine load: ${engineSource}; logs in 
 const scenarioRuns: ScenarioRun[] = [];
 for (const name of options.scenarios) {
   const scenario = SCENARIOS[name];
-  const targets = options.targets.filter((targetName) => TARGETS[targetName].scenarios?.includes(name) ?? true);
+  const targets = options.targets.filter((targetName) => (TARGETS[targetName].scenarios?.includes(name) ?? true) && (scenario.targets?.includes(targetName) ?? true));
   const rounds: TargetRun[][] = [];
   for (let round = 1; round <= options.repeat; round++) {
     const runs: TargetRun[] = [];

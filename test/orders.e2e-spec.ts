@@ -1,78 +1,18 @@
-import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   NAMESPACES,
   type AccountEvent,
-  type EngineOrderCancelRequest,
   type EngineOrderSubmitRequest,
   type OrderCancelResponse,
   type OrderSubmitResponse,
   type PingResponse,
 } from '#libs/contracts';
+import { TestEngine } from './support/engine.js';
 import { connectClient, GatewayProcess, request } from './support/gateway.js';
 import { NatsServer, RedisServer, waitFor } from './support/processes.js';
 import { FULL_LICENCE, hsToken, type TestClaims } from './support/tokens.js';
-
-/**
- * A test engine on NATS, with the real client: it answers `engine.order.submit` after a short delay (so repeats can
- * arrive while the first is in flight) and records every request it sees. `silent-*` orders get no answer and
- * `refuse-*` orders are refused with UNKNOWN_SYMBOL, as an engine would.
- */
-class TestEngine {
-  readonly submits: EngineOrderSubmitRequest[] = [];
-  readonly cancels: EngineOrderCancelRequest[] = [];
-  private subscriptions: Subscription[] = [];
-  private nextOrder = 1;
-
-  private constructor(private readonly nc: NatsConnection) {}
-
-  static async start(url: string): Promise<TestEngine> {
-    const engine = new TestEngine(await connect({ servers: url }));
-    await engine.listen();
-    return engine;
-  }
-
-  async listen(): Promise<void> {
-    this.subscriptions = [
-      this.nc.subscribe('engine.order.submit', { callback: (_error, msg) => this.onSubmit(msg) }),
-      this.nc.subscribe('engine.order.cancel', { callback: (_error, msg) => this.onCancel(msg) }),
-    ];
-    await this.nc.flush();
-  }
-
-  async stopListening(): Promise<void> {
-    for (const subscription of this.subscriptions) subscription.unsubscribe();
-    this.subscriptions = [];
-    await this.nc.flush();
-  }
-
-  submitsOf(clientOrderId: string): EngineOrderSubmitRequest[] {
-    return this.submits.filter((s) => s.clientOrderId === clientOrderId);
-  }
-
-  async close(): Promise<void> {
-    await this.nc.close();
-  }
-
-  private onSubmit(msg: Msg): void {
-    const order = msg.json<EngineOrderSubmitRequest>();
-    this.submits.push(order);
-    if (order.clientOrderId.startsWith('silent-')) return;
-    if (order.clientOrderId.startsWith('refuse-')) {
-      msg.respond(JSON.stringify({ code: 'UNKNOWN_SYMBOL', message: `${order.instrument} is not traded on this venue` }));
-      return;
-    }
-    const orderId = `O-${this.nextOrder++}`;
-    setTimeout(() => msg.respond(JSON.stringify({ orderId, status: 'new' })), 150);
-  }
-
-  private onCancel(msg: Msg): void {
-    this.cancels.push(msg.json<EngineOrderCancelRequest>());
-    msg.respond(JSON.stringify({ status: 'pending_cancel' }));
-  }
-}
 
 let ids = 0;
 const uniqueId = (prefix = 'c') => `${prefix}-${process.pid}-${Date.now()}-${++ids}`;

@@ -156,6 +156,20 @@ function renderTargets(profile: Profile, scenarioRuns: ScenarioRun[]): string {
       : '–',
     verdict(p99Ratio <= 1.5 && dropped, p99Ratio),
   ]);
+  // Issue 10: SDK clients are back to flowing data within 2 s of a replica restart.
+  const sdk = figuresOf(scenarioRuns, 'sdkreconnect', 'gateway');
+  if (sdk) {
+    const clients = profile.sdkreconnect.clients;
+    const worst = Math.max(sdk.termP99 ?? Number.NaN, sdk.killP99 ?? Number.NaN);
+    const allBack = sdk.termRecovered === sdk.termAffected && sdk.killRecovered === sdk.killAffected && sdk.termAffected > 0 && sdk.killAffected > 0;
+    rows.push([
+      `${integer(clients)} SDK clients back to flowing data after a replica restart (SIGTERM / SIGKILL), p99`,
+      '< 2,000 ms, all back',
+      `${milliseconds(sdk.termP99 ?? Number.NaN)} / ${milliseconds(sdk.killP99 ?? Number.NaN)} ms, ` +
+        `${integer(sdk.termRecovered ?? Number.NaN)} of ${integer(sdk.termAffected ?? Number.NaN)} / ${integer(sdk.killRecovered ?? Number.NaN)} of ${integer(sdk.killAffected ?? Number.NaN)} back`,
+      verdict(worst < 2_000 && allBack, worst),
+    ]);
+  }
   return ['### Targets (gateway)', '', markdownTable(['target', 'required', 'measured', 'result'], rows)].join('\n');
 }
 

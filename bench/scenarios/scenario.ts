@@ -2,7 +2,7 @@ import type { EngineSource } from '../engine-load.js';
 import type { CoreLayout } from '../lib/processes.js';
 import type { BenchOptions, ScenarioName } from '../options.js';
 import type { Profile } from '../profiles.js';
-import type { TargetSpec } from '../targets.js';
+import type { TargetName, TargetSpec } from '../targets.js';
 
 /** What every scenario of a run shares. */
 export interface RunContext {
@@ -33,5 +33,7 @@ export interface Scenario {
   name: ScenarioName;
   title(profile: Profile): string;
   columns: Column[];
+  /** The targets it applies to, when not every one (the SDK scenarios measure the client against the gateway). */
+  targets?: readonly TargetName[];
   run(context: RunContext, target: TargetSpec): Promise<ScenarioOutcome>;
 }

@@ -1,0 +1,115 @@
+import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { BookLevel, EngineOrderCancelRequest, EngineOrderSubmitRequest } from '#libs/contracts';
+
+export interface TestEngineOptions {
+  /** How long the engine takes to answer a submit: long enough that repeats (or a replica's death) can come first. */
+  submitReplyDelayMs?: number;
+  /** Publish each accepted order's `new` event on `acct.{account}.order`, numbered by the engine, as a real engine does. */
+  publishOrderEvents?: boolean;
+}
+
+/**
+ * A test engine on NATS, with the real client. It answers `engine.order.submit` (docs/protocol.md §7.3) after a
+ * delay and records every request it sees; `silent-*` orders get no answer and `refuse-*` orders are refused with
+ * UNKNOWN_SYMBOL, as an engine would. It also publishes what an engine publishes — account events numbered per
+ * account, market data — so that a test drives the gateway from the engine's side of the wire only.
+ */
+export class TestEngine {
+  readonly submits: EngineOrderSubmitRequest[] = [];
+  readonly cancels: EngineOrderCancelRequest[] = [];
+  /** How long the engine takes to answer a submit; a test may change it between orders. */
+  submitReplyDelayMs: number;
+  private subscriptions: Subscription[] = [];
+  private nextOrder = 1;
+  /** The engine's own per-account seq: the same on every replica, so a client resuming elsewhere misses nothing. */
+  private readonly accountSeqs = new Map<string, number>();
+
+  private constructor(
+    readonly nc: NatsConnection,
+    private readonly options: TestEngineOptions,
+  ) {
+    this.submitReplyDelayMs = options.submitReplyDelayMs ?? 150;
+  }
+
+  static async start(url: string, options: TestEngineOptions = {}): Promise<TestEngine> {
+    const engine = new TestEngine(await connect({ servers: url }), options);
+    await engine.listen();
+    return engine;
+  }
+
+  async listen(): Promise<void> {
+    this.subscriptions = [
+      this.nc.subscribe('engine.order.submit', { callback: (_error, msg) => this.onSubmit(msg) }),
+      this.nc.subscribe('engine.order.cancel', { callback: (_error, msg) => this.onCancel(msg) }),
+    ];
+    await this.nc.flush();
+  }
+
+  async stopListening(): Promise<void> {
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+    this.subscriptions = [];
+    await this.nc.flush();
+  }
+
+  submitsOf(clientOrderId: string): EngineOrderSubmitRequest[] {
+    return this.submits.filter((s) => s.clientOrderId === clientOrderId);
+  }
+
+  /** Publishes an `order` event for `account` with the engine's next seq for it; returns that seq. */
+  publishOrder(account: string, fields: Record<string, unknown>): number {
+    const seq = (this.accountSeqs.get(account) ?? 0) + 1;
+    this.accountSeqs.set(account, seq);
+    this.nc.publish(`acct.${account}.order`, JSON.stringify({ ...fields, seq, ts: Date.now() }));
+    return seq;
+  }
+
+  /** An engine book event (`md.book.{EXCHANGE}.{SYMBOL}`, docs/protocol.md §7.1). */
+  publishBook(instrument: string, type: 'snapshot' | 'delta', bids: BookLevel[], asks: BookLevel[]): void {
+    this.nc.publish(`md.book.${instrument.replace(':', '.')}`, JSON.stringify({ type, bids, asks, ts: Date.now() }));
+  }
+
+  publishQuote(instrument: string, bid: string, ask: string): void {
+    const quote = { bid, ask, bidSize: '100', askSize: '100', last: bid, lastSize: '1', volume: '1000', ts: Date.now() };
+    this.nc.publish(`md.quote.${instrument.replace(':', '.')}`, JSON.stringify(quote));
+  }
+
+  async flush(): Promise<void> {
+    await this.nc.flush();
+  }
+
+  async close(): Promise<void> {
+    await this.nc.close();
+  }
+
+  private onSubmit(msg: Msg): void {
+    const order = msg.json<EngineOrderSubmitRequest>();
+    this.submits.push(order);
+    if (order.clientOrderId.startsWith('silent-')) return;
+    if (order.clientOrderId.startsWith('refuse-')) {
+      msg.respond(JSON.stringify({ code: 'UNKNOWN_SYMBOL', message: `${order.instrument} is not traded on this venue` }));
+      return;
+    }
+    const orderId = `O-${this.nextOrder++}`;
+    if (this.options.publishOrderEvents) {
+      this.publishOrder(order.account, {
+        orderId,
+        clientOrderId: order.clientOrderId,
+        symbol: order.instrument,
+        side: order.side,
+        type: order.type,
+        status: 'new',
+        execType: 'new',
+        quantity: order.quantity,
+        filledQuantity: '0',
+        leavesQuantity: order.quantity,
+        ...(order.price === undefined ? {} : { price: order.price }),
+      });
+    }
+    setTimeout(() => msg.respond(JSON.stringify({ orderId, status: 'new' })), this.submitReplyDelayMs);
+  }
+
+  private onCancel(msg: Msg): void {
+    this.cancels.push(msg.json<EngineOrderCancelRequest>());
+    msg.respond(JSON.stringify({ status: 'pending_cancel' }));
+  }
+}
