@@ -93,6 +93,35 @@ describe('market data in the SDK', () => {
     expect(client.diagnostics()).toMatchObject({ checksumMismatches: 1, resyncs: 1, gaps: 0 });
   });
 
+  it('paces resyncs while the snapshots themselves do not verify, and asks at once again after a verified book', async () => {
+    const md = client.marketData.subscribe({ instruments: ['NASDAQ:AAPL'], channels: ['book'] });
+    const books: Book[] = [];
+    md.on('book', (book) => books.push(book));
+    await until('subscribe', () => gateway.requestsOf(MD, 'subscribe').length === 1);
+    const resyncRequests = (): number => gateway.requestsOf(MD, 'resync').length;
+    // A snapshot whose checksum is of another book: it never verifies, however often it is asked for.
+    const damaged = (seq: number) => bookMessage('snapshot', seq, undefined, SNAPSHOT, AFTER_UPDATE);
+    gateway.emit(MD, 'md', [damaged(10)]);
+    await until('the first resync, at once', () => resyncRequests() === 1);
+    gateway.emit(MD, 'md', [damaged(11)]);
+    // The second waits at least half of the first pacing window (1 s).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(resyncRequests()).toBe(1);
+    await until('the paced second resync', () => resyncRequests() === 2, 3_000);
+    // Mismatches while a paced resync waits do not add requests.
+    gateway.emit(MD, 'md', [damaged(12)]);
+    gateway.emit(MD, 'md', [damaged(13)]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(resyncRequests()).toBe(2);
+    // A snapshot that verifies ends the pacing: the next mismatch is resynced at once.
+    await until('the paced third resync', () => resyncRequests() === 3, 5_000);
+    gateway.emit(MD, 'md', [bookMessage('snapshot', 14, undefined, SNAPSHOT, SNAPSHOT)]);
+    await until('a verified book', () => books.at(-1)?.verified === true);
+    gateway.emit(MD, 'md', [damaged(15)]);
+    // Unpaced: well inside the 2 s that a fourth paced resync would wait at least.
+    await until('an immediate resync after the verified book', () => resyncRequests() === 4, 1_500);
+  });
+
   it('keeps the latest quote and a bounded trade tape without repeats', async () => {
     client.close();
     client = new TradewireClient({ url: gateway.url, getToken: () => 't', transports: ['websocket'], pingIntervalMs: 0, tradeTapeSize: 3 });

@@ -13,6 +13,7 @@ import {
   type TradeData,
 } from '#libs/contracts';
 import { checkChannel, checkInstrument, checkMarketDataSubscribe } from './argument-checks.js';
+import { jitterWithin } from './backoff.js';
 import { BookState } from './book-state.js';
 import type { ConnectionHub, NamespaceChannel } from './connection.js';
 import { TypedEmitter, type ListenerArgs } from './emitter.js';
@@ -40,7 +41,21 @@ interface StreamState {
   /** A book waits for its (re)snapshot: updates are discarded meanwhile. */
   awaitingSnapshot: boolean;
   book: BookState | null;
+  /** Resyncs asked for since the book last verified: the second and later ones are paced (see RESYNC_PACING). */
+  unverifiedResyncs: number;
+  /** A paced resync waiting for its turn. */
+  resyncTimer: ReturnType<typeof setTimeout> | null;
 }
+
+/**
+ * How resyncs of a book that does not verify again are paced. The first resync after a verified book goes out at once;
+ * when the snapshot it brings does not verify either (a checksum bug, a proxy that damages frames), each further one
+ * waits a growing, jittered delay, so that a book that cannot be repaired costs the user a few requests a minute
+ * instead of exhausting the request limits (and, past RATE_LIMIT_BLOCK_AFTER refusals, getting the user blocked on
+ * every tab). The delay is in [ceiling/2, ceiling], never near 0, unlike the reconnect backoff's full jitter.
+ */
+const RESYNC_PACING = { minDelayMs: 1_000, maxDelayMs: 30_000 };
+
 
 export interface MarketDataCounters {
   gaps: number;
@@ -162,6 +177,8 @@ export class MarketDataClient {
           delayMs: 0,
           awaitingSnapshot: true,
           book: channel === 'book' ? new BookState(subscription.depth) : null,
+          unverifiedResyncs: 0,
+          resyncTimer: null,
         };
         this.streams.set(stream, state);
       } else {
@@ -350,6 +367,8 @@ export class MarketDataClient {
   }
 
   private forget(state: StreamState): void {
+    if (state.resyncTimer !== null) clearTimeout(state.resyncTimer);
+    state.resyncTimer = null;
     if (state.channel === 'quote') this.quotes.delete(state.instrument);
     else if (state.channel === 'book') this.books.delete(state.instrument);
     else this.tapes.delete(state.instrument);
@@ -440,6 +459,7 @@ export class MarketDataClient {
     }
     this.mark(state, message, receivedAt);
     const check = book.check(data.checksum);
+    if (check.result === 'verified') state.unverifiedResyncs = 0;
     if (check.result === 'mismatch') {
       this.counters.checksumMismatches++;
       this.resync(state, { reason: 'checksum', checksum: data.checksum, computed: check.computed });
@@ -462,8 +482,24 @@ export class MarketDataClient {
     const full: ResyncInfo = { stream: state.stream, instrument: state.instrument, channel: state.channel, ...info };
     this.hub.sink.log.info?.('resync', { ...full });
     for (const holder of state.holders) holder.deliver('resync', full);
+    if (state.resyncTimer !== null) return; // a paced resync is already on its way
+    const attempt = state.unverifiedResyncs++;
+    if (attempt === 0) {
+      this.requestResync(state);
+      return;
+    }
+    const ceiling = Math.min(RESYNC_PACING.maxDelayMs, RESYNC_PACING.minDelayMs * 2 ** Math.min(attempt - 1, 16));
+    const delayMs = ceiling / 2 + jitterWithin(ceiling / 2);
+    this.hub.sink.log.info?.('resync paced', { stream: state.stream, attempt, delayMs });
+    state.resyncTimer = setTimeout(() => {
+      state.resyncTimer = null;
+      this.requestResync(state);
+    }, delayMs);
+  }
+
+  private requestResync(state: StreamState): void {
     const channel = this.channel;
-    if (!channel?.connected) return; // the reconnect's subscribe brings a snapshot anyway
+    if (!channel?.connected || state.holders.size === 0) return; // the reconnect's subscribe brings a snapshot anyway
     channel.request('resync', { stream: state.stream }).catch((error: unknown) => this.failed(error, state.holders));
   }
 
