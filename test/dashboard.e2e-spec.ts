@@ -141,6 +141,10 @@ describe('the dashboard in a browser', () => {
     });
     page = browser.pages()[0] ?? (await browser.newPage());
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    // The page must run under a strict Content-Security-Policy (no inline script or style): a violation is an error.
+    page.on('console', (message) => {
+      if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) pageErrors.push(message.text());
+    });
   });
 
   afterAll(async () => {
