@@ -39,6 +39,15 @@ class FillingEngine {
     return engine;
   }
 
+  /** An order placed elsewhere (another desk, the engine itself): only its `new` event, on the account's stream. */
+  async publishOutsideOrder(account: string, orderId: string): Promise<void> {
+    this.nc.publish(
+      accountSubject(account, 'order'),
+      JSON.stringify({ orderId, clientOrderId: `desk-${orderId}`, symbol: 'NYSE:IBM', side: 'sell', type: 'limit', status: 'new', execType: 'new', quantity: '40', filledQuantity: '0', leavesQuantity: '40', price: '171.50', ts: Date.now() }),
+    );
+    await this.nc.flush();
+  }
+
   async close(): Promise<void> {
     await this.nc.close();
   }
@@ -186,6 +195,8 @@ describe('the dashboard in a browser', () => {
     expect(await page.locator(`#quotes tr[data-instrument="${INSTRUMENT}"].stale`).count()).toBe(1);
     mkdirSync(artifacts, { recursive: true });
     await screenshot(page, 'dashboard-reconnecting.png');
+    // While no gateway runs, the engine goes on: the account log keeps the event for the page to replay.
+    await engine.publishOutsideOrder(ACCOUNT, 'D-7');
     gateway = await startGateway();
 
     // Nothing clicked: the page reconnects, resubscribes, verifies its book again and replays the account streams.
@@ -196,6 +207,9 @@ describe('the dashboard in a browser', () => {
     // Every row gets a fresh quote after the reconnect, and loses its stale mark with it.
     await expect.poll(() => page.locator('#quotes tr.stale').count(), { timeout: 15_000 }).toBe(0);
     expect(await filled.textContent()).toBe('filled');
+    // The order placed while the page was away came with the replay (`since`), not with a reload.
+    await expect.poll(() => page.locator('#blotter tr[data-order-id="D-7"] .status').textContent(), { timeout: 10_000 }).toBe('new');
+    expect(await page.locator('#log li', { hasText: 'ACC-1001: resumed after seq 2, 1 missed event replayed' }).count()).toBe(1);
 
     await screenshot(page, 'dashboard.png');
     expect(pageErrors).toEqual([]);

@@ -47,7 +47,7 @@ export function useAccountActivity(client: TradewireClient, log: EventLog): Acco
         settle();
       });
       subscription.on('replay', (info) => {
-        log.add(info.replayed > 0 ? 'ok' : 'info', kind, `${info.account}: resumed after seq ${info.since}, ${info.replayed} missed events replayed`);
+        log.add(info.replayed > 0 ? 'ok' : 'info', kind, `${info.account}: resumed after seq ${info.since}, ${info.replayed} missed event${info.replayed === 1 ? '' : 's'} replayed`);
         if (info.replayed > 0) targets.set(`${kind}|${info.account}`, info.since + info.replayed);
         settle();
       });
