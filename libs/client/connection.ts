@@ -55,6 +55,8 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private lastServerError: WireError | null = null;
   private refreshedForUnauthorized = false;
+  /** The token an `auth:refresh` in flight carries: the warning arrives on each namespace, one refresh each is enough. */
+  private refreshing: string | null = null;
   private readonly connectedListeners = new Set<(info: { reconnect: boolean }) => void>();
   private readonly disconnectedListeners = new Set<() => void>();
   private waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
@@ -72,13 +74,15 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
         cb({ token: hub.token ?? '' });
       },
     });
-    this.socket.on('connect', () => this.onConnect());
+    // The namespace is usable at its `welcome` (sent before any other event), which names the replica serving it.
+    this.socket.on('connect', () => hub.sink.log.debug?.('socket connected', { namespace }));
     this.socket.on('connect_error', (error: Error & { data?: unknown }) => this.onConnectError(error));
     this.socket.on('disconnect', (reason: string) => this.onDisconnect(reason));
     this.listen('welcome', (welcome) => {
       if (!isObject(welcome) || typeof welcome.node !== 'string' || typeof welcome.serverTime !== 'number') throw new BadFrameError('welcome', 'not a welcome', welcome);
       this.welcome = welcome;
       hub.onWelcome(this, welcome);
+      if (this.status === 'connecting' || this.status === 'waiting') this.onConnect();
     });
     this.listen('error', (error) => {
       if (!isWireError(error)) throw new BadFrameError('error', 'not an error object', error);
@@ -252,6 +256,7 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
   private onDisconnect(reason: string): void {
     if (this.status === 'closed' || this.status === 'terminal') return;
     this.status = 'waiting';
+    this.welcome = null;
     for (const listener of [...this.disconnectedListeners]) listener();
     const shutdownWindow = this.hub.takeShutdownWindow();
     if (shutdownWindow !== null) {
@@ -305,10 +310,16 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
   /** Sends `auth:refresh` with the hub's current token, if this namespace does not have it yet. */
   async refreshToken(): Promise<void> {
     const token = this.hub.token;
-    if (!this.connected || token === null || this.tokenSent === token) return;
-    const answer = await this.request('auth:refresh', { token } as never, { rateLimitRetries: 3 });
-    this.tokenSent = token;
-    this.hub.sink.tokenRefreshed((answer as { expiresAt: number }).expiresAt);
+    if (!this.connected || token === null || this.tokenSent === token || this.refreshing === token) return;
+    this.refreshing = token;
+    try {
+      // `auth:refresh` is one of the requests every namespace shares (`CommonRequests`).
+      const answer = await (this as unknown as NamespaceChannel<'/market-data'>).request('auth:refresh', { token }, { rateLimitRetries: 3 });
+      this.tokenSent = token;
+      this.hub.sink.tokenRefreshed(answer.expiresAt);
+    } finally {
+      this.refreshing = null;
+    }
   }
 }
 

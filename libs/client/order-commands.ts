@@ -30,8 +30,11 @@ export class OrdersClient extends AccountStreamClient<'order', OrderStore> {
     super('order', new OrderStore(), hub, reportError);
   }
 
-  /** Sends `order:submit`; resolves with the engine's answer, rejects with `RequestError` (its `code`) on a refusal. */
-  async submit(input: SubmitOrderInput): Promise<SubmitOrderResult> {
+  /**
+   * Sends `order:submit`; resolves with the engine's answer, rejects with `RequestError` (its `code`) on a refusal.
+   * Bad arguments throw `InvalidArgumentError` at once, before anything is sent.
+   */
+  submit(input: SubmitOrderInput): Promise<SubmitOrderResult> {
     checkSubmitOrder(input);
     const request: OrderSubmitRequest = {
       clientOrderId: input.clientOrderId ?? newClientOrderId(),
@@ -43,12 +46,14 @@ export class OrdersClient extends AccountStreamClient<'order', OrderStore> {
       ...(input.price !== undefined ? { price: input.price } : {}),
       ...(input.timeInForce !== undefined ? { timeInForce: input.timeInForce } : {}),
     };
-    const answer = await this.hub.channel(this.namespace as '/orders').request('order:submit', request, { retryOnLoss: true });
-    return { ...answer, clientOrderId: request.clientOrderId };
+    return this.hub
+      .channel(this.namespace as '/orders')
+      .request('order:submit', request, { retryOnLoss: true })
+      .then((answer) => ({ ...answer, clientOrderId: request.clientOrderId }));
   }
 
-  /** Sends `order:cancel` by `orderId` and/or `clientOrderId`. */
-  async cancel(input: CancelOrderInput): Promise<OrderCancelResponse> {
+  /** Sends `order:cancel` by `orderId` and/or `clientOrderId`; bad arguments throw at once. */
+  cancel(input: CancelOrderInput): Promise<OrderCancelResponse> {
     checkCancelOrder(input);
     const request = {
       account: input.account,
