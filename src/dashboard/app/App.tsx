@@ -168,7 +168,8 @@ export function App({ client, tokens, log, restart }: Props) {
     const quote = client.marketData.quote(instrument);
     return {
       instrument,
-      quote: quote ? { bid: quote.bid, ask: quote.ask, last: quote.last, volume: quote.volume, prevClose: quote.prevClose, ts: quote.ts, delayed: quote.delayed || feed.delayMs.has(instrument) } : null,
+      quote: quote ?? null,
+      delayed: (quote?.delayed ?? false) || feed.delayMs.has(instrument),
       rejected: feed.refused.get(instrument) ?? null,
       delayMs: feed.delayMs.get(instrument) ?? 0,
       // Values from before the last (re)connect are marked until a fresh one replaces them.

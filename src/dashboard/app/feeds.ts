@@ -170,7 +170,6 @@ export interface BookFeed {
  * against the checksum, resyncing after a gap or mismatch (the SDK asked for a snapshot by itself), refused, waiting.
  */
 export function useBookFeed(client: TradewireClient, instrument: string | null, connected: boolean, meter: FeedMeter, log: EventLog): BookFeed {
-  const rerender = useFrameRerender();
   const [feed, setFeed] = useState<{ instrument: string | null; book: Book | null; status: BookStatus; awaiting: boolean }>({ instrument: null, book: null, status: { text: 'select a row' }, awaiting: true });
 
   useEffect(() => {
@@ -184,7 +183,6 @@ export function useBookFeed(client: TradewireClient, instrument: string | null, 
       meter.count(book.ts, book.receivedAt, book.delayed);
       const status: BookStatus = book.verified ? { text: `seq ${book.seq} · checksum ✓${book.delayed ? ' · delayed' : ''}`, level: 'ok' } : { text: `seq ${book.seq} · not verified${book.delayed ? ' · delayed' : ''}`, level: 'bad' };
       setFeed({ instrument, book, status, awaiting: false });
-      rerender();
     });
     subscription.on('resync', (info) => {
       const why = info.reason === 'gap' ? `gap: had seq ${info.expectedSeq ?? '—'}, update follows ${info.prevSeq ?? '—'}` : info.reason === 'checksum' ? `checksum mismatch (${info.computed ?? '—'} ≠ ${info.checksum ?? '—'})` : 'reconnected';
@@ -200,7 +198,7 @@ export function useBookFeed(client: TradewireClient, instrument: string | null, 
     });
     subscription.on('error', (error) => log.add('error', 'book', `${instrument}: ${describeError(error)}`));
     return () => subscription.unsubscribe();
-  }, [client, instrument, meter, log, rerender]);
+  }, [client, instrument, meter, log]);
 
   // After a lost connection the book waits for the snapshot that the restored subscription brings.
   useEffect(() => {

@@ -1,3 +1,4 @@
+import { memo } from 'react';
 import { formatDecimal, formatTime } from '../format.js';
 import { useFlashOnChange } from '../flash.js';
 
@@ -51,7 +52,7 @@ function OrderRow({ order, onCancel }: { order: OrderView; onCancel?: (order: Or
 }
 
 /** Every order of the token's accounts, open and done, newest first; open ones can be canceled when trading is allowed. */
-export function BlotterPanel({ orders, stale, onCancel }: { orders: readonly OrderView[]; stale: boolean; onCancel?: (order: OrderView) => void }) {
+export const BlotterPanel = memo(function BlotterPanel({ orders, stale, onCancel }: { orders: readonly OrderView[]; stale: boolean; onCancel?: (order: OrderView) => void }) {
   const sorted = [...orders].sort((a, b) => b.ts - a.ts);
   const open = sorted.filter(isOpenOrder).length;
   return (
@@ -95,4 +96,4 @@ export function BlotterPanel({ orders, stale, onCancel }: { orders: readonly Ord
       </div>
     </section>
   );
-}
+});

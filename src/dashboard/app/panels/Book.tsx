@@ -1,3 +1,4 @@
+import { memo } from 'react';
 import { decimalsOf, formatDecimal, toNumber } from '../format.js';
 
 export type Level = readonly [price: string, size: string];
@@ -21,7 +22,7 @@ function sizeBar(size: string, maxSize: number) {
   return (element: HTMLTableCellElement | null) => element?.style.setProperty('--w', width);
 }
 
-export function BookPanel({ instrument, book, status, stale }: { instrument: string | null; book: BookView | null; status: BookStatus; stale: boolean }) {
+export const BookPanel = memo(function BookPanel({ instrument, book, status, stale }: { instrument: string | null; book: BookView | null; status: BookStatus; stale: boolean }) {
   const asks = book ? book.asks.slice(0, BOOK_DEPTH) : [];
   const bids = book ? book.bids.slice(0, BOOK_DEPTH) : [];
   const maxSize = Math.max(1, ...asks.map((l) => toNumber(l[1]) || 0), ...bids.map((l) => toNumber(l[1]) || 0));
@@ -90,4 +91,4 @@ export function BookPanel({ instrument, book, status, stale }: { instrument: str
       </div>
     </section>
   );
-}
+});

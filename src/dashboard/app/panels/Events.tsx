@@ -1,7 +1,8 @@
+import { memo } from 'react';
 import { formatClock } from '../format.js';
 import { useEventLog, type EventLog } from '../event-log.js';
 
-export function EventsPanel({ log }: { log: EventLog }) {
+export const EventsPanel = memo(function EventsPanel({ log }: { log: EventLog }) {
   const entries = useEventLog(log);
   return (
     <section className="panel events">
@@ -22,4 +23,4 @@ export function EventsPanel({ log }: { log: EventLog }) {
       </ol>
     </section>
   );
-}
+});

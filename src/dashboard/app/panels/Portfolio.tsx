@@ -1,3 +1,4 @@
+import { memo } from 'react';
 import { formatDecimal, formatTime, signClass } from '../format.js';
 import { useFlashOnChange } from '../flash.js';
 
@@ -45,7 +46,7 @@ function PortfolioCard({ portfolio, stale }: { portfolio: PortfolioView; stale: 
   );
 }
 
-export function PortfolioPanel({ portfolios, stale, loading }: { portfolios: readonly PortfolioView[]; stale: boolean; loading: boolean }) {
+export const PortfolioPanel = memo(function PortfolioPanel({ portfolios, stale, loading }: { portfolios: readonly PortfolioView[]; stale: boolean; loading: boolean }) {
   const sorted = [...portfolios].sort((a, b) => a.account.localeCompare(b.account));
   return (
     <section className="panel portfolio">
@@ -57,4 +58,4 @@ export function PortfolioPanel({ portfolios, stale, loading }: { portfolios: rea
       </div>
     </section>
   );
-}
+});

@@ -1,3 +1,4 @@
+import { memo } from 'react';
 import { formatDecimal, signClass } from '../format.js';
 import { useFlashOnChange } from '../flash.js';
 
@@ -30,7 +31,7 @@ function PositionRow({ position }: { position: PositionView }) {
   );
 }
 
-export function PositionsPanel({ positions, stale }: { positions: readonly PositionView[]; stale: boolean }) {
+export const PositionsPanel = memo(function PositionsPanel({ positions, stale }: { positions: readonly PositionView[]; stale: boolean }) {
   const sorted = [...positions].sort((a, b) => a.account.localeCompare(b.account) || a.symbol.localeCompare(b.symbol));
   return (
     <section className={`panel positions${stale ? ' stale' : ''}`}>
@@ -68,4 +69,4 @@ export function PositionsPanel({ positions, stale }: { positions: readonly Posit
       </div>
     </section>
   );
-}
+});

@@ -1,3 +1,4 @@
+import { memo } from 'react';
 import { formatClock, formatDecimal } from '../format.js';
 
 export interface TapeTrade {
@@ -11,7 +12,7 @@ export interface TapeTrade {
   delayed: boolean;
 }
 
-export function TradesPanel({ trades, seen, stale }: { trades: readonly TapeTrade[]; seen: number; stale: boolean }) {
+export const TradesPanel = memo(function TradesPanel({ trades, seen, stale }: { trades: readonly TapeTrade[]; seen: number; stale: boolean }) {
   return (
     <section className={`panel tape${stale ? ' stale' : ''}`}>
       <div className="panel-head">
@@ -44,4 +45,4 @@ export function TradesPanel({ trades, seen, stale }: { trades: readonly TapeTrad
       </div>
     </section>
   );
-}
+});

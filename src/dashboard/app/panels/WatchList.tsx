@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { memo, useEffect, useRef, useState, type FormEvent } from 'react';
 import { flash } from '../flash.js';
 import { formatCompact, formatDecimal, formatTime, signClass, toNumber } from '../format.js';
 
@@ -9,12 +9,13 @@ export interface QuoteView {
   volume: string;
   prevClose?: string;
   ts: number;
-  delayed: boolean;
 }
 
 export interface WatchRow {
   instrument: string;
+  /** The SDK's latest quote, as it hands it out: a new object per update, so an unchanged row is not drawn again. */
   quote: QuoteView | null;
+  delayed: boolean;
   /** Why the gateway refused the instrument's streams, when it did. */
   rejected: string | null;
   delayMs: number;
@@ -32,11 +33,16 @@ export interface Rejection {
 type PriceField = 'bid' | 'ask' | 'last';
 const PRICE_FIELDS: readonly PriceField[] = ['bid', 'ask', 'last'];
 
-function QuoteRow({ row, selected, onSelect, onRemove }: { row: WatchRow; selected: boolean; onSelect: () => void; onRemove: () => void }) {
+interface RowProps extends WatchRow {
+  selected: boolean;
+  onSelect: (instrument: string) => void;
+  onRemove: (instrument: string) => void;
+}
+
+const QuoteRow = memo(function QuoteRow({ instrument, quote: q, delayed, rejected, delayMs, stale, selected, onSelect, onRemove }: RowProps) {
   const cells = useRef<Record<PriceField, HTMLTableCellElement | null>>({ bid: null, ask: null, last: null });
   const shown = useRef<Partial<Record<PriceField, string>>>({});
   const [lastDirection, setLastDirection] = useState<'up' | 'down' | ''>('');
-  const q = row.quote;
 
   // Each price that moved flashes green or red; the last price keeps its direction's colour until the next move.
   useEffect(() => {
@@ -53,22 +59,22 @@ function QuoteRow({ row, selected, onSelect, onRemove }: { row: WatchRow; select
     }
   }, [q]);
 
-  const [exchange, symbol] = [row.instrument.slice(0, row.instrument.indexOf(':')), row.instrument.slice(row.instrument.indexOf(':') + 1)];
+  const [exchange, symbol] = [instrument.slice(0, instrument.indexOf(':')), instrument.slice(instrument.indexOf(':') + 1)];
   const last = toNumber(q?.last);
   const prevClose = toNumber(q?.prevClose);
   const change = Number.isFinite(last) && Number.isFinite(prevClose) && prevClose !== 0 ? ((last - prevClose) / prevClose) * 100 : null;
-  const classes = [selected ? 'selected' : '', row.rejected ? 'inactive' : '', row.stale ? 'stale' : ''].filter(Boolean).join(' ');
+  const classes = [selected ? 'selected' : '', rejected ? 'inactive' : '', stale ? 'stale' : ''].filter(Boolean).join(' ');
   return (
-    <tr data-instrument={row.instrument} className={classes || undefined} title={row.stale ? 'not live: received before the connection was lost; a fresh quote replaces it' : undefined} onClick={onSelect}>
+    <tr data-instrument={instrument} className={classes || undefined} title={stale ? 'not live: received before the connection was lost; a fresh quote replaces it' : undefined} onClick={() => onSelect(instrument)}>
       <td className="l sym">
         <span className="ex">{exchange}:</span>
         {symbol}
-        {row.rejected ? (
+        {rejected ? (
           <span className="badge err" title="rejected by the gateway">
-            {row.rejected}
+            {rejected}
           </span>
-        ) : q?.delayed ? (
-          <span className="badge" title={`delayed by ${Math.round(row.delayMs / 60_000)} min`}>
+        ) : delayed ? (
+          <span className="badge" title={`delayed by ${Math.round(delayMs / 60_000)} min`}>
             DELAYED
           </span>
 ) : null}
@@ -91,11 +97,11 @@ function QuoteRow({ row, selected, onSelect, onRemove }: { row: WatchRow; select
         <button
           className="icon-btn"
           type="button"
-          title={`Remove ${row.instrument}`}
-          aria-label={`Remove ${row.instrument}`}
+          title={`Remove ${instrument}`}
+          aria-label={`Remove ${instrument}`}
           onClick={(event) => {
             event.stopPropagation();
-            onRemove();
+            onRemove(instrument);
           }}
         >
           ×
@@ -103,7 +109,7 @@ function QuoteRow({ row, selected, onSelect, onRemove }: { row: WatchRow; select
       </td>
     </tr>
   );
-}
+});
 
 interface Props {
   rows: readonly WatchRow[];
@@ -167,13 +173,7 @@ export function WatchListPanel({ rows, selected, rejections, onAdd, onRemove, on
           </thead>
           <tbody>
             {rows.map((row) => (
-              <QuoteRow
-                key={row.instrument}
-                row={row}
-                selected={row.instrument === selected}
-                onSelect={() => onSelect(row.instrument)}
-                onRemove={() => onRemove(row.instrument)}
-              />
+              <QuoteRow key={row.instrument} {...row} selected={row.instrument === selected} onSelect={onSelect} onRemove={onRemove} />
             ))}
           </tbody>
         </table>
