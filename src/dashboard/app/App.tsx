@@ -46,9 +46,9 @@ function useTokenDialog(tokens: TokenSource): string | null {
 function bannerFor(
   state: ConnectionState,
   info: ConnectionStateInfo | null,
-  options: { everConnected: boolean; replaying: number; waitingForToken: boolean; notice: string | null; askToken: () => void; restart: () => void },
+  options: { everConnected: boolean; replaying: number; waitingForToken: string | null; notice: string | null; askToken: () => void; restart: () => void },
 ): BannerView | null {
-  if (options.waitingForToken) return { text: 'No valid access token: open the address the gateway printed at startup (…/?token=…), or paste one.', level: 'error', action: { label: 'Paste a token', run: options.askToken } };
+  if (options.waitingForToken !== null) return { text: options.waitingForToken, level: 'error', action: { label: 'Paste a token', run: options.askToken } };
   if (state === 'disconnected' && info?.error) {
     const text = `The gateway refused the connection: ${describeError(info.error)}`;
     return TOKEN_CODES.has(info.error.code) ? { text, level: 'error', action: { label: 'Paste a token', run: options.askToken } } : { text, level: 'error', action: { label: 'Retry', run: options.restart } };
@@ -224,7 +224,8 @@ export function App({ client, tokens, log, restart }: Props) {
   const banner = bannerFor(state, info, {
     everConnected,
     replaying: activity.replaying,
-    waitingForToken: tokens.isWaiting && tokenReason === null,
+    // The dialog was closed without a token while the SDK waits for one: the banner keeps saying why.
+    waitingForToken: tokens.isWaiting && tokenReason === null ? (tokens.lastReason ?? 'No access token.') : null,
     notice: notice?.text ?? null,
     askToken,
     restart,

@@ -1,7 +1,12 @@
+import { formatClock } from './format.js';
 import { saveToken } from './storage.js';
 
-/** Seconds of validity a token must have left to be handed to the SDK; an older one is asked for again. */
-const EXPIRY_MARGIN_MS = 2_000;
+/**
+ * Validity a token must have left to be handed to the SDK as it is. The SDK asks again when the gateway warns of the
+ * expiry (`auth:expiring`, 60 s before by default): a token that close to its end gets the person asked for a fresh one,
+ * which the SDK then sends with `auth:refresh`, without reconnecting.
+ */
+const EXPIRY_MARGIN_MS = 65_000;
 
 /** The `exp` of a JWT in epoch ms, or null when it has none or is not a JWT the page can read (then it is not judged). */
 export function tokenExpiry(token: string): number | null {
@@ -26,6 +31,7 @@ export class TokenSource {
   private readonly listeners = new Set<() => void>();
   /** Why the dialog is open; null when it is closed. */
   private askingFor: string | null = null;
+  private lastAsked: string | null = null;
 
   constructor(private token: string | null) {}
 
@@ -33,7 +39,9 @@ export class TokenSource {
     const token = this.token;
     const expiresAt = token === null ? null : tokenExpiry(token);
     if (token !== null && (expiresAt === null || expiresAt - EXPIRY_MARGIN_MS > Date.now())) return Promise.resolve(token);
-    this.ask(token === null ? 'Open the dashboard address the gateway printed at startup (it ends in ?token=…), or paste a token here.' : 'Your token has expired. Paste a fresh one to reconnect.');
+    if (token === null) this.ask('Open the dashboard address the gateway printed at startup (it ends in ?token=…), or paste a token here.');
+    else if (expiresAt !== null && expiresAt > Date.now()) this.ask(`Your token expires at ${formatClock(expiresAt)}. Paste a fresh one to stay connected.`);
+    else this.ask('Your token has expired. Paste a fresh one to reconnect.');
     return new Promise((resolve) => this.waiting.push(resolve));
   };
 
@@ -46,9 +54,15 @@ export class TokenSource {
     return this.askingFor;
   }
 
+  /** Why a token was last asked for: the banner repeats it while the dialog is closed. */
+  get lastReason(): string | null {
+    return this.lastAsked;
+  }
+
   /** Opens the token dialog with `reason`. */
   ask(reason: string): void {
     this.askingFor = reason;
+    this.lastAsked = reason;
     this.notify();
   }
 
