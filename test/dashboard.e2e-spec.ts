@@ -126,7 +126,8 @@ describe('the dashboard in a browser', () => {
   let page: Page;
   const pageErrors: string[] = [];
 
-  const startGateway = () => GatewayProcess.start({ NATS_URL: nats.url }, { port });
+  // The expiry warning comes 68 s before a token's end: a 76 s token is warned of 8 s after it was made (second test).
+  const startGateway = () => GatewayProcess.start({ NATS_URL: nats.url, TOKEN_EXPIRY_WARNING_MS: '68000' }, { port });
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (install Debian's chromium, or set CHROMIUM_PATH)`);
@@ -214,4 +215,29 @@ describe('the dashboard in a browser', () => {
     await screenshot(page, 'dashboard.png');
     expect(pageErrors).toEqual([]);
   }, 90_000);
+
+  it('asks for a fresh token when the gateway warns of the expiry, and refreshes it without reconnecting', async () => {
+    const tab = await browser.newPage();
+    const errors: string[] = [];
+    tab.on('pageerror', (error) => errors.push(error.message));
+    const shortLived = await hsToken({ sub: 'dashboard-user', accounts: [ACCOUNT], lic: FULL_LICENCE }, { expiresIn: 76 });
+    await tab.goto(`${gateway.url}/?token=${encodeURIComponent(shortLived)}`);
+    await tab.locator('header[data-connection="connected"]').waitFor();
+
+    // auth:expiring → the SDK asks the page for a token → the page asks the person in front of it.
+    const dialog = tab.locator('#tokenDialog[open]');
+    await dialog.waitFor({ timeout: 20_000 });
+    expect(await tab.locator('#tokenReason').textContent()).toMatch(/^Your token expires at/);
+    await tab.locator('#tokenInput').fill(await hsToken({ sub: 'dashboard-user', accounts: [ACCOUNT], lic: FULL_LICENCE }, { expiresIn: 600 }));
+    await tab.locator('#tokenOk').click();
+
+    await expect.poll(() => tab.locator('#log li', { hasText: 'token refreshed' }).count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(await dialog.count()).toBe(0);
+    // The same connection went on: the log has one `connected` and no reconnect.
+    expect(await tab.locator('#log li', { hasText: 'reconnecting' }).count()).toBe(0);
+    expect(await tab.locator('header.topbar').getAttribute('data-connection')).toBe('connected');
+    await expectQuotesTicking(tab);
+    await tab.close();
+    expect(errors).toEqual([]);
+  }, 60_000);
 });

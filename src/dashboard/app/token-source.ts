@@ -1,12 +1,13 @@
 import { formatClock } from './format.js';
 import { saveToken } from './storage.js';
 
+/** A token this close to its end is not handed out as it is (it would be refused, or warned of, at once). */
+const EXPIRED_MARGIN_MS = 2_000;
 /**
- * Validity a token must have left to be handed to the SDK as it is. The SDK asks again when the gateway warns of the
- * expiry (`auth:expiring`, 60 s before by default): a token that close to its end gets the person asked for a fresh one,
- * which the SDK then sends with `auth:refresh`, without reconnecting.
+ * The SDK asks for a token again only when it needs a fresh one: the gateway warned of the expiry (`auth:expiring`),
+ * or refused the token. One that ends within this window is then asked for from the person in front of the page.
  */
-const EXPIRY_MARGIN_MS = 65_000;
+const FRESH_WINDOW_MS = 5 * 60_000;
 
 /** The `exp` of a JWT in epoch ms, or null when it has none or is not a JWT the page can read (then it is not judged). */
 export function tokenExpiry(token: string): number | null {
@@ -32,16 +33,25 @@ export class TokenSource {
   /** Why the dialog is open; null when it is closed. */
   private askingFor: string | null = null;
   private lastAsked: string | null = null;
+  /** The current token went to the SDK already: asked again, the SDK wants a fresh one. */
+  private handedOut = false;
 
   constructor(private token: string | null) {}
 
   readonly get = (): Promise<string> => {
     const token = this.token;
     const expiresAt = token === null ? null : tokenExpiry(token);
-    if (token !== null && (expiresAt === null || expiresAt - EXPIRY_MARGIN_MS > Date.now())) return Promise.resolve(token);
-    if (token === null) this.ask('Open the dashboard address the gateway printed at startup (it ends in ?token=…), or paste a token here.');
-    else if (expiresAt !== null && expiresAt > Date.now()) this.ask(`Your token expires at ${formatClock(expiresAt)}. Paste a fresh one to stay connected.`);
-    else this.ask('Your token has expired. Paste a fresh one to reconnect.');
+    const now = Date.now();
+    if (token === null) {
+      this.ask('Open the dashboard address the gateway printed at startup (it ends in ?token=…), or paste a token here.');
+    } else if (expiresAt !== null && expiresAt - EXPIRED_MARGIN_MS <= now) {
+      this.ask('Your token has expired. Paste a fresh one to reconnect.');
+    } else if (this.handedOut && expiresAt !== null && expiresAt - now < FRESH_WINDOW_MS) {
+      this.ask(`Your token expires at ${formatClock(expiresAt)}. Paste a fresh one to stay connected.`);
+    } else {
+      this.handedOut = true;
+      return Promise.resolve(token);
+    }
     return new Promise((resolve) => this.waiting.push(resolve));
   };
 
@@ -74,6 +84,7 @@ export class TokenSource {
 
   provide(token: string): void {
     this.token = token;
+    this.handedOut = true;
     saveToken(token);
     this.askingFor = null;
     for (const resolve of this.waiting.splice(0)) resolve(token);
