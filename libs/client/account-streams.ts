@@ -9,9 +9,9 @@ import {
 } from '#libs/contracts';
 import { checkAccountSubscribe } from './argument-checks.js';
 import type { ConnectionHub, NamespaceChannel } from './connection.js';
-import { TypedEmitter } from './emitter.js';
-import { BadFrameError, TradewireError } from './errors.js';
-import { asTradewireError } from './market-data.js';
+import { TypedEmitter, type ListenerArgs } from './emitter.js';
+import { BadFrameError, listenerFailed, TradewireError } from './errors.js';
+import { asTradewireError, isRestoredOnReconnect } from './market-data.js';
 import type { AccountSnapshotInfo, AccountSubscribeOptions, AccountSubscriptionEvents, Order, OrderEvents, Portfolio, PortfolioEvents, Position, PositionEvents, StreamDiagnostics } from './types.js';
 import { isAccountEvent, isObject } from './wire-checks.js';
 
@@ -177,8 +177,9 @@ export class AccountSubscription<K extends AccountKind> extends TypedEmitter<Eve
   }
 
   /** @internal */
-  deliver<E extends keyof AccountSubscriptionEvents<AccountEvent<K>> & string>(event: E, ...args: Parameters<AccountSubscriptionEvents<AccountEvent<K>>[E]>): void {
+  deliver<E extends keyof AccountSubscriptionEvents<AccountEvent<K>>>(event: E | K, ...args: ListenerArgs<AccountSubscriptionEvents<AccountEvent<K>>[E]>): void {
     if (!this.active) return;
+    // The kind's own event (`order`, `position`, `portfolio`) carries the same argument as `event`.
     (this.emit as (event: string, ...rest: unknown[]) => void)(event, ...args);
   }
 }
@@ -205,6 +206,8 @@ export class AccountStreamClient<K extends AccountKind, S extends AccountStore<A
   /** What the server holds on this connection: null: nothing; 'all': every account; else those accounts. */
   private serverHolds: 'all' | Set<string> | null = null;
   private flushScheduled = false;
+  /** Counts disconnects: an answer that arrives for an older connection changes nothing. */
+  private connectionEpoch = 0;
 
   constructor(
     readonly kind: K,
@@ -218,9 +221,7 @@ export class AccountStreamClient<K extends AccountKind, S extends AccountStore<A
   /** Follows the token's accounts (or the given ones): a snapshot, then live events. */
   subscribe(options?: AccountSubscribeOptions): AccountSubscription<K> {
     checkAccountSubscribe(options);
-    const subscription = new AccountSubscription<K>(this, options?.accounts ? [...new Set(options.accounts)] : null, (error, event) =>
-      this.reportError(new TradewireError('INTERNAL', `a listener of ${event} threw: ${error instanceof Error ? error.message : String(error)}`)),
-    );
+    const subscription = new AccountSubscription<K>(this, options?.accounts ? [...new Set(options.accounts)] : null, (error, event) => this.reportError(listenerFailed(error, event)));
     this.subscriptions.add(subscription);
     this.channel();
     this.scheduleFlush();
@@ -253,6 +254,7 @@ export class AccountStreamClient<K extends AccountKind, S extends AccountStore<A
     channel.listen(events.snapshot, (snapshot: unknown) => this.onSnapshot(snapshot));
     channel.onDisconnected(() => {
       this.serverHolds = null;
+      this.connectionEpoch++;
     });
     // Every connect (the first included: subscriptions made before it waited) sends what the handles hold.
     channel.onConnected(() => this.scheduleFlush());
@@ -289,7 +291,7 @@ export class AccountStreamClient<K extends AccountKind, S extends AccountStore<A
       this.serverHolds = null;
       const accounts = held === 'all' ? [...this.cursors.keys()] : [...held];
       this.forgetAccounts(held === 'all' ? null : accounts);
-      channel.request('unsubscribe', held === 'all' ? {} : { accounts }).catch((error: unknown) => this.reportError(asTradewireError(error)));
+      channel.request('unsubscribe', held === 'all' ? {} : { accounts }).catch((error: unknown) => this.failed(error, []));
       return;
     }
     if (held !== null && held !== 'all' && wanted !== 'all') {
@@ -297,7 +299,7 @@ export class AccountStreamClient<K extends AccountKind, S extends AccountStore<A
       if (dropped.length > 0) {
         for (const account of dropped) held.delete(account);
         this.forgetAccounts(dropped);
-        channel.request('unsubscribe', { accounts: dropped }).catch((error: unknown) => this.reportError(asTradewireError(error)));
+        channel.request('unsubscribe', { accounts: dropped }).catch((error: unknown) => this.failed(error, []));
       }
     }
     let request: AccountSubscribeRequest;
@@ -312,15 +314,22 @@ export class AccountStreamClient<K extends AccountKind, S extends AccountStore<A
     const since = this.sinceFor(request.accounts ?? null);
     if (Object.keys(since).length > 0) request.since = since;
     this.serverHolds = wanted === 'all' ? 'all' : new Set([...(held === null || held === 'all' ? [] : held), ...(request.accounts ?? [])]);
+    const epoch = this.connectionEpoch;
     channel.request('subscribe', request).then(
       (answer) => this.onSubscribed(answer, since),
       (error: unknown) => {
-        this.serverHolds = held;
-        const failure = asTradewireError(error);
-        for (const subscription of this.subscriptions) subscription.deliver('error', failure);
-        if (failure.code !== 'CLIENT_CLOSED') this.reportError(failure);
+        if (epoch === this.connectionEpoch) this.serverHolds = held;
+        this.failed(error, this.subscriptions);
       },
     );
+  }
+
+  /** A request failed: the subscriptions and the client hear it, unless the next connect sends it again anyway. */
+  private failed(error: unknown, subscriptions: Iterable<AccountSubscription<K>>): void {
+    const failure = asTradewireError(error);
+    if (isRestoredOnReconnect(failure)) return;
+    for (const subscription of subscriptions) subscription.deliver('error', failure);
+    this.reportError(failure);
   }
 
   private sinceFor(accounts: string[] | null): Record<string, number> {
@@ -412,7 +421,7 @@ export class AccountStreamClient<K extends AccountKind, S extends AccountStore<A
     this.store.apply(event);
     for (const subscription of this.subscriptions) {
       if (!subscription.follows(event.account)) continue;
-      subscription.deliver(this.kind as never, event as never);
+      subscription.deliver<'event'>(this.kind, event);
       subscription.deliver('event', event);
     }
   }

@@ -78,6 +78,22 @@ describe('the SDK connection: tokens, reconnects, refusals, requests', () => {
     expect(c.diagnostics().reconnects).toBe(0);
   });
 
+  it('passes welcome, licence and system notices to the application', async () => {
+    const c = start();
+    const seen: string[] = [];
+    c.on('welcome', (w) => seen.push(`welcome ${w.namespace} ${w.node}`));
+    c.on('licence', (l) => seen.push(`licence ${l.entitlements.tier}`));
+    c.on('system', (n) => seen.push(`system ${n.type} ${n.message}`));
+    c.orders.subscribe();
+    await until('connected', () => c.state === 'connected');
+    gateway.emit(ORDERS, 'licence', { limits: { maxSubscriptions: 1, maxConnections: 1, minThrottleMs: 0, maxFrameBytes: 1 }, entitlements: { tier: 'pro', exchanges: {}, channels: [], features: [] } });
+    gateway.emit(ORDERS, 'system', { type: 'notice', message: 'LSE feed degraded' });
+    gateway.emit(ORDERS, 'licence', 'garbage');
+    await until('all three', () => seen.length === 3 && errors.length === 1);
+    expect(seen).toEqual([`welcome ${ORDERS} scripted-1`, 'licence pro', 'system notice LSE feed degraded']);
+    expect(errors[0]).toMatchObject({ code: 'BAD_FRAME', message: 'licence: not a licence payload' });
+  });
+
   it('refreshes the token after a TOKEN_EXPIRED refusal and connects with the fresh one', async () => {
     gateway.refusals.push(refusal('TOKEN_EXPIRED', 'token expired'));
     const c = start();
@@ -100,6 +116,25 @@ describe('the SDK connection: tokens, reconnects, refusals, requests', () => {
     expect(states.at(-1)?.[1]).toMatchObject({ reason: 'refused', namespace: ORDERS, error: { code: 'UNAUTHORIZED' } });
     expect(gateway.handshakes.map((h) => h.token)).toEqual(['token-1', 'token-2']);
     expect(errors.map((e) => e.code)).toEqual(['UNAUTHORIZED']);
+    // The application got the user to sign in again: reconnect() starts over with a fresh token.
+    c.reconnect();
+    await until('connected', () => c.state === 'connected');
+    expect(gateway.handshakes.map((h) => h.token)).toEqual(['token-1', 'token-2', 'token-3']);
+  });
+
+  it('reports a getToken() that fails and tries again with backoff', async () => {
+    let calls = 0;
+    const c = start({
+      getToken: () => {
+        calls++;
+        if (calls === 1) return Promise.reject(new Error('identity provider down'));
+        return 'token-ok';
+      },
+    });
+    c.orders.subscribe();
+    await until('connected', () => c.state === 'connected');
+    expect(errors.map((e) => [e.code, e.message])).toEqual([['TOKEN_UNAVAILABLE', 'getToken() failed: Error: identity provider down']]);
+    expect(gateway.handshakes.map((h) => h.token)).toEqual(['token-ok']);
   });
 
   it('stops on a terminal refusal such as NOT_ENTITLED', async () => {

@@ -1,5 +1,5 @@
 import { Manager, type Socket } from 'socket.io-client';
-import { isErrorCode, type AckResponse, type NamespaceRequests, type Namespace, type ServerToClientEvents, type SystemPayload, type WelcomePayload, type WireError } from '#libs/contracts';
+import { isErrorCode, type AckResponse, type LicencePayload, type NamespaceRequests, type Namespace, type ServerToClientEvents, type SystemPayload, type WelcomePayload, type WireError } from '#libs/contracts';
 import { FullJitterBackoff, jitterWithin } from './backoff.js';
 import { BadFrameError, RequestError, TradewireError } from './errors.js';
 import { classifyRefusal } from './refusal-policy.js';
@@ -14,6 +14,7 @@ export interface HubSink {
   state(state: ConnectionState, info: ConnectionStateInfo): void;
   error(error: TradewireError): void;
   welcome(welcome: WelcomePayload): void;
+  licence(licence: LicencePayload): void;
   system(notice: SystemPayload): void;
   tokenRefreshed(expiresAt: number): void;
   log: TradewireLogger;
@@ -93,6 +94,10 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
       if (!isObject(notice) || (notice.type !== 'shutdown' && notice.type !== 'notice')) throw new BadFrameError('system', 'not a system notice', notice);
       hub.onSystem(notice);
     });
+    this.listen('licence', (licence) => {
+      if (!isObject(licence) || !isObject(licence.limits) || !isObject(licence.entitlements)) throw new BadFrameError('licence', 'not a licence payload', licence);
+      hub.sink.licence(licence);
+    });
     this.listen('auth:expiring', (payload) => {
       if (!isObject(payload) || typeof payload.expiresAt !== 'number') throw new BadFrameError('auth:expiring', 'no expiresAt', payload);
       hub.refreshTokenOnAll(this);
@@ -135,6 +140,14 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
     this.connectNow();
   }
 
+  /** Tries again now: after a terminal refusal the application fixed (a new token, a licence), or to skip a wait. */
+  retryNow(): void {
+    if (this.status !== 'terminal' && this.status !== 'waiting') return;
+    this.backoff.reset();
+    this.refreshedForUnauthorized = false;
+    this.connectNow();
+  }
+
   close(): void {
     this.status = 'closed';
     this.clearRetry();
@@ -170,6 +183,7 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
           this.hub.sink.log.warn?.('request answer lost; sending again', { namespace: this.namespace, event, reason: outcome.reason });
           continue;
         }
+        if (!this.connected) throw new TradewireError('CONNECTION_LOST', `${event} on ${this.namespace}: the connection went down before the answer`);
         throw new TradewireError('REQUEST_TIMEOUT', `${event} on ${this.namespace}: ${outcome.reason}`);
       }
       const response = outcome.response;
@@ -368,6 +382,13 @@ export class ConnectionHub {
       this.startPing();
     }
     return channel;
+  }
+
+  /** Every namespace that is not connected tries again now, with a token fetched afresh from `getToken()`. */
+  reconnect(): void {
+    if (this.closed) throw new TradewireError('CLIENT_CLOSED', 'the client was closed');
+    this.invalidateToken();
+    for (const channel of this.channels.values()) channel.retryNow();
   }
 
   close(): void {

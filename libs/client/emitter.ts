@@ -1,32 +1,35 @@
-/** Listener signatures by event name. */
-export type EventMap = { [event: string]: (...args: never[]) => void };
+/** The arguments of a listener type (never for a member that is not a function). */
+export type ListenerArgs<T> = T extends (...args: infer A) => void ? A : never;
+/** A listener of an event map's member. */
+export type Listener<T> = (...args: ListenerArgs<T>) => void;
 
 /**
- * A small typed event emitter that works the same in browsers and Node. A listener that throws never breaks the SDK
- * or the other listeners: the error goes to `onListenerError`.
+ * A small typed event emitter that works the same in browsers and Node: `Events` is an interface of listener
+ * signatures by event name, so a misspelt event or a wrong listener is a type error. A listener that throws never
+ * breaks the SDK or the other listeners: the error goes to `onListenerError`.
  */
-export class TypedEmitter<Events extends EventMap> {
-  private readonly listeners = new Map<keyof Events, Set<Events[keyof Events]>>();
+export class TypedEmitter<Events extends object> {
+  private readonly listeners = new Map<keyof Events, Set<Listener<Events[keyof Events]>>>();
 
   constructor(private readonly onListenerError: (error: unknown, event: string) => void = () => undefined) {}
 
   /** Adds a listener; returns the function that removes it. */
-  on<E extends keyof Events>(event: E, listener: Events[E]): () => void {
+  on<E extends keyof Events>(event: E, listener: Listener<Events[E]>): () => void {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
     set.add(listener);
     return () => this.off(event, listener);
   }
 
-  once<E extends keyof Events>(event: E, listener: Events[E]): () => void {
-    const wrapper = ((...args: Parameters<Events[E]>) => {
+  once<E extends keyof Events>(event: E, listener: Listener<Events[E]>): () => void {
+    const wrapper: Listener<Events[E]> = (...args) => {
       this.off(event, wrapper);
-      (listener as (...a: Parameters<Events[E]>) => void)(...args);
-    }) as unknown as Events[E];
+      listener(...args);
+    };
     return this.on(event, wrapper);
   }
 
-  off<E extends keyof Events>(event: E, listener: Events[E]): void {
+  off<E extends keyof Events>(event: E, listener: Listener<Events[E]>): void {
     this.listeners.get(event)?.delete(listener);
   }
 
@@ -34,12 +37,12 @@ export class TypedEmitter<Events extends EventMap> {
     return this.listeners.get(event)?.size ?? 0;
   }
 
-  protected emit<E extends keyof Events>(event: E, ...args: Parameters<Events[E]>): void {
+  protected emit<E extends keyof Events>(event: E, ...args: ListenerArgs<Events[E]>): void {
     const set = this.listeners.get(event);
     if (!set || set.size === 0) return;
     for (const listener of [...set]) {
       try {
-        (listener as (...a: Parameters<Events[E]>) => void)(...args);
+        (listener as Listener<Events[E]>)(...args);
       } catch (error) {
         this.onListenerError(error, String(event));
       }

@@ -8,10 +8,14 @@ export type ClientErrorCode =
   | 'BAD_FRAME'
   /** A request got no answer in time, or its connection was lost too many times while it waited. */
   | 'REQUEST_TIMEOUT'
+  /** The connection went down before the request was answered (a request that is not safe to repeat is not resent). */
+  | 'CONNECTION_LOST'
   /** The client was closed, or refused for good, before the request could be answered. */
   | 'CLIENT_CLOSED'
   /** The application's `getToken()` failed or returned something that is not a token. */
-  | 'TOKEN_UNAVAILABLE';
+  | 'TOKEN_UNAVAILABLE'
+  /** An application listener threw; the SDK caught it and went on. */
+  | 'LISTENER_FAILED';
 
 /** Every error the SDK throws, rejects with or reports on an `error` event. */
 export class TradewireError extends Error {
@@ -65,4 +69,9 @@ export class BadFrameError extends TradewireError {
   ) {
     super('BAD_FRAME', `${event}: ${message}`, { event });
   }
+}
+
+/** An application listener threw: reported on the client's `error` event, never rethrown into the SDK's stream. */
+export function listenerFailed(error: unknown, event: string): TradewireError {
+  return new TradewireError('LISTENER_FAILED', `a listener of ${event} threw: ${error instanceof Error ? error.message : String(error)}`, { event });
 }

@@ -67,8 +67,10 @@ describe('market data in the SDK', () => {
     // An update that arrives before the fresh snapshot is discarded, even one that would chain.
     gateway.emit(MD, 'md', [bookMessage('update', 13, 12, { bids: [['50.0', '1']], asks: [] }, AFTER_UPDATE)]);
     gateway.emit(MD, 'md', [bookMessage('snapshot', 20, undefined, AFTER_UPDATE, AFTER_UPDATE)]);
-    await until('the book after the snapshot', () => books.length === 2);
-    expect(books[1]).toMatchObject({ seq: 20, verified: true, bids: AFTER_UPDATE.bids });
+    await until('the book after the snapshot', () => books.length === 3);
+    // Between the gap and the snapshot the book is shown as it was, not verified.
+    expect(books[1]).toMatchObject({ seq: 10, verified: false, bids: SNAPSHOT.bids });
+    expect(books[2]).toMatchObject({ seq: 20, verified: true, bids: AFTER_UPDATE.bids });
     expect(client.diagnostics()).toMatchObject({ gaps: 1, resyncs: 1, checksumMismatches: 0 });
   });
 
@@ -133,6 +135,23 @@ describe('market data in the SDK', () => {
     ]);
     expect(books[1]).toMatchObject({ seq: 11, verified: true });
     expect(client.diagnostics().badFrames).toBe(4);
+  });
+
+  it('catches a listener that throws, reports it, and goes on delivering', async () => {
+    const md = client.marketData.subscribe({ instruments: ['NASDAQ:AAPL'], channels: ['book'] });
+    const books: Book[] = [];
+    md.on('book', () => {
+      throw new Error('render failed');
+    });
+    md.on('book', (book) => books.push(book));
+    await until('subscribe', () => gateway.requestsOf(MD, 'subscribe').length === 1);
+    gateway.emit(MD, 'md', [bookMessage('snapshot', 10, undefined, SNAPSHOT, SNAPSHOT)]);
+    gateway.emit(MD, 'md', [bookMessage('update', 11, 10, UPDATE, AFTER_UPDATE)]);
+    await until('both books', () => books.length === 2);
+    expect(errors.map((e) => [e.code, e.message])).toEqual([
+      ['LISTENER_FAILED', 'a listener of book threw: render failed'],
+      ['LISTENER_FAILED', 'a listener of book threw: render failed'],
+    ]);
   });
 
   it('surfaces per-item rejections and stops holding the refused streams', async () => {

@@ -15,8 +15,8 @@ import {
 import { checkChannel, checkInstrument, checkMarketDataSubscribe } from './argument-checks.js';
 import { BookState } from './book-state.js';
 import type { ConnectionHub, NamespaceChannel } from './connection.js';
-import { TypedEmitter } from './emitter.js';
-import { BadFrameError, TradewireError } from './errors.js';
+import { TypedEmitter, type ListenerArgs } from './emitter.js';
+import { BadFrameError, listenerFailed, TradewireError } from './errors.js';
 import type { Book, MarketDataSubscribeOptions, MarketDataSubscriptionEvents, Quote, ResyncInfo, StreamDiagnostics, Trade } from './types.js';
 import { checkMdMessage, isObject, isWireError } from './wire-checks.js';
 
@@ -103,7 +103,7 @@ export class MarketDataSubscription extends TypedEmitter<MarketDataSubscriptionE
   }
 
   /** @internal */
-  deliver<E extends keyof MarketDataSubscriptionEvents>(event: E, ...args: Parameters<MarketDataSubscriptionEvents[E]>): void {
+  deliver<E extends keyof MarketDataSubscriptionEvents>(event: E, ...args: ListenerArgs<MarketDataSubscriptionEvents[E]>): void {
     if (this.active) this.emit(event, ...args);
   }
 }
@@ -125,6 +125,8 @@ export class MarketDataClient {
   private readonly joined = new Set<MarketDataSubscription>();
   private channel: NamespaceChannel<'/market-data'> | null = null;
   private flushScheduled = false;
+  /** Counts disconnects: an answer that arrives for an older connection changes nothing. */
+  private connectionEpoch = 0;
   private readonly tapeSize: number;
 
   constructor(
@@ -140,7 +142,7 @@ export class MarketDataClient {
    */
   subscribe(options: MarketDataSubscribeOptions): MarketDataSubscription {
     checkMarketDataSubscribe(options);
-    const subscription = new MarketDataSubscription(this, options, (error, event) => this.reportError(listenerError(error, event)));
+    const subscription = new MarketDataSubscription(this, options, (error, event) => this.reportError(listenerFailed(error, event)));
     this.subscriptions.add(subscription);
     for (const stream of subscription.streams) {
       const [channel, instrument] = splitStream(stream);
@@ -227,6 +229,7 @@ export class MarketDataClient {
     channel.listen('system', (notice) => this.onSystem(notice));
     channel.listen('error', (error) => this.onServerError(error));
     channel.onDisconnected(() => {
+      this.connectionEpoch++;
       // The server forgets a connection's subscriptions with it: everything is asked for again on the next connect.
       for (const state of this.streams.values()) {
         state.server = 'none';
@@ -268,7 +271,7 @@ export class MarketDataClient {
       group.states.push(state);
     }
     for (const [mdChannel, instruments] of orphans) {
-      channel.request('unsubscribe', { instruments, channels: [mdChannel] }).catch((error: unknown) => this.reportError(asTradewireError(error)));
+      channel.request('unsubscribe', { instruments, channels: [mdChannel] }).catch((error: unknown) => this.failed(error, []));
     }
     for (const group of wanted.values()) {
       for (const state of group.states) state.server = 'requested';
@@ -279,19 +282,20 @@ export class MarketDataClient {
         ...(group.channel === 'book' ? { depth: group.depth } : {}),
       };
       const restored = group.states.some((s) => s.seq !== null);
+      const epoch = this.connectionEpoch;
       channel.request('subscribe', request).then(
-        (answer) => this.onSubscribed(answer, group.states, restored),
+        (answer) => {
+          if (epoch === this.connectionEpoch) this.onSubscribed(answer, restored);
+        },
         (error: unknown) => {
-          for (const state of group.states) if (state.server === 'requested') state.server = 'none';
-          const failure = asTradewireError(error);
-          for (const subscription of holdersOf(group.states)) subscription.deliver('error', failure);
-          if (!(failure.code === 'CLIENT_CLOSED')) this.reportError(failure);
+          if (epoch === this.connectionEpoch) for (const state of group.states) if (state.server === 'requested') state.server = 'none';
+          this.failed(error, holdersOf(group.states));
         },
       );
     }
   }
 
-  private onSubscribed(answer: MdSubscribeResponse, states: StreamState[], restored: boolean): void {
+  private onSubscribed(answer: MdSubscribeResponse, restored: boolean): void {
     if (!isObject(answer) || !Array.isArray(answer.subscribed) || !Array.isArray(answer.rejected)) {
       this.reportError(new BadFrameError('subscribe', 'the answer has no subscribed / rejected lists', answer));
       return;
@@ -323,7 +327,14 @@ export class MarketDataClient {
     for (const [holder, items] of subscribedBy) holder.deliver('subscribed', items, { restored });
     for (const [holder, items] of rejectedBy) holder.deliver('rejected', items);
     for (const session of Array.isArray(answer.sessions) ? answer.sessions : []) this.onSession(session);
-    void states;
+  }
+
+  /** A request failed: its subscriptions and the client hear it, unless the next connect sends it again anyway. */
+  private failed(error: unknown, holders: Iterable<MarketDataSubscription>): void {
+    const failure = asTradewireError(error);
+    if (isRestoredOnReconnect(failure)) return;
+    for (const holder of holders) holder.deliver('error', failure);
+    this.reportError(failure);
   }
 
   /** A subscription that joined streams already held gets their current state, as a fresh subscription would. */
@@ -416,6 +427,13 @@ export class MarketDataClient {
       if (message.prevSeq === undefined || message.prevSeq !== state.seq) {
         this.counters.gaps++;
         this.resync(state, { reason: 'gap', ...(message.prevSeq !== undefined ? { prevSeq: message.prevSeq } : {}), ...(state.seq !== null ? { expectedSeq: state.seq } : {}) });
+        // The copy held is out of step until the snapshot: shown as it was, no longer verified.
+        const stale = this.books.get(state.instrument);
+        if (stale?.verified) {
+          const unverified: Book = { ...stale, verified: false };
+          this.books.set(state.instrument, unverified);
+          for (const holder of state.holders) holder.deliver('book', unverified);
+        }
         return;
       }
       book.applyUpdate(data);
@@ -446,11 +464,7 @@ export class MarketDataClient {
     for (const holder of state.holders) holder.deliver('resync', full);
     const channel = this.channel;
     if (!channel?.connected) return; // the reconnect's subscribe brings a snapshot anyway
-    channel.request('resync', { stream: state.stream }).catch((error: unknown) => {
-      const failure = asTradewireError(error);
-      for (const holder of state.holders) holder.deliver('error', failure);
-      this.reportError(failure);
-    });
+    channel.request('resync', { stream: state.stream }).catch((error: unknown) => this.failed(error, state.holders));
   }
 
   private onSession(session: unknown): void {
@@ -494,10 +508,11 @@ function holdersOf(states: StreamState[]): Set<MarketDataSubscription> {
   return new Set(states.flatMap((s) => [...s.holders]));
 }
 
-export function asTradewireError(error: unknown): TradewireError {
-  return error instanceof TradewireError ? error : new TradewireError('INTERNAL', error instanceof Error ? error.message : String(error));
+/** A subscribe lost to a disconnect (or to `close()`) is not an error: the next connect sends it again. */
+export function isRestoredOnReconnect(error: TradewireError): boolean {
+  return error.code === 'CONNECTION_LOST' || error.code === 'CLIENT_CLOSED';
 }
 
-function listenerError(error: unknown, event: string): TradewireError {
-  return new TradewireError('INTERNAL', `a listener of ${event} threw: ${error instanceof Error ? error.message : String(error)}`);
+export function asTradewireError(error: unknown): TradewireError {
+  return error instanceof TradewireError ? error : new TradewireError('INTERNAL', error instanceof Error ? error.message : String(error));
 }

@@ -2,7 +2,7 @@ import { AccountStreamClient, PortfolioStore, PositionStore } from './account-st
 import { checkClientOptions } from './argument-checks.js';
 import { ConnectionHub } from './connection.js';
 import { TypedEmitter } from './emitter.js';
-import { TradewireError } from './errors.js';
+import { listenerFailed, type TradewireError } from './errors.js';
 import { MarketDataClient } from './market-data.js';
 import { OrdersClient } from './order-commands.js';
 import type { ConnectionState, Diagnostics, TradewireClientEvents, TradewireClientOptions, TradewireLogger } from './types.js';
@@ -24,7 +24,11 @@ export class TradewireClient extends TypedEmitter<TradewireClientEvents> {
   constructor(options: TradewireClientOptions) {
     checkClientOptions(options);
     const logger = options.logger ?? {};
-    super((error, event) => logger.error?.('a listener threw', { event, error: error instanceof Error ? error.message : String(error) }));
+    // A throwing `error` listener must not loop back into `error`: it is only logged.
+    super((error, event) => {
+      if (event === 'error') logger.error?.('an error listener threw', { error: error instanceof Error ? error.message : String(error) });
+      else this.reportError(listenerFailed(error, event));
+    });
     this.logger = logger;
     const report = (error: TradewireError) => this.reportError(error);
     this.hub = new ConnectionHub(options, {
@@ -34,6 +38,7 @@ export class TradewireClient extends TypedEmitter<TradewireClientEvents> {
       },
       error: report,
       welcome: (welcome) => this.emit('welcome', welcome),
+      licence: (licence) => this.emit('licence', licence),
       system: (notice) => this.emit('system', notice),
       tokenRefreshed: (expiresAt) => this.emit('tokenRefreshed', { expiresAt }),
       log: logger,
@@ -74,6 +79,14 @@ export class TradewireClient extends TypedEmitter<TradewireClientEvents> {
   /** Measures RTT and clock offset now (the SDK also does it in the background, every `pingIntervalMs`). */
   ping(): Promise<void> {
     return this.hub.pingOnce();
+  }
+
+  /**
+   * Tries again now, with a fresh `getToken()`: after a terminal refusal the application has fixed (the user signed in
+   * again, the licence was renewed), or to cut a backoff wait short. Connected namespaces are left as they are.
+   */
+  reconnect(): void {
+    this.hub.reconnect();
   }
 
   /** Closes every namespace and the connection; the client cannot be used again. */

@@ -67,7 +67,6 @@ export interface TradewireClientOptions {
 }
 
 export interface TradewireClientEvents {
-  [event: string]: (...args: never[]) => void;
   state: (state: ConnectionState, info: ConnectionStateInfo) => void;
   /** A bad frame (skipped), a server `error` event, or a background request that failed. Never thrown. */
   error: (error: TradewireError) => void;
@@ -85,7 +84,10 @@ export interface MarketDataSubscribeOptions {
   channels: MdChannel[];
   /** Max flush rate per stream, ms (0: every update); the server may raise it to `limits.minThrottleMs`. */
   throttleMs?: number;
-  /** Book levels per side, 1-50 (default 10); a book can only be verified with 10 or more. */
+  /**
+   * Book levels per side, 1-50 (default 10); a book can only be verified with 10 or more. A client keeps one depth
+   * per book: a later subscription of a book already held shares it at the depth it has.
+   */
   depth?: number;
 }
 
@@ -110,7 +112,10 @@ export interface Book extends StreamFields {
   asks: readonly BookLevel[];
   /** The server's checksum of the top 10 levels. */
   checksum: number;
-  /** The SDK's own CRC32 of its copy matched `checksum`. False while unverifiable (`depth` below 10). */
+  /**
+   * The SDK's own CRC32 of its copy matched `checksum`. False while unverifiable (`depth` below 10), and while the
+   * book is out of step (a gap or a mismatch) until the fresh snapshot the SDK asked for arrives.
+   */
   verified: boolean;
 }
 
@@ -138,7 +143,6 @@ export interface DelayedInfo {
 }
 
 export interface MarketDataSubscriptionEvents {
-  [event: string]: (...args: never[]) => void;
   quote: (quote: Quote) => void;
   trade: (trade: Trade) => void;
   book: (book: Book) => void;
@@ -181,7 +185,6 @@ export interface AccountReplayInfo {
 }
 
 export interface AccountSubscriptionEvents<E> {
-  [event: string]: (...args: never[]) => void;
   /** Each event once, in seq order per account, across reconnects and replicas. */
   event: (event: E) => void;
   snapshot: (info: AccountSnapshotInfo) => void;
