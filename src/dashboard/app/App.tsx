@@ -34,8 +34,6 @@ interface Props {
   client: TradewireClient;
   tokens: TokenSource;
   log: EventLog;
-  /** Starts a new client: after the gateway refused this one for good. */
-  restart: () => void;
 }
 
 function useTokenDialog(tokens: TokenSource): string | null {
@@ -66,7 +64,9 @@ function bannerFor(
   return null;
 }
 
-export function App({ client, tokens, log, restart }: Props) {
+export function App({ client, tokens, log }: Props) {
+  // After a refusal for good (a token or licence the gateway does not accept) the SDK waits to be told to try again.
+  const restart = useCallback(() => client.reconnect(), [client]);
   const meter = useMemo(() => new FeedMeter(client), [client]);
   const { state, info } = useConnectionState();
   const connected = state === 'connected';
@@ -207,8 +207,7 @@ export function App({ client, tokens, log, restart }: Props) {
   // ---------------------------------------------------------------- top bar and banner
   const pills: StreamPill[] = NAMESPACE_PILLS.map(({ name, namespace }) => {
     const open = pillStates[namespace];
-    let pill: PillState = open ? 'live' : state === 'disconnected' ? (info?.error ? 'refused' : 'down') : 'connecting';
-    if (open === undefined && state !== 'disconnected') pill = 'connecting';
+    const pill: PillState = open ? 'live' : state === 'disconnected' ? (info?.error ? 'refused' : 'down') : 'connecting';
     return { name, title: namespace, state: pill, detail: open ? undefined : (info?.error?.code ?? info?.reason) };
   });
   const who: WhoView | null = welcome
@@ -249,7 +248,7 @@ export function App({ client, tokens, log, restart }: Props) {
         reason={tokenReason}
         onToken={(token) => {
           tokens.provide(token);
-          if (client.state === 'disconnected') restart();
+          if (client.state === 'disconnected') client.reconnect();
         }}
         onCancel={() => tokens.dismiss()}
       />

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { TradewireClient } from '@tradewire/client';
+import type { AccountReplayInfo, AccountSnapshotInfo, TradewireClient, TradewireError } from '@tradewire/client';
 import type { EventLog } from './event-log.js';
 
 export interface AccountActivity {
@@ -24,41 +24,63 @@ export function useAccountActivity(client: TradewireClient, log: EventLog): Acco
   const [snapshots, setSnapshots] = useState<ReadonlySet<Kind>>(new Set());
 
   useEffect(() => {
-    const streams = { orders: client.orders, positions: client.positions, portfolio: client.portfolio };
-    const subscriptions = KINDS.map((kind) => {
-      const stream = streams[kind];
-      const subscription = stream.subscribe();
-      /** Replays still arriving: the seq each account's stream must reach, by `kind|account`. */
+    /** The listeners of one account stream: replays still arriving are tracked by the seq each account must reach. */
+    const tracker = (kind: Kind, seqs: () => Record<string, number>) => {
       const targets = new Map<string, number>();
       const settle = () => {
-        const seqs = stream.seqs();
-        for (const [key, target] of targets) if ((seqs[key.slice(key.indexOf('|') + 1)] ?? 0) >= target) targets.delete(key);
+        const now = seqs();
+        for (const [account, target] of targets) if ((now[account] ?? 0) >= target) targets.delete(account);
         setPending((previous) => {
           const next = new Map([...previous].filter(([key]) => !key.startsWith(`${kind}|`)));
-          for (const [key] of targets) next.set(key, (targets.get(key) ?? 0) - (seqs[key.slice(key.indexOf('|') + 1)] ?? 0));
+          for (const [account, target] of targets) next.set(`${kind}|${account}`, target - (now[account] ?? 0));
           return next;
         });
       };
-      subscription.on('snapshot', (info) => {
-        setAccounts((previous) => (previous.includes(info.account) ? previous : [...previous, info.account].sort()));
-        setSnapshots((previous) => (previous.has(kind) ? previous : new Set([...previous, kind])));
-        targets.delete(`${kind}|${info.account}`);
-        if (info.resetRequired) log.add('warn', kind, `${info.account}: the gateway could not replay what was missed; state reloaded from a snapshot at seq ${info.seq}`);
-        settle();
-      });
-      subscription.on('replay', (info) => {
-        log.add(info.replayed > 0 ? 'ok' : 'info', kind, `${info.account}: resumed after seq ${info.since}, ${info.replayed} missed event${info.replayed === 1 ? '' : 's'} replayed`);
-        if (info.replayed > 0) targets.set(`${kind}|${info.account}`, info.since + info.replayed);
-        settle();
-      });
-      subscription.on('event', () => {
-        if (targets.size > 0) settle();
-      });
-      subscription.on('error', (error) => log.add('error', kind, error.message));
-      return subscription;
-    });
+      return {
+        snapshot: (info: AccountSnapshotInfo) => {
+          setAccounts((previous) => (previous.includes(info.account) ? previous : [...previous, info.account].sort()));
+          setSnapshots((previous) => (previous.has(kind) ? previous : new Set([...previous, kind])));
+          targets.delete(info.account);
+          if (info.resetRequired) log.add('warn', kind, `${info.account}: the gateway could not replay what was missed; state reloaded from a snapshot at seq ${info.seq}`);
+          settle();
+        },
+        replay: (info: AccountReplayInfo) => {
+          log.add(info.replayed > 0 ? 'ok' : 'info', kind, `${info.account}: resumed after seq ${info.since}, ${info.replayed} missed event${info.replayed === 1 ? '' : 's'} replayed`);
+          if (info.replayed > 0) targets.set(info.account, info.since + info.replayed);
+          settle();
+        },
+        event: () => {
+          if (targets.size > 0) settle();
+        },
+        error: (error: TradewireError) => log.add('error', kind, error.message),
+      };
+    };
+
+    const orders = client.orders.subscribe();
+    const onOrders = tracker('orders', () => client.orders.seqs());
+    orders.on('snapshot', onOrders.snapshot);
+    orders.on('replay', onOrders.replay);
+    orders.on('event', onOrders.event);
+    orders.on('error', onOrders.error);
+
+    const positions = client.positions.subscribe();
+    const onPositions = tracker('positions', () => client.positions.seqs());
+    positions.on('snapshot', onPositions.snapshot);
+    positions.on('replay', onPositions.replay);
+    positions.on('event', onPositions.event);
+    positions.on('error', onPositions.error);
+
+    const portfolio = client.portfolio.subscribe();
+    const onPortfolio = tracker('portfolio', () => client.portfolio.seqs());
+    portfolio.on('snapshot', onPortfolio.snapshot);
+    portfolio.on('replay', onPortfolio.replay);
+    portfolio.on('event', onPortfolio.event);
+    portfolio.on('error', onPortfolio.error);
+
     return () => {
-      for (const subscription of subscriptions) subscription.unsubscribe();
+      orders.unsubscribe();
+      positions.unsubscribe();
+      portfolio.unsubscribe();
     };
   }, [client, log]);
 
