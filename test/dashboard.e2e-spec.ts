@@ -240,4 +240,26 @@ describe('the dashboard in a browser', () => {
     await tab.close();
     expect(errors).toEqual([]);
   }, 60_000);
+
+  it('says why a token was refused, and connects with the one pasted instead', async () => {
+    const tab = await browser.newPage();
+    const errors: string[] = [];
+    tab.on('pageerror', (error) => errors.push(error.message));
+    const wrongSecret = await hsToken({ sub: 'dashboard-user', accounts: [ACCOUNT], lic: FULL_LICENCE }, { secret: 'a-secret-this-gateway-does-not-know-at-all' });
+    await tab.goto(`${gateway.url}/?token=${encodeURIComponent(wrongSecret)}`);
+
+    // Refused, tried once more with getToken() (the SDK's rule for UNAUTHORIZED), refused for good: the banner says so.
+    await tab.locator('header[data-connection="disconnected"]').waitFor({ timeout: 15_000 });
+    await expect.poll(() => tab.locator('#bannerText').textContent(), { timeout: 5_000 }).toMatch(/^The gateway refused the connection: UNAUTHORIZED/);
+    await tab.locator('#bannerAction').click();
+    await tab.locator('#tokenDialog[open]').waitFor();
+    await tab.locator('#tokenInput').fill(await hsToken({ sub: 'dashboard-user', accounts: [ACCOUNT], lic: FULL_LICENCE }, { expiresIn: 600 }));
+    await tab.locator('#tokenOk').click();
+
+    await tab.locator('header[data-connection="connected"]').waitFor({ timeout: 15_000 });
+    await expectQuotesTicking(tab);
+    await expect.poll(() => tab.locator('#banner').isVisible()).toBe(false);
+    await tab.close();
+    expect(errors).toEqual([]);
+  }, 60_000);
 });
