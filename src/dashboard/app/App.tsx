@@ -67,7 +67,7 @@ function bannerFor(
 export function App({ client, tokens, log }: Props) {
   // After a refusal for good (a token or licence the gateway does not accept) the SDK waits to be told to try again.
   const restart = useCallback(() => client.reconnect(), [client]);
-  const meter = useMemo(() => new FeedMeter(client), [client]);
+  const meter = useMemo(() => new FeedMeter(), []);
   const { state, info } = useConnectionState();
   const connected = state === 'connected';
   const [connectedAt, setConnectedAt] = useState(0);
@@ -127,15 +127,19 @@ export function App({ client, tokens, log }: Props) {
 
   // ---------------------------------------------------------------- latency, data age, rate, namespaces (each second)
   useEffect(() => {
-    let pingsSeen = 0;
+    let lastRtt: number | null = null;
     const timer = setInterval(() => {
       const diagnostics = client.diagnostics();
+      meter.clockOffsetMs = diagnostics.clockOffsetMs;
       const { messages, medianAgeMs } = meter.take();
-      setStats((previous) => {
-        const rtts = diagnostics.rttMs !== null && diagnostics.pingsSent !== pingsSeen ? [...previous.rtts, diagnostics.rttMs].slice(-RTT_POINTS) : previous.rtts;
-        pingsSeen = diagnostics.pingsSent;
-        return { rtts, dataAgeMs: medianAgeMs ?? (messages === 0 ? null : previous.dataAgeMs), messagesPerSecond: messages };
-      });
+      // A new measurement is a new point of the sparkline (two pings never take exactly as long).
+      const rtt = diagnostics.rttMs !== lastRtt ? diagnostics.rttMs : null;
+      lastRtt = diagnostics.rttMs;
+      setStats((previous) => ({
+        rtts: rtt === null ? previous.rtts : [...previous.rtts, rtt].slice(-RTT_POINTS),
+        dataAgeMs: medianAgeMs ?? (messages === 0 ? null : previous.dataAgeMs),
+        messagesPerSecond: messages,
+      }));
       setPillStates(Object.fromEntries(diagnostics.namespaces.map((n) => [n.namespace, n.connected])));
     }, 1_000);
     return () => clearInterval(timer);

@@ -35,13 +35,13 @@ export function useFrameRerender(): () => void {
 export class FeedMeter {
   messages = 0;
   ages: number[] = [];
-
-  constructor(private readonly client: TradewireClient) {}
+  /** Server clock minus ours, as the SDK measured it (refreshed each second from its diagnostics). */
+  clockOffsetMs: number | null = null;
 
   /** One message of real-time data: its age is engine time to arrival here, corrected by the measured clock offset. */
   count(ts: number, receivedAt: number, delayed: boolean): void {
     this.messages++;
-    const offset = this.client.diagnostics().clockOffsetMs;
+    const offset = this.clockOffsetMs;
     if (!delayed && offset !== null && this.ages.length < 5_000) this.ages.push(receivedAt + offset - ts);
   }
 
