@@ -18,6 +18,9 @@ import { isAccountEvent, isObject } from './wire-checks.js';
 const KIND_NAMESPACE = { order: NAMESPACES.orders, position: NAMESPACES.positions, portfolio: NAMESPACES.portfolio } as const;
 type AccountNamespace = (typeof KIND_NAMESPACE)[AccountKind];
 
+/** How long an account `subscribe` may take: longer than the longest log hydration a gateway may be configured for. */
+const ACCOUNT_SUBSCRIBE_TIMEOUT_MS = 65_000;
+
 const DONE_STATUSES: readonly OrderStatus[] = ['filled', 'canceled', 'rejected', 'expired'];
 
 /** The client-side state of one account stream kind; every store counts its changes in `version`. */
@@ -315,7 +318,9 @@ export class AccountStreamClient<K extends AccountKind, S extends AccountStore<A
     if (Object.keys(since).length > 0) request.since = since;
     this.serverHolds = wanted === 'all' ? 'all' : new Set([...(held === null || held === 'all' ? [] : held), ...(request.accounts ?? [])]);
     const epoch = this.connectionEpoch;
-    channel.request('subscribe', request).then(
+    // A replica may read an account's events back from the durable log before it answers (up to a minute when so
+    // configured): the answer is worth waiting for.
+    channel.request('subscribe', request, { minTimeoutMs: ACCOUNT_SUBSCRIBE_TIMEOUT_MS }).then(
       (answer) => this.onSubscribed(answer, since),
       (error: unknown) => {
         if (epoch === this.connectionEpoch) this.serverHolds = held;

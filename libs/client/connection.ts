@@ -26,6 +26,8 @@ type ServerEvent = keyof ServerToClientEvents;
 export interface RequestOptions {
   /** Send again when the answer is lost (timeout or disconnect): only for requests that are safe to repeat. */
   retryOnLoss?: boolean;
+  /** The least time to wait for the answer (the client's `requestTimeoutMs` when that is longer). */
+  minTimeoutMs?: number;
   /** How many `RATE_LIMITED` refusals to wait out (default: the client's `rateLimitRetries`). */
   rateLimitRetries?: number;
 }
@@ -177,7 +179,7 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
     let lossesLeft = options.retryOnLoss ? (this.hub.options.commandRetries ?? 3) : 0;
     for (;;) {
       await this.whenConnected();
-      const outcome = await this.emitOnce(event, payload);
+      const outcome = await this.emitOnce(event, payload, Math.max(this.hub.options.requestTimeoutMs ?? 10_000, options.minTimeoutMs ?? 0));
       if (outcome.lost) {
         if (lossesLeft-- > 0) {
           this.hub.sink.log.warn?.('request answer lost; sending again', { namespace: this.namespace, event, reason: outcome.reason });
@@ -199,8 +201,7 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
     }
   }
 
-  private emitOnce(event: string, payload: unknown): Promise<{ lost: false; response: AckResponse<unknown> } | { lost: true; reason: string }> {
-    const timeoutMs = this.hub.options.requestTimeoutMs ?? 10_000;
+  private emitOnce(event: string, payload: unknown, timeoutMs: number): Promise<{ lost: false; response: AckResponse<unknown> } | { lost: true; reason: string }> {
     return new Promise((resolve, reject) => {
       this.socket.timeout(timeoutMs).emit(event, payload, (error: Error | null, response: unknown) => {
         if (error) return resolve({ lost: true, reason: error.message });
