@@ -211,6 +211,8 @@ describe('the dashboard in a browser', () => {
     // The order placed while the page was away came with the replay (`since`), not with a reload.
     await expect.poll(() => page.locator('#blotter tr[data-order-id="D-7"] .status').textContent(), { timeout: 10_000 }).toBe('new');
     expect(await page.locator('#log li', { hasText: 'ACC-1001: resumed after seq 2, 1 missed event replayed' }).count()).toBe(1);
+    // The SDK's diagnostics, shown in the top bar, counted the reconnect.
+    await expect.poll(() => page.locator('.stat', { has: page.locator('#rate') }).getAttribute('title')).toMatch(/reconnects [1-9]/);
 
     await screenshot(page, 'dashboard.png');
     expect(pageErrors).toEqual([]);

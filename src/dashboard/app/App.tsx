@@ -74,7 +74,7 @@ export function App({ client, tokens, log }: Props) {
   const [everConnected, setEverConnected] = useState(false);
   const [welcome, setWelcome] = useState<WelcomePayload | null>(null);
   const [notice, setNotice] = useState<{ text: string; at: number } | null>(null);
-  const [stats, setStats] = useState<StatsView>({ rtts: [], dataAgeMs: null, messagesPerSecond: 0 });
+  const [stats, setStats] = useState<StatsView>({ rtts: [], dataAgeMs: null, messagesPerSecond: 0, counters: '' });
   const [pillStates, setPillStates] = useState<Record<string, boolean>>({});
   const tokenReason = useTokenDialog(tokens);
 
@@ -139,6 +139,7 @@ export function App({ client, tokens, log }: Props) {
         rtts: rtt === null ? previous.rtts : [...previous.rtts, rtt].slice(-RTT_POINTS),
         dataAgeMs: medianAgeMs ?? (messages === 0 ? null : previous.dataAgeMs),
         messagesPerSecond: messages,
+        counters: `reconnects ${diagnostics.reconnects} · gaps ${diagnostics.gaps} · resyncs ${diagnostics.resyncs} · checksum mismatches ${diagnostics.checksumMismatches} · duplicates dropped ${diagnostics.duplicatesDropped} · bad frames ${diagnostics.badFrames}`,
       }));
       setPillStates(Object.fromEntries(diagnostics.namespaces.map((n) => [n.namespace, n.connected])));
     }, 1_000);

@@ -30,6 +30,8 @@ export interface StatsView {
   /** Median age of the real-time data shown (engine time to screen, clock offset corrected), in ms. */
   dataAgeMs: number | null;
   messagesPerSecond: number;
+  /** The SDK's counters (reconnects, gaps, resyncs, …), one line for a tooltip. */
+  counters: string;
 }
 
 function Sparkline({ points }: { points: readonly number[] }) {
@@ -90,7 +92,7 @@ export function TopBar({ connection, pills, sessions, stats, who }: Props) {
           <label>data age</label>
           <b id="age">{stats.dataAgeMs === null ? '—' : formatDuration(stats.dataAgeMs)}</b>
         </div>
-        <div className="stat" title="Market-data updates per second">
+        <div className="stat" title={`Market-data updates per second\n${stats.counters}`}>
           <label>msg/s</label>
           <b id="rate">{stats.messagesPerSecond.toLocaleString('en')}</b>
         </div>
