@@ -18,7 +18,8 @@ function checkNonNegativeInteger(argument: string, value: unknown, max = Number.
 
 export function checkClientOptions(options: TradewireClientOptions): void {
   if (typeof options !== 'object' || options === null) fail('options', 'must be an object');
-  if (typeof options.url !== 'string' || !/^(https?|wss?):\/\//.test(options.url)) fail('url', 'must be an http(s) or ws(s) URL');
+  const urls: unknown[] = Array.isArray(options.url) ? options.url : [options.url];
+  if (urls.length === 0 || !urls.every((url) => typeof url === 'string' && /^(https?|wss?):\/\//.test(url))) fail('url', 'must be an http(s) or ws(s) URL, or a non-empty list of them');
   if (typeof options.getToken !== 'function') fail('getToken', 'must be a function returning a token');
   const { minDelayMs, maxDelayMs } = options.backoff ?? {};
   if (minDelayMs !== undefined) checkNonNegativeInteger('backoff.minDelayMs', minDelayMs);

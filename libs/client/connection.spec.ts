@@ -183,6 +183,29 @@ describe('the SDK connection: tokens, reconnects, refusals, requests', () => {
     expect(states.filter(([, i]) => i.reason === 'shutdown').map(([, i]) => i.retryInMs)).toEqual([200, 200]);
   });
 
+  it('with several URLs, moves to the next one when its replica dies or announces its shutdown', async () => {
+    const second = await ScriptedGateway.start();
+    second.setNode('scripted-2');
+    try {
+      const c = start({ url: [gateway.url, second.url] });
+      const md = c.marketData.subscribe({ instruments: ['NASDAQ:AAPL'], channels: ['quote'] });
+      c.orders.subscribe();
+      await until('connected to the first', () => c.state === 'connected' && c.diagnostics().namespaces.every((n) => n.node === 'scripted-1'));
+      await gateway.close(); // the replica is gone: the next attempt is refused by the network
+      await until('connected to the second', () => c.state === 'connected' && c.diagnostics().namespaces.length === 2 && c.diagnostics().namespaces.every((n) => n.node === 'scripted-2'));
+      await until('resubscribed there', () => second.requestsOf(MD, 'subscribe').length === 1 && second.requestsOf(ORDERS, 'subscribe').length === 1);
+      expect(second.requestsOf(MD, 'subscribe').map((r) => r.payload)).toEqual([{ instruments: ['NASDAQ:AAPL'], channels: ['quote'] }]);
+      gateway = await ScriptedGateway.start(); // a first replica back, on another port: not in the list, so unused
+      second.shutdown(100);
+      // Back to the first URL, which is down now: the client keeps trying both in turn.
+      await until('reconnecting', () => c.state === 'reconnecting');
+      expect(md.isActive).toBe(true);
+    } finally {
+      client?.close();
+      await second.close();
+    }
+  });
+
   it('refreshes and reconnects when the server closes the connection after TOKEN_EXPIRED', async () => {
     const c = start();
     c.orders.subscribe();
@@ -267,8 +290,10 @@ describe('the SDK connection: tokens, reconnects, refusals, requests', () => {
     const c = start({ pingIntervalMs: 100 });
     c.marketData.subscribe({ instruments: ['NASDAQ:AAPL'], channels: ['quote'] });
     c.orders.subscribe();
-    await until('two pings', () => c.diagnostics().pingsSent >= 2 && c.diagnostics().rttMs !== null);
-    const pings = gateway.requests.filter((r) => r.event === 'ping');
+    await until('connected', () => c.diagnostics().namespaces.filter((n) => n.connected).length === 2);
+    const before = c.diagnostics().pingsSent;
+    await until('two pings', () => c.diagnostics().pingsSent >= before + 2 && c.diagnostics().rttMs !== null);
+    const pings = gateway.requests.filter((r) => r.event === 'ping').slice(-2);
     // One namespace pings for the connection, not each of them.
     expect(new Set(pings.map((p) => p.namespace)).size).toBe(1);
     expect(c.diagnostics().rttMs).toBeGreaterThanOrEqual(0);

@@ -53,7 +53,11 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
   welcome: WelcomePayload | null = null;
   /** The token this namespace authenticated or refreshed with. */
   tokenSent: string | null = null;
-  private readonly socket: Socket;
+  private socket!: Socket;
+  /** The manager the socket belongs to: after a failover to another URL, the channel moves to the new one. */
+  manager!: Manager;
+  /** Server-event listeners, kept to bind them again on the socket of another manager. */
+  private readonly bindings: [event: string, handler: (...args: unknown[]) => void][] = [];
   private readonly backoff: FullJitterBackoff;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private lastServerError: WireError | null = null;
@@ -70,17 +74,7 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
     private readonly hub: ConnectionHub,
   ) {
     this.backoff = new FullJitterBackoff(hub.options.backoff, hub.random);
-    // The auth callback runs at every handshake: the token is fetched before `connect()`, so it is at hand.
-    this.socket = manager.socket(namespace, {
-      auth: (cb: (data: object) => void) => {
-        this.tokenSent = hub.token;
-        cb({ token: hub.token ?? '' });
-      },
-    });
-    // The namespace is usable at its `welcome` (sent before any other event), which names the replica serving it.
-    this.socket.on('connect', () => hub.sink.log.debug?.('socket connected', { namespace }));
-    this.socket.on('connect_error', (error: Error & { data?: unknown }) => this.onConnectError(error));
-    this.socket.on('disconnect', (reason: string) => this.onDisconnect(reason));
+    this.attach(manager);
     this.listen('welcome', (welcome) => {
       if (!isObject(welcome) || typeof welcome.node !== 'string' || typeof welcome.serverTime !== 'number') throw new BadFrameError('welcome', 'not a welcome', welcome);
       this.welcome = welcome;
@@ -110,19 +104,44 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
     return this.status === 'connected';
   }
 
+  /** Binds the namespace to a manager (a URL): at creation, and when the hub fails over to another URL. */
+  attach(manager: Manager): void {
+    if (this.socket) {
+      this.socket.removeAllListeners();
+      this.socket.disconnect();
+    }
+    this.manager = manager;
+    // The auth callback runs at every handshake: the token is fetched before `connect()`, so it is at hand.
+    this.socket = manager.socket(this.namespace, {
+      auth: (cb: (data: object) => void) => {
+        this.tokenSent = this.hub.token;
+        cb({ token: this.hub.token ?? '' });
+      },
+    });
+    // The namespace is usable at its `welcome` (sent before any other event), which names the replica serving it.
+    this.socket.on('connect', () => this.hub.sink.log.debug?.('socket connected', { namespace: this.namespace }));
+    this.socket.on('connect_error', (error: Error & { data?: unknown }) => this.onConnectError(error));
+    this.socket.on('disconnect', (reason: string) => this.onDisconnect(reason));
+    for (const [event, handler] of this.bindings) this.socket.on(event, handler);
+    // An attempt in flight on the old manager is void (its events are no longer heard): make it on the new one.
+    if (this.status === 'connecting' && this.hub.token !== null) this.socket.connect();
+  }
+
   /**
    * Listens to a server event. A listener that throws (a frame it cannot understand) reports the error and the
    * stream goes on: the SDK never throws into the socket's event loop.
    */
   listen<E extends ServerEvent>(event: E, listener: (...args: Parameters<ServerToClientEvents[E]>) => void): void {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- socket.io types a generic event name as reserved
-    this.socket.on(event as string, (...args: unknown[]) => {
+    const handler = (...args: unknown[]) => {
       try {
         listener(...(args as Parameters<ServerToClientEvents[E]>));
       } catch (error) {
         this.hub.reportFailure(error, event);
       }
-    });
+    };
+    this.bindings.push([event, handler]);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- socket.io types a generic event name as reserved
+    this.socket.on(event as string, handler);
   }
 
   /** Called after every (re)connect, once the namespace is usable; `reconnect` is false the first time. */
@@ -254,6 +273,8 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
     if (this.status === 'closed' || this.status === 'terminal') return;
     const wire = isWireError(error.data) ? error.data : null;
     if (!wire) {
+      // The replica cannot be reached: with several URLs, the next attempt goes to the next one.
+      this.hub.failover(this.manager);
       this.scheduleRetry({ reason: `network: ${error.message}` });
       return;
     }
@@ -269,12 +290,15 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
   }
 
   private onDisconnect(reason: string): void {
+    this.hub.sink.log.debug?.('socket disconnected', { namespace: this.namespace, reason, status: this.status });
     if (this.status === 'closed' || this.status === 'terminal') return;
     this.status = 'waiting';
     this.welcome = null;
     for (const listener of [...this.disconnectedListeners]) listener();
     const shutdownWindow = this.hub.takeShutdownWindow();
     if (shutdownWindow !== null) {
+      // That replica is going away: with several URLs, come back on the next one.
+      this.hub.failover(this.manager);
       this.scheduleRetry({ reason: 'shutdown', fixedDelayMs: jitterWithin(shutdownWindow, this.hub.random) });
       return;
     }
@@ -346,9 +370,13 @@ export class ConnectionHub {
   token: string | null = null;
   private tokenRequest: Promise<string> | null = null;
   private manager: Manager | null = null;
+  /** The gateway URLs, tried in turn when one cannot be reached (usually one: a load balancer's). */
+  private readonly urls: readonly string[];
+  private urlIndex = 0;
   private shutdownWindowMs: number | null = null;
   private shutdownNoticeTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
+  private pingChannel: NamespaceChannel | null = null;
   private closed = false;
   private lastState: ConnectionState = 'disconnected';
 
@@ -357,6 +385,29 @@ export class ConnectionHub {
     readonly sink: HubSink,
   ) {
     this.random = options.random ?? Math.random;
+    this.urls = typeof options.url === 'string' ? [options.url] : [...options.url];
+  }
+
+  /** The URL the client connects to now. */
+  get url(): string {
+    return this.urls[this.urlIndex];
+  }
+
+  private newManager(): Manager {
+    return new Manager(this.url, { autoConnect: false, reconnection: false, transports: this.options.transports ?? ['websocket', 'polling'] });
+  }
+
+  /**
+   * Moves every namespace to the next URL, once per failure of the current one: the namespaces of one connection
+   * fail together, and the first to report it moves them all. Nothing moves while a namespace is still connected.
+   */
+  failover(from: Manager): void {
+    if (this.urls.length < 2 || from !== this.manager || this.closed) return;
+    if ([...this.channels.values()].some((c) => c.connected)) return;
+    this.urlIndex = (this.urlIndex + 1) % this.urls.length;
+    this.manager = this.newManager();
+    this.sink.log.info?.('failing over to another gateway URL', { url: this.url });
+    for (const channel of this.channels.values()) channel.attach(this.manager);
   }
 
   get state(): ConnectionState {
@@ -372,11 +423,7 @@ export class ConnectionHub {
     if (this.closed) throw new TradewireError('CLIENT_CLOSED', 'the client was closed');
     let channel = this.channels.get(namespace) as NamespaceChannel<N> | undefined;
     if (!channel) {
-      this.manager ??= new Manager(this.options.url, {
-        autoConnect: false,
-        reconnection: false,
-        transports: this.options.transports ?? ['websocket', 'polling'],
-      });
+      this.manager ??= this.newManager();
       channel = new NamespaceChannel(namespace, this.manager, this);
       this.channels.set(namespace, channel);
       channel.open();
@@ -523,8 +570,10 @@ export class ConnectionHub {
 
   /** Measures RTT and clock offset on one connected namespace; the answer's `serverTime` is at about half the RTT. */
   async pingOnce(): Promise<void> {
-    const channel = [...this.channels.values()].find((c) => c.connected);
+    // The same namespace pings while it stays connected, so the per-namespace request counts stay flat.
+    const channel = this.pingChannel?.connected ? this.pingChannel : [...this.channels.values()].find((c) => c.connected);
     if (!channel) return;
+    this.pingChannel = channel;
     this.counters.pingsSent++;
     const started = performance.now();
     try {

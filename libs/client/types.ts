@@ -43,8 +43,12 @@ export interface TradewireLogger {
 }
 
 export interface TradewireClientOptions {
-  /** The gateway's base URL, e.g. `https://gateway.example.com` (no namespace). */
-  url: string;
+  /**
+   * The gateway's base URL, e.g. `https://gateway.example.com` (no namespace); usually a load balancer's. Several
+   * URLs (replicas reached directly): the client moves to the next one when the current one cannot be reached or
+   * announces its shutdown.
+   */
+  url: string | readonly string[];
   /** Returns a valid JWT; called at connect, on `auth:expiring` and after a `TOKEN_EXPIRED` / `UNAUTHORIZED` refusal. */
   getToken: () => string | Promise<string>;
   /** Reconnect backoff: full jitter, 500 ms → 20 s by default. */
