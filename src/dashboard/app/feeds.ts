@@ -69,8 +69,9 @@ export interface WatchlistFeed {
 }
 
 /**
- * Quotes and trades of the watch list, one subscription for the whole list. A changed list makes a new subscription
- * before the old one is let go: streams both hold stay subscribed, only what was added or removed goes to the server.
+ * Quotes and trades of the watch list, one subscription for the whole list. A changed list lets the old subscription
+ * go and makes the new one in the same turn of the event loop: the SDK batches both, so streams both hold stay
+ * subscribed and only what was added or removed goes to the server.
  */
 export function useWatchlistFeed(client: TradewireClient, instruments: readonly string[], meter: FeedMeter, log: EventLog): WatchlistFeed {
   const rerender = useFrameRerender();
