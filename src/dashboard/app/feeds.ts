@@ -85,7 +85,10 @@ export function useWatchlistFeed(client: TradewireClient, instruments: readonly 
     tradesSeen: 0,
     sessionStatus: new Map<string, string>(),
   });
-  const key = instruments.join(',');
+  // An instrument the gateway refused is not asked for again at every change of the list (each ask counts against
+  // the subscribe rate limit); its row stays, marked, until it is removed. Removed, it may be added and asked anew.
+  for (const instrument of state.current.refused.keys()) if (!instruments.includes(instrument)) state.current.refused.delete(instrument);
+  const key = instruments.filter((instrument) => !state.current.refused.has(instrument)).join(',');
 
   useEffect(() => {
     const list = key === '' ? [] : key.split(',');
@@ -120,7 +123,10 @@ export function useWatchlistFeed(client: TradewireClient, instruments: readonly 
     });
     subscription.on('rejected', (items: MdRejected[]) => {
       for (const item of items) if (item.channel === 'quote') s.refused.set(item.instrument, item.code);
-      s.rejections = items.map((item) => ({ instrument: item.instrument, channel: item.channel, code: item.code, message: item.message }));
+      // Each channel is answered on its own: the list gathers the refusals of the last moments.
+      const fresh = items.map((item) => ({ instrument: item.instrument, channel: item.channel, code: item.code, message: item.message }));
+      const shown = Date.now() - s.rejectionsAt < REJECTIONS_SHOWN_MS ? s.rejections : [];
+      s.rejections = [...shown.filter((r) => !fresh.some((f) => f.instrument === r.instrument && f.channel === r.channel)), ...fresh];
       s.rejectionsAt = Date.now();
       log.add('warn', 'subscribe', `${items.length} rejected: ${items.map((r) => `${r.instrument} ${r.channel} ${r.code}`).join(', ')}`);
       rerender();
