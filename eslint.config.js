@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'docker/**', 'src/dashboard/public/**', 'libs/client/dist/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'docker/**', 'test-artifacts/**', 'libs/client/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

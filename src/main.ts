@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -30,6 +29,7 @@ import { GatewayErrorHttpFilter } from './common/gateway-error-http.filter.js';
 import { redisConnection } from './common/redis-connection.js';
 import { AppConfig, ConfigurationError } from './config/index.js';
 import { EngineLinks } from './engine/engine-links.js';
+import { DASHBOARD_DIR } from './dashboard/dashboard-assets.js';
 import { ReadinessState } from './health/readiness.state.js';
 import { METRICS_PATH, metricsEndpoint, metricsServer } from './http/metrics-endpoint.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -103,7 +103,7 @@ async function bootstrap(): Promise<void> {
   }
   const ioAdapter = new GatewayIoAdapter(app, { corsOrigins: config.corsOrigins, transportMaxBytes: config.transportMaxBytes, maxFrameBytes: config.maxFrameBytes, redis, compression: config.wsCompression !== 'off', compressMarketData: config.wsCompression === 'all' });
   app.useWebSocketAdapter(ioAdapter);
-  app.useStaticAssets(resolve('src/dashboard/public'), { index: 'index.html' });
+  app.useStaticAssets(DASHBOARD_DIR, { index: 'index.html' });
 
   // With the Redis engine transport and no NATS, account events are kept in Redis Streams (docs/operations.md, "Durable
   // account log"). Every replica appends what it receives, so the log comes before the transport that feeds it.

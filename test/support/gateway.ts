@@ -18,8 +18,9 @@ export class GatewayProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  static async start(env: Record<string, string> = {}, options: { waitReady?: boolean } = {}): Promise<GatewayProcess> {
-    const port = await freePort();
+  /** `port`: a given one, e.g. to restart a gateway where its clients will look for it; else a free one. */
+  static async start(env: Record<string, string> = {}, options: { waitReady?: boolean; port?: number } = {}): Promise<GatewayProcess> {
+    const port = options.port ?? (await freePort());
     const child = spawn(process.execPath, ['dist/src/main.js'], {
       cwd: repoRoot,
       env: {
