@@ -126,11 +126,8 @@ describe('market data in the SDK', () => {
     client.close();
     client = new TradewireClient({ url: gateway.url, getToken: () => 't', transports: ['websocket'], pingIntervalMs: 0, tradeTapeSize: 3 });
     const md = client.marketData.subscribe({ instruments: ['NASDAQ:AAPL'], channels: ['quote', 'trade'], throttleMs: 100 });
-    await until('subscribe', () => gateway.requestsOf(MD, 'subscribe').length === 2);
-    expect(gateway.requestsOf(MD, 'subscribe').map((r) => r.payload)).toEqual([
-      { instruments: ['NASDAQ:AAPL'], channels: ['quote'], throttleMs: 100 },
-      { instruments: ['NASDAQ:AAPL'], channels: ['trade'], throttleMs: 100 },
-    ]);
+    await until('subscribe', () => gateway.requestsOf(MD, 'subscribe').length === 1);
+    expect(gateway.requestsOf(MD, 'subscribe').map((r) => r.payload)).toEqual([{ instruments: ['NASDAQ:AAPL'], channels: ['quote', 'trade'], throttleMs: 100 }]);
     const quote = (seq: number, bid: string) => ({ stream: 'quote:NASDAQ:AAPL', type: 'update', seq, ts: 1, data: { bid, ask: '2', bidSize: '1', askSize: '1', last: '1', lastSize: '1', volume: '1' } });
     const trade = (seq: number, id: string) => ({ stream: 'trade:NASDAQ:AAPL', type: seq === 1 ? 'snapshot' : 'update', seq, ts: seq, data: { price: '1.5', size: '1', side: 'buy', tradeId: id } });
     gateway.emit(MD, 'md', [quote(5, '1.10'), quote(9, '1.20'), quote(7, '1.15'), trade(1, 'T1'), trade(2, 'T2'), trade(3, 'T3'), trade(4, 'T4'), trade(5, 'T5')]);
@@ -216,6 +213,17 @@ describe('market data in the SDK', () => {
     c.unsubscribe();
     await until('unsubscribe', () => gateway.requestsOf(MD, 'unsubscribe').length === 1);
     expect(gateway.requestsOf(MD, 'unsubscribe')[0].payload).toEqual({ instruments: ['NASDAQ:AAPL', 'NASDAQ:MSFT'], channels: ['quote'] });
+  });
+
+  it('asks for several channels of the same instruments in one request, and apart when the instruments differ', async () => {
+    client.marketData.subscribe({ instruments: ['NASDAQ:AAPL'], channels: ['quote', 'trade', 'book'], throttleMs: 100, depth: 5 });
+    client.marketData.subscribe({ instruments: ['NYSE:IBM'], channels: ['quote'], throttleMs: 100 });
+    await until('subscribe', () => gateway.requestsOf(MD, 'subscribe').length === 2);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(gateway.requestsOf(MD, 'subscribe').map((r) => r.payload)).toEqual([
+      { instruments: ['NASDAQ:AAPL', 'NYSE:IBM'], channels: ['quote'], throttleMs: 100 },
+      { instruments: ['NASDAQ:AAPL'], channels: ['trade', 'book'], throttleMs: 100, depth: 5 },
+    ]);
   });
 
   it('restores its subscriptions after a reconnect and expects fresh book snapshots', async () => {

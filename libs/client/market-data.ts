@@ -153,7 +153,9 @@ export class MarketDataClient {
 
   /**
    * Subscribes to `channels` of `instruments`. Subscriptions made in the same turn of the event loop go out together,
-   * in at most one `subscribe` per channel, so that many components each subscribing stay inside the rate limits.
+   * in at most one `subscribe` per channel (one for several channels wanted for the same instruments at the same
+   * throttle, e.g. a watch list's quote and trade), so that many components each subscribing stay inside the rate
+   * limits: `subscribe` has a bucket of its own, 10 a minute by default.
    */
   subscribe(options: MarketDataSubscribeOptions): MarketDataSubscription {
     checkMarketDataSubscribe(options);
@@ -283,20 +285,20 @@ export class MarketDataClient {
         continue;
       }
       if (state.server !== 'none') continue;
-      const key = `${state.channel}|${state.throttleMs ?? ''}|${state.depth}`;
+      const key = `${state.channel}|${state.throttleMs ?? ''}|${state.channel === 'book' ? state.depth : ''}`; // depth means nothing to the other channels
       const group = wanted.get(key) ?? wanted.set(key, { channel: state.channel, throttleMs: state.throttleMs, depth: state.depth, states: [] }).get(key)!;
       group.states.push(state);
     }
     for (const [mdChannel, instruments] of orphans) {
       channel.request('unsubscribe', { instruments, channels: [mdChannel] }).catch((error: unknown) => this.failed(error, []));
     }
-    for (const group of wanted.values()) {
+    for (const group of mergeChannelsOfSameInstruments(wanted.values())) {
       for (const state of group.states) state.server = 'requested';
       const request = {
-        instruments: group.states.map((s) => s.instrument),
-        channels: [group.channel],
+        instruments: group.instruments,
+        channels: group.channels,
         ...(group.throttleMs !== undefined ? { throttleMs: group.throttleMs } : {}),
-        ...(group.channel === 'book' ? { depth: group.depth } : {}),
+        ...(group.depth !== undefined ? { depth: group.depth } : {}),
       };
       const restored = group.states.some((s) => s.seq !== null);
       const epoch = this.connectionEpoch;
@@ -551,4 +553,45 @@ export function isRestoredOnReconnect(error: TradewireError): boolean {
 
 export function asTradewireError(error: unknown): TradewireError {
   return error instanceof TradewireError ? error : new TradewireError('INTERNAL', error instanceof Error ? error.message : String(error));
+}
+
+interface ChannelGroup {
+  channel: MdChannel;
+  throttleMs: number | undefined;
+  depth: number;
+  states: StreamState[];
+}
+
+interface SubscribeGroup {
+  instruments: string[];
+  channels: MdChannel[];
+  throttleMs: number | undefined;
+  /** The book's depth, when the request has the book channel. */
+  depth: number | undefined;
+  states: StreamState[];
+}
+
+/**
+ * One `subscribe` asks for every channel it names on every instrument it names, so channels wanted for exactly the
+ * same instruments at the same throttle share a request. A request carries one depth, so at most one book group joins.
+ */
+function mergeChannelsOfSameInstruments(groups: Iterable<ChannelGroup>): SubscribeGroup[] {
+  const merged = new Map<string, SubscribeGroup>();
+  const alone: SubscribeGroup[] = [];
+  for (const group of groups) {
+    const instruments = group.states.map((s) => s.instrument);
+    const key = `${group.throttleMs ?? ''}|${[...instruments].sort().join(' ')}`;
+    const isBook = group.channel === 'book';
+    const into = merged.get(key);
+    if (into && !(isBook && into.depth !== undefined)) {
+      into.channels.push(group.channel);
+      into.states.push(...group.states);
+      if (isBook) into.depth = group.depth;
+      continue;
+    }
+    const request: SubscribeGroup = { instruments, channels: [group.channel], throttleMs: group.throttleMs, depth: isBook ? group.depth : undefined, states: [...group.states] };
+    if (into) alone.push(request);
+    else merged.set(key, request);
+  }
+  return [...merged.values(), ...alone];
 }

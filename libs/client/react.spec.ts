@@ -62,7 +62,8 @@ describe('React hooks', () => {
   it('useBook gives the verified book and useTrades the tape', async () => {
     const book = renderHook(() => useBook('NASDAQ:AAPL', { depth: 10 }), { wrapper });
     const trades = renderHook(() => useTrades('NASDAQ:AAPL', { limit: 2 }), { wrapper });
-    await act(() => until('subscribed', () => gateway.requestsOf(MD, 'subscribe').length === 2));
+    // One request: the book and the tape are of the same instrument, asked for in the same turn.
+    await act(() => until('subscribed', () => gateway.requestsOf(MD, 'subscribe').length === 1));
     const bids: BookLevel[] = [['10.0', '1']];
     const asks: BookLevel[] = [['10.5', '2']];
     await act(async () => {
