@@ -14,6 +14,7 @@ import { BadFrameError, listenerFailed, TradewireError } from './errors.js';
 import { asTradewireError, isRestoredOnReconnect } from './market-data.js';
 import type { AccountSnapshotInfo, AccountSubscribeOptions, AccountSubscriptionEvents, Order, OrderEvents, Portfolio, PortfolioEvents, Position, PositionEvents, StreamDiagnostics } from './types.js';
 import { isAccountEvent, isObject } from './wire-checks.js';
+import { oncePerTurn } from './once-per-turn.js';
 
 const KIND_NAMESPACE = { order: NAMESPACES.orders, position: NAMESPACES.positions, portfolio: NAMESPACES.portfolio } as const;
 type AccountNamespace = (typeof KIND_NAMESPACE)[AccountKind];
@@ -208,7 +209,7 @@ export class AccountStreamClient<K extends AccountKind, S extends AccountStore<A
   private channelRef: NamespaceChannel<AccountNamespace> | null = null;
   /** What the server holds on this connection: null: nothing; 'all': every account; else those accounts. */
   private serverHolds: 'all' | Set<string> | null = null;
-  private flushScheduled = false;
+  private readonly scheduleFlush = oncePerTurn(() => this.flush());
   /** Counts disconnects: an answer that arrives for an older connection changes nothing. */
   private connectionEpoch = 0;
 
@@ -273,15 +274,6 @@ export class AccountStreamClient<K extends AccountKind, S extends AccountStore<A
       for (const account of subscription.accounts) accounts.add(account);
     }
     return accounts;
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setTimeout(() => {
-      this.flushScheduled = false;
-      this.flush();
-    }, 0);
   }
 
   private flush(): void {

@@ -20,6 +20,7 @@ import { TypedEmitter, type ListenerArgs } from './emitter.js';
 import { BadFrameError, listenerFailed, TradewireError } from './errors.js';
 import type { Book, MarketDataSubscribeOptions, MarketDataSubscriptionEvents, Quote, ResyncInfo, StreamDiagnostics, Trade } from './types.js';
 import { checkMdMessage, isObject, isWireError } from './wire-checks.js';
+import { oncePerTurn } from './once-per-turn.js';
 
 const DEFAULT_DEPTH = 10;
 const DEFAULT_TRADE_TAPE = 100;
@@ -139,7 +140,7 @@ export class MarketDataClient {
   /** Subscriptions whose state they should be sent at the next flush (they joined streams already held). */
   private readonly joined = new Set<MarketDataSubscription>();
   private channel: NamespaceChannel<'/market-data'> | null = null;
-  private flushScheduled = false;
+  private readonly scheduleFlush = oncePerTurn(() => this.flush());
   /** Counts disconnects: an answer that arrives for an older connection changes nothing. */
   private connectionEpoch = 0;
   private readonly tapeSize: number;
@@ -257,15 +258,6 @@ export class MarketDataClient {
     });
     // Every connect (the first included: subscriptions made before it waited) sends what the handles hold.
     channel.onConnected(() => this.scheduleFlush());
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setTimeout(() => {
-      this.flushScheduled = false;
-      this.flush();
-    }, 0);
   }
 
   /** Sends what the held streams need: `subscribe` for streams not asked for on this connection, `unsubscribe` for orphans. */
