@@ -29,6 +29,24 @@ export interface Profile {
     graceMs: number;
     dropWaitSeconds: number;
   };
+  /**
+   * Hot instruments after a subscribe storm: a skewed universe (`hotInstruments` at `hotRate` quotes/s each, the other
+   * `quietInstruments` at `quietRate` each) already flowing from the engine when all `clients`, connected and idle,
+   * subscribe at the same instant to `perClient` of the hot instruments. Measured from that instant in `windows`
+   * consecutive windows of `windowSeconds`: the first is the storm, the later ones the steady state.
+   */
+  storm: {
+    clients: number;
+    perClient: number;
+    hotInstruments: number;
+    hotRate: number;
+    quietInstruments: number;
+    quietRate: number;
+    throttleMs: number;
+    leadSeconds: number;
+    windows: number;
+    windowSeconds: number;
+  };
 }
 
 /** `npm run bench`: small sizes, every default scenario against every target in under three minutes on two cores. */
@@ -42,6 +60,7 @@ export const QUICK: Profile = {
   accounts: { clients: 500, accounts: 500, orderRate: 2_000, warmupSeconds: 1, windowSeconds: 4 },
   ingest: { quoteRate: 20_000, instruments: 200, subscribers: 50, perClient: 20, warmupSeconds: 1, windowSeconds: 3 },
   slowclient: { clients: 200, perClient: 10, instruments: 100, quoteRate: 2_000, throttleMs: 100, warmupSeconds: 1, windowSeconds: 8, graceMs: 5_000, dropWaitSeconds: 45 },
+  storm: { clients: 1_000, perClient: 20, hotInstruments: 20, hotRate: 2_000, quietInstruments: 480, quietRate: 1, throttleMs: 100, leadSeconds: 2, windows: 3, windowSeconds: 10 },
 };
 
 /** `npm run bench:full`: the issue's targets. */
@@ -55,6 +74,7 @@ export const FULL: Profile = {
   accounts: { clients: 2_000, accounts: 2_000, orderRate: 2_000, warmupSeconds: 3, windowSeconds: 30 },
   ingest: { quoteRate: 100_000, instruments: 500, subscribers: 200, perClient: 20, warmupSeconds: 3, windowSeconds: 15 },
   slowclient: { clients: 1_000, perClient: 20, instruments: 500, quoteRate: 10_000, throttleMs: 100, warmupSeconds: 3, windowSeconds: 20, graceMs: 5_000, dropWaitSeconds: 60 },
+  storm: { clients: 1_000, perClient: 20, hotInstruments: 20, hotRate: 2_000, quietInstruments: 480, quietRate: 1, throttleMs: 100, leadSeconds: 2, windows: 6, windowSeconds: 10 },
 };
 
 /** Applies `section.field=value` (or a top-level `field=value`) to a copy of the profile. */

@@ -12,6 +12,7 @@ import { capacityScenario } from './scenarios/capacity.scenario.js';
 import { fanoutScenario } from './scenarios/fanout.scenario.js';
 import { ingestScenario } from './scenarios/ingest.scenario.js';
 import { slowClientScenario } from './scenarios/slowclient.scenario.js';
+import { stormScenario } from './scenarios/storm.scenario.js';
 import type { RunContext, Scenario } from './scenarios/scenario.js';
 import { TARGETS, type TargetName } from './targets.js';
 
@@ -25,6 +26,7 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   accounts: accountsScenario,
   ingest: ingestScenario,
   slowclient: slowClientScenario,
+  storm: stormScenario,
 };
 
 const options = parseOptions(process.argv.slice(2));
@@ -68,7 +70,9 @@ context.log(`${options.profile.name} run; engine load: ${engineSource}; logs in 
 const scenarioRuns: ScenarioRun[] = [];
 for (const name of options.scenarios) {
   const scenario = SCENARIOS[name];
-  const targets = options.targets.filter((targetName) => TARGETS[targetName].scenarios?.includes(name) ?? true);
+  const targets = options.targets.filter(
+    (targetName) => (TARGETS[targetName].scenarios?.includes(name) ?? true) && (scenario.appliesTo?.(TARGETS[targetName]) ?? true),
+  );
   const rounds: TargetRun[][] = [];
   for (let round = 1; round <= options.repeat; round++) {
     const runs: TargetRun[] = [];

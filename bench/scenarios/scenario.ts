@@ -34,4 +34,6 @@ export interface Scenario {
   title(profile: Profile): string;
   columns: Column[];
   run(context: RunContext, target: TargetSpec): Promise<ScenarioOutcome>;
+  /** Targets the scenario makes sense for (all when absent). */
+  appliesTo?(target: TargetSpec): boolean;
 }

@@ -25,10 +25,20 @@ describe('StreamFanout', () => {
   const resnapshots: string[] = [];
   let fanout: StreamFanout;
 
+  /** What the fan-out recorded through its delivery recorder, and how often it asked for one. */
+  const delivered = { recorders: 0, frames: 0, messages: 0, latencies: 0 };
   const metrics: FanoutMetrics = {
     subscriptionsChanged: () => undefined,
-    sent: () => undefined,
-    latency: () => undefined,
+    deliveryRecorder: () => {
+      delivered.recorders++;
+      return {
+        sent: (_bytes, messages) => {
+          delivered.frames++;
+          delivered.messages += messages;
+        },
+        latency: () => void delivered.latencies++,
+      };
+    },
     slowClient: (_namespace, action) => void slowActions.push(action),
   };
 
@@ -61,6 +71,7 @@ describe('StreamFanout', () => {
     for (const client of clients.splice(0)) client.close();
     slowActions.length = 0;
     resnapshots.length = 0;
+    Object.assign(delivered, { recorders: 0, frames: 0, messages: 0, latencies: 0 });
   });
 
   function makeFanout(maxPendingPerStream = DEFAULT_SLOW_CLIENT_POLICY.maxPendingPerStream): StreamFanout {
