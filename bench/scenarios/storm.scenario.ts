@@ -67,7 +67,7 @@ export const stormScenario: Scenario = {
       const hot = env.universe.slice(0, storm.hotInstruments);
       const windows: StormWindow[] = [];
       let subscribed: PoolSubscribeResult | undefined;
-      let subscribeError: unknown;
+      let subscribeError: string | undefined;
       for (let w = 0; w < storm.windows; w++) {
         const server = new CpuMeter([env.server.pid]);
         const loadSidePids = [...env.pool.pids, engine.pid, env.nats.pid];
@@ -79,7 +79,7 @@ export const stormScenario: Scenario = {
           context.log(`  storm: ${storm.clients} × ${storm.perClient} subscriptions at once`);
           void env.pool.subscribeMarketData(hot, storm.perClient, storm.throttleMs, storm.clients).then(
             (result) => (subscribed = result),
-            (error: unknown) => (subscribeError = error),
+            (error: unknown) => (subscribeError = error instanceof Error ? error.message : String(error)),
           );
         }
         await sleep(storm.windowSeconds * 1000);
@@ -97,7 +97,7 @@ export const stormScenario: Scenario = {
       const slowConsumers = await env.nats.slowConsumers();
 
       const notes: string[] = [];
-      if (subscribeError) notes.push(`the storm's subscribe failed: ${String(subscribeError)}`);
+      if (subscribeError) notes.push(`the storm's subscribe failed: ${subscribeError}`);
       if (!subscribed) notes.push(`not every subscribe was answered within the ${storm.windows * storm.windowSeconds} s measured`);
       const accepted = subscribed?.accepted ?? 0;
       if (subscribed && (subscribed.rejected || Object.keys(subscribed.failures).length)) {
