@@ -42,6 +42,31 @@ describe('RequestTurns', () => {
     expect(turns.backlog).toBe(0);
   });
 
+  it('counts the work a request does in its continuations (Nest answers after awaits) against the turn', async () => {
+    const turns = new RequestTurns(10);
+    const middleware = turns.middleware(() => true);
+    const events: string[] = [];
+    setTimeout(() => events.push('timer'), 0);
+    // Twenty requests readable together: one callback each in the same loop phase (microtasks run between them).
+    for (let i = 1; i <= 20; i++) {
+      setImmediate(() =>
+        middleware([], () => {
+          // Nothing synchronous: the handler's work happens after an await, as a Nest pipeline's does.
+          void Promise.resolve().then(() => {
+            events.push(`request ${i}`);
+            busy(4);
+          });
+        }),
+      );
+    }
+    await new Promise<void>((resolve) => {
+      const check = (): void => (events.filter((e) => e.startsWith('request')).length === 20 ? resolve() : void setTimeout(check, 5));
+      check();
+    });
+    expect(events.filter((e) => e.startsWith('request'))).toEqual(Array.from({ length: 20 }, (_, i) => `request ${i + 1}`));
+    expect(events.indexOf('timer')).toBeLessThan(events.indexOf('request 20'));
+  });
+
   it('drops a waiting request whose socket left before its turn', async () => {
     const turns = new RequestTurns(1);
     let connected = true;

@@ -9,16 +9,23 @@
  * between slices; a request waits at most for the ones queued before it.
  *
  * Requests are admitted at once while the current turn has budget left (the usual case: nothing waits). A turn starts
- * with the first admission and ends at the next check phase (setImmediate); queued requests are let through from
- * there, each after the previous one's synchronous part, until the budget is spent, then again one turn later.
+ * with the first admission and ends at the next check phase (setImmediate). Queued requests are let through from the
+ * check phase in batches sized by what a request has been costing (a batch's time includes the microtasks its
+ * requests run, measured by an immediate queued right behind it), one batch per loop turn.
  */
 export class RequestTurns {
   /** When the current turn's first request was admitted; undefined when no turn is open. */
   private turnStartedAt: number | undefined;
   private readonly waiting: (() => void)[] = [];
   private drainScheduled = false;
+  /** What one request has been costing lately; the first batch takes one request, then batches fill the budget. */
+  private requestCostMs: number;
+  private batchStartedAt = 0;
+  private batchSize = 0;
 
-  constructor(private readonly budgetMs: number) {}
+  constructor(private readonly budgetMs: number) {
+    this.requestCostMs = budgetMs;
+  }
 
   /**
    * Socket.IO middleware (`socket.use`) for one socket: lets each packet through now or when its turn comes; a packet
@@ -59,26 +66,28 @@ export class RequestTurns {
   private scheduleDrain(): void {
     if (this.drainScheduled) return;
     this.drainScheduled = true;
+    // Node drains the microtask queue between immediates: `measure` runs once the batch's requests have done their
+    // synchronous work and every continuation that follows from it at once.
     setImmediate(this.drain);
+    setImmediate(this.measure);
   }
 
   private readonly drain = (): void => {
-    this.drainScheduled = false;
-    this.admitNext();
+    this.batchStartedAt = performance.now();
+    const size = Math.max(1, Math.floor(this.budgetMs / this.requestCostMs));
+    this.batchSize = 0;
+    while (this.batchSize < size && this.waiting.length > 0) {
+      this.waiting.shift()?.();
+      this.batchSize++;
+    }
   };
 
-  /**
-   * Lets one request through, then decides on the next in a microtask queued behind the request's own continuations:
-   * the time it took so far counts against the turn.
-   */
-  private readonly admitNext = (): void => {
-    if (this.waiting.length === 0) return;
-    if (!this.hasBudget()) {
-      this.scheduleDrain();
-      return;
+  private readonly measure = (): void => {
+    this.drainScheduled = false;
+    if (this.batchSize > 0) {
+      const perRequest = (performance.now() - this.batchStartedAt) / this.batchSize;
+      this.requestCostMs = Math.max(0.01, 0.3 * this.requestCostMs + 0.7 * perRequest);
     }
-    const next = this.waiting.shift();
-    next?.();
-    queueMicrotask(this.admitNext);
+    if (this.waiting.length > 0) this.scheduleDrain();
   };
 }
