@@ -18,6 +18,14 @@ const NOT_DEFLATED = { compress: false } as const;
  */
 const LATEST_BACKLOG = 64;
 
+/**
+ * Throttled flushes are due on a 5 ms grid. Clients that subscribed at different moments (a resubscribe storm spread
+ * over a second or two) would otherwise each have their own timer phase: hundreds of separate timer wake-ups per
+ * interval, each a loop turn of its own. On the grid, the clients due within the same 5 ms share one timer run; a
+ * flush is at most 5 ms later than its interval, never earlier.
+ */
+const FLUSH_GRID_MS = 5;
+
 /** How a stream's pending updates combine while a client waits for its next flush. */
 export type MergeMode =
   /** Each update is the full state (quotes): only the latest is kept. */
@@ -324,10 +332,12 @@ export class StreamFanout {
         this.immediateScheduled = true;
         setImmediate(this.flushImmediateQueue);
       }
-    } else if (dueAt < subscriber.timerDueAt) {
+    } else {
+      const gridDueAt = Math.ceil(dueAt / FLUSH_GRID_MS) * FLUSH_GRID_MS;
+      if (gridDueAt >= subscriber.timerDueAt) return;
       clearTimeout(subscriber.timer);
-      subscriber.timerDueAt = dueAt;
-      subscriber.timer = setTimeout(() => this.flushSubscriber(subscriber), dueAt - now);
+      subscriber.timerDueAt = gridDueAt;
+      subscriber.timer = setTimeout(() => this.flushSubscriber(subscriber), gridDueAt - now);
     }
   }
 
