@@ -31,6 +31,11 @@ export interface EngineLoadOptions {
   durationSeconds: number;
   /** Market-data channels published (the simulator source only): `quote` unless given. */
   channels?: readonly ('quote' | 'trade' | 'book')[];
+  /**
+   * A skewed universe (the direct publisher only): the first `instruments` each get `ratePerInstrument` quotes/s, and
+   * `quoteRate` is spread over the instruments after them.
+   */
+  hot?: { instruments: number; ratePerInstrument: number };
   referenceFiles: ReferenceFiles;
   layout: CoreLayout;
   logFile: string;
@@ -68,6 +73,10 @@ export function startEngineLoad(options: EngineLoadOptions): EngineLoad {
     '--instruments-file', options.referenceFiles.instrumentsFile,
     '--accounts-file', options.referenceFiles.accountsFile,
   ];
+  if (options.hot) {
+    if (options.source !== 'direct') throw new Error('a skewed engine load (hot instruments) needs the direct publisher');
+    args.push('--hot', String(options.hot.instruments), '--hot-rate', String(options.hot.ratePerInstrument));
+  }
   const child = spawnNode(script, args, {
     cpus: options.layout.loadCpus,
     layout: options.layout,
@@ -111,5 +120,6 @@ function askCounts(child: ChildProcess): Promise<PublishedCounts> {
 
 function nominalCounts(options: EngineLoadOptions, startedAt: number): PublishedCounts {
   const seconds = Math.min((Date.now() - startedAt) / 1000, options.durationSeconds);
-  return { quotes: Math.round(options.quoteRate * seconds), orders: Math.round(options.orderRate * seconds), atMs: Date.now() };
+  const hotRate = options.hot ? options.hot.instruments * options.hot.ratePerInstrument : 0;
+  return { quotes: Math.round((options.quoteRate + hotRate) * seconds), orders: Math.round(options.orderRate * seconds), atMs: Date.now() };
 }

@@ -11,7 +11,9 @@ import type { AccountRef, InstrumentRef } from './lib/universe.js';
  * load source; this one exists so the harness does not depend on the simulator, and it reports exactly how many
  * events it published, which the delivery figures use.
  *
- * Quotes go round-robin over the first `--instruments` instruments (every instrument gets the same rate), orders
+ * Quotes go round-robin over the first `--instruments` instruments (every instrument gets the same rate); with
+ * `--hot N --hot-rate R` the first N of them get R quotes/s each on top, and `--rate` is spread over the rest (a
+ * skewed universe: a few names take most of the flow). Orders
  * round-robin over the first `--accounts` accounts. `ts` is `Date.now()`, whole milliseconds, as an engine sends it.
  */
 const { values } = parseArgs({
@@ -24,6 +26,8 @@ const { values } = parseArgs({
     accounts: { type: 'string', default: '0' },
     'order-rate': { type: 'string', default: '0' },
     duration: { type: 'string', default: '10' },
+    hot: { type: 'string', default: '0' },
+    'hot-rate': { type: 'string', default: '0' },
     'instruments-file': { type: 'string', default: 'data/instruments.json' },
     'accounts-file': { type: 'string', default: 'data/accounts.json' },
   },
@@ -33,6 +37,8 @@ if (values.transport !== 'nats' || !values.url) throw new Error('engine-publishe
 const quoteRate = Number(values.rate);
 const orderRate = Number(values['order-rate']);
 const durationMs = Number(values.duration) * 1000;
+const hotCount = Number(values.hot);
+const hotRate = Number(values['hot-rate']) * hotCount;
 const instruments = readList<InstrumentRef>(values['instruments-file']).slice(0, Number(values.instruments));
 const accounts = readList<AccountRef>(values['accounts-file']).slice(0, Number(values.accounts));
 if (quoteRate > 0 && instruments.length === 0) throw new Error('engine-publisher: quotes need --instruments-file and --instruments');
@@ -47,6 +53,10 @@ const prices = instruments.map((i) => Number(i.refPrice) || 100);
 const volumes = instruments.map(() => 0);
 const orderSubjects = accounts.map((a) => accountSubject(a.account, 'order'));
 const published = { quotes: 0, orders: 0 };
+/** Quotes of each kind so far, for pacing: hot ones round-robin over the first `hotCount` instruments, the rest after. */
+const paced = { hot: 0, other: 0 };
+const otherCount = Math.max(0, quoteSubjects.length - hotCount);
+if (quoteRate > 0 && hotCount > 0 && otherCount === 0) throw new Error('engine-publisher: --rate with --hot needs instruments beyond the hot ones');
 
 function quotePayload(i: number): string {
   // A small random walk, so consecutive quotes differ as real ones do.
@@ -96,9 +106,18 @@ process.on('disconnect', () => process.exit(0));
 const started = performance.now();
 while (performance.now() - started < durationMs) {
   const elapsedSeconds = (performance.now() - started) / 1000;
-  const quotesDue = Math.min(Math.floor(quoteRate * elapsedSeconds) - published.quotes, Math.ceil(quoteRate * 0.05));
+  if (hotCount > 0) {
+    const hotDue = Math.min(Math.floor(hotRate * elapsedSeconds) - paced.hot, Math.ceil(hotRate * 0.05));
+    for (let k = 0; k < hotDue; k++) {
+      const i = paced.hot++ % hotCount;
+      published.quotes++;
+      nats.publish(quoteSubjects[i], quotePayload(i));
+    }
+  }
+  const quotesDue = Math.min(Math.floor(quoteRate * elapsedSeconds) - paced.other, Math.ceil(quoteRate * 0.05));
   for (let k = 0; k < quotesDue; k++) {
-    const i = published.quotes++ % quoteSubjects.length;
+    const i = hotCount + (paced.other++ % (hotCount > 0 ? otherCount : quoteSubjects.length));
+    published.quotes++;
     nats.publish(quoteSubjects[i], quotePayload(i));
   }
   const ordersDue = Math.min(Math.floor(orderRate * elapsedSeconds) - published.orders, Math.ceil(orderRate * 0.05));

@@ -4,14 +4,14 @@ import type { ClientKind } from './loadgen/bench-client.js';
 import { FULL, overrideProfile, type Profile, QUICK } from './profiles.js';
 import { BASELINE_NAMES, TARGET_NAMES, type TargetName } from './targets.js';
 
-export const SCENARIO_NAMES = ['capacity', 'fanout', 'accounts', 'ingest', 'slowclient', 'sdkreconnect', 'sdkbook'] as const;
+export const SCENARIO_NAMES = ['capacity', 'fanout', 'accounts', 'ingest', 'slowclient', 'storm', 'sdkreconnect', 'sdkbook'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 /**
- * The slow-client scenario waits for kernel buffers to fill (~20 s per target) and the SDK scenarios start fleets of
- * their own (about a minute together): opt-in for the quick run.
+ * The slow-client scenario waits for kernel buffers to fill (~20 s per target), the storm scenario measures 30 s per
+ * target and the SDK scenarios start fleets of their own (about a minute together): opt-in for the quick run.
  */
-const QUICK_DEFAULT_SCENARIOS: readonly ScenarioName[] = SCENARIO_NAMES.filter((name) => !['slowclient', 'sdkreconnect', 'sdkbook'].includes(name));
+const QUICK_DEFAULT_SCENARIOS: readonly ScenarioName[] = SCENARIO_NAMES.filter((name) => !['slowclient', 'storm', 'sdkreconnect', 'sdkbook'].includes(name));
 
 export interface BenchOptions {
   profile: Profile;
@@ -35,10 +35,11 @@ export const USAGE = `Usage: node dist/bench/run.js [--quick | --full] [options]
 
   --quick                 small sizes, under 3 minutes (default)
   --full                  the issue's targets (19,000 connections; 2,000 clients x 20 of 500 at 50,000 quotes/s)
-  --targets LIST          gateway,raw-ws,socketio-rooms,socketio-loop | baselines | all   (default: all)
-  --scenarios LIST        capacity,fanout,accounts,ingest,slowclient,sdkreconnect,sdkbook  (default: all with
-                          --full; with --quick all but slowclient and the sdk ones, which keeps npm run bench under
-                          3 minutes; sdkreconnect and sdkbook run against the gateway only)
+  --targets LIST          gateway,raw-ws,socketio-rooms,socketio-loop | baselines | all   (default: all), or
+                          gateway-base: the gateway at BENCH_BASE_GATEWAY (another commit's dist/src/main.js), for A/B
+  --scenarios LIST        capacity,fanout,accounts,ingest,slowclient,storm,sdkreconnect,sdkbook  (default: all with
+                          --full; with --quick all but slowclient, storm and the sdk ones, which keeps npm run bench
+                          under 3 minutes; storm, sdkreconnect and sdkbook run against the gateway only)
   --engine SOURCE         auto | simulator | direct: the engine load (default auto: the simulator CLI when built)
   --client KIND           lean | socket.io-client: client used against Socket.IO targets (default lean)
   --deflate on|off        clients offer permessage-deflate like browsers and socket.io-client (default on)
@@ -98,7 +99,7 @@ export function parseOptions(argv: string[]): BenchOptions {
 function parseTargets(text: string): TargetName[] {
   const expanded = text
     .split(',')
-    .flatMap((name) => (name === 'all' ? [...TARGET_NAMES] : name === 'baselines' ? [...BASELINE_NAMES] : [name]));
+    .flatMap((name) => (name === 'all' ? TARGET_NAMES.filter((target) => target !== 'gateway-base') : name === 'baselines' ? [...BASELINE_NAMES] : [name]));
   return parseList(expanded.join(','), TARGET_NAMES, '--targets');
 }
 

@@ -36,6 +36,24 @@ export interface Profile {
   sdkreconnect: { clients: number; instruments: number; quoteRate: number; connectRate: number; settleSeconds: number; recoveryTimeoutSeconds: number };
   /** One client on `books` order books while the simulator publishes `bookRate` book deltas/s. */
   sdkbook: { books: number; bookRate: number; warmupSeconds: number; windowSeconds: number };
+  /**
+   * Hot instruments after a subscribe storm: a skewed universe (`hotInstruments` at `hotRate` quotes/s each, the other
+   * `quietInstruments` at `quietRate` each) already flowing from the engine when all `clients`, connected and idle,
+   * subscribe at the same instant to `perClient` of the hot instruments. Measured from that instant in `windows`
+   * consecutive windows of `windowSeconds`: the first is the storm, the later ones the steady state.
+   */
+  storm: {
+    clients: number;
+    perClient: number;
+    hotInstruments: number;
+    hotRate: number;
+    quietInstruments: number;
+    quietRate: number;
+    throttleMs: number;
+    leadSeconds: number;
+    windows: number;
+    windowSeconds: number;
+  };
 }
 
 /** `npm run bench`: small sizes, every default scenario against every target in under three minutes on two cores. */
@@ -51,6 +69,7 @@ export const QUICK: Profile = {
   slowclient: { clients: 200, perClient: 10, instruments: 100, quoteRate: 2_000, throttleMs: 100, warmupSeconds: 1, windowSeconds: 8, graceMs: 5_000, dropWaitSeconds: 45 },
   sdkreconnect: { clients: 1_000, instruments: 50, quoteRate: 250, connectRate: 250, settleSeconds: 2, recoveryTimeoutSeconds: 20 },
   sdkbook: { books: 20, bookRate: 10_000, warmupSeconds: 2, windowSeconds: 8 },
+  storm: { clients: 1_000, perClient: 20, hotInstruments: 20, hotRate: 2_000, quietInstruments: 480, quietRate: 1, throttleMs: 100, leadSeconds: 2, windows: 3, windowSeconds: 10 },
 };
 
 /** `npm run bench:full`: the issue's targets. */
@@ -66,6 +85,7 @@ export const FULL: Profile = {
   slowclient: { clients: 1_000, perClient: 20, instruments: 500, quoteRate: 10_000, throttleMs: 100, warmupSeconds: 3, windowSeconds: 20, graceMs: 5_000, dropWaitSeconds: 60 },
   sdkreconnect: { clients: 1_000, instruments: 100, quoteRate: 200, connectRate: 250, settleSeconds: 3, recoveryTimeoutSeconds: 30 },
   sdkbook: { books: 50, bookRate: 20_000, warmupSeconds: 3, windowSeconds: 20 },
+  storm: { clients: 1_000, perClient: 20, hotInstruments: 20, hotRate: 2_000, quietInstruments: 480, quietRate: 1, throttleMs: 100, leadSeconds: 2, windows: 6, windowSeconds: 10 },
 };
 
 /** Applies `section.field=value` (or a top-level `field=value`) to a copy of the profile. */

@@ -14,6 +14,7 @@ import { ingestScenario } from './scenarios/ingest.scenario.js';
 import { sdkBookScenario } from './scenarios/sdk-book.scenario.js';
 import { sdkReconnectScenario } from './scenarios/sdk-reconnect.scenario.js';
 import { slowClientScenario } from './scenarios/slowclient.scenario.js';
+import { stormScenario } from './scenarios/storm.scenario.js';
 import type { RunContext, Scenario } from './scenarios/scenario.js';
 import { TARGETS, type TargetName } from './targets.js';
 
@@ -29,6 +30,7 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   slowclient: slowClientScenario,
   sdkreconnect: sdkReconnectScenario,
   sdkbook: sdkBookScenario,
+  storm: stormScenario,
 };
 
 const options = parseOptions(process.argv.slice(2));
@@ -72,7 +74,12 @@ context.log(`${options.profile.name} run; engine load: ${engineSource}; logs in 
 const scenarioRuns: ScenarioRun[] = [];
 for (const name of options.scenarios) {
   const scenario = SCENARIOS[name];
-  const targets = options.targets.filter((targetName) => (TARGETS[targetName].scenarios?.includes(name) ?? true) && (scenario.targets?.includes(targetName) ?? true));
+  const targets = options.targets.filter(
+    (targetName) =>
+      (TARGETS[targetName].scenarios?.includes(name) ?? true) &&
+      (scenario.targets?.includes(targetName) ?? true) &&
+      (scenario.appliesTo?.(TARGETS[targetName]) ?? true),
+  );
   const rounds: TargetRun[][] = [];
   for (let round = 1; round <= options.repeat; round++) {
     const runs: TargetRun[] = [];

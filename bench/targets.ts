@@ -3,7 +3,7 @@ import type { ClientKind } from './loadgen/bench-client.js';
 import { benchScript, PROJECT_ROOT } from './lib/paths.js';
 import type { CheckedReferenceFiles, ReferenceFiles } from './lib/universe.js';
 
-export const TARGET_NAMES = ['gateway', 'gateway-checked', 'raw-ws', 'socketio-rooms', 'socketio-loop'] as const;
+export const TARGET_NAMES = ['gateway', 'gateway-base', 'gateway-checked', 'raw-ws', 'socketio-rooms', 'socketio-loop'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 export const BASELINE_NAMES: readonly TargetName[] = ['raw-ws', 'socketio-rooms', 'socketio-loop'];
 
@@ -92,6 +92,22 @@ export const TARGETS: Record<TargetName, TargetSpec> = {
     name: 'gateway',
     description: 'Tradewire gateway (dist/src/main.js)',
     script: join(PROJECT_ROOT, 'dist', 'src', 'main.js'),
+    speaksSocketIo: true,
+    engineEventsMetric: 'tradewire_engine_events_total',
+    ownedByHarness: false,
+    stopGraceMs: 5_000,
+    nodeArgs: GATEWAY_NODE_ARGS,
+    conflates: true,
+    env: (settings) => gatewayEnv(settings),
+    slowClientEnv: (graceMs) => ({ SLOW_CLIENT_GRACE_MS: String(graceMs) }),
+    slowClientMetric: 'tradewire_slow_client_events_total',
+  },
+  // The gateway built from another commit, run exactly as `gateway`: with --repeat, the two alternate round by round,
+  // so a change is measured against its predecessor under the same machine load (A/B). Not part of `all`.
+  'gateway-base': {
+    name: 'gateway-base',
+    description: 'the gateway built from another commit (BENCH_BASE_GATEWAY: its dist/src/main.js), run as `gateway`',
+    script: process.env.BENCH_BASE_GATEWAY ?? join(PROJECT_ROOT, 'BENCH_BASE_GATEWAY-not-set'),
     speaksSocketIo: true,
     engineEventsMetric: 'tradewire_engine_events_total',
     ownedByHarness: false,

@@ -132,9 +132,11 @@ export class LoadgenPool {
     };
   }
 
-  async subscribeMarketData(universe: string[], perClient: number, throttleMs: number): Promise<PoolSubscribeResult> {
+  async subscribeMarketData(universe: string[], perClient: number, throttleMs: number, concurrency?: number): Promise<PoolSubscribeResult> {
     return this.mergeSubscribe(
-      await Promise.all(this.workers.map((w) => w.send<SubscribeResult>({ type: 'subscribe-md', universe, perClient, throttleMs, timeoutMs: 30_000 }, 120_000))),
+      await Promise.all(
+        this.workers.map((w) => w.send<SubscribeResult>({ type: 'subscribe-md', universe, perClient, throttleMs, timeoutMs: 30_000, concurrency }, 120_000)),
+      ),
     );
   }
 

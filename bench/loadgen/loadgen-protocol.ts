@@ -22,7 +22,16 @@ export type WorkerCommand =
       localAddresses: string[];
       timeoutMs: number;
     }
-  | { type: 'subscribe-md'; id: number; universe: string[]; perClient: number; throttleMs: number; timeoutMs: number }
+  | {
+      type: 'subscribe-md';
+      id: number;
+      universe: string[];
+      perClient: number;
+      throttleMs: number;
+      timeoutMs: number;
+      /** Requests in flight at once (default 200); the storm scenario sends every client's at the same instant. */
+      concurrency?: number;
+    }
   | { type: 'subscribe-accounts'; id: number; timeoutMs: number }
   | { type: 'measure-start'; id: number }
   | { type: 'measure-stop'; id: number }

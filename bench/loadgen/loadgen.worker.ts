@@ -168,6 +168,7 @@ function subscribeMarketData(command: Extract<WorkerCommand, { type: 'subscribe-
         command.timeoutMs,
       ),
     (data) => ({ accepted: data.subscribed.length, rejected: data.rejected.map((r) => r.code) }),
+    command.concurrency,
   );
 }
 

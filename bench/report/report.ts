@@ -49,6 +49,8 @@ const COMPARED: ComparedFigure[] = [
   { scenario: 'capacity', key: 'rssPerConnectionKb', label: 'RSS per connection (lower is better)' },
   { scenario: 'accounts', key: 'latencyP99', label: 'order e2e p99 (lower is better)' },
   { scenario: 'ingest', key: 'idlePerCore', label: 'ingest events/s per core, no clients' },
+  { scenario: 'storm', key: 'firstP99', label: 'subscribe storm, first window e2e p99 (lower is better)' },
+  { scenario: 'storm', key: 'steadyP99', label: 'subscribe storm, steady-state e2e p99 (lower is better)' },
 ];
 
 function renderComparison(scenarioRuns: ScenarioRun[]): string {
@@ -169,6 +171,14 @@ function renderTargets(profile: Profile, scenarioRuns: ScenarioRun[]): string {
         `${integer(sdk.termRecovered ?? Number.NaN)} of ${integer(sdk.termAffected ?? Number.NaN)} / ${integer(sdk.killRecovered ?? Number.NaN)} of ${integer(sdk.killAffected ?? Number.NaN)} back`,
       verdict(worst < 2_000 && allBack, worst),
     ]);
+  }
+  const storm = figuresOf(scenarioRuns, 'storm', 'gateway');
+  if (storm) {
+    // Issue 11: hot instruments keep their latency from the first second after every client subscribed at once.
+    const bound = profile.storm.throttleMs + 25;
+    const hot = `${integer(profile.storm.clients)} clients × ${profile.storm.perClient} hot instruments at ${integer(profile.storm.hotRate)} quotes/s each`;
+    rows.push([`subscribe storm (${hot}): e2e p99 over the first ${profile.storm.windowSeconds} s`, `≤ ${bound} ms`, `${milliseconds(storm.firstP99)} ms`, verdict(storm.firstP99 <= bound, storm.firstP99)]);
+    rows.push([`subscribe storm (${hot}): e2e p99 in steady state`, `≤ ${bound} ms`, `${milliseconds(storm.steadyP99)} ms`, verdict(storm.steadyP99 <= bound, storm.steadyP99)]);
   }
   return ['### Targets (gateway)', '', markdownTable(['target', 'required', 'measured', 'result'], rows)].join('\n');
 }

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { NAMESPACES } from '#libs/contracts';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type EngineLoad, startEngineLoad } from '../engine-load.js';
+import { type EngineLoad, type EngineLoadOptions, type EngineSource, startEngineLoad } from '../engine-load.js';
 import { scrapeMetrics } from '../lib/metrics.js';
 import { type NatsServer, startNatsServer } from '../lib/nats-server.js';
 import { freePort, requirePid, spawnNode, stopProcess, waitForHttpOk } from '../lib/processes.js';
@@ -48,7 +48,16 @@ export interface ScenarioEnv {
   accounts: string[];
   /** Claims every client token of this target carries. */
   tokenClaims: Record<string, unknown> | undefined;
-  startEngine(load: { quoteRate: number; instruments: number; orderRate: number; accounts: number; durationSeconds: number }): EngineLoad;
+  startEngine(load: {
+    quoteRate: number;
+    instruments: number;
+    orderRate: number;
+    accounts: number;
+    durationSeconds: number;
+    hot?: EngineLoadOptions['hot'];
+    /** Overrides the run's engine source (a skewed load needs the direct publisher). */
+    source?: EngineSource;
+  }): EngineLoad;
 }
 
 /**
@@ -94,7 +103,7 @@ export async function withScenarioEnv<T>(
       startEngine: (load) => {
         const engine = startEngineLoad({
           ...load,
-          source: context.engineSource,
+          source: load.source ?? context.engineSource,
           natsUrl,
           referenceFiles,
           layout: context.layout,

@@ -36,4 +36,6 @@ export interface Scenario {
   /** The targets it applies to, when not every one (the SDK scenarios measure the client against the gateway). */
   targets?: readonly TargetName[];
   run(context: RunContext, target: TargetSpec): Promise<ScenarioOutcome>;
+  /** Targets the scenario makes sense for (all when absent). */
+  appliesTo?(target: TargetSpec): boolean;
 }

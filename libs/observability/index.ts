@@ -1,7 +1,7 @@
 export { createLogger, PinoNestLogger, OncePerKeyLogger, PINO_LOGGER } from './logger.js';
 export { errorSummary, type ErrorSummary } from './error-summary.js';
 export type { Logger } from 'pino';
-export { GatewayMetrics } from './gateway-metrics.js';
+export { GatewayMetrics, type DeliveryRecorder } from './gateway-metrics.js';
 export { ObservabilityModule } from './observability.module.js';
 export { GAUGES_NAMED_LIKE_COUNTERS, registerProcessMetrics } from './process-metrics.js';
 export { METRICS, E2E_LATENCY_BUCKETS } from './metric-names.js';

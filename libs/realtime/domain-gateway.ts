@@ -90,6 +90,8 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     this.runtime.usage.connectionOpened(socket.data.user.tenant, socket.data.user.userId);
     this.limitInboundFrames(socket);
     this.orderSubscriptionRequests(socket);
+    // Last: a request waits for its turn only once nothing else will hold it back.
+    socket.use(this.runtime.requestTurns.middleware(() => socket.connected));
     this.armExpiryTimers(socket);
     const { user, licence, connectionId } = socket.data;
     const welcome: WelcomePayload = {

@@ -4,7 +4,14 @@ import { LicenceResolver, SeatLedger } from '#libs/licensing';
 import { GatewayMetrics, PINO_LOGGER, UsageMeter, type Logger } from '#libs/observability';
 import { RateLimiter } from '#libs/rate-limit';
 import { ConnectionRegistry } from './connection-registry.js';
+import { RequestTurns } from './request-turns.js';
 import type { SlowClientPolicy } from './stream-fanout.js';
+
+/**
+ * Event-loop time client requests may take per loop turn, across every namespace: well under the 25 ms a throttled
+ * stream may run late, and enough for a dozen subscribe requests at a time.
+ */
+const REQUEST_TURN_BUDGET_MS = 10;
 
 export interface GatewayRuntimeOptions {
   nodeId: string;
@@ -23,6 +30,9 @@ export const GATEWAY_RUNTIME_OPTIONS = Symbol('GATEWAY_RUNTIME_OPTIONS');
 /** What every domain gateway shares, injected as one object so that subclasses stay short. */
 @Injectable()
 export class GatewayRuntime {
+  /** Client requests of all namespaces share one budget per event-loop turn (a subscribe storm is spread out). */
+  readonly requestTurns = new RequestTurns(REQUEST_TURN_BUDGET_MS);
+
   constructor(
     readonly verifier: TokenVerifier,
     readonly licences: LicenceResolver,

@@ -19,7 +19,7 @@ export interface RawWebSocket {
   readonly readyState: number;
   /** Bytes handed to the socket and not yet accepted by the kernel: the client's backlog once the link is full. */
   readonly bufferedAmount: number;
-  send(data: string, callback: (error?: Error) => void): void;
+  send(data: string, options: { compress: boolean }, callback: (error?: Error) => void): void;
 }
 
 /** The engine.io connection under a socket: its public `write` takes an already encoded Socket.IO packet. */

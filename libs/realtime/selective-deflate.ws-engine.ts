@@ -15,6 +15,9 @@ type SendOptions = Parameters<WebSocket['send']>[1] & object;
  * 1 KB or more would be deflated once per receiving client, at the fan-out's full rate: the bench measured that as
  * the gateway's largest cost by far. Everything else (snapshots of account streams, replays, acks) keeps the 1 KB
  * threshold.
+ *
+ * The fan-out writes its frames to ws itself and says `compress: false` there (the options form below, no check). Only
+ * what engine.io sends goes through the prefix check: its own packets, and an `md` frame that had to queue behind them.
  */
 class SelectiveDeflateWebSocket extends WebSocket {
   override send(data: string | Buffer, optionsOrCallback?: SendOptions | SendCallback, callback?: SendCallback): void {

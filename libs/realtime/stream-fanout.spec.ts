@@ -25,10 +25,20 @@ describe('StreamFanout', () => {
   const resnapshots: string[] = [];
   let fanout: StreamFanout;
 
+  /** What the fan-out recorded through its delivery recorder, and how often it asked for one. */
+  const delivered = { recorders: 0, frames: 0, messages: 0, latencies: 0 };
   const metrics: FanoutMetrics = {
     subscriptionsChanged: () => undefined,
-    sent: () => undefined,
-    latency: () => undefined,
+    deliveryRecorder: () => {
+      delivered.recorders++;
+      return {
+        sent: (_bytes, messages) => {
+          delivered.frames++;
+          delivered.messages += messages;
+        },
+        latency: () => void delivered.latencies++,
+      };
+    },
     slowClient: (_namespace, action) => void slowActions.push(action),
   };
 
@@ -61,6 +71,7 @@ describe('StreamFanout', () => {
     for (const client of clients.splice(0)) client.close();
     slowActions.length = 0;
     resnapshots.length = 0;
+    Object.assign(delivered, { recorders: 0, frames: 0, messages: 0, latencies: 0 });
   });
 
   function makeFanout(maxPendingPerStream = DEFAULT_SLOW_CLIENT_POLICY.maxPendingPerStream): StreamFanout {
@@ -168,6 +179,89 @@ describe('StreamFanout', () => {
     expect(frames[1]?.map((m) => `${m.stream}#${m.seq}`)).toEqual(Array.from({ length: 8 }, (_, i) => `trade:A#${14 + i}`));
     expect(resnapshots).toEqual(['book:A']);
     expect(slowActions).toEqual(expect.arrayContaining(['dropped', 'resync']));
+  });
+
+  it('serializes a lazy update once, when a client is first sent it, and only the latest of a throttled quote stream', async () => {
+    makeFanout();
+    const a = await connect();
+    const b = await connect();
+    const serialized: number[] = [];
+    const lazy = (stream: string, seq: number) => () => {
+      serialized.push(seq);
+      return message(stream, seq);
+    };
+    fanout.subscribe(a.socket, 'quote:A', 0, STREAM_KINDS.state);
+    fanout.subscribe(b.socket, 'quote:A', 0, STREAM_KINDS.state);
+    fanout.publish('quote:A', lazy('quote:A', 1), Date.now());
+    await waitUntil(() => a.frames.length === 1 && b.frames.length === 1);
+    expect(serialized).toEqual([1]); // two clients, one serialization
+    expect(a.frames[0]).toEqual([expect.objectContaining({ stream: 'quote:A', seq: 1 })]);
+
+    // Throttled: the quotes that arrive within one interval conflate, and only the one sent is ever serialized.
+    serialized.length = 0;
+    const c = await connect();
+    fanout.subscribe(c.socket, 'quote:T', 200, STREAM_KINDS.state);
+    fanout.publish('quote:T', lazy('quote:T', 1), Date.now());
+    await waitUntil(() => c.frames.length === 1);
+    for (let seq = 2; seq <= 20; seq++) fanout.publish('quote:T', lazy('quote:T', seq), Date.now());
+    await waitUntil(() => c.frames.length === 2);
+    expect(c.frames[1]).toEqual([expect.objectContaining({ stream: 'quote:T', seq: 20 })]);
+    expect(serialized).toEqual([1, 20]);
+  });
+
+  it('resolves its delivery recorder once and records every frame it writes through it', async () => {
+    makeFanout();
+    expect(delivered.recorders).toBe(1);
+    const a = await connect();
+    const b = await connect();
+    fanout.subscribe(a.socket, 'quote:A', 0, STREAM_KINDS.state);
+    fanout.subscribe(b.socket, 'trade:A', 0, STREAM_KINDS.events);
+    fanout.subscribe(b.socket, 'quote:A', 0, STREAM_KINDS.state);
+    fanout.publish('quote:A', message('quote:A', 1), Date.now());
+    fanout.publish('trade:A', message('trade:A', 1), Date.now());
+    await waitUntil(() => a.frames.length === 1 && b.frames.length === 1);
+    expect(delivered).toEqual({ recorders: 1, frames: 2, messages: 2, latencies: 2 });
+  });
+});
+
+describe('StreamFanout over permessage-deflate', () => {
+  /** A 16 KB frame that deflates to a few hundred bytes: what crosses the wire tells whether it was compressed. */
+  const bulky = (seq: number) => JSON.stringify({ stream: 'quote:Z', type: 'update', seq, ts: Date.now(), data: { note: 'x'.repeat(16_384) } });
+
+  async function bytesReadForOneFrame(deflate: boolean): Promise<number> {
+    const http = createServer();
+    const server = new Server(http, { perMessageDeflate: { threshold: 0 } });
+    const connected = new Promise<ServerSocket>((resolve) => server.of('/market-data').on('connection', resolve));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const client = io(`http://127.0.0.1:${(http.address() as AddressInfo).port}/market-data`, { transports: ['websocket'], forceNew: true });
+    try {
+      const socket = (await connected) as unknown as GatewaySocket;
+      const received: unknown[] = [];
+      client.on('md', (batch: unknown[]) => received.push(...batch));
+      const metrics: FanoutMetrics = {
+        subscriptionsChanged: () => undefined,
+        deliveryRecorder: () => ({ sent: () => undefined, latency: () => undefined }),
+        slowClient: () => undefined,
+      };
+      const fanout = new StreamFanout({ namespace: '/market-data', event: 'md', metrics, deflate });
+      fanout.subscribe(socket, 'quote:Z', 0, STREAM_KINDS.state);
+      // engine.io-client's websocket transport holds ws; ws holds the TCP socket.
+      const tcp = (client.io.engine.transport as unknown as { ws: { _socket: { bytesRead: number } } }).ws._socket;
+      const before = tcp.bytesRead;
+      fanout.publish('quote:Z', bulky(1), Date.now());
+      await waitUntil(() => received.length === 1);
+      return tcp.bytesRead - before;
+    } finally {
+      client.close();
+      await server.close();
+    }
+  }
+
+  it('sends md frames uncompressed unless told to deflate them, where the client negotiated permessage-deflate', async () => {
+    const plain = await bytesReadForOneFrame(false);
+    const deflated = await bytesReadForOneFrame(true);
+    expect(plain).toBeGreaterThan(16_384);
+    expect(deflated).toBeLessThan(2_048);
   });
 });
 

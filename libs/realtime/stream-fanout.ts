@@ -1,5 +1,5 @@
 import { wireError, SERVER_EVENTS } from '#libs/contracts';
-import type { DeliveryCounters, GatewayMetrics } from '#libs/observability';
+import type { DeliveryCounters, DeliveryRecorder, GatewayMetrics } from '#libs/observability';
 import { engineConnectionOf, type EngineConnection, type GatewaySocket } from './gateway-socket.js';
 import { eventPacketPrefix } from './socket-packet.js';
 
@@ -8,12 +8,23 @@ const WS_OPEN = 1;
 const ENGINE_IO_MESSAGE = '4';
 /** A failed write means the connection is closing; engine.io sees the same error and closes the socket. */
 const ignoreWriteError = (): void => undefined;
+/** ws send options of an `md` frame: whether permessage-deflate (when negotiated) may compress it. */
+const DEFLATED = { compress: true } as const;
+const NOT_DEFLATED = { compress: false } as const;
 
 /**
  * Updates a 'latest' stream keeps for its unthrottled subscribers (`throttleMs` 0 means every update); one further
  * behind than this gets the latest state only.
  */
 const LATEST_BACKLOG = 64;
+
+/**
+ * Throttled flushes are due on a 5 ms grid. Clients that subscribed at different moments (a resubscribe storm spread
+ * over a second or two) would otherwise each have their own timer phase: hundreds of separate timer wake-ups per
+ * interval, each a loop turn of its own. On the grid, the clients due within the same 5 ms share one timer run; a
+ * flush is at most 5 ms later than its interval, never earlier.
+ */
+const FLUSH_GRID_MS = 5;
 
 /** How a stream's pending updates combine while a client waits for its next flush. */
 export type MergeMode =
@@ -59,8 +70,14 @@ export interface SlowClientPolicy {
 
 export const DEFAULT_SLOW_CLIENT_POLICY: SlowClientPolicy = { maxQueuedFrames: 16, maxQueuedBytes: 65_536, maxPendingPerStream: 256, graceMs: 10_000, recheckMs: 50 };
 
-/** What the fan-out reports (GatewayMetrics provides it). */
-export type FanoutMetrics = Pick<GatewayMetrics, 'subscriptionsChanged' | 'sent' | 'latency' | 'slowClient'>;
+/** What the fan-out reports (GatewayMetrics provides it); per frame through a recorder resolved once. */
+export type FanoutMetrics = Pick<GatewayMetrics, 'subscriptionsChanged' | 'deliveryRecorder' | 'slowClient'>;
+
+/**
+ * An update serialized only when a client first needs it, then kept: a quote stream at thousands of updates per second
+ * whose subscribers are all throttled sends one in hundreds, so serializing each on arrival was most of its cost.
+ */
+export type LazyJson = () => string;
 
 export interface StreamFanoutOptions {
   namespace: string;
@@ -71,13 +88,18 @@ export interface StreamFanoutOptions {
   resnapshot?: (socket: GatewaySocket, stream: string) => void;
   /** The usage counters of a socket's user, looked up once per socket. */
   usage?: (socket: GatewaySocket) => DeliveryCounters | undefined;
+  /**
+   * Whether permessage-deflate may compress this fan-out's frames (where a client negotiated it). Each frame would be
+   * deflated once per receiving client, so market data goes out uncompressed unless WS_COMPRESSION=all. Default false.
+   */
+  deflate?: boolean;
 }
 
 /**
  * One stream's recent updates, serialized once and shared by every subscriber: a ring of the last `capacity` updates. `head` counts every update ever published; a subscriber's cursor says how far it has read.
  */
 class StreamCell {
-  readonly parts: string[] = [];
+  readonly parts: (string | LazyJson)[] = [];
   readonly stamps: number[] = [];
   head = 0;
   readonly capacity: number;
@@ -97,7 +119,7 @@ class StreamCell {
     this.capacity = kind.merge === 'latest' ? Math.min(LATEST_BACKLOG, maxPending) : maxPending;
   }
 
-  push(json: string, ts: number): void {
+  push(json: string | LazyJson, ts: number): void {
     const index = this.head % this.capacity;
     this.parts[index] = json;
     this.stamps[index] = ts;
@@ -165,6 +187,8 @@ export class StreamFanout {
   private readonly namespace: string;
   private readonly event: string;
   private readonly metrics: FanoutMetrics;
+  private readonly delivery: DeliveryRecorder;
+  private readonly sendOptions: typeof DEFLATED | typeof NOT_DEFLATED;
   private readonly slowClients: SlowClientPolicy;
   private readonly resnapshot: (socket: GatewaySocket, stream: string) => void;
   private readonly usage: (socket: GatewaySocket) => DeliveryCounters | undefined;
@@ -177,6 +201,8 @@ export class StreamFanout {
     this.resnapshot = options.resnapshot ?? (() => undefined);
     this.usage = options.usage ?? (() => undefined);
     this.framePrefix = eventPacketPrefix(this.namespace, this.event) + '[';
+    this.delivery = this.metrics.deliveryRecorder(this.namespace, this.event);
+    this.sendOptions = options.deflate ? DEFLATED : NOT_DEFLATED;
   }
 
   /** Adds (or re-throttles) a socket's subscription. Returns false when it already existed. */
@@ -249,8 +275,11 @@ export class StreamFanout {
     return this.cells.has(stream);
   }
 
-  /** Stores one serialized update of `stream` for its subscribers; `ts` is the engine time, for latency. */
-  publish(stream: string, messageJson: string, ts: number): void {
+  /**
+   * Stores one update of `stream` for its subscribers, serialized (or serialized on first use, once, when lazy); `ts` is
+   * the engine time, for latency.
+   */
+  publish(stream: string, messageJson: string | LazyJson, ts: number): void {
     const cell = this.cells.get(stream);
     if (!cell) return;
     cell.push(messageJson, ts);
@@ -303,10 +332,12 @@ export class StreamFanout {
         this.immediateScheduled = true;
         setImmediate(this.flushImmediateQueue);
       }
-    } else if (dueAt < subscriber.timerDueAt) {
+    } else {
+      const gridDueAt = Math.ceil(dueAt / FLUSH_GRID_MS) * FLUSH_GRID_MS;
+      if (gridDueAt >= subscriber.timerDueAt) return;
       clearTimeout(subscriber.timer);
-      subscriber.timerDueAt = dueAt;
-      subscriber.timer = setTimeout(() => this.flushSubscriber(subscriber), dueAt - now);
+      subscriber.timerDueAt = gridDueAt;
+      subscriber.timer = setTimeout(() => this.flushSubscriber(subscriber), gridDueAt - now);
     }
   }
 
@@ -392,7 +423,11 @@ export class StreamFanout {
         }
         for (let i = from; i < cell.head; i++) {
           const index = i % cell.capacity;
-          const part = cell.parts[index];
+          let part = cell.parts[index];
+          if (typeof part === 'function') {
+            part = part();
+            cell.parts[index] = part;
+          }
           frame += count === 0 ? part : `,${part}`;
           count++;
           const ts = cell.stamps[index];
@@ -412,20 +447,21 @@ export class StreamFanout {
       subscriber.usage.messages += count;
       subscriber.usage.bytes += frame.length;
     }
-    this.metrics.sent(this.namespace, this.event, frame.length, 1);
-    if (oldestTs < Number.POSITIVE_INFINITY) this.metrics.latency(this.namespace, Math.max(0, now - oldestTs) / 1000);
+    this.delivery.sent(frame.length, 1);
+    if (oldestTs < Number.POSITIVE_INFINITY) this.delivery.latency(Math.max(0, now - oldestTs) / 1000);
   }
 
   /**
    * Writes a Socket.IO packet. Over WebSocket with nothing queued in engine.io, straight to the ws socket as an
    * engine.io message packet: engine.io's own path (packet object, encode, flush and drain events per packet) cost
    * about as much as the write itself at trading-floor rates. Order is kept: anything engine.io holds goes first,
-   * because then this frame waits behind it in engine.io too.
+   * because then this frame waits behind it in engine.io too. The direct write says whether to deflate; engine.io
+   * cannot, so a frame that waits in it is recognised by the SelectiveDeflateWsEngine instead.
    */
   private write(connection: EngineConnection, packet: string): void {
     const ws = connection.transport.socket;
     if (connection.transport.name === 'websocket' && ws && ws.readyState === WS_OPEN && connection.writeBuffer.length === 0) {
-      ws.send(ENGINE_IO_MESSAGE + packet, ignoreWriteError);
+      ws.send(ENGINE_IO_MESSAGE + packet, this.sendOptions, ignoreWriteError);
     } else {
       connection.write(packet);
     }

@@ -28,6 +28,7 @@ import { DelayLine, type DelayedEntry } from './delay-line.js';
 import { InstrumentCatalog } from './instrument-catalog.js';
 import { TradingCalendar } from './trading-calendar.js';
 import { diffLevels, OrderBook, type BookView } from './order-book.js';
+import { mdMessageJson, SnapshotJsonCache, valueUpdateJson, valueUpdatePrefix } from './md-serializer.js';
 
 export const DEFAULT_BOOK_DEPTH = 10;
 /** The contract's largest book depth. */
@@ -42,6 +43,8 @@ interface ValueState<T> {
   data: T;
   /** `{"stream":"quote:NASDAQ:AAPL","type":"update","seq":` — the stream's updates are serialized around it. */
   updatePrefix: string;
+  /** The snapshot of the current seq, serialized once for every client that subscribes or resyncs meanwhile. */
+  snapshot: SnapshotJsonCache;
 }
 
 /**
@@ -58,6 +61,8 @@ interface BookGroup {
   /** A throttled group's merge timer: deltas since the last flush go out as one update when it fires. */
   timer?: NodeJS.Timeout;
   lastFlushAt: number;
+  /** The group's snapshot of its current seq (its view as last sent), serialized once. */
+  snapshot: SnapshotJsonCache;
 }
 
 interface BookState {
@@ -98,6 +103,10 @@ export class MarketDataService implements OnModuleDestroy {
   private readonly delayedKeysStarted = new Set<string>();
   /** The depths delayed book subscribers asked for, per book stream. */
   private readonly delayedBookDepths = new Map<string, Set<number>>();
+  /** Snapshots of delayed fan-out keys, by the seq of their latest release. */
+  private readonly delayedSnapshots = new Map<string, SnapshotJsonCache>();
+  /** WS_COMPRESSION=all: market-data frames may be deflated too. */
+  private readonly deflateMarketData: boolean;
 
   constructor(
     private readonly catalog: InstrumentCatalog,
@@ -113,6 +122,7 @@ export class MarketDataService implements OnModuleDestroy {
     /** Streams per user across their connections (and replicas, with Redis): the RATE_LIMIT_MAX_SUBSCRIPTIONS cap. */
     private readonly userStreams: UserStreamCounter,
   ) {
+    this.deflateMarketData = config.wsCompression === 'all';
     this.delayLine = new DelayLine({
       delayMs: config.mdDelayMs,
       maxEntries: config.mdDelayMaxEntries,
@@ -131,6 +141,7 @@ export class MarketDataService implements OnModuleDestroy {
       slowClients: this.options.slowClients,
       resnapshot: (socket, key) => this.resnapshot(socket, key),
       usage: (socket) => this.usage.countersFor(socket.data.user.tenant, socket.data.user.userId),
+      deflate: this.deflateMarketData,
     });
   }
 
@@ -153,7 +164,7 @@ export class MarketDataService implements OnModuleDestroy {
     let state = states.get(stream);
     const first = !state;
     if (!state) {
-      state = { seq: 0, ts, data, updatePrefix: `{"stream":${JSON.stringify(stream)},"type":"update","seq":` };
+      state = { seq: 0, ts, data, updatePrefix: valueUpdatePrefix(stream), snapshot: new SnapshotJsonCache() };
       states.set(stream, state);
     }
     state.seq += 1;
@@ -162,11 +173,15 @@ export class MarketDataService implements OnModuleDestroy {
     if (this.delayLine.isTracked(stream)) this.delayLine.record(stream, state.seq, ts, data);
     if (!this.fanout?.hasSubscribers(stream)) return;
     // The very first event of a stream is its first state: a snapshot for everyone subscribed before it existed. Later
-    // ones are serialized around the stream's cached prefix (the same JSON as MdMessage, field for field).
-    const json = first
-      ? JSON.stringify({ stream, type: 'snapshot', seq: state.seq, ts, data } satisfies MdMessage)
-      : `${state.updatePrefix}${state.seq},"ts":${ts},"data":${JSON.stringify(data)}}`;
-    this.fanout.publish(stream, json, ts);
+    // ones are serialized around the stream's cached prefix, and only when a client is sent them: a throttled hot
+    // quote stream sends one in hundreds.
+    if (first) {
+      const seq = state.seq;
+      this.fanout.publish(stream, state.snapshot.get(seq, () => ({ stream, type: 'snapshot', seq, ts, data })), ts);
+      return;
+    }
+    const { updatePrefix, seq } = state;
+    this.fanout.publish(stream, () => valueUpdateJson(updatePrefix, seq, ts, data), ts);
   }
 
   onBook(instrument: string, ts: number, type: 'snapshot' | 'delta', bids: BookLevel[], asks: BookLevel[]): BookApplyOutcome {
@@ -199,8 +214,8 @@ export class MarketDataService implements OnModuleDestroy {
         group.ts = ts;
         group.view = state.book.view(group.depth);
         group.lastFlushAt = Date.now();
-        const message: MdMessage<'book'> = { stream, type: 'snapshot', seq: group.seq, ts, data: group.view };
-        this.fanout.publish(key, JSON.stringify(message), ts);
+        const { seq, view } = group;
+        this.fanout.publish(key, group.snapshot.get(seq, () => ({ stream, type: 'snapshot', seq, ts, data: view })), ts);
       } else if (group.throttleMs === 0) {
         this.flushBookGroup(stream, key, state, group, ts);
       } else if (!group.timer) {
@@ -227,7 +242,7 @@ export class MarketDataService implements OnModuleDestroy {
     group.ts = ts;
     group.view = view;
     const message: MdMessage<'book'> = { stream, type: 'update', seq: group.seq, prevSeq, ts, data: { bids: changedBids, asks: changedAsks, checksum: view.checksum } };
-    this.fanout.publish(key, JSON.stringify(message), ts);
+    this.fanout.publish(key, mdMessageJson(message), ts);
   }
 
   /** Due delayed data: to every delayed subscriber of the stream (every depth of a book), serialized once per key. */
@@ -254,14 +269,7 @@ export class MarketDataService implements OnModuleDestroy {
   }
 
   private delayedMessageJson(stream: string, channel: MdChannel, key: string, entry: DelayedEntry, type: 'snapshot' | 'update'): string {
-    if (channel === 'book') {
-      const book = entry.payload as DelayedBook;
-      const depth = bookDepthOfKey(key);
-      const data = { bids: book.bids.slice(0, depth), asks: book.asks.slice(0, depth), checksum: bookChecksum(book.asks.slice(0, 10), book.bids.slice(0, 10)) };
-      return JSON.stringify({ stream, type: 'snapshot', seq: entry.seq, ts: entry.ts, data, delayed: true } satisfies MdMessage<'book'>);
-    }
-    const message = { stream, type, seq: entry.seq, ts: entry.ts, data: entry.payload as QuoteData | TradeData, delayed: true };
-    return JSON.stringify(message satisfies MdMessage);
+    return mdMessageJson(delayedMessage(stream, channel, key, entry, type));
   }
 
   /** An engine `md.session` event: it wins over the calendar (a halt) until the calendar's next scheduled change. */
@@ -456,7 +464,10 @@ export class MarketDataService implements OnModuleDestroy {
     const stream = streamOfKey(key);
     if (isDelayedKey(key)) {
       this.delayLine.untrack(stream);
-      if (!this.fanout.hasSubscribers(key)) this.delayedKeysStarted.delete(key);
+      if (!this.fanout.hasSubscribers(key)) {
+        this.delayedKeysStarted.delete(key);
+        this.delayedSnapshots.delete(key);
+      }
     }
     this.removeInterest(stream);
     return true;
@@ -532,7 +543,12 @@ export class MarketDataService implements OnModuleDestroy {
     if (isDelayedKey(key)) {
       const entry = this.delayLine.latestReleased(stream);
       if (!entry) return 0; // recorded for less than delayMs so far: the first release comes as this stream's snapshot
-      this.fanout.sendSnapshot(socket, key, this.delayedMessageJson(stream, channel, key, entry, 'snapshot'), Date.now());
+      let cache = this.delayedSnapshots.get(key);
+      if (!cache) {
+        cache = new SnapshotJsonCache();
+        this.delayedSnapshots.set(key, cache);
+      }
+      this.fanout.sendSnapshot(socket, key, cache.get(entry.seq, () => delayedMessage(stream, channel, key, entry, 'snapshot')), Date.now());
       return entry.seq;
     }
     if (channel === 'book') {
@@ -547,20 +563,20 @@ export class MarketDataService implements OnModuleDestroy {
       if (!group) {
         // Without a book yet the group waits at seq 0; the engine's first snapshot goes out to it as seq 1.
         const view = state.book.hasSnapshot ? state.book.view(depth) : { bids: [], asks: [], checksum: 0 };
-        group = { depth, throttleMs, seq: state.book.hasSnapshot ? 1 : 0, ts: Date.now(), view, lastFlushAt: Date.now() };
+        group = { depth, throttleMs, seq: state.book.hasSnapshot ? 1 : 0, ts: Date.now(), view, lastFlushAt: Date.now(), snapshot: new SnapshotJsonCache() };
         state.groups.set(groupKey, group);
       }
       if (!state.book.hasSnapshot) return 0;
       // The group's last-sent view, not the live book: the group's next update is a diff against exactly this.
-      const message: MdMessage<'book'> = { stream, type: 'snapshot', seq: group.seq, ts: group.ts, data: group.view };
-      this.fanout.sendSnapshot(socket, key, JSON.stringify(message), group.ts);
-      return group.seq;
+      const { seq, ts, view } = group;
+      this.fanout.sendSnapshot(socket, key, group.snapshot.get(seq, () => ({ stream, type: 'snapshot', seq, ts, data: view })), ts);
+      return seq;
     }
     const state = channel === 'quote' ? this.quotes.get(stream) : this.trades.get(stream);
     if (!state) return 0;
-    const message = { stream, type: 'snapshot', seq: state.seq, ts: state.ts, data: state.data } satisfies MdMessage;
-    this.fanout.sendSnapshot(socket, stream, JSON.stringify(message), state.ts);
-    return state.seq;
+    const { seq, ts, data } = state;
+    this.fanout.sendSnapshot(socket, stream, state.snapshot.get(seq, () => ({ stream, type: 'snapshot', seq, ts, data })), ts);
+    return seq;
   }
 
   private leaveUnusedSessionRooms(socket: GatewaySocket): void {
@@ -569,6 +585,17 @@ export class MarketDataService implements OnModuleDestroy {
       if (room.startsWith('session:') && !exchanges.has(room.slice('session:'.length))) void socket.leave(room);
     }
   }
+}
+
+/** Delayed data as it goes out: a book is always a snapshot (sliced to the key's depth), a quote or trade either. */
+function delayedMessage(stream: string, channel: MdChannel, key: string, entry: DelayedEntry, type: 'snapshot' | 'update'): MdMessage {
+  if (channel === 'book') {
+    const book = entry.payload as DelayedBook;
+    const depth = bookDepthOfKey(key);
+    const data = { bids: book.bids.slice(0, depth), asks: book.asks.slice(0, depth), checksum: bookChecksum(book.asks.slice(0, 10), book.bids.slice(0, 10)) };
+    return { stream, type: 'snapshot', seq: entry.seq, ts: entry.ts, data, delayed: true } satisfies MdMessage<'book'>;
+  }
+  return { stream, type, seq: entry.seq, ts: entry.ts, data: entry.payload as QuoteData | TradeData, delayed: true };
 }
 
 /** A book's fan-out key names its group: `book:LSE:VOD@10@100` (depth 10, throttle 100 ms). */
