@@ -1,6 +1,7 @@
 export { createLogger, PinoNestLogger, OncePerKeyLogger, PINO_LOGGER } from './logger.js';
 export type { Logger } from 'pino';
 export { GatewayMetrics } from './gateway-metrics.js';
+export { SharedStoreStatus, type SharedStore, type StoreOutage } from './shared-store-status.js';
 export { ObservabilityModule } from './observability.module.js';
 export { METRICS, E2E_LATENCY_BUCKETS } from './metric-names.js';
 export { ComplianceMetrics } from './compliance-metrics.js';
