@@ -4,6 +4,12 @@ import type { GatewayMetrics } from './gateway-metrics.js';
 /** The stores every replica shares through Redis, each with its own fallback while Redis cannot be reached. */
 export type SharedStore = 'seats' | 'stream_counts' | 'rate_limits';
 
+const STORE_LABELS: Record<SharedStore, string> = {
+  seats: 'seat store (Redis)',
+  stream_counts: 'stream-count store (Redis)',
+  rate_limits: 'rate-limit store (Redis)',
+};
+
 export interface StoreOutage {
   /** ISO time the outage was noticed. */
   since: string;
@@ -35,7 +41,7 @@ export class SharedStoreStatus {
     const reason = error instanceof Error ? error.message || error.name : String(error);
     this.outages.set(store, { since: new Date().toISOString(), reason, fallback });
     this.metrics.storeDegraded(store, true);
-    this.logger.warn({ store, reason, fallback }, `shared store unavailable (degraded mode): ${fallback}`);
+    this.logger.warn({ store, reason, fallback }, `${STORE_LABELS[store]} unavailable, degraded mode: ${fallback}`);
   }
 
   recovered(store: SharedStore, detail: Record<string, unknown> = {}): void {
@@ -43,7 +49,7 @@ export class SharedStoreStatus {
     if (!outage) return;
     this.outages.delete(store);
     this.metrics.storeDegraded(store, false);
-    this.logger.warn({ store, since: outage.since, downMs: Date.now() - Date.parse(outage.since), ...detail }, 'shared store is back: degraded mode over');
+    this.logger.warn({ store, since: outage.since, downMs: Date.now() - Date.parse(outage.since), ...detail }, `${STORE_LABELS[store]} is back: degraded mode over`);
   }
 
   isDegraded(store: SharedStore): boolean {

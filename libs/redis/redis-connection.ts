@@ -33,7 +33,7 @@ export function reportRedisOutages(client: RedisConnectionEvents, connection: st
       return;
     }
     outage = { since: Date.now(), errors: 1 };
-    logger.warn({ redis: connection, err: describeError(error) }, 'Redis connection lost; reconnecting');
+    logger.warn({ redis: connection, ...describeError(error) }, 'Redis connection lost; reconnecting');
   });
   client.on('ready', () => {
     if (!outage) return;
@@ -43,10 +43,10 @@ export function reportRedisOutages(client: RedisConnectionEvents, connection: st
 }
 
 /** The message and code only: a connection error's stack says nothing an operator can use, once per outage or not. */
-function describeError(error: unknown): { message: string; code?: string } {
-  if (!(error instanceof Error)) return { message: String(error) };
+function describeError(error: unknown): { reason: string; code?: string } {
+  if (!(error instanceof Error)) return { reason: String(error) };
   const code = (error as Error & { code?: unknown }).code;
   // A refused connection to a host with several addresses is an AggregateError whose own message is empty.
   const message = error.message || (error instanceof AggregateError ? error.errors.map((inner: unknown) => (inner instanceof Error ? inner.message : String(inner))).join('; ') : error.name);
-  return typeof code === 'string' ? { message, code } : { message };
+  return typeof code === 'string' ? { reason: message, code } : { reason: message };
 }

@@ -27,6 +27,9 @@ export function createRateLimiter(config: AppConfig, logger: Logger, metrics: Ga
       },
       recovered: () => stores.recovered('rate_limits'),
     });
+    // Decisions find out at the next request; the connection coming back says so at once (the store holds no state
+    // of this replica's to write back: a restarted Redis starts with full buckets).
+    redis.on('ready', () => stores.recovered('rate_limits'));
     // Each replica publishes its users' stream counts, leased like seats: a crashed replica's lapse with its seats.
     streams = new UserStreamCounter({
       redis,
