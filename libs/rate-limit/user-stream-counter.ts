@@ -105,10 +105,13 @@ export class UserStreamCounter {
   /** Streams `holder` holds on the other replicas (0 without Redis, or when Redis cannot say). */
   async heldElsewhere(holder: string): Promise<number> {
     if (!this.cluster) return 0;
-    // Degraded: no round trip to a store known to be down (the refresher and the connection's ready event probe it).
-    if (this.degraded) return 0;
+    // No round trip while the connection is down. A degraded counter whose connection is up (one command timed out,
+    // say) still asks: an answer ends degraded mode at once instead of at the next refresh.
+    if (this.degraded && this.cluster.redis.status !== 'ready') return 0;
     try {
-      return await this.commands.tradewireHeldElsewhere(hashKey(holder), this.cluster.nodeId);
+      const elsewhere = await this.commands.tradewireHeldElsewhere(hashKey(holder), this.cluster.nodeId);
+      this.resync();
+      return elsewhere;
     } catch (error) {
       this.failed(error);
       return 0;
