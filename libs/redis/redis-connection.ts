@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 /** What an outage report needs of a client: ioredis's connection events (Nest's Redis transport clients too). */
 export interface RedisConnectionEvents {
   on(event: 'error', listener: (error: unknown) => void): unknown;
-  on(event: 'ready', listener: () => void): unknown;
+  on(event: 'ready' | 'reconnecting', listener: () => void): unknown;
 }
 
 /**
@@ -21,23 +21,28 @@ export function redisConnection(url: string, nodeId: string, purpose: string, lo
 
 /**
  * ioredis emits `error` on every failed reconnect attempt, and without a listener prints each one as a stack trace to
- * stderr. This listener writes one structured line when a connection is lost (its first error) and one when it is
- * ready again, with how long it was away and how many attempts failed: one pair per outage, not a line per retry.
- * Failed commands are their callers' to report.
+ * stderr. This listener writes one structured line when a connection is lost (at its first error, which says why) and
+ * one when it is ready again, with how long it was away and how many attempts failed: one pair per outage, not a
+ * line per retry. A connection that dropped and came straight back without an error gets one line. A deliberate
+ * `quit()` is no outage (ioredis does not reconnect then). Failed commands are their callers' to report.
  */
 export function reportRedisOutages(client: RedisConnectionEvents, connection: string, logger: Logger): void {
-  let outage: { since: number; errors: number } | undefined;
+  let outage: { since: number; errors: number; logged: boolean } | undefined;
+  client.on('reconnecting', () => {
+    outage ??= { since: Date.now(), errors: 0, logged: false };
+  });
   client.on('error', (error: unknown) => {
-    if (outage) {
-      outage.errors++;
-      return;
-    }
-    outage = { since: Date.now(), errors: 1 };
+    outage ??= { since: Date.now(), errors: 0, logged: false };
+    outage.errors++;
+    if (outage.logged) return;
+    outage.logged = true;
     logger.warn({ redis: connection, ...describeError(error) }, 'Redis connection lost; reconnecting');
   });
   client.on('ready', () => {
     if (!outage) return;
-    logger.warn({ redis: connection, downMs: Date.now() - outage.since, errors: outage.errors }, 'Redis connection is back');
+    const downMs = Date.now() - outage.since;
+    if (outage.logged) logger.warn({ redis: connection, downMs, errors: outage.errors }, 'Redis connection is back');
+    else logger.warn({ redis: connection, downMs }, 'Redis connection dropped and was re-established at once');
     outage = undefined;
   });
 }
