@@ -348,6 +348,14 @@ function countLines(file: string): number {
   }
 }
 
+// An interrupted soak takes its gateway, brokers and feed with it.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAllChildren();
+    process.exit(130);
+  });
+}
+
 main().catch((error: unknown) => {
   process.stderr.write(`soak failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   killAllChildren();
