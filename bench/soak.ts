@@ -5,7 +5,7 @@ import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node'
 import { SignJWT } from 'jose';
 import { Manager, type Socket } from 'socket.io-client';
 import { sleep } from './lib/clock.js';
-import { scrapeMetrics } from './lib/metrics.js';
+import { sumMetric } from './lib/metrics.js';
 import { startNatsServer } from './lib/nats-server.js';
 import { rssBytes } from './lib/proc-stats.js';
 import { benchScript, PROJECT_ROOT } from './lib/paths.js';
@@ -23,6 +23,7 @@ import { startRedisServer } from './lib/redis-server.js';
  *
  * Settings (environment): SOAK_MINUTES (60), SOAK_WARMUP_MINUTES (10% of the run, at least 1, at most 10),
  * SOAK_CLIENTS concurrent dashboards (20), SOAK_QUOTE_RATE engine events/s (500), SOAK_SAMPLE_SECONDS (10),
+ * SOAK_WINDOW_MINUTES (3: memory is compared as medians over the first minutes after warm-up and the last of the run),
  * SOAK_DIR (a new temporary directory: the gateway's log and samples.jsonl land there).
  */
 
@@ -32,8 +33,8 @@ const clients = numberSetting('SOAK_CLIENTS', 20);
 const quoteRate = numberSetting('SOAK_QUOTE_RATE', 500);
 const sampleSeconds = numberSetting('SOAK_SAMPLE_SECONDS', 10);
 const runDir = process.env.SOAK_DIR ?? mkdtempSync(join(tmpdir(), 'tradewire-soak-'));
-/** The gateway's memory figures are compared over windows this long (or the whole warm-up, when shorter). */
-const WINDOW_MS = 60_000;
+/** The gateway's memory is compared over two windows this long: right after warm-up, and at the end of the load. */
+const WINDOW_MS = numberSetting('SOAK_WINDOW_MINUTES', 3) * 60_000;
 const TENANT = 'acme-capital';
 const ACCOUNT = 'ACC-1001';
 const INSTRUMENTS = ['NASDAQ:AAPL', 'NASDAQ:MSFT', 'NYSE:IBM', 'NYSE:JPM', 'NYSE:KO', 'LSE:VOD', 'LSE:HSBA', 'BINANCE:BTCUSDT'];
@@ -45,6 +46,8 @@ interface Sample {
   phase: 'baseline' | 'warmup' | 'load' | 'drained';
   rss: number;
   heapUsed: number;
+  /** V8's old space: what survives collections, so what a leak grows (young-generation churn does not show here). */
+  oldSpace: number;
   fds: number;
   connections: number;
 }
@@ -272,8 +275,20 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   let phase: Sample['phase'] = 'baseline';
   const sample = async (): Promise<Sample> => {
-    const scraped = await scrapeMetrics(`${baseUrl}/metrics`, ['nodejs_heap_size_used_bytes', 'tradewire_connections'] as const).catch(() => ({ nodejs_heap_size_used_bytes: Number.NaN, tradewire_connections: Number.NaN }));
-    const entry: Sample = { atMs: Date.now() - startedAt, phase, rss: rssBytes(pid), heapUsed: scraped.nodejs_heap_size_used_bytes, fds: openFds(pid), connections: scraped.tradewire_connections };
+    const text = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(5_000) }).then(
+      (response) => response.text(),
+      () => '',
+    );
+    const oldSpace = /^nodejs_heap_space_size_used_bytes\{space="old"\} (\S+)$/m.exec(text);
+    const entry: Sample = {
+      atMs: Date.now() - startedAt,
+      phase,
+      rss: rssBytes(pid),
+      heapUsed: sumMetric(text, 'nodejs_heap_size_used_bytes'),
+      oldSpace: oldSpace ? Number(oldSpace[1]) : Number.NaN,
+      fds: openFds(pid),
+      connections: sumMetric(text, 'tradewire_connections'),
+    };
     samples.push(entry);
     appendFileSync(samplesFile, `${JSON.stringify(entry)}\n`);
     return entry;
@@ -307,23 +322,25 @@ async function main(): Promise<void> {
 
   const window = (from: number, to: number) => samples.filter((s) => s.atMs >= from && s.atMs <= to && (s.phase === 'warmup' || s.phase === 'load'));
   const warmupMs = warmupEnd - startedAt;
-  const afterWarmup = window(Math.max(0, warmupMs - WINDOW_MS), warmupMs);
+  const afterWarmup = window(warmupMs, warmupMs + WINDOW_MS);
   const endWindow = window(lastLoadSample.atMs - WINDOW_MS, lastLoadSample.atMs);
-  const rssStart = median(afterWarmup.map((s) => s.rss));
-  const rssEnd = median(endWindow.map((s) => s.rss));
-  // Heap used saws up and down with each collection; the window's floor is the live heap after a collection.
-  const heapStart = Math.min(...afterWarmup.map((s) => s.heapUsed).filter(Number.isFinite));
-  const heapEnd = Math.min(...endWindow.map((s) => s.heapUsed).filter(Number.isFinite));
+  // Medians: heap used saws up and down with every collection, and RSS with it, so single samples say little.
+  const figure = (pick: (s: Sample) => number) => [median(afterWarmup.map(pick)), median(endWindow.map(pick))] as const;
+  const [rssStart, rssEnd] = figure((s) => s.rss);
+  const [heapStart, heapEnd] = figure((s) => s.heapUsed);
+  const [oldStart, oldEnd] = figure((s) => s.oldSpace);
+  const windowMinutes = WINDOW_MS / 60_000;
   const peakFds = Math.max(...samples.filter((s) => s.phase === 'warmup' || s.phase === 'load').map((s) => s.fds).filter(Number.isFinite));
   const answers = [...tally.answers].sort(([a], [b]) => a.localeCompare(b));
   const internal = answers.filter(([key]) => key.endsWith(':INTERNAL')).reduce((sum, [, n]) => sum + n, 0);
   const summary = [
     `### Soak ${new Date(startedAt).toISOString().slice(0, 16)}Z: ${minutes} min, ${clients} dashboards, ${quoteRate} engine events/s`,
     '',
-    `| figure | after warm-up (${warmupMinutes} min) | end | change |`,
+    `| median over ${windowMinutes} min | after warm-up (min ${warmupMinutes}–${warmupMinutes + windowMinutes}) | end of load | change |`,
     '| --- | --- | --- | --- |',
-    `| RSS (median over the window) | ${mib(rssStart)} | ${mib(rssEnd)} | ${pct(rssEnd, rssStart)} |`,
-    `| heap used (floor over the window) | ${mib(heapStart)} | ${mib(heapEnd)} | ${pct(heapEnd, heapStart)} |`,
+    `| RSS | ${mib(rssStart)} | ${mib(rssEnd)} | ${pct(rssEnd, rssStart)} |`,
+    `| heap used | ${mib(heapStart)} | ${mib(heapEnd)} | ${pct(heapEnd, heapStart)} |`,
+    `| heap old space | ${mib(oldStart)} | ${mib(oldEnd)} | ${pct(oldEnd, oldStart)} |`,
     `| open fds | ${baseline.fds} before the first client | ${drained.fds} after the last left (at most ${peakFds} under load) | ${drained.fds - baseline.fds} |`,
     '',
     `Dashboards' lives: ${tally.cycles} complete cycles, ${tally.orders} orders, ${tally.hostile} hostile requests, ${tally.quotes} market-data messages received, ${tally.clientErrors} client-side errors, INTERNAL answers: ${internal}.`,
