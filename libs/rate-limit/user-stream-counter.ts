@@ -182,7 +182,9 @@ export class UserStreamCounter {
 
   private failed(error: unknown): void {
     this.cluster?.onError?.(error);
-    if (this.degraded) return;
+    // A command that timed out on a live connection (a busy Redis, a busy host) is counted, and that one read counts
+    // locally, but it is no outage: degraded mode is for a connection that is down.
+    if (this.degraded || this.cluster?.redis.status === 'ready') return;
     this.degraded = true;
     this.cluster?.onDegraded?.(error);
   }
