@@ -6,6 +6,7 @@ import { AccountDirectory, JwtStrategy, TokenVerifier } from '#libs/auth';
 import {
   ComplianceScreen,
   DEMO_LICENCE,
+  FailoverSeatStore,
   FileLicenceRegistry,
   LicenceResolver,
   MemorySeatStore,
@@ -14,8 +15,9 @@ import {
   RedisSeatStore,
   SeatLedger,
   type LicenceRegistry,
+  type SeatStore,
 } from '#libs/licensing';
-import { GatewayMetrics, ObservabilityModule, PINO_LOGGER } from '#libs/observability';
+import { GatewayMetrics, ObservabilityModule, PINO_LOGGER, SharedStoreStatus } from '#libs/observability';
 import { RateLimiter, RateLimitInterceptor, UserStreamCounter } from '#libs/rate-limit';
 import {
   AckInterceptor,
@@ -30,7 +32,7 @@ import {
   type GatewayRuntimeOptions,
 } from '#libs/realtime';
 import { createRateLimiter } from './common/rate-limiter.factory.js';
-import { redisConnection } from './common/redis-connection.js';
+import { redisConnection } from '#libs/redis';
 import { AppConfig } from './config/index.js';
 import { EngineLinks } from './engine/engine-links.js';
 import { ReadinessState } from './health/readiness.state.js';
@@ -61,22 +63,28 @@ export class CoreModule {
         { provide: TokenVerifier, useValue: new TokenVerifier(config.jwt) },
         // The embedded demo entitles everything; anywhere else a token without a licence is entitled to nothing.
         { provide: LicenceResolver, useValue: new LicenceResolver(config.isEmbeddedDemo ? DEMO_LICENCE : NO_LICENCE, licenceRegistry(config, logger)) },
+        // Only stores shared through Redis can degrade; without REDIS_URL every count is this replica's anyway.
+        { provide: SharedStoreStatus, useFactory: (metrics: GatewayMetrics) => new SharedStoreStatus(metrics, logger, config.redisUrl ? ['seats', 'stream_counts', 'rate_limits'] : []), inject: [GatewayMetrics] },
         {
           provide: SeatLedger,
-          useFactory: (metrics: GatewayMetrics) =>
+          useFactory: (metrics: GatewayMetrics, stores: SharedStoreStatus) =>
             new SeatLedger(
-              config.redisUrl ? new RedisSeatStore(licensingRedis(config.redisUrl, config.nodeId, 'seats'), config.seatLeaseMs) : new MemorySeatStore(),
+              seatStore(config, logger, stores),
               { nodeId: config.nodeId, renewEveryMs: Math.floor(config.seatLeaseMs / 3), onSeatsChanged: (seats) => metrics.seatsInUse(seats) },
               logger,
             ),
-          inject: [GatewayMetrics],
+          inject: [GatewayMetrics, SharedStoreStatus],
         },
         { provide: AccountDirectory, useValue: AccountDirectory.fromFile(config.accountsFile) },
         { provide: InstrumentCatalog, useValue: InstrumentCatalog.fromFile(config.instrumentsFile) },
         { provide: TradingCalendar, useValue: TradingCalendar.fromFile(config.tradingCalendarsFile) },
         // A malformed screen stops the start with a message naming the file; once running, the last good one stays.
         { provide: ComplianceScreen, useFactory: () => followedScreen(config, logger) },
-        { provide: RateLimiter, useFactory: (metrics: GatewayMetrics) => createRateLimiter(config, logger, metrics), inject: [GatewayMetrics] },
+        {
+          provide: RateLimiter,
+          useFactory: (metrics: GatewayMetrics, stores: SharedStoreStatus) => createRateLimiter(config, logger, metrics, stores),
+          inject: [GatewayMetrics, SharedStoreStatus],
+        },
         { provide: UserStreamCounter, useFactory: (limiter: RateLimiter) => limiter.streams, inject: [RateLimiter] },
         RateLimitInterceptor,
         ConnectionRegistry,
@@ -96,6 +104,7 @@ export class CoreModule {
         GATEWAY_RUNTIME_OPTIONS,
         TokenVerifier,
         LicenceResolver,
+        SharedStoreStatus,
         SeatLedger,
         AccountDirectory,
         InstrumentCatalog,
@@ -124,12 +133,27 @@ function licenceRegistry(config: AppConfig, logger: Logger): LicenceRegistry | u
   if (registry.kind === 'file') return new FileLicenceRegistry(registry.path, logger);
   // Checked at start (REDIS_URL is required with LICENCE_REGISTRY=redis).
   const url = config.redisUrl as string;
-  return new RedisLicenceRegistry(licensingRedis(url, config.nodeId, 'licences'), licensingRedis(url, config.nodeId, 'licences-sub'), logger);
+  return new RedisLicenceRegistry(licensingRedis(url, config.nodeId, 'licences', logger), licensingRedis(url, config.nodeId, 'licences-sub', logger), logger);
+}
+
+/**
+ * Seats in Redis, shared by every replica, falling back to this replica's own count while Redis cannot be reached
+ * (SEATS_ON_STORE_FAILURE=open) or refusing handshakes then (closed); in this process's memory without Redis.
+ */
+function seatStore(config: AppConfig, logger: Logger, stores: SharedStoreStatus): SeatStore {
+  if (!config.redisUrl) return new MemorySeatStore();
+  const policy = config.seatsOnStoreFailure;
+  return new FailoverSeatStore(new RedisSeatStore(licensingRedis(config.redisUrl, config.nodeId, 'seats', logger), config.seatLeaseMs), {
+    onStoreFailure: policy,
+    degraded: (error) =>
+      stores.degraded('seats', error, policy === 'open' ? 'seats are counted on this replica alone (SEATS_ON_STORE_FAILURE=open)' : 'new connections are refused ENGINE_UNAVAILABLE (SEATS_ON_STORE_FAILURE=closed)'),
+    recovered: (seats) => stores.recovered('seats', { seatsReestablished: seats }),
+  });
 }
 
 /** Licences and seats answer handshakes: a Redis command that cannot be served within 2 s fails instead of waiting. */
-function licensingRedis(url: string, nodeId: string, purpose: string): Redis {
-  return redisConnection(url, nodeId, purpose, { maxRetriesPerRequest: 2, commandTimeout: 2_000 });
+function licensingRedis(url: string, nodeId: string, purpose: string, logger: Logger): Redis {
+  return redisConnection(url, nodeId, purpose, logger, { maxRetriesPerRequest: 2, commandTimeout: 2_000 });
 }
 
 function followedScreen(config: AppConfig, logger: Logger): ComplianceScreen {

@@ -26,7 +26,7 @@ import {
 } from '#libs/realtime';
 import { AppModule } from './app.module.js';
 import { GatewayErrorHttpFilter } from './common/gateway-error-http.filter.js';
-import { redisConnection } from './common/redis-connection.js';
+import { redisConnection } from '#libs/redis';
 import { AppConfig, ConfigurationError } from './config/index.js';
 import { EngineLinks } from './engine/engine-links.js';
 import { DASHBOARD_DIR } from './dashboard/dashboard-assets.js';
@@ -64,8 +64,8 @@ function loadConfig(): AppConfig {
 const ACCOUNT_LOG_DEDUP_WINDOW_MS = 600_000;
 
 /** A connection that waits for Redis to come back rather than failing its commands (the adapter, subscribers). */
-function redisClient(url: string, config: AppConfig, purpose: string, overrides: RedisOptions = {}): Redis {
-  return redisConnection(url, config.nodeId, purpose, { maxRetriesPerRequest: null, ...overrides });
+function redisClient(url: string, config: AppConfig, logger: Logger, purpose: string, overrides: RedisOptions = {}): Redis {
+  return redisConnection(url, config.nodeId, purpose, logger, { maxRetriesPerRequest: null, ...overrides });
 }
 
 function redisTransportOptions(url: string): Record<string, unknown> {
@@ -88,6 +88,7 @@ async function bootstrap(): Promise<void> {
     cors: { origin: config.corsOrigins, credentials: true },
   });
   const links = app.get(EngineLinks);
+  const readiness = app.get(ReadinessState);
   app.useGlobalFilters(new GatewayErrorHttpFilter());
   app.disable('x-powered-by');
   const headers = securityHeaders(new TrustedProxies(config.rateLimits.trustedProxies));
@@ -97,7 +98,7 @@ async function bootstrap(): Promise<void> {
 
   let redis: { pub: Redis; sub: Redis } | undefined;
   if (config.redisUrl) {
-    redis = { pub: redisClient(config.redisUrl, config, 'pub'), sub: redisClient(config.redisUrl, config, 'sub') };
+    redis = { pub: redisClient(config.redisUrl, config, logger, 'pub'), sub: redisClient(config.redisUrl, config, logger, 'sub') };
     links.addRedisClient(redis.pub);
     links.addRedisClient(redis.sub);
   }
@@ -141,7 +142,7 @@ async function bootstrap(): Promise<void> {
         deserializer: new EngineMessageDeserializer(),
         retryAttempts: Number.MAX_SAFE_INTEGER,
         retryDelay: 500,
-      }, fastPath, redisAccountLog);
+      }, fastPath, redisAccountLog, logger);
       app.connectMicroservice<MicroserviceOptions>({ strategy: server });
       links.trackTransport('redis', server.status);
     } else if (transport === 'simulator') {
@@ -181,9 +182,8 @@ async function bootstrap(): Promise<void> {
   } else if (config.engineTransports.includes('redis') && config.redisUrl) {
     // The publisher does not queue while Redis is away: an order then fails at once (ENGINE_UNAVAILABLE) instead of
     // reaching the engine after its client was told ENGINE_TIMEOUT.
-    const publisher = redisClient(config.redisUrl, config, 'orders-pub', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    const subscriber = redisClient(config.redisUrl, config, 'orders-sub');
-    publisher.on('error', () => undefined); // each failure is an ENGINE_UNAVAILABLE answer
+    const publisher = redisClient(config.redisUrl, config, logger, 'orders-pub', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    const subscriber = redisClient(config.redisUrl, config, logger, 'orders-sub');
     links.addRedisClient(publisher);
     links.addRedisClient(subscriber);
     const channel = new RedisOrderChannel(publisher, subscriber, config.nodeId);
@@ -200,20 +200,23 @@ async function bootstrap(): Promise<void> {
     const nats = natsEngine;
     const { stream, maxPerSubject, maxAgeMs, hydrateTimeoutMs } = config.accountLog;
     const log = new JetStreamAccountLog(() => nats.unwrap<NatsConnection>(), { stream, maxPerSubject, maxAgeMs, requestTimeoutMs: hydrateTimeoutMs });
-    try {
-      const setup = await log.ensureStream();
-      logger.info({ stream, maxPerSubject, maxAgeMs, setup }, 'account log stream ready');
-    } catch (error) {
-      logger.warn({ stream, err: error }, 'account log stream could not be set up (is JetStream enabled?); replicas serve their own account state until it is');
-    }
+    // Set up now and checked every few seconds: readiness fails while the stream cannot be reached or set up.
+    await readiness.watchAccountLog('jetstream', () => log.ensureStream(), (status, first) => {
+      if (status.reachable) logger.info({ stream, maxPerSubject, maxAgeMs }, first ? 'account log stream ready' : 'account log stream reachable again: ready');
+      else logger.warn({ stream, reason: status.message }, 'account log stream cannot be reached or set up (is JetStream enabled?): not ready until it is; replicas serve their own account state meanwhile');
+    });
     attachAccountLog(app, log, config, logger);
   } else if (redisAccountLog) {
     const { stream, maxPerSubject, maxAgeMs } = config.accountLog;
+    const log = redisAccountLog;
     logger.info({ prefix: stream, maxPerSubject, maxAgeMs }, 'account log: redis streams');
+    await readiness.watchAccountLog('redis-streams', () => log.probe(), (status, first) => {
+      if (!status.reachable) logger.warn({ prefix: stream, reason: status.message }, 'account log (Redis Streams) cannot be reached: not ready until it is');
+      else if (!first) logger.warn({ prefix: stream }, 'account log (Redis Streams) reachable again: ready');
+    });
     attachAccountLog(app, redisAccountLog, config, logger);
   }
 
-  const readiness = app.get(ReadinessState);
   readiness.markStarted();
   const address = `http://localhost:${config.port}`;
   const metricsAddress = config.metrics.port === undefined ? `${address}${METRICS_PATH}` : `http://localhost:${config.metrics.port}${METRICS_PATH}`;
@@ -254,8 +257,8 @@ function attachAccountLog(app: NestExpressApplication, log: AccountLogReader, co
  */
 async function redisStreamsAccountLog(app: NestExpressApplication, url: string, config: AppConfig, logger: Logger, links: EngineLinks): Promise<RedisStreamsAccountLog> {
   const { stream, maxPerSubject, maxAgeMs, hydrateTimeoutMs } = config.accountLog;
-  const client = redisClient(url, config, 'account-log', { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: hydrateTimeoutMs });
-  client.on('error', () => undefined); // failures surface as failed appends and hydrations
+  // Failures surface as failed appends and hydrations; the connection's outages are logged once each.
+  const client = redisClient(url, config, logger, 'account-log', { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: hydrateTimeoutMs });
   links.addRedisClient(client);
   await new Promise<void>((resolveReady) => {
     const timer = setTimeout(resolveReady, hydrateTimeoutMs);

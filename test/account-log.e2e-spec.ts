@@ -234,11 +234,20 @@ describe('durable account log at its limits', () => {
     }
   });
 
-  it('falls back to the replica’s own state, without hanging, when JetStream is not available', async () => {
+  it('is not ready, and falls back to the replica’s own state without hanging, when JetStream is not available', async () => {
     const nats = await NatsServer.start(undefined, undefined, { jetstream: false });
     const nc = await connect({ servers: nats.url });
-    const gateway = await GatewayProcess.start(natsEnv(nats, { ACCOUNT_LOG_HYDRATE_TIMEOUT_MS: '2000' }));
+    const gateway = await GatewayProcess.start(natsEnv(nats, { ACCOUNT_LOG_HYDRATE_TIMEOUT_MS: '2000' }), { waitReady: false });
     try {
+      // Readiness says why: the load balancer sends new clients to replicas that can hydrate accounts.
+      const notReady = await waitFor('readiness naming the account log', async () => {
+        const response = await fetch(`${gateway.url}/health/ready`);
+        const body = (await response.json()) as { status: string; error?: Record<string, { status: string; kind?: string; message?: string }> };
+        return body.error?.accountLog ? { status: response.status, body } : undefined;
+      });
+      expect(notReady.status).toBe(503);
+      expect(notReady.body.error?.accountLog).toMatchObject({ status: 'down', kind: 'jetstream', message: expect.any(String) as string });
+      expect((await fetch(`${gateway.url}/health/live`)).status).toBe(200);
       const account = 'ACC-LOG-7';
       const first = await ordersClient(gateway, [account]);
       const live = collect<OrderFrame>(first.socket, 'order');

@@ -282,7 +282,7 @@ describe('rate limits', () => {
     it('fails open while Redis is down (counted, logged), and limits again once it is back', async () => {
       const [one] = gateways as [GatewayProcess];
       const token = await hsToken({ sub: 'outage-user', lic: FULL_LICENCE });
-      // Connected first: seats (licensing) need Redis to let a connection in, and refuse without it.
+      // Connected first, with its seat counted in Redis.
       // From an address of its own (the tests before spent theirs); engine.io-client passes localAddress to ws.
       const options = { auth: { token }, localAddress: '127.0.0.3' };
       const { socket } = await connectClient(one.url, NAMESPACES.marketData, options);

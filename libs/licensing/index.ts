@@ -26,6 +26,7 @@ export { LicenceGuard, RequiresEntitlement, ENTITLEMENT_METADATA } from './licen
 export { SeatLedger, type SeatHolder, type SeatLedgerOptions } from './seat-ledger.js';
 export { MemorySeatStore } from './memory-seat-store.js';
 export { RedisSeatStore } from './redis-seat-store.js';
+export { FailoverSeatStore, SeatStoreUnavailableError, type FailoverSeatStoreOptions, type SeatsOnStoreFailure, type SharedSeatStore } from './failover-seat-store.js';
 export type { Seat, SeatClaim, SeatStore } from './seat-store.js';
 export { validateLicenceChanged, type LicenceChangeCommand } from './licence-change-event.js';
 export {

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { Seat, SeatClaim, SeatStore } from './seat-store.js';
+import type { SharedSeatStore } from './failover-seat-store.js';
+import type { Seat, SeatClaim } from './seat-store.js';
 
 /**
  * Prune expired leases, count, add: atomic, so two replicas admitting the same user at once cannot both take the last
@@ -47,11 +48,26 @@ const RENEW_BATCH = 500;
  * lease deadlines. A replica renews its seats every third of the lease; a replica that dies stops renewing, so its
  * seats lapse within `leaseMs` and are pruned by the next claim.
  */
-export class RedisSeatStore implements SeatStore {
+export class RedisSeatStore implements SharedSeatStore {
+  /** Until the connection has been ready once, commands wait for it (bounded by the client's command timeout). */
+  private everReady: boolean;
+
   constructor(
     private readonly redis: Redis,
     readonly leaseMs: number,
-  ) {}
+  ) {
+    this.everReady = redis.status === 'ready';
+    redis.on('ready', () => (this.everReady = true));
+  }
+
+  get reachable(): boolean {
+    const status = this.redis.status;
+    return status === 'ready' || (!this.everReady && status !== 'end' && status !== 'close');
+  }
+
+  onReachable(listener: () => void): void {
+    this.redis.on('ready', listener);
+  }
 
   async claim(seat: Seat, userLimit: number, tenantLimit: number): Promise<SeatClaim> {
     const result = await this.redis.eval(CLAIM, 2, userKey(seat), tenantKey(seat.tenant), seat.id, this.leaseMs, userLimit, tenantLimit);

@@ -1,5 +1,6 @@
 import { GatewayError, type Licence } from '#libs/contracts';
 import type { Logger } from '#libs/observability';
+import { SeatStoreUnavailableError } from './failover-seat-store.js';
 import type { Seat, SeatStore } from './seat-store.js';
 
 export interface SeatHolder {
@@ -40,7 +41,7 @@ export class SeatLedger {
     private readonly logger: Logger,
   ) {}
 
-  /** Throws CONNECTION_LIMIT when the user or tenant has no seat left, ENGINE_UNAVAILABLE when the store is down. */
+  /** Throws CONNECTION_LIMIT when the user or tenant has no seat left, ENGINE_UNAVAILABLE when the store cannot count. */
   async acquire(connectionId: string, socketId: string, holder: SeatHolder, licence: Licence): Promise<void> {
     const key = seatKey(connectionId, holder.userId);
     for (;;) {
@@ -130,7 +131,8 @@ export class SeatLedger {
     try {
       outcome = await this.store.claim(seat, licence.maxConnections, tenantLimit);
     } catch (error) {
-      this.logger.error({ err: error }, 'seat store unavailable');
+      // A failover store reported its outage once; anything else is logged here.
+      if (!(error instanceof SeatStoreUnavailableError)) this.logger.error({ err: error }, 'seat store unavailable');
       throw new GatewayError('ENGINE_UNAVAILABLE', 'connection limits cannot be checked right now; try again shortly');
     }
     if (outcome === 'user_limit') throw new GatewayError('CONNECTION_LIMIT', `licence allows ${licence.maxConnections} concurrent connections`, { details: { scope: 'user', limit: licence.maxConnections } });

@@ -57,6 +57,7 @@ export class GatewayMetrics {
     @InjectMetric(METRICS.rateLimited) readonly rateLimitedTotal: Counter<string>,
     @InjectMetric(METRICS.rateLimitStoreFailures) readonly rateLimitStoreFailures: Counter<string>,
     @InjectMetric(METRICS.seats) readonly seats: Gauge<string>,
+    @InjectMetric(METRICS.storeDegraded) readonly storesDegraded: Gauge<string>,
     @InjectMetric(METRICS.licenceRefusals) readonly licenceRefusals: Counter<string>,
     @InjectMetric(METRICS.licenceChanges) readonly licenceChanges: Counter<string>,
     @InjectMetric(METRICS.delayedDropped) readonly delayedEventsDropped: Counter<string>,
@@ -129,6 +130,9 @@ export class GatewayMetrics {
   }
   seatsInUse(seats: number): void {
     this.seats.set(seats);
+  }
+  storeDegraded(store: string, degraded: boolean): void {
+    this.storesDegraded.labels(store).set(degraded ? 1 : 0);
   }
   licenceRefusal(namespace: string, code: string, stage: 'handshake' | 'subscribe' | 'request' | 'live', count = 1): void {
     if (count > 0) this.licenceRefusals.labels(namespace, code, stage).inc(count);

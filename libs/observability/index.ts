@@ -2,6 +2,7 @@ export { createLogger, PinoNestLogger, OncePerKeyLogger, PINO_LOGGER } from './l
 export { errorSummary, type ErrorSummary } from './error-summary.js';
 export type { Logger } from 'pino';
 export { GatewayMetrics, type DeliveryRecorder } from './gateway-metrics.js';
+export { SharedStoreStatus, type SharedStore, type StoreOutage } from './shared-store-status.js';
 export { ObservabilityModule } from './observability.module.js';
 export { GAUGES_NAMED_LIKE_COUNTERS, registerProcessMetrics } from './process-metrics.js';
 export { METRICS, E2E_LATENCY_BUCKETS } from './metric-names.js';

@@ -14,6 +14,7 @@ export const METRICS = {
   rateLimited: 'tradewire_rate_limited_total',
   rateLimitStoreFailures: 'tradewire_rate_limit_store_failures_total',
   seats: 'tradewire_seats',
+  storeDegraded: 'tradewire_store_degraded',
   licenceRefusals: 'tradewire_licence_refusals_total',
   licenceChanges: 'tradewire_licence_changes_total',
   delayedDropped: 'tradewire_delayed_events_dropped_total',

@@ -48,6 +48,11 @@ const metricProviders = [
     labelNames: ['store'],
   }),
   makeGaugeProvider({ name: METRICS.seats, help: 'Seats (dashboard connections counted against licences) held by this replica' }),
+  makeGaugeProvider({
+    name: METRICS.storeDegraded,
+    help: '1 while a store shared through Redis (seats, stream_counts, rate_limits) cannot be reached and this replica counts on its own (degraded mode), else 0',
+    labelNames: ['store'],
+  }),
   makeCounterProvider({
     name: METRICS.licenceRefusals,
     help: 'Licence refusals by code (NOT_ENTITLED, SUBSCRIPTION_LIMIT, CONNECTION_LIMIT) and stage (handshake, subscribe, request, live)',

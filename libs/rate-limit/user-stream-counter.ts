@@ -51,7 +51,12 @@ export interface ClusterStreamCounts {
   nodeId: string;
   /** How long a published count holds without a refresh: how soon a crashed replica's streams are free again. */
   ttlMs?: number;
+  /** Every failed read or write of the shared counts (each is counted as a store failure). */
   onError?: (error: unknown) => void;
+  /** Redis stopped answering: the cap now counts this replica's streams alone. Once per outage. */
+  onDegraded?: (error: unknown) => void;
+  /** Redis answers again and holds this replica's counts again. */
+  onRecovered?: () => void;
 }
 
 const KEY_PREFIX = 'tradewire:rl';
@@ -61,7 +66,9 @@ const KEY_PREFIX = 'tradewire:rl';
  * (`RATE_LIMIT_MAX_SUBSCRIPTIONS`). Counted where subscriptions are added and dropped, so unsubscribes, licence
  * changes and disconnects all release what they held. With Redis, each replica also publishes its counts (refreshed
  * every third of a TTL, removed on shutdown) and reads the others' before a subscribe, so the cap holds across
- * replicas; a crashed replica's counts lapse after the TTL. If Redis fails, the local count alone applies.
+ * replicas; a crashed replica's counts lapse after the TTL. If Redis fails, the local count alone applies (degraded
+ * mode, reported once per outage); when Redis is back (its connection ready again, or the next refresh succeeds), every
+ * count this replica holds, and every count that changed while Redis was away, is written again at once.
  */
 export class UserStreamCounter {
   private readonly counts = new Map<string, number>();
@@ -69,15 +76,25 @@ export class UserStreamCounter {
   private flushScheduled = false;
   private readonly refresher?: NodeJS.Timeout;
   private readonly ttlMs: number;
+  /** Redis failed and has not answered since. */
+  private degraded = false;
+  /** Holders whose count could not be written while degraded (a count gone to 0 included): written on recovery. */
+  private readonly unsynced = new Set<string>();
+  private resyncing = false;
 
   constructor(private readonly cluster?: ClusterStreamCounts) {
     this.ttlMs = cluster?.ttlMs ?? 15_000;
     if (cluster) {
       cluster.redis.defineCommand('tradewireHeldElsewhere', { numberOfKeys: 1, lua: HELD_ELSEWHERE_SCRIPT });
       cluster.redis.defineCommand('tradewireStreamsPublish', { numberOfKeys: 1, lua: PUBLISH_SCRIPT });
-      this.refresher = setInterval(() => this.publish([...this.counts.keys()]), Math.max(100, Math.floor(this.ttlMs / 3)));
+      this.refresher = setInterval(() => (this.degraded ? this.resync() : this.publish([...this.counts.keys()])), Math.max(100, Math.floor(this.ttlMs / 3)));
       this.refresher.unref();
+      cluster.redis.on('ready', () => this.resync());
     }
+  }
+
+  get isDegraded(): boolean {
+    return this.degraded;
   }
 
   /** Streams `holder` holds on this replica. */
@@ -88,10 +105,15 @@ export class UserStreamCounter {
   /** Streams `holder` holds on the other replicas (0 without Redis, or when Redis cannot say). */
   async heldElsewhere(holder: string): Promise<number> {
     if (!this.cluster) return 0;
+    // No round trip while the connection is down. A degraded counter whose connection is up (one command timed out,
+    // say) still asks: an answer ends degraded mode at once instead of at the next refresh.
+    if (this.degraded && this.cluster.redis.status !== 'ready') return 0;
     try {
-      return await this.commands.tradewireHeldElsewhere(hashKey(holder), this.cluster.nodeId);
+      const elsewhere = await this.commands.tradewireHeldElsewhere(hashKey(holder), this.cluster.nodeId);
+      this.resync();
+      return elsewhere;
     } catch (error) {
-      this.cluster.onError?.(error);
+      this.failed(error);
       return 0;
     }
   }
@@ -141,11 +163,52 @@ export class UserStreamCounter {
   }
 
   private publish(holders: string[]): void {
-    const cluster = this.cluster;
-    if (!cluster) return;
-    for (const holder of holders) {
-      this.commands.tradewireStreamsPublish(hashKey(holder), cluster.nodeId, this.count(holder), this.ttlMs).catch((error: unknown) => cluster.onError?.(error));
+    if (!this.cluster) return;
+    if (this.degraded) {
+      for (const holder of holders) this.unsynced.add(holder);
+      return;
     }
+    for (const holder of holders) {
+      this.publishOne(holder).catch((error: unknown) => {
+        this.unsynced.add(holder);
+        this.failed(error);
+      });
+    }
+  }
+
+  private publishOne(holder: string): Promise<number> {
+    return this.commands.tradewireStreamsPublish(hashKey(holder), this.cluster?.nodeId ?? '', this.count(holder), this.ttlMs);
+  }
+
+  private failed(error: unknown): void {
+    this.cluster?.onError?.(error);
+    // A command that timed out on a live connection (a busy Redis, a busy host) is counted, and that one read counts
+    // locally, but it is no outage: degraded mode is for a connection that is down.
+    if (this.degraded || this.cluster?.redis.status === 'ready') return;
+    this.degraded = true;
+    this.cluster?.onDegraded?.(error);
+  }
+
+  /** Writes every count held and every count changed during the outage; degraded mode ends when all are written. */
+  private resync(): void {
+    if (!this.degraded || this.resyncing || !this.cluster) return;
+    this.resyncing = true;
+    const holders = [...new Set([...this.counts.keys(), ...this.unsynced])];
+    this.unsynced.clear();
+    // With nothing to write, a PING tells whether the store answers.
+    const writes: Promise<unknown>[] = holders.length > 0 ? holders.map((holder) => this.publishOne(holder)) : [this.cluster.redis.ping()];
+    Promise.all(writes).then(
+      () => {
+        this.resyncing = false;
+        this.degraded = false;
+        this.cluster?.onRecovered?.();
+      },
+      (error: unknown) => {
+        this.resyncing = false;
+        for (const holder of holders) this.unsynced.add(holder);
+        this.cluster?.onError?.(error);
+      },
+    );
   }
 }
 

@@ -1,5 +1,7 @@
-import { RedisContext, ServerRedis, type MessageHandler, type RedisOptions } from '@nestjs/microservices';
+import { RedisContext, ServerRedis, type MessageHandler, type RedisOptions, type RedisStatus } from '@nestjs/microservices';
 import { accountFromSubject, ENGINE_SUBJECTS, type AccountKind } from '#libs/contracts';
+import type { Logger } from '#libs/observability';
+import { reportRedisOutages, type RedisConnectionEvents } from '#libs/redis';
 import type { EngineFastPath } from './engine-fast-path.js';
 import { decodeEnginePayload, engineJsonTooDeep, MalformedEnginePayload } from './engine-message.deserializer.js';
 import { handlerForPattern } from './exact-pattern-route.js';
@@ -18,15 +20,33 @@ const ACCOUNT_KIND_BY_PATTERN = new Map<string, AccountKind>([
 /**
  * Nest's Redis transport with the direct handler lookup of exact-pattern-route.ts, and the engine fast path: messages
  * of a pattern with a direct handler skip Nest's per-message pipeline. With an account capture, account events are also
- * handed to it as the raw text received, before they are handled.
+ * handed to it as the raw text received, before they are handled. With a logger, its two connections' outages are
+ * logged once each (Nest's own listeners log every failed reconnect attempt, twice).
  */
 export class EngineRedisServer extends ServerRedis {
+  private connectionsReported = 0;
+
   constructor(
     options: NonNullable<RedisOptions['options']>,
     private readonly fastPath?: EngineFastPath,
     private readonly accountCapture?: AccountEventCapture,
+    private readonly outageLogger?: Logger,
   ) {
     super(options);
+  }
+
+  // Nest registers the subscriber's listeners first, then the publisher's.
+  override registerErrorListener(client: RedisConnectionEvents): void {
+    if (!this.outageLogger) return super.registerErrorListener(client);
+    reportRedisOutages(client, this.connectionsReported++ === 0 ? 'engine-sub' : 'engine-pub', this.outageLogger);
+  }
+
+  /** The status only: the outage's log lines are the error listener's. */
+  override registerReconnectListener(client: { on: (event: string, fn: () => void) => void }): void {
+    if (!this.outageLogger) return super.registerReconnectListener(client);
+    client.on('reconnecting', () => {
+      if (!this.isManuallyClosed) this._status$.next('reconnecting' as RedisStatus);
+    });
   }
 
   override getHandlerByPattern(pattern: string): MessageHandler | null {

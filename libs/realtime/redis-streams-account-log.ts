@@ -76,6 +76,11 @@ export class RedisStreamsAccountLog implements AccountLogReader {
     this.redis = redis as Redis & AccountLogCommands;
   }
 
+  /** Resolves when Redis answers on the log's connection (readiness). */
+  async probe(): Promise<void> {
+    await this.redis.ping();
+  }
+
   streamKey(account: string, kind: AccountKind): string {
     return `${this.options.prefix}:${account}:${kind}`;
   }

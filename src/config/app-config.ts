@@ -34,6 +34,8 @@ export class AppConfig {
   readonly licenceRegistry?: { kind: 'file'; path: string } | { kind: 'redis' };
   /** How long a seat outlives its replica's last renewal in Redis (a crashed replica's seats free after this). */
   readonly seatLeaseMs: number;
+  /** While the shared seat store (Redis) cannot be reached: count seats on this replica alone (open) or refuse (closed). */
+  readonly seatsOnStoreFailure: 'open' | 'closed';
   readonly instrumentsFile: string;
   readonly accountsFile: string;
   readonly tradingCalendarsFile: string;
@@ -87,6 +89,7 @@ export class AppConfig {
     };
     this.licenceRegistry = parseLicenceRegistry(env.LICENCE_REGISTRY);
     this.seatLeaseMs = env.SEAT_LEASE_MS;
+    this.seatsOnStoreFailure = env.SEATS_ON_STORE_FAILURE;
     this.instrumentsFile = resolve(env.INSTRUMENTS_FILE ?? 'data/instruments.json');
     this.accountsFile = resolve(env.ACCOUNTS_FILE ?? 'data/accounts.json');
     this.tradingCalendarsFile = resolve(env.TRADING_CALENDARS_FILE ?? 'data/trading-calendars.json');

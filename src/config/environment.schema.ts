@@ -224,6 +224,11 @@ export class EnvironmentSchema {
   @Max(300_000)
   SEAT_LEASE_MS = 15_000;
 
+  // While Redis cannot be reached: count seats and stream caps per replica (open) or refuse handshakes (closed).
+  @Transform(trimmed)
+  @IsIn(['open', 'closed'])
+  SEATS_ON_STORE_FAILURE: 'open' | 'closed' = 'open';
+
   @Transform(toInt)
   @IsInt()
   @Min(100)

@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Controller, Get, ServiceUnavailableException, type OnModuleDestroy } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, MemoryHealthIndicator, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
+import { SharedStoreStatus } from '#libs/observability';
 import { ConnectionRegistry } from '#libs/realtime';
 import { AppConfig } from '../config/index.js';
 import { EngineLinks } from '../engine/engine-links.js';
@@ -21,6 +22,7 @@ export class HealthController implements OnModuleDestroy {
     private readonly links: EngineLinks,
     private readonly registry: ConnectionRegistry,
     private readonly config: AppConfig,
+    private readonly stores: SharedStoreStatus,
   ) {
     this.loopDelay.enable();
   }
@@ -36,7 +38,11 @@ export class HealthController implements OnModuleDestroy {
     return this.health.check([() => this.indicators.check('process').up({ pid: process.pid, uptimeSeconds: Math.round(process.uptime()) })]);
   }
 
-  /** Should the load balancer send new clients here: engine links up, loop not stalled, heap sane, not draining. */
+  /**
+   * Should the load balancer send new clients here: engine links up, the account log reachable, loop not stalled, heap
+   * sane, not draining. Redis is not a reason to say no: every replica shares it, so failing on it would take the whole
+   * fleet out at once; while it is away the replica runs degraded (status `degraded`, HTTP 200, with the detail).
+   */
   @Get('ready')
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
@@ -45,6 +51,7 @@ export class HealthController implements OnModuleDestroy {
     }
     return this.health.check([
       () => this.engineTransports(),
+      ...(this.readiness.accountLog ? [() => this.accountLog()] : []),
       ...(this.config.redisUrl ? [() => this.redis()] : []),
       () => this.eventLoop(),
       () => this.memory.checkHeap('heap', HEAP_LIMIT_BYTES),
@@ -71,17 +78,33 @@ export class HealthController implements OnModuleDestroy {
     return down.length === 0 ? session.up({ transports }) : session.down({ transports });
   }
 
+  private accountLog(): HealthIndicatorResult {
+    const session = this.indicators.check('accountLog');
+    const status = this.readiness.accountLog;
+    if (!status) return session.up();
+    const { reachable, ...detail } = status;
+    return reachable ? session.up(detail) : session.down(detail);
+  }
+
+  /** Up, or degraded (never down): which shared stores this replica runs without, and since when. */
   private async redis(): Promise<HealthIndicatorResult> {
     const session = this.indicators.check('redis');
+    const degradedStores = this.stores.snapshot();
     const client = this.links.redis;
-    if (!client) return session.down({ message: 'no client' });
-    try {
-      const started = performance.now();
-      await Promise.race([client.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('ping timed out')), 1_000).unref())]);
-      return session.up({ pingMs: Math.round((performance.now() - started) * 100) / 100 });
-    } catch (error) {
-      return session.down({ message: error instanceof Error ? error.message : String(error) });
+    let connection: Record<string, unknown>;
+    if (!client) connection = { reachable: false, message: 'no client' };
+    else if (client.status !== 'ready') connection = { reachable: false, message: `connection ${client.status}` };
+    else {
+      try {
+        const started = performance.now();
+        await Promise.race([client.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('ping timed out')), 1_000).unref())]);
+        connection = { reachable: true, pingMs: Math.round((performance.now() - started) * 100) / 100 };
+      } catch (error) {
+        connection = { reachable: false, message: error instanceof Error ? error.message : String(error) };
+      }
     }
+    const degraded = connection.reachable !== true || Object.keys(degradedStores).length > 0;
+    return degraded ? session.degraded({ ...connection, degradedStores }) : session.up(connection);
   }
 
   private eventLoop(): HealthIndicatorResult {

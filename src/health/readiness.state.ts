@@ -1,11 +1,29 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { GatewayMetrics } from '#libs/observability';
 
-/** Whether this process should get traffic: false until started, and again from the moment shutdown begins. */
+/** The durable account log's last probe, for readiness. */
+export interface AccountLogStatus {
+  /** `jetstream` or `redis-streams`. */
+  kind: string;
+  reachable: boolean;
+  /** Why not, when not. */
+  message?: string;
+  checkedAt: string;
+}
+
+/** How often the account log is probed: readiness answers from the last probe, so a probe never holds it up. */
+const ACCOUNT_LOG_PROBE_MS = 5_000;
+
+/**
+ * Whether this process should get traffic: false until started, and again from the moment shutdown begins; also the
+ * durable account log's reachability (a replica that cannot hydrate accounts should not take new clients).
+ */
 @Injectable()
-export class ReadinessState {
+export class ReadinessState implements OnModuleDestroy {
   private started = false;
   private draining = false;
+  private accountLogStatus?: AccountLogStatus;
+  private accountLogProbe?: NodeJS.Timeout;
 
   constructor(private readonly metrics: GatewayMetrics) {
     metrics.setReady(false);
@@ -27,5 +45,41 @@ export class ReadinessState {
 
   get isReady(): boolean {
     return this.started && !this.draining;
+  }
+
+  /**
+   * Probes the account log now and every few seconds. `probe` resolves when the log can be read (and sets it up if it
+   * is missing, so that a JetStream enabled later is used without a restart), rejects with the reason otherwise.
+   * `changed` hears the first result and every change of reachability after it (one log line each, not one per probe).
+   */
+  async watchAccountLog(kind: string, probe: () => Promise<unknown>, changed: (status: AccountLogStatus, first: boolean) => void): Promise<void> {
+    const check = async (): Promise<void> => {
+      let status: AccountLogStatus;
+      try {
+        await probe();
+        status = { kind, reachable: true, checkedAt: new Date().toISOString() };
+      } catch (error) {
+        status = { kind, reachable: false, message: error instanceof Error ? error.message || error.name : String(error), checkedAt: new Date().toISOString() };
+      }
+      const previous = this.accountLogStatus;
+      this.accountLogStatus = status;
+      if (previous?.reachable !== status.reachable) changed(status, previous === undefined);
+    };
+    await check();
+    let running = false;
+    this.accountLogProbe = setInterval(() => {
+      if (running) return;
+      running = true;
+      void check().finally(() => (running = false));
+    }, ACCOUNT_LOG_PROBE_MS);
+    this.accountLogProbe.unref();
+  }
+
+  get accountLog(): AccountLogStatus | undefined {
+    return this.accountLogStatus;
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.accountLogProbe);
   }
 }

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { makeCounterProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
-import { METRICS } from '#libs/observability';
-import { redisConnection } from '../common/redis-connection.js';
+import { METRICS, PINO_LOGGER, type Logger } from '#libs/observability';
+import { redisConnection } from '#libs/redis';
 import { AppConfig } from '../config/index.js';
 import { MemoryOrderIdempotencyStore } from './memory-order-idempotency.store.js';
 import { OrderCommandsService } from './order-commands.service.js';
@@ -12,13 +12,12 @@ import { OrdersService } from './orders.service.js';
 import { RedisOrderIdempotencyStore } from './redis-order-idempotency.store.js';
 
 /** In Redis when `REDIS_URL` is set, so that a `clientOrderId` holds across replicas; in this process's memory otherwise. */
-function idempotencyStore(config: AppConfig): OrderIdempotencyStore {
+function idempotencyStore(config: AppConfig, logger: Logger): OrderIdempotencyStore {
   const { idempotencyTtlMs, idempotencyMaxKeys } = config.orders;
   if (!config.redisUrl) return new MemoryOrderIdempotencyStore(idempotencyTtlMs, idempotencyMaxKeys);
   // Fails fast rather than queueing: an order waiting for Redis is refused (ENGINE_UNAVAILABLE) and can be retried.
-  const redis = redisConnection(config.redisUrl, config.nodeId, 'orders', { maxRetriesPerRequest: 1, commandTimeout: 2_000 });
-  // Failures surface per order, as ENGINE_UNAVAILABLE with a log line; reconnect attempts need not log too.
-  redis.on('error', () => undefined);
+  // Failures surface per order, as ENGINE_UNAVAILABLE with a log line; the connection's outages are logged once each.
+  const redis = redisConnection(config.redisUrl, config.nodeId, 'orders', logger, { maxRetriesPerRequest: 1, commandTimeout: 2_000 });
   return new RedisOrderIdempotencyStore(redis, idempotencyTtlMs);
 }
 
@@ -28,7 +27,7 @@ function idempotencyStore(config: AppConfig): OrderIdempotencyStore {
     OrdersGateway,
     OrdersService,
     OrderCommandsService,
-    { provide: ORDER_IDEMPOTENCY_STORE, useFactory: idempotencyStore, inject: [AppConfig] },
+    { provide: ORDER_IDEMPOTENCY_STORE, useFactory: idempotencyStore, inject: [AppConfig, PINO_LOGGER] },
     makeCounterProvider({
       name: METRICS.orders,
       help: 'Order commands by command (submit, cancel) and outcome: ok, replayed (a repeated clientOrderId answered from the first answer) or an error code',

@@ -92,6 +92,11 @@ export class RedisServer {
 
   async restart(): Promise<void> {
     await this.stop();
+    await this.startAgain();
+  }
+
+  /** After `stop()`: a fresh, empty redis-server on the same port (what a restart without persistence leaves). */
+  async startAgain(): Promise<void> {
     const again = await RedisServer.start(this.port);
     this.process = again.process;
   }
@@ -103,10 +108,19 @@ export class NatsServer {
     readonly port: number,
     private process: ManagedProcess,
     private readonly storeDir: string,
+    private readonly jetstream: boolean,
   ) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
+  }
+
+  /** Stops the server and starts it again on the same port with the same JetStream store, `downMs` later. */
+  async restart(downMs = 0): Promise<void> {
+    await this.process.stop('SIGTERM');
+    if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+    const again = await NatsServer.start(this.port, this.storeDir, { jetstream: this.jetstream });
+    this.process = again.process;
   }
 
   static async start(port?: number, storeDir?: string, options: { jetstream?: boolean } = {}): Promise<NatsServer> {
@@ -115,7 +129,7 @@ export class NatsServer {
     const jetstream = options.jetstream === false ? [] : ['-js', '-sd', dir];
     const process = new ManagedProcess(spawn('nats-server', ['-a', '127.0.0.1', '-p', String(chosen), ...jetstream], { stdio: 'pipe' }));
     await waitFor(`nats-server on ${chosen}`, async () => ((await portAccepts(chosen)) ? true : undefined));
-    return new NatsServer(chosen, process, dir);
+    return new NatsServer(chosen, process, dir, options.jetstream !== false);
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,1 @@
+export { redisConnection, reportRedisOutages, type RedisConnectionEvents } from './redis-connection.js';

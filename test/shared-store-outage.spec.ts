@@ -1,0 +1,159 @@
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GatewayError, type Licence } from '../libs/contracts/index.js';
+import { FailoverSeatStore, SeatStoreUnavailableError, type SeatsOnStoreFailure } from '../libs/licensing/failover-seat-store.js';
+import { RedisSeatStore } from '../libs/licensing/redis-seat-store.js';
+import { SeatLedger } from '../libs/licensing/seat-ledger.js';
+import type { Seat } from '../libs/licensing/seat-store.js';
+import { UserStreamCounter } from '../libs/rate-limit/user-stream-counter.js';
+import { redisConnection } from '../libs/redis/redis-connection.js';
+import { RedisServer, waitFor } from './support/processes.js';
+
+/** A pino logger whose lines are kept, parsed, for assertions on what was logged. */
+function capturedLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, destination), lines };
+}
+
+const seat = (node: string, n: number, userId = 'u-1', tenant = 't-1'): Seat => ({ id: `${node}:c${n}:${userId}`, userId, tenant });
+
+/** The shared stores against a real redis-server that stops and comes back (empty, as without persistence). */
+describe('shared stores through a Redis outage', () => {
+  let redis: RedisServer;
+  const clients: Redis[] = [];
+  let inspector: Redis;
+  const { logger, lines } = capturedLogger();
+
+  const connection = (purpose: string) => {
+    const client = redisConnection(redis.url, 'spec', purpose, logger, { maxRetriesPerRequest: 1, commandTimeout: 1_000, retryStrategy: () => 50 });
+    clients.push(client);
+    return client;
+  };
+  const ready = (client: Redis) => waitFor('redis client ready', () => (client.status === 'ready' ? true : undefined));
+  const userSeats = (userId = 'u-1') => inspector.zcard(`tradewire:seats:{t-1}:user:${userId}`);
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    inspector = new Redis(redis.url, { retryStrategy: () => 50 });
+    inspector.on('error', () => undefined);
+  });
+  afterAll(async () => {
+    for (const client of [...clients, inspector]) client.disconnect();
+    await redis.stop();
+  });
+
+  function failover(client: Redis, policy: SeatsOnStoreFailure) {
+    const events: string[] = [];
+    const store = new FailoverSeatStore(new RedisSeatStore(client, 60_000), {
+      onStoreFailure: policy,
+      degraded: () => events.push('degraded'),
+      recovered: (seats) => events.push(`recovered:${seats}`),
+    });
+    return { store, events };
+  }
+
+  it('open: counts per replica while Redis is away, writes every held seat back when it returns, logs one line per connection and outage', async () => {
+    const seatsClient = connection('seats');
+    const otherClient = connection('seats-other');
+    await Promise.all([ready(seatsClient), ready(otherClient)]);
+    const { store, events } = failover(seatsClient, 'open');
+    const other = failover(otherClient, 'open');
+    expect(await store.claim(seat('a', 1), 2, 0)).toBe('ok');
+    expect(await userSeats()).toBe(1);
+
+    await redis.stop();
+    await waitFor('connection down', () => (seatsClient.status !== 'ready' ? true : undefined));
+    // Long enough for several reconnect attempts (one every 50 ms) to fail.
+    await sleep(500);
+    // Per replica: the seat held before the outage counts, so one more fits and the third is refused.
+    expect(await store.claim(seat('a', 2), 2, 0)).toBe('ok');
+    expect(await store.claim(seat('a', 3), 2, 0)).toBe('user_limit');
+    // Another replica counts its own: the same user gets up to the limit there too.
+    expect(await other.store.claim(seat('b', 1), 2, 0)).toBe('ok');
+    expect(store.isDegraded).toBe(true);
+    expect(events).toEqual(['degraded']);
+    // A freed seat leaves the local count at once.
+    await store.free([seat('a', 2)]);
+    expect(await store.claim(seat('a', 4), 2, 0)).toBe('ok');
+
+    await redis.startAgain();
+    await waitFor('seats written back', () => (events.includes('recovered:2') && other.events.includes('recovered:1') ? true : undefined));
+    expect(store.isDegraded).toBe(false);
+    // Reconciled: the sum over the replicas, over the licence's 2 until one is freed; a new claim is refused.
+    expect(await userSeats()).toBe(3);
+    expect(await store.claim(seat('a', 5), 2, 0)).toBe('user_limit');
+    await store.free([seat('a', 1), seat('a', 4)]);
+    expect(await userSeats()).toBe(1);
+    expect(await store.claim(seat('a', 6), 2, 0)).toBe('ok');
+
+    // However many reconnect attempts failed (one every 50 ms), one line when lost and one when back, per connection.
+    for (const purpose of ['seats', 'seats-other']) {
+      const own = lines.filter((line) => line.redis === purpose);
+      expect(own.map((line) => line.msg)).toEqual(['Redis connection lost; reconnecting', 'Redis connection is back']);
+      expect(own[0]).toMatchObject({ level: 40, code: 'ECONNREFUSED' });
+      expect(own[1]?.errors).toBeGreaterThan(1);
+    }
+    await Promise.all([store.free([seat('a', 6)]), other.store.free([seat('b', 1)])]);
+  });
+
+  it('closed: refuses while Redis is away (the ledger answers ENGINE_UNAVAILABLE), shares again once it is back', async () => {
+    const client = connection('seats-closed');
+    await ready(client);
+    const { store, events } = failover(client, 'closed');
+    const ledger = new SeatLedger(store, { nodeId: 'c', renewEveryMs: 60_000 }, logger);
+    const licence: Licence = { tier: 'pro', exchanges: { '*': 'realtime' }, channels: ['quote'], maxSubscriptions: 10, maxConnections: 2, minThrottleMs: 0, features: [] };
+    await ledger.acquire('conn-1', 'sock-1', { userId: 'u-2', tenant: 't-1' }, licence);
+    await redis.stop();
+    await waitFor('connection down', () => (client.status !== 'ready' ? true : undefined));
+    await expect(store.claim(seat('c', 9, 'u-2'), 2, 0)).rejects.toBeInstanceOf(SeatStoreUnavailableError);
+    const refusal = await ledger.acquire('conn-2', 'sock-2', { userId: 'u-2', tenant: 't-1' }, licence).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refusal).toBeInstanceOf(GatewayError);
+    expect((refusal as GatewayError).code).toBe('ENGINE_UNAVAILABLE');
+    expect(ledger.inUse).toBe(1);
+    await redis.startAgain();
+    await waitFor('shared again', () => (events.includes('recovered:1') ? true : undefined));
+    expect(await userSeats('u-2')).toBe(1);
+    await ledger.acquire('conn-2', 'sock-2', { userId: 'u-2', tenant: 't-1' }, licence);
+    expect(await userSeats('u-2')).toBe(2);
+    await ledger.onModuleDestroy();
+  });
+
+  it('stream counts: the local count alone while Redis is away, every count written back when it returns', async () => {
+    const mine = connection('streams-a');
+    const theirs = connection('streams-b');
+    await Promise.all([ready(mine), ready(theirs)]);
+    const events: string[] = [];
+    const counter = new UserStreamCounter({ redis: mine, nodeId: 'a', ttlMs: 60_000, onDegraded: () => events.push('degraded'), onRecovered: () => events.push('recovered') });
+    const elsewhere = new UserStreamCounter({ redis: theirs, nodeId: 'b', ttlMs: 60_000 });
+    counter.added('holder-1');
+    counter.added('holder-2');
+    await waitFor('published', async () => ((await elsewhere.heldElsewhere('holder-1')) === 1 ? true : undefined));
+
+    await redis.stop();
+    await waitFor('connection down', () => (mine.status !== 'ready' ? true : undefined));
+    expect(await counter.heldElsewhere('holder-1')).toBe(0);
+    counter.added('holder-1');
+    counter.removed('holder-2');
+    await waitFor('degraded', () => (counter.isDegraded ? true : undefined));
+
+    await redis.startAgain();
+    await waitFor('recovered', () => (events.includes('recovered') ? true : undefined), 10_000);
+    expect(events).toEqual(['degraded', 'recovered']);
+    // The restarted Redis was empty: both counts are back, the one changed during the outage with its new value.
+    await waitFor('counts written back', async () => ((await elsewhere.heldElsewhere('holder-1')) === 2 ? true : undefined));
+    expect(await elsewhere.heldElsewhere('holder-2')).toBe(0);
+    await Promise.all([counter.close(), elsewhere.close()]);
+  });
+});
