@@ -22,7 +22,9 @@ import { startRedisServer } from './lib/redis-server.js';
  *   SOAK_MINUTES=5 npm run soak                   # a short run
  *
  * Settings (environment): SOAK_MINUTES (60), SOAK_WARMUP_MINUTES (10% of the run, at least 1, at most 10),
- * SOAK_CLIENTS concurrent dashboards (20), SOAK_QUOTE_RATE engine events/s (500), SOAK_SAMPLE_SECONDS (10),
+ * SOAK_CLIENTS concurrent dashboards (20), SOAK_QUOTE_RATE engine events/s (500), SOAK_ORDER_RATE engine order events/s
+ * across 3 accounts (2; raise it to fill the per-account replay buffers, 10,000 events each, before warm-up ends),
+ * SOAK_SAMPLE_SECONDS (10),
  * SOAK_WINDOW_MINUTES (3: memory is compared as medians over the first minutes after warm-up and the last of the run),
  * SOAK_DIR (a new temporary directory: the gateway's log and samples.jsonl land there).
  */
@@ -31,6 +33,7 @@ const minutes = numberSetting('SOAK_MINUTES', 60);
 const warmupMinutes = numberSetting('SOAK_WARMUP_MINUTES', Math.min(10, Math.max(1, minutes * 0.1)));
 const clients = numberSetting('SOAK_CLIENTS', 20);
 const quoteRate = numberSetting('SOAK_QUOTE_RATE', 500);
+const orderRate = numberSetting('SOAK_ORDER_RATE', 2);
 const sampleSeconds = numberSetting('SOAK_SAMPLE_SECONDS', 10);
 const runDir = process.env.SOAK_DIR ?? mkdtempSync(join(tmpdir(), 'tradewire-soak-'));
 /** The gateway's memory is compared over two windows this long: right after warm-up, and at the end of the load. */
@@ -266,7 +269,7 @@ async function main(): Promise<void> {
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitForHttpOk(`${baseUrl}/health/ready`, gateway, logFile, 30_000);
   const engine = await startOrderEngine(nats.url);
-  const feed = spawnNode(benchScript('../src/simulator/simulate.cli.js'), ['--transport', 'nats', '--url', nats.url, '--rate', String(quoteRate), '--channels', 'quote,trade', '--order-rate', '2', '--tick-ms', '10'], {
+  const feed = spawnNode(benchScript('../src/simulator/simulate.cli.js'), ['--transport', 'nats', '--url', nats.url, '--rate', String(quoteRate), '--channels', 'quote,trade', '--order-rate', String(orderRate), '--tick-ms', '10'], {
     layout,
     logFile: join(runDir, 'feed.log'),
   });
