@@ -210,8 +210,8 @@ const badTs = fc.constantFrom<unknown>(1e308, -1, 0, -1_700_000_000_000, 1_700_0
 const badDecimal = fc.constantFrom<unknown>('-1', -0.5, '-0', '-0.0001', 'abc', '', '1e5', 1e308, '1,5', '9'.repeat(30), null, {}, [], true, '∞', 'NaN', ' 1');
 const badString = fc.constantFrom<unknown>('', 'x'.repeat(200), {}, [], true, null);
 const badEnum = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom<unknown>(null, 1, {}, [], 'BUY', 'Open'));
-/** A value that is none of `allowed`. */
-const notIn = (allowed: readonly string[]) => badEnum.filter((value) => typeof value !== 'string' || !allowed.includes(value));
+/** A value that is none of `allowed`, in any case: engine enums are read without regard to case (`BUY` is `buy`). */
+const notIn = (allowed: readonly string[]) => badEnum.filter((value) => typeof value !== 'string' || !allowed.some((entry) => entry.toLowerCase() === value.toLowerCase()));
 /** Malformed for a decimal that may be negative (order quantities, P&L): anything but a plain decimal. */
 const badSignedDecimal = badDecimal.filter((value) => !(typeof value === 'number' && Number.isFinite(value) && Math.abs(value) < 1e21) && !(typeof value === 'string' && /^-\d/.test(value)));
 const deepJson = fc.integer({ min: 40, max: 30_000 }).map((levels) => ({ deep: levels }));
