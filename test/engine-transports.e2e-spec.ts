@@ -181,6 +181,30 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
       client.socket.close();
     });
 
+    it('accepts upper-case enums from an engine (BUY, LIMIT, NEW) and delivers them in the lower case of the contract', async () => {
+      const trader = await connectClient(gateway.url, NAMESPACES.orders, { auth: { token: await hsToken({ sub: 'fix-trader', accounts: ['ACC-1002'] }) } });
+      expect(await request(trader.socket, 'subscribe', { accounts: ['ACC-1002'] })).toMatchObject({ ok: true });
+      const orders = collect<{ orderId: string; side: string; type: string; status: string; execType: string }>(trader.socket, 'order');
+      const order = { orderId: 'FIX-1', clientOrderId: 'fix-c-1', symbol: 'NASDAQ:MSFT', side: 'BUY', type: 'LIMIT', status: 'NEW', execType: 'NEW', quantity: '10', filledQuantity: '0', leavesQuantity: '10', price: '410.10' };
+      await publish('acct.ACC-1002.order', { ...order, ts: Date.now() });
+      await publish('acct.ACC-1002.order', { ...order, side: 'Sell', type: 'STOP_LIMIT', status: 'PARTIALLY_FILLED', execType: 'TRADE', ts: Date.now() });
+      await waitFor('both order events', () => (orders.length >= 2 ? true : undefined));
+      expect(orders.map(({ side, type, status, execType }) => ({ side, type, status, execType }))).toEqual([
+        { side: 'buy', type: 'limit', status: 'new', execType: 'new' },
+        { side: 'sell', type: 'stop_limit', status: 'partially_filled', execType: 'trade' },
+      ]);
+
+      const watcher = await mdClient('fix-watcher');
+      const frames = collect<MdMessage[]>(watcher.socket, 'md');
+      expect(await request<MdSubscribeResponse>(watcher.socket, 'subscribe', { instruments: ['NASDAQ:MSFT'], channels: ['trade'] })).toMatchObject({ ok: true });
+      await publish('md.trade.NASDAQ.MSFT', { price: '410.12', size: '5', side: 'SELL', tradeId: 'FIX-T-1', ts: Date.now() });
+      const trade = await waitFor('the trade', () => frames.flat().find((m) => m.stream === 'trade:NASDAQ:MSFT'));
+      expect(trade.data).toMatchObject({ price: '410.12', side: 'sell', tradeId: 'FIX-T-1' });
+      for (const kind of ['order', 'trade']) expect(await gateway.metric('tradewire_engine_events_malformed_total', { kind, reason: 'invalid_fields' })).toBe(0);
+      trader.socket.close();
+      watcher.socket.close();
+    });
+
     it('conflates throttled quotes to the latest, keeps every trade, and sends each flush as one frame', async () => {
       const client = await mdClient('hana');
       const frames = collect<MdMessage[]>(client.socket, 'md');

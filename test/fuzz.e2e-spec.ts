@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_CODES, ERROR_STATUS, NAMESPACES, ORDER_STATUSES, type MdMessage, type Namespace, type QuoteData, type WireError } from '#libs/contracts';
+import { ERROR_CODES, ERROR_STATUS, NAMESPACES, ORDER_ID_PATTERN, ORDER_STATUSES, type MdMessage, type Namespace, type QuoteData, type WireError } from '#libs/contracts';
 import { collect, connectClient, GatewayProcess, nextEvent, request, sleep } from './support/gateway.js';
 import { NatsServer, RedisServer, waitFor } from './support/processes.js';
 import { FULL_LICENCE, hsToken } from './support/tokens.js';
@@ -35,7 +35,7 @@ const HEARTBEAT_MS = 50;
 const runSettings = <T>(numRuns: number): fc.Parameters<T> => ({ numRuns, ...(SEED === undefined ? {} : { seed: SEED }), endOnFailure: LONG_RUNS === 0 });
 
 const ALL_NAMESPACES = Object.values(NAMESPACES);
-const CLIENT_EVENT_NAMES = ['subscribe', 'unsubscribe', 'resync', 'ping', 'auth:refresh', 'order:submit', 'order:cancel'] as const;
+const CLIENT_EVENT_NAMES = ['subscribe', 'unsubscribe', 'resync', 'ping', 'auth:refresh', 'order:submit', 'order:cancel', 'order:cancel-all', 'order:amend'] as const;
 /** socket.io-client refuses to emit these names itself; a hostile client could, and the raw path covers that. */
 const CLIENT_RESERVED = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
 
@@ -126,6 +126,26 @@ const requestLike = fc.oneof(
     },
     { requiredKeys: ['account'] },
   ),
+  fc.record(
+    {
+      requestId: maybe(fc.constantFrom('r-1', '__proto__', '', 'x'.repeat(100), 'a#b')),
+      account: maybe(fc.constantFrom('ACC-1001', 'ACC-2001', '')),
+      instrument: maybe(fc.constantFrom('NASDAQ:AAPL', 'NASDAQ:NOPE', 'AAPL', '')),
+      side: maybe(fc.constantFrom('buy', 'sell', 'BUY', 'hold')),
+    },
+    { requiredKeys: ['requestId', 'account'] },
+  ),
+  fc.record(
+    {
+      clientOrderId: maybe(fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/)),
+      account: maybe(fc.constantFrom('ACC-1001', 'ACC-2001', '')),
+      orderId: maybe(fc.constantFrom('O-1', '', 'x'.repeat(100))),
+      origClientOrderId: maybe(fc.constantFrom('c-1', '__proto__', '')),
+      quantity: maybe(fc.constantFrom('100', '0', '-1', '1e9', '99999999999999999999999999')),
+      price: maybe(fc.constantFrom('189.40', '0', '-1', 'NaN', '')),
+    },
+    { requiredKeys: ['clientOrderId', 'account'] },
+  ),
 );
 
 type ClientCommand =
@@ -210,8 +230,8 @@ const badTs = fc.constantFrom<unknown>(1e308, -1, 0, -1_700_000_000_000, 1_700_0
 const badDecimal = fc.constantFrom<unknown>('-1', -0.5, '-0', '-0.0001', 'abc', '', '1e5', 1e308, '1,5', '9'.repeat(30), null, {}, [], true, '∞', 'NaN', ' 1');
 const badString = fc.constantFrom<unknown>('', 'x'.repeat(200), {}, [], true, null);
 const badEnum = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom<unknown>(null, 1, {}, [], 'BUY', 'Open'));
-/** A value that is none of `allowed`. */
-const notIn = (allowed: readonly string[]) => badEnum.filter((value) => typeof value !== 'string' || !allowed.includes(value));
+/** A value that is none of `allowed`, in any case: engine enums are read without regard to case (`BUY` is `buy`). */
+const notIn = (allowed: readonly string[]) => badEnum.filter((value) => typeof value !== 'string' || !allowed.some((entry) => entry.toLowerCase() === value.toLowerCase()));
 /** Malformed for a decimal that may be negative (order quantities, P&L): anything but a plain decimal. */
 const badSignedDecimal = badDecimal.filter((value) => !(typeof value === 'number' && Number.isFinite(value) && Math.abs(value) < 1e21) && !(typeof value === 'string' && /^-\d/.test(value)));
 const deepJson = fc.integer({ min: 40, max: 30_000 }).map((levels) => ({ deep: levels }));
@@ -326,6 +346,7 @@ const engineReply: fc.Arbitrary<string | Uint8Array> = fc.oneof(
           {
             orderId: fc.oneof(fc.constantFrom<unknown>('O-1', '', 7, null, {}, [], 'x'.repeat(5_000)), fc.string({ maxLength: 20 })),
             status: fc.oneof(fc.constantFrom<unknown>(...ORDER_STATUSES, 'NEW', '', 1, null, {}), fc.string({ maxLength: 12 })),
+            orderIds: fc.oneof(fc.array(fc.constantFrom<unknown>('O-1', 'O-2', '', 7, null, 'a b', 'x'.repeat(100)), { maxLength: 5 }), fc.constantFrom<unknown>('O-1', null, {})),
             code: fc.constantFrom<unknown>('UNKNOWN_SYMBOL', 'INVALID_REQUEST', 'ENGINE_TIMEOUT', 'INTERNAL', 'NOPE', '', 42, null, {}, ['RATE_LIMITED'], 'x'.repeat(500)),
             message: fc.constantFrom<unknown>('refused', '', 9, null, {}, 'm'.repeat(5_000)),
           },
@@ -369,6 +390,7 @@ describe('fuzz: hostile client events and engine payloads against a real gateway
       RATE_LIMIT_REQUESTS: '1000000/1m',
       RATE_LIMIT_REQUEST_BURST: '100000/1s',
       RATE_LIMIT_EVENTS: 'subscribe=100000/1m,order:submit=100000/1m',
+      RATE_LIMIT_CANCELS: '100000/1m',
       RATE_LIMIT_BLOCK_AFTER: 'off',
       ORDER_TIMEOUT_MS: '1000',
     });
@@ -529,19 +551,28 @@ describe('fuzz: hostile client events and engine payloads against a real gateway
       let n = 0;
       try {
         await fc.assert(
-          fc.asyncProperty(fc.constantFrom('order:submit', 'order:cancel'), engineReply, async (command, body) => {
+          fc.asyncProperty(fc.constantFrom('order:submit', 'order:cancel', 'order:cancel-all', 'order:amend'), engineReply, async (command, body) => {
             reply = body;
             n++;
-            // A new clientOrderId every time: a repeated one is answered from memory without asking the engine.
-            const payload =
-              command === 'order:submit'
-                ? { clientOrderId: `fz-${started}-${n}`, account: 'ACC-1001', instrument: 'NASDAQ:AAPL', side: 'buy', type: 'limit', quantity: '100', price: '189.40' }
-                : { account: 'ACC-1001', orderId: `O-${n}` };
-            const answer = (await socket.timeout(ANSWER_TIMEOUT_MS).emitWithAck(command, payload)) as { ok?: unknown; data?: { orderId?: unknown; status?: unknown }; error?: unknown };
+            // A new clientOrderId (requestId) every time: a repeated one is answered from memory without asking the engine.
+            const payload = {
+              'order:submit': { clientOrderId: `fz-${started}-${n}`, account: 'ACC-1001', instrument: 'NASDAQ:AAPL', side: 'buy', type: 'limit', quantity: '100', price: '189.40' },
+              'order:cancel': { account: 'ACC-1001', orderId: `O-${n}` },
+              'order:cancel-all': { requestId: `fz-${started}-${n}`, account: 'ACC-1001', instrument: 'NASDAQ:AAPL' },
+              'order:amend': { clientOrderId: `fz-${started}-${n}`, account: 'ACC-1001', orderId: `O-${n}`, price: '189.30' },
+            }[command];
+            const answer = (await socket.timeout(ANSWER_TIMEOUT_MS).emitWithAck(command, payload)) as {
+              ok?: unknown;
+              data?: { orderId?: unknown; status?: unknown; orderIds?: unknown };
+              error?: unknown;
+            };
             if (answer.ok === true) {
               // Only a well-formed engine answer may pass, and it passes as the contract says.
-              expect(ORDER_STATUSES).toContain(answer.data?.status);
-              if (command === 'order:submit') expect(typeof answer.data?.orderId === 'string' && answer.data.orderId.length > 0).toBe(true);
+              if (command === 'order:cancel-all') {
+                expect(Array.isArray(answer.data?.orderIds)).toBe(true);
+                for (const id of answer.data?.orderIds as unknown[]) expect(typeof id === 'string' && ORDER_ID_PATTERN.test(id)).toBe(true);
+              } else expect(ORDER_STATUSES).toContain(answer.data?.status);
+              if (command === 'order:submit' || command === 'order:amend') expect(typeof answer.data?.orderId === 'string' && answer.data.orderId.length > 0).toBe(true);
             } else {
               // INTERNAL is the contract's answer to an engine code outside it or to an unreadable reply (§7.3).
               expect(answer.ok).toBe(false);

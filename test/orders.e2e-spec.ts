@@ -5,6 +5,10 @@ import {
   NAMESPACES,
   type AccountEvent,
   type EngineOrderSubmitRequest,
+  type EngineOrderAmendRequest,
+  type EngineOrderCancelAllRequest,
+  type OrderAmendResponse,
+  type OrderCancelAllResponse,
   type OrderCancelResponse,
   type OrderSubmitResponse,
   type PingResponse,
@@ -44,7 +48,7 @@ describe('order commands over NATS', () => {
     nats = await NatsServer.start();
     engine = await TestEngine.start(nats.url);
     // Room for every request these tests send as one user; the limits themselves are the simulator suite's business.
-    gateway = await GatewayProcess.start({ NATS_URL: nats.url, ORDER_TIMEOUT_MS: '800', RATE_LIMIT_REQUEST_BURST: '100/1s', RATE_LIMIT_EVENTS: 'subscribe=10/1m,order:submit=600/1m:100' });
+    gateway = await GatewayProcess.start({ NATS_URL: nats.url, ORDER_TIMEOUT_MS: '800', RATE_LIMIT_REQUESTS: '1000/1m', RATE_LIMIT_REQUEST_BURST: '100/1s', RATE_LIMIT_EVENTS: 'subscribe=10/1m,order:submit=600/1m:100' });
     trader = await ordersClient(gateway.url, { sub: 'trader-1' });
   });
   afterAll(async () => {
@@ -185,6 +189,77 @@ describe('order commands over NATS', () => {
     ]);
   });
 
+  it('amends a working order (FIX OrderCancelReplace) once per clientOrderId, by orderId or by origClientOrderId', async () => {
+    const original = uniqueId();
+    const submitted = await request<OrderSubmitResponse>(trader, 'order:submit', limitOrder(original));
+    if (!submitted.ok) throw new Error(`submit failed: ${submitted.error.message}`);
+    const { orderId } = submitted.data;
+
+    const replacement = uniqueId('amend');
+    const amend = { clientOrderId: replacement, account: 'ACC-1001', orderId, quantity: '150', price: '189.30' };
+    const first = await request<OrderAmendResponse>(trader, 'order:amend', amend);
+    expect(first).toEqual({ ok: true, data: { orderId, status: 'new' } });
+    // A repeat (the answer was lost, say) gets the first answer; the engine sees the replacement once.
+    expect(await request(trader, 'order:amend', { ...amend, quantity: '150.00' })).toEqual(first);
+    expect(await request(trader, 'order:amend', { ...amend, price: '189.20' })).toMatchObject({ ok: false, error: { code: 'DUPLICATE_ORDER', details: { clientOrderId: replacement } } });
+    // A submit may not reuse the replacement's id either: one key space per account.
+    expect(await request(trader, 'order:submit', limitOrder(replacement))).toMatchObject({ ok: false, error: { code: 'DUPLICATE_ORDER' } });
+    expect(engine.amends.filter((a) => a.clientOrderId === replacement)).toEqual([
+      { ...amend, userId: 'trader-1', tenant: 'acme-capital', ts: expect.any(Number) as number } satisfies EngineOrderAmendRequest,
+    ]);
+
+    // By origClientOrderId: the engine gets the orderId this gateway answered the submit with.
+    const second = uniqueId('amend');
+    expect(await request(trader, 'order:amend', { clientOrderId: second, account: 'ACC-1001', origClientOrderId: original, price: '189.10' })).toEqual({ ok: true, data: { orderId, status: 'new' } });
+    expect(engine.amends.find((a) => a.clientOrderId === second)).toMatchObject({ orderId, origClientOrderId: original, price: '189.10' });
+    expect(await gateway.metric('tradewire_orders_total', { command: 'amend', outcome: 'replayed' })).toBe(1);
+  });
+
+  it('refuses an amend that names no order, changes nothing, reuses the original id or comes from someone who may not trade', async () => {
+    const base = { clientOrderId: uniqueId('amend'), account: 'ACC-1001', orderId: 'O-NONE', quantity: '10' };
+    const { orderId: _orderId, ...noOrder } = base;
+    expect(await request(trader, 'order:amend', noOrder)).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST', message: 'orderId or origClientOrderId is required' } });
+    const { quantity: _quantity, ...noChange } = base;
+    expect(await request(trader, 'order:amend', noChange)).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST', message: 'quantity or price is required' } });
+    expect(await request(trader, 'order:amend', { ...noOrder, origClientOrderId: base.clientOrderId })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST', message: expect.stringContaining('clientOrderId must be new') as string } });
+    expect(await request(trader, 'order:amend', { ...base, quantity: '0' })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    expect(await request(trader, 'order:amend', { ...base, price: '-1' })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    expect(await request(trader, 'order:amend', { ...base, side: 'sell' })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    expect(await request(trader, 'order:amend', { ...base, account: 'ACC-2001' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN', details: { account: 'ACC-2001' } } });
+    const viewer = await ordersClient(gateway.url, { sub: 'viewer-2', roles: ['viewer'] });
+    expect(await request(viewer, 'order:amend', base)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN', message: 'requires role trader' } });
+    expect(await request(viewer, 'order:cancel-all', { requestId: uniqueId('all'), account: 'ACC-1001' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN', message: 'requires role trader' } });
+    viewer.close();
+    // A refused check is not remembered: the same clientOrderId goes through once the amend is whole.
+    expect(engine.amends.filter((a) => a.clientOrderId === base.clientOrderId)).toEqual([]);
+    expect(await request(trader, 'order:amend', base)).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST', message: 'no working order of this account has that id' } });
+  });
+
+  it('cancels every working order of an account, or of one instrument and side, once per requestId', async () => {
+    const ids = [uniqueId(), uniqueId(), uniqueId()];
+    const orders = [limitOrder(ids[0] ?? '', { instrument: 'NASDAQ:TSLA' }), limitOrder(ids[1] ?? '', { instrument: 'NASDAQ:TSLA', side: 'sell' }), limitOrder(ids[2] ?? '', { instrument: 'NASDAQ:NFLX' })];
+    const orderIds: string[] = [];
+    for (const order of orders) {
+      const answer = await request<OrderSubmitResponse>(trader, 'order:submit', order);
+      if (!answer.ok) throw new Error(`submit failed: ${answer.error.message}`);
+      orderIds.push(answer.data.orderId);
+    }
+    const requestId = uniqueId('all');
+    const tslaBuys = await request<OrderCancelAllResponse>(trader, 'order:cancel-all', { requestId, account: 'ACC-1001', instrument: 'NASDAQ:TSLA', side: 'buy' });
+    expect(tslaBuys).toEqual({ ok: true, data: { orderIds: [orderIds[0]] } });
+    expect(await request(trader, 'order:cancel-all', { requestId, account: 'ACC-1001', instrument: 'NASDAQ:TSLA', side: 'buy' })).toEqual(tslaBuys);
+    expect(await request(trader, 'order:cancel-all', { requestId, account: 'ACC-1001' })).toMatchObject({ ok: false, error: { code: 'DUPLICATE_ORDER', details: { requestId } } });
+    expect(engine.cancelAlls.filter((c) => c.requestId === requestId)).toEqual([
+      { requestId, account: 'ACC-1001', instrument: 'NASDAQ:TSLA', side: 'buy', userId: 'trader-1', tenant: 'acme-capital', ts: expect.any(Number) as number } satisfies EngineOrderCancelAllRequest,
+    ]);
+    const everything = await request<OrderCancelAllResponse>(trader, 'order:cancel-all', { requestId: uniqueId('all'), account: 'ACC-1001' });
+    expect(everything.ok && everything.data.orderIds).toEqual(expect.arrayContaining([orderIds[1], orderIds[2]]));
+    expect(everything.ok && everything.data.orderIds).not.toContain(orderIds[0]);
+    expect(await request(trader, 'order:cancel-all', { requestId: uniqueId('all'), account: 'ACC-2001' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await request(trader, 'order:cancel-all', { requestId: uniqueId('all'), account: 'ACC-1001', side: 'BUY' })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    expect(await request(trader, 'order:cancel-all', { account: 'ACC-1001' })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+  });
+
   it('answers ENGINE_UNAVAILABLE when no engine serves order commands; that clientOrderId may then be sent again', async () => {
     await engine.stopListening();
     const id = uniqueId();
@@ -278,6 +353,33 @@ describe('order commands over Redis (a reply channel and a correlation id)', () 
     expect(seen.map((order) => order.clientOrderId)).toEqual([id, early]);
     socket.close();
   });
+
+  it('sends cancel-all and amend on their channels and reads the answers of the engine', async () => {
+    const socket = await ordersClient(gateway.url, { sub: 'redis-trader' });
+    const [sub, pub] = [new Redis(redis.url), new Redis(redis.url)];
+    engineClients.push(sub, pub);
+    const seen: { channel: string; body: Record<string, unknown> }[] = [];
+    sub.on('message', (channel: string, message: string) => {
+      const body = JSON.parse(message) as Record<string, unknown> & { replyTo: string; correlationId: string };
+      seen.push({ channel, body });
+      const answer = channel === 'engine.order.cancel-all' ? { orderIds: ['R-7', 'R-9'] } : { orderId: body.orderId, status: 'new' };
+      void pub.publish(body.replyTo, JSON.stringify({ correlationId: body.correlationId, ...answer }));
+    });
+    await sub.subscribe('engine.order.cancel-all', 'engine.order.amend');
+
+    const requestId = uniqueId('all');
+    const all = await request<OrderCancelAllResponse>(socket, 'order:cancel-all', { requestId, account: 'ACC-1001', instrument: 'NASDAQ:AAPL' });
+    expect(all).toEqual({ ok: true, data: { orderIds: ['R-7', 'R-9'] } });
+    expect(await request(socket, 'order:cancel-all', { requestId, account: 'ACC-1001', instrument: 'NASDAQ:AAPL' })).toEqual(all);
+    const replacement = uniqueId('amend');
+    const amended = await request<OrderAmendResponse>(socket, 'order:amend', { clientOrderId: replacement, account: 'ACC-1001', orderId: 'R-7', price: '188.00' });
+    expect(amended).toEqual({ ok: true, data: { orderId: 'R-7', status: 'new' } });
+    expect(seen.map(({ channel, body }) => [channel, body.requestId ?? body.clientOrderId, body.userId])).toEqual([
+      ['engine.order.cancel-all', requestId, 'redis-trader'],
+      ['engine.order.amend', replacement, 'redis-trader'],
+    ]);
+    socket.close();
+  });
 });
 
 describe('order commands on the embedded simulator', () => {
@@ -316,6 +418,31 @@ describe('order commands on the embedded simulator', () => {
     expect(refused).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED', status: 429, message: 'too many order:submit requests', retryAfterMs: expect.any(Number) as number } });
     // Another event is not held back by it.
     expect(await request(socket, 'ping', {})).toMatchObject({ ok: true });
+    socket.close();
+  });
+
+  it('amends a working order (execType replaced) and cancels all of an instrument, each with its order events', async () => {
+    const { socket } = await connectClient(gateway.url, NAMESPACES.orders, { auth: { token: await hsToken({ sub: 'demo-amender' }) } });
+    expect(await request(socket, 'subscribe', { accounts: ['ACC-1001'] })).toMatchObject({ ok: true });
+    const events: AccountEvent<'order'>[] = [];
+    socket.on('order', (event: AccountEvent<'order'>) => events.push(event));
+    const original = uniqueId();
+    const submitted = await request<OrderSubmitResponse>(socket, 'order:submit', limitOrder(original, { instrument: 'NASDAQ:MSFT', price: '100.00' }));
+    if (!submitted.ok) throw new Error(`submit failed: ${submitted.error.message}`);
+    const { orderId } = submitted.data;
+    // The simulator fills and cancels its working orders at random, this one too: rarely within these few requests.
+    const replacement = uniqueId('amend');
+    const amended = await request<OrderAmendResponse>(socket, 'order:amend', { clientOrderId: replacement, account: 'ACC-1001', origClientOrderId: original, quantity: '200', price: '99.50' });
+    expect(amended).toMatchObject({ ok: true, data: { orderId } });
+    const replaced = await waitFor('the replaced event', () => events.find((e) => e.orderId === orderId && e.execType === 'replaced'));
+    expect(replaced).toMatchObject({ clientOrderId: replacement, quantity: '200', price: '99.50', symbol: 'NASDAQ:MSFT' });
+    expect(Number(replaced.leavesQuantity) + Number(replaced.filledQuantity)).toBe(200);
+
+    const all = await request<OrderCancelAllResponse>(socket, 'order:cancel-all', { requestId: uniqueId('all'), account: 'ACC-1001', instrument: 'NASDAQ:MSFT' });
+    if (!all.ok) throw new Error(`cancel-all failed: ${all.error.message}`);
+    expect(all.data.orderIds).toContain(orderId);
+    await waitFor('a canceled event for each', () => (all.data.orderIds.every((id) => events.some((e) => e.orderId === id && e.status === 'canceled')) ? true : undefined));
+    expect(events.filter((e) => all.data.orderIds.includes(e.orderId) && e.status === 'canceled').every((e) => e.symbol === 'NASDAQ:MSFT')).toBe(true);
     socket.close();
   });
 });

@@ -136,6 +136,50 @@ describe('rate limits', () => {
     });
   });
 
+  describe('cancels are never locked out (simulator engine)', () => {
+    let gateway: GatewayProcess;
+
+    beforeAll(async () => {
+      gateway = await GatewayProcess.start({
+        ENGINE_TRANSPORT: 'simulator',
+        SIMULATOR: 'on',
+        SIMULATOR_RATE: '5',
+        RATE_LIMIT_REQUEST_BURST: '4/1m',
+        RATE_LIMIT_REQUESTS: '1000/1m',
+        RATE_LIMIT_BLOCK_AFTER: '3/1m',
+        RATE_LIMIT_BLOCK_MS: '60000',
+        RATE_LIMIT_CANCELS: '3/1m',
+      });
+    });
+    afterAll(async () => {
+      await gateway.stop();
+    });
+
+    it('lets a user blocked for flooding cancel its orders, from a bucket of their own', async () => {
+      const { socket } = await connectClient(gateway.url, NAMESPACES.orders, { auth: { token: await hsToken({ sub: 'flooder', lic: FULL_LICENCE }) } });
+      const order = (clientOrderId: string) => ({ clientOrderId, account: 'ACC-1001', instrument: 'NASDAQ:AAPL', side: 'buy', type: 'limit', quantity: '10', price: '1.00' });
+      const resting = await request<{ orderId: string; status: string }>(socket, 'order:submit', order(`flood-${process.pid}-1`));
+      if (!resting.ok) throw new Error(`submit failed: ${resting.error.message}`);
+      // Flood: the burst bucket (4 per minute) runs dry, and the third refusal blocks the user for a minute.
+      const answers: AckResponse<unknown>[] = [];
+      for (let i = 0; i < 6; i += 1) answers.push(await request(socket, 'unsubscribe', {}));
+      expect(refusal(answers[5])).toMatchObject({ code: 'RATE_LIMITED', message: 'too many refused requests: blocked for 60 s' });
+      expect(refusal(await request(socket, 'order:submit', order(`flood-${process.pid}-2`))).message).toMatch(/blocked/);
+
+      // Blocked, and still able to get out of its orders.
+      expect(await request(socket, 'order:cancel', { account: 'ACC-1001', orderId: resting.data.orderId })).toEqual({ ok: true, data: { status: 'canceled' } });
+      // Cancels have a bucket of their own (3 per minute here): past it they are refused, without extending the block.
+      expect((await request(socket, 'order:cancel', { account: 'ACC-1001', orderId: 'SIM-0' })).ok).toBe(false);
+      await request(socket, 'order:cancel', { account: 'ACC-1001', orderId: 'SIM-0' });
+      const overCancels = refusal(await request(socket, 'order:cancel', { account: 'ACC-1001', orderId: 'SIM-0' }));
+      expect(overCancels).toMatchObject({ code: 'RATE_LIMITED', message: 'too many cancel requests' });
+      expect(overCancels.retryAfterMs).toBeLessThanOrEqual(20_000);
+      expect(await gateway.metric('tradewire_rate_limited_total', { namespace: NAMESPACES.orders, event: 'order:cancel', rule: 'cancels' })).toBe(1);
+      expect(socket.connected).toBe(true);
+      socket.close();
+    });
+  });
+
   describe('new connections per client address', () => {
     let direct: GatewayProcess;
     let behindProxy: GatewayProcess;

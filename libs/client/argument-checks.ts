@@ -1,6 +1,6 @@
 import { INSTRUMENT_PATTERN, MD_CHANNELS, ORDER_ID_PATTERN, ORDER_SIDES, ORDER_TYPES, PRICED_ORDER_TYPES, type MdChannel } from '#libs/contracts';
 import { InvalidArgumentError } from './errors.js';
-import type { AccountSubscribeOptions, CancelOrderInput, MarketDataSubscribeOptions, SubmitOrderInput, TradewireClientOptions } from './types.js';
+import type { AccountSubscribeOptions, AmendOrderInput, CancelAllOrdersInput, CancelOrderInput, MarketDataSubscribeOptions, SubmitOrderInput, TradewireClientOptions } from './types.js';
 
 /** Checks on the arguments of public methods: a bad one throws `InvalidArgumentError` before anything is sent. */
 
@@ -96,4 +96,29 @@ export function checkCancelOrder(input: CancelOrderInput): void {
     const value = input[key];
     if (value !== undefined && (typeof value !== 'string' || !ORDER_ID_PATTERN.test(value))) fail(key, "must be 1 to 64 letters, digits, '.', '_', ':' or '-'");
   }
+}
+
+function checkOrderId(argument: string, value: unknown): void {
+  if (value !== undefined && (typeof value !== 'string' || !ORDER_ID_PATTERN.test(value))) fail(argument, "must be 1 to 64 letters, digits, '.', '_', ':' or '-'");
+}
+
+export function checkCancelAllOrders(input: CancelAllOrdersInput): void {
+  if (typeof input !== 'object' || input === null) fail('cancelAll', 'must be an object');
+  checkAccount(input.account);
+  if (input.instrument !== undefined) checkInstrument(input.instrument);
+  if (input.side !== undefined && !(ORDER_SIDES as readonly unknown[]).includes(input.side)) fail('side', `must be one of ${ORDER_SIDES.join(', ')}`);
+  checkOrderId('requestId', input.requestId);
+}
+
+export function checkAmendOrder(input: AmendOrderInput): void {
+  if (typeof input !== 'object' || input === null) fail('amend', 'must be an object');
+  checkAccount(input.account);
+  if (input.orderId === undefined && input.origClientOrderId === undefined) fail('orderId', 'give orderId or origClientOrderId');
+  checkOrderId('orderId', input.orderId);
+  checkOrderId('origClientOrderId', input.origClientOrderId);
+  checkOrderId('clientOrderId', input.clientOrderId);
+  if (input.quantity === undefined && input.price === undefined) fail('quantity', 'give quantity or price (or both)');
+  if (input.quantity !== undefined) checkDecimal('quantity', input.quantity);
+  if (input.price !== undefined) checkDecimal('price', input.price);
+  if (input.clientOrderId !== undefined && input.clientOrderId === input.origClientOrderId) fail('clientOrderId', 'must be new: it names the replacement, origClientOrderId the order it replaces');
 }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NAMESPACES, type OrderSubmitRequest } from '#libs/contracts';
+import { NAMESPACES, type OrderAmendRequest, type OrderCancelAllRequest, type OrderSubmitRequest } from '#libs/contracts';
 import { refusal, ScriptedGateway, until } from './spec-support/scripted-gateway.js';
 import { RequestError, TradewireClient, type ConnectionState, type ConnectionStateInfo, type TradewireClientOptions, type TradewireError } from './index.js';
 
@@ -270,6 +270,55 @@ describe('the SDK connection: tokens, reconnects, refusals, requests', () => {
       { account: 'ACC-1', orderId: 'O-1' },
       { account: 'ACC-1', orderId: 'O-404' },
     ]);
+  });
+
+  it('cancels all (filters, a requestId reused on retry) and amends (a new clientOrderId), typed', async () => {
+    let lose = true;
+    gateway.on(ORDERS, 'order:cancel-all', (socket) => {
+      if (lose) {
+        lose = false;
+        socket.conn.close(); // the answer is lost: the SDK sends the same requestId again
+        return new Promise(() => undefined);
+      }
+      return { ok: true, data: { orderIds: ['O-1', 'O-2'] } };
+    });
+    gateway.on(ORDERS, 'order:amend', (_socket, payload) =>
+      (payload as OrderAmendRequest).orderId === 'O-404' ? { ok: false, error: refusal('INVALID_REQUEST', 'no working order of this account has that id') } : { ok: true, data: { orderId: 'O-1', status: 'new' } },
+    );
+    const c = start();
+    const all = await c.orders.cancelAll({ account: 'ACC-1', instrument: 'NASDAQ:AAPL', side: 'sell' });
+    expect(all.orderIds).toEqual(['O-1', 'O-2']);
+    const sent = gateway.requestsOf(ORDERS, 'order:cancel-all').map((r) => r.payload as OrderCancelAllRequest);
+    expect(sent).toEqual([
+      { requestId: all.requestId, account: 'ACC-1', instrument: 'NASDAQ:AAPL', side: 'sell' },
+      { requestId: all.requestId, account: 'ACC-1', instrument: 'NASDAQ:AAPL', side: 'sell' },
+    ]);
+    expect(await c.orders.cancelAll({ account: 'ACC-1', requestId: 'panic-1' })).toEqual({ orderIds: ['O-1', 'O-2'], requestId: 'panic-1' });
+
+    expect(await c.orders.amend({ account: 'ACC-1', origClientOrderId: 'c-1', quantity: '20', clientOrderId: 'c-2' })).toEqual({ orderId: 'O-1', status: 'new', clientOrderId: 'c-2' });
+    const generated = await c.orders.amend({ account: 'ACC-1', orderId: 'O-1', price: '1.25' });
+    expect(generated.clientOrderId).toMatch(/^[A-Za-z0-9._:-]{1,64}$/);
+    await expect(c.orders.amend({ account: 'ACC-1', orderId: 'O-404', price: '1' })).rejects.toMatchObject({ name: 'RequestError', code: 'INVALID_REQUEST' });
+    expect(gateway.requestsOf(ORDERS, 'order:amend').map((r) => r.payload)).toEqual([
+      { clientOrderId: 'c-2', account: 'ACC-1', origClientOrderId: 'c-1', quantity: '20' },
+      { clientOrderId: generated.clientOrderId, account: 'ACC-1', orderId: 'O-1', price: '1.25' },
+      { clientOrderId: expect.any(String) as string, account: 'ACC-1', orderId: 'O-404', price: '1' },
+    ]);
+  });
+
+  it('checks cancel-all and amend arguments before sending anything', () => {
+    const c = start();
+    expect(() => c.orders.cancelAll({ account: 'bad account' })).toThrow(/account/);
+    expect(() => c.orders.cancelAll({ account: 'ACC-1', instrument: 'AAPL' })).toThrow(/instrument/);
+    expect(() => c.orders.cancelAll({ account: 'ACC-1', side: 'BUY' as 'buy' })).toThrow(/side/);
+    expect(() => c.orders.cancelAll({ account: 'ACC-1', requestId: '' })).toThrow(/requestId/);
+    expect(() => c.orders.amend({ account: 'ACC-1', price: '1' })).toThrow(/orderId: give orderId or origClientOrderId/);
+    expect(() => c.orders.amend({ account: 'ACC-1', orderId: 'O-1' })).toThrow(/quantity: give quantity or price/);
+    expect(() => c.orders.amend({ account: 'ACC-1', orderId: 'O-1', quantity: '0' })).toThrow(/quantity/);
+    expect(() => c.orders.amend({ account: 'ACC-1', orderId: 'O-1', price: '-1' })).toThrow(/price/);
+    expect(() => c.orders.amend({ account: 'ACC-1', origClientOrderId: 'c-1', clientOrderId: 'c-1', price: '1' })).toThrow(/clientOrderId: must be new/);
+    expect(() => c.orders.amend({ account: 'ACC-1', orderId: 'has spaces', price: '1' })).toThrow(/orderId/);
+    expect(gateway.requests).toEqual([]);
   });
 
   it('checks order arguments before sending anything', () => {

@@ -5,7 +5,7 @@
 export { TradewireClient } from './tradewire-client.js';
 export { MarketDataClient, MarketDataSubscription } from './market-data.js';
 export { AccountStreamClient, AccountSubscription, AccountStore, OrderStore, PositionStore, PortfolioStore } from './account-streams.js';
-export { OrdersClient, newClientOrderId, type SubmitOrderResult } from './order-commands.js';
+export { OrdersClient, newClientOrderId, type AmendOrderResult, type CancelAllOrdersResult, type SubmitOrderResult } from './order-commands.js';
 export { BookState, CHECKSUM_LEVELS, type BookCheck } from './book-state.js';
 export { FullJitterBackoff, jitterWithin, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 export { REFUSAL_POLICY, classifyRefusal, type RefusalAction, type RefusalContext } from './refusal-policy.js';
@@ -20,6 +20,8 @@ export type {
   MdChannel,
   MdRejected,
   MdSubscribed,
+  OrderAmendResponse,
+  OrderCancelAllResponse,
   OrderCancelResponse,
   OrderSide,
   OrderStatus,

@@ -1,12 +1,30 @@
-import { type OrderCancelResponse, type OrderSubmitRequest, type OrderSubmitResponse } from '#libs/contracts';
+import {
+  type OrderAmendRequest,
+  type OrderAmendResponse,
+  type OrderCancelAllRequest,
+  type OrderCancelAllResponse,
+  type OrderCancelResponse,
+  type OrderSubmitRequest,
+  type OrderSubmitResponse,
+} from '#libs/contracts';
 import { AccountStreamClient, OrderStore } from './account-streams.js';
-import { checkCancelOrder, checkSubmitOrder } from './argument-checks.js';
+import { checkAmendOrder, checkCancelAllOrders, checkCancelOrder, checkSubmitOrder } from './argument-checks.js';
 import type { ConnectionHub } from './connection.js';
 import type { TradewireError } from './errors.js';
-import type { CancelOrderInput, SubmitOrderInput } from './types.js';
+import type { AmendOrderInput, CancelAllOrdersInput, CancelOrderInput, SubmitOrderInput } from './types.js';
 
 /** `submit`'s answer: the engine's `orderId` and `status`, and the `clientOrderId` the order went with. */
 export interface SubmitOrderResult extends OrderSubmitResponse {
+  clientOrderId: string;
+}
+
+/** `cancelAll`'s answer: the orders the engine is canceling, and the `requestId` the request went with. */
+export interface CancelAllOrdersResult extends OrderCancelAllResponse {
+  requestId: string;
+}
+
+/** `amend`'s answer: the order's `orderId` and `status`, and the replacement's `clientOrderId`. */
+export interface AmendOrderResult extends OrderAmendResponse {
   clientOrderId: string;
 }
 
@@ -61,5 +79,43 @@ export class OrdersClient extends AccountStreamClient<'order', OrderStore> {
       ...(input.clientOrderId !== undefined ? { clientOrderId: input.clientOrderId } : {}),
     };
     return this.hub.channel(this.namespace as '/orders').request('order:cancel', request, { retryOnLoss: true });
+  }
+
+  /**
+   * Sends `order:cancel-all`: every working order of the account, or of one instrument and/or side. Never held back by
+   * the rate limits of other requests (protocol §3.6). Resolves with the `orderIds` being canceled.
+   */
+  cancelAll(input: CancelAllOrdersInput): Promise<CancelAllOrdersResult> {
+    checkCancelAllOrders(input);
+    const request: OrderCancelAllRequest = {
+      requestId: input.requestId ?? newClientOrderId(),
+      account: input.account,
+      ...(input.instrument !== undefined ? { instrument: input.instrument } : {}),
+      ...(input.side !== undefined ? { side: input.side } : {}),
+    };
+    return this.hub
+      .channel(this.namespace as '/orders')
+      .request('order:cancel-all', request, { retryOnLoss: true })
+      .then((answer) => ({ ...answer, requestId: request.requestId }));
+  }
+
+  /**
+   * Sends `order:amend` (FIX OrderCancelReplace): a new total quantity and/or price for a working order. The
+   * replacement has its own `clientOrderId` (generated when left out); the order's event says `execType: 'replaced'`.
+   */
+  amend(input: AmendOrderInput): Promise<AmendOrderResult> {
+    checkAmendOrder(input);
+    const request: OrderAmendRequest = {
+      clientOrderId: input.clientOrderId ?? newClientOrderId(),
+      account: input.account,
+      ...(input.orderId !== undefined ? { orderId: input.orderId } : {}),
+      ...(input.origClientOrderId !== undefined ? { origClientOrderId: input.origClientOrderId } : {}),
+      ...(input.quantity !== undefined ? { quantity: input.quantity } : {}),
+      ...(input.price !== undefined ? { price: input.price } : {}),
+    };
+    return this.hub
+      .channel(this.namespace as '/orders')
+      .request('order:amend', request, { retryOnLoss: true })
+      .then((answer) => ({ ...answer, clientOrderId: request.clientOrderId }));
   }
 }

@@ -229,6 +229,29 @@ export interface CancelOrderInput {
   clientOrderId?: string;
 }
 
+/** `orders.cancelAll`: every working order of `account`, or only those of `instrument` and/or `side`. */
+export interface CancelAllOrdersInput {
+  account: string;
+  instrument?: string;
+  side?: OrderSide;
+  /** The idempotency key; generated (a UUID) when left out, and reused by every retry. */
+  requestId?: string;
+}
+
+/**
+ * `orders.amend` (FIX OrderCancelReplace): the order by `orderId` or `origClientOrderId`, and its new total `quantity`
+ * and/or `price`.
+ */
+export interface AmendOrderInput {
+  account: string;
+  orderId?: string;
+  origClientOrderId?: string;
+  quantity?: string;
+  price?: string;
+  /** The replacement's own id and idempotency key; generated (a UUID) when left out, and reused by every retry. */
+  clientOrderId?: string;
+}
+
 // ---------------------------------------------------------------- diagnostics
 
 export interface StreamDiagnostics {

@@ -15,6 +15,8 @@ export const ENGINE_SUBJECTS = {
   portfolio: 'acct.*.portfolio',
   orderSubmit: 'engine.order.submit',
   orderCancel: 'engine.order.cancel',
+  orderCancelAll: 'engine.order.cancel-all',
+  orderAmend: 'engine.order.amend',
   licenceChanged: 'licence.changed',
   /** A Sharia screen change for one instrument and board (docs/operations.md, compliance screening). */
   complianceScreen: 'compliance.screen',

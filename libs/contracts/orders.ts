@@ -52,6 +52,43 @@ export interface OrderCancelResponse {
   status: OrderStatus;
 }
 
+/**
+ * `order:cancel-all`: every working order of `account`, or only those of `instrument` and/or `side`. `requestId` is
+ * the idempotency key (per account, in a space of its own): a repeat gets the first answer and reaches the engine once.
+ */
+export interface OrderCancelAllRequest {
+  requestId: string;
+  account: string;
+  instrument?: string;
+  side?: OrderSide;
+}
+
+/** The orders the engine is canceling (each gets its `canceled` order event); empty when nothing matched. */
+export interface OrderCancelAllResponse {
+  orderIds: string[];
+}
+
+/**
+ * `order:amend` (FIX OrderCancelReplace): a new `quantity` and/or `price` for a working order named by `orderId` or
+ * `origClientOrderId`. `clientOrderId` is the replacement's own id and the idempotency key, unique per account like a
+ * submit's; the order keeps its `orderId`, and its `order` event with `execType: 'replaced'` carries the new
+ * `clientOrderId`, `quantity`, `price` and `leavesQuantity`.
+ */
+export interface OrderAmendRequest {
+  clientOrderId: string;
+  account: string;
+  orderId?: string;
+  origClientOrderId?: string;
+  /** The new total quantity (filled included), more than what has been filled. */
+  quantity?: Decimal;
+  price?: Decimal;
+}
+
+export interface OrderAmendResponse {
+  orderId: string;
+  status: OrderStatus;
+}
+
 // ---------------------------------------------------------------- engine side (`engine.order.*`, request/reply)
 
 /** Who sent a command and when (engine time base: epoch milliseconds). */
@@ -70,6 +107,15 @@ export type EngineOrderSubmitRequest = OrderSubmitRequest & EngineCommandOrigin;
  */
 export type EngineOrderCancelRequest = OrderCancelRequest & EngineCommandOrigin;
 
+/** The request body on `engine.order.cancel-all`. */
+export type EngineOrderCancelAllRequest = OrderCancelAllRequest & EngineCommandOrigin;
+
+/**
+ * The request body on `engine.order.amend`. When the client names the order by `origClientOrderId` and the gateway
+ * still holds that order's submit answer, `orderId` is filled in too.
+ */
+export type EngineOrderAmendRequest = OrderAmendRequest & EngineCommandOrigin;
+
 /** An engine's refusal: a contract code is passed to the client as it is; any other code becomes `INTERNAL`. */
 export interface EngineErrorReply {
   /** A code of the contract (e.g. `INVALID_REQUEST`, `UNKNOWN_SYMBOL`), or the engine's own. */
@@ -79,3 +125,5 @@ export interface EngineErrorReply {
 
 export type EngineOrderSubmitReply = OrderSubmitResponse | EngineErrorReply;
 export type EngineOrderCancelReply = OrderCancelResponse | EngineErrorReply;
+export type EngineOrderCancelAllReply = OrderCancelAllResponse | EngineErrorReply;
+export type EngineOrderAmendReply = OrderAmendResponse | EngineErrorReply;

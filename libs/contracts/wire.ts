@@ -1,6 +1,6 @@
 import type { WireError } from './error-codes.js';
 import type { Licence } from './licence.js';
-import type { OrderCancelRequest, OrderCancelResponse, OrderSubmitRequest, OrderSubmitResponse } from './orders.js';
+import type { OrderAmendRequest, OrderAmendResponse, OrderCancelAllRequest, OrderCancelAllResponse, OrderCancelRequest, OrderCancelResponse, OrderSubmitRequest, OrderSubmitResponse } from './orders.js';
 
 /** Socket.IO namespaces, one per domain, all on one port. */
 export const NAMESPACES = {
@@ -21,6 +21,8 @@ export const CLIENT_EVENTS = {
   resync: 'resync',
   orderSubmit: 'order:submit',
   orderCancel: 'order:cancel',
+  orderCancelAll: 'order:cancel-all',
+  orderAmend: 'order:amend',
 } as const;
 
 /** Server → client event names. */
@@ -373,6 +375,8 @@ export interface AccountStreamRequests extends CommonRequests {
 export interface OrdersRequests extends AccountStreamRequests {
   'order:submit': [request: OrderSubmitRequest, response: OrderSubmitResponse];
   'order:cancel': [request: OrderCancelRequest, response: OrderCancelResponse];
+  'order:cancel-all': [request: OrderCancelAllRequest, response: OrderCancelAllResponse];
+  'order:amend': [request: OrderAmendRequest, response: OrderAmendResponse];
 }
 /** Requests of each namespace, by namespace. */
 export interface NamespaceRequests {

@@ -35,7 +35,9 @@ export class RateLimitInterceptor implements NestInterceptor {
         ? `too many refused requests: blocked for ${Math.ceil(decision.retryAfterMs / 1000)} s`
         : decision.rule === event
           ? `too many ${event} requests`
-          : 'too many requests';
+          : decision.rule === 'cancels'
+            ? 'too many cancel requests'
+            : 'too many requests';
     throw new GatewayError('RATE_LIMITED', message, { retryAfterMs: decision.retryAfterMs });
   }
 }

@@ -11,6 +11,12 @@ export interface RateLimitSettings {
   requestBurst: RateRule | null;
   /** Per user and event (default `subscribe` 10/1m). */
   events: ReadonlyMap<string, RateRule>;
+  /**
+   * Cancels (`CANCEL_EVENTS`), per user over every namespace (default 300/1m:50): their only bucket. They never take
+   * from the overall ones, are never refused for a block and never count as offences, so a user who is limited or
+   * blocked can still pull its orders. null: cancels are not limited at all.
+   */
+  cancels: RateRule | null;
   /** Repeat offenders: this many refusals within the window block the user for `blockMs`; null: never blocked. */
   blockAfter: { refusals: number; windowMs: number } | null;
   blockMs: number;
@@ -26,12 +32,19 @@ export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
   requests: { limit: 100, windowMs: 60_000, burst: 100 },
   requestBurst: { limit: 10, windowMs: 1_000, burst: 10 },
   events: new Map([['subscribe', { limit: 10, windowMs: 60_000, burst: 10 }]]),
+  cancels: { limit: 300, windowMs: 60_000, burst: 50 },
   blockAfter: { refusals: 20, windowMs: 60_000 },
   blockMs: 300_000,
   handshakes: { limit: 600, windowMs: 60_000, burst: 600 },
   maxSubscriptionsPerUser: 50,
   trustedProxies: [],
 };
+
+/**
+ * Requests that only ever take an order off the market: a desk must be able to get out of its orders at the moment
+ * its dashboard trips the limits. They have their own bucket (`cancels`) and nothing else applies to them.
+ */
+export const CANCEL_EVENTS: ReadonlySet<string> = new Set(['order:cancel', 'order:cancel-all']);
 
 /** Whose requests share buckets: a user of a tenant (the same `sub` in two tenants is two users). */
 export interface RateLimitedUser {
@@ -181,7 +194,13 @@ export class RateLimiter {
     const id = `${namespace}#${event}`;
     let build = this.checksByEvent.get(id);
     if (build) return build;
-    const { requests, requestBurst, events, blockAfter, blockMs } = this.settings;
+    const { requests, requestBurst, events, blockAfter, blockMs, cancels } = this.settings;
+    if (CANCEL_EVENTS.has(event)) {
+      // One bucket for every cancel of the user, whichever namespace it comes from; no offender policy, no block.
+      build = (holder: string): LimitCheck => ({ buckets: cancels ? [{ key: `${KEY_PREFIX}:{u:${holder}}:cancels`, name: 'cancels', rule: cancels }] : [] });
+      this.checksByEvent.set(id, build);
+      return build;
+    }
     const rules: [string, string, RateRule][] = [];
     if (requestBurst) rules.push(['request-burst', 'burst', requestBurst]);
     if (requests) rules.push(['requests', 'requests', requests]);

@@ -161,6 +161,29 @@ describe('rate limiter', () => {
     await limiter.close();
   });
 
+  it('takes cancels from their own bucket only: never from the overall ones, never blocked, never an offence', async () => {
+    const limiter = new RateLimiter(
+      settings({ requestBurst: { limit: 2, windowMs: 60_000, burst: 2 }, cancels: { limit: 3, windowMs: 60_000, burst: 3 }, blockAfter: { refusals: 2, windowMs: 60_000 }, blockMs: 60_000 }),
+      new MemoryRateLimitStore(),
+    );
+    expect((await limiter.checkRequest(user, '/orders', 'unsubscribe')).allowed).toBe(true);
+    expect((await limiter.checkRequest(user, '/orders', 'unsubscribe')).allowed).toBe(true);
+    expect(await limiter.checkRequest(user, '/orders', 'unsubscribe')).toMatchObject({ allowed: false, rule: 'request-burst', blockedNow: false });
+    expect(await limiter.checkRequest(user, '/orders', 'unsubscribe')).toMatchObject({ allowed: false, blockedNow: true });
+    expect(await limiter.checkRequest(user, '/orders', 'order:submit')).toMatchObject({ allowed: false, rule: 'blocked' });
+    // Blocked, yet cancels go through, from one bucket for both cancel events; their refusals do not extend the block.
+    expect((await limiter.checkRequest(user, '/orders', 'order:cancel')).allowed).toBe(true);
+    expect((await limiter.checkRequest(user, '/orders', 'order:cancel-all')).allowed).toBe(true);
+    expect((await limiter.checkRequest(user, '/orders', 'order:cancel')).allowed).toBe(true);
+    expect(await limiter.checkRequest(user, '/orders', 'order:cancel')).toMatchObject({ allowed: false, rule: 'cancels', blockedNow: false });
+    expect(await limiter.checkRequest(user, '/orders', 'order:cancel-all')).toMatchObject({ allowed: false, rule: 'cancels', blockedNow: false });
+    await limiter.close();
+    const unlimited = new RateLimiter(settings({ requestBurst: { limit: 1, windowMs: 60_000, burst: 1 }, cancels: null }), new MemoryRateLimitStore());
+    for (let i = 0; i < 20; i += 1) expect((await unlimited.checkRequest(user, '/orders', 'order:cancel')).allowed).toBe(true);
+    expect((await unlimited.checkRequest(user, '/orders', 'order:submit')).allowed).toBe(true);
+    await unlimited.close();
+  });
+
   it('lets everything through when every rule is off', async () => {
     const limiter = new RateLimiter(settings({ requests: null, requestBurst: null, events: new Map(), handshakes: null, blockAfter: { refusals: 1, windowMs: 60_000 } }), new MemoryRateLimitStore());
     for (let i = 0; i < 50; i += 1) expect((await limiter.checkRequest(user, '/market-data', 'subscribe')).allowed).toBe(true);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toDecimal, validateBook, validateOrder, validateQuote, validateSession, validateTrade } from './engine-event-validators.js';
+import { enumValue, toDecimal, validateBook, validateOrder, validateQuote, validateSession, validateTrade } from './engine-event-validators.js';
 import { subjectMatches } from './subject-matcher.js';
 import { decodeEnginePayload, MalformedEnginePayload } from './engine-message.deserializer.js';
 
@@ -37,6 +37,21 @@ describe('engine event validation', () => {
     expect(validateOrder(order)).toMatchObject({ ok: true, value: { ts, seq: 7, fields: { orderId: 'O' } } });
     expect(validateOrder({ ...order, seq: -1 })).toMatchObject({ ok: false });
     expect(validateOrder({ ...order, status: 'lost' })).toMatchObject({ ok: false });
+  });
+
+  it('accepts engine enums in any case and hands them on as the contract spells them', () => {
+    const ts = Date.now();
+    const order = { orderId: 'O', clientOrderId: 'C', symbol: 'NASDAQ:AAPL', side: 'BUY', type: 'STOP_LIMIT', status: 'PARTIALLY_FILLED', execType: 'Trade', quantity: '1', filledQuantity: '0', leavesQuantity: '1', ts };
+    expect(validateOrder(order)).toMatchObject({ ok: true, value: { fields: { side: 'buy', type: 'stop_limit', status: 'partially_filled', execType: 'trade' } } });
+    expect(validateOrder({ ...order, execType: 'REPLACED', status: 'PENDING_CANCEL' })).toMatchObject({ ok: true, value: { fields: { execType: 'replaced', status: 'pending_cancel' } } });
+    expect(validateTrade({ price: '1', size: '1', side: 'SELL', tradeId: 'T', ts })).toEqual({ ok: true, value: { ts, data: { price: '1', size: '1', side: 'sell', tradeId: 'T' } } });
+    expect(validateBook({ type: 'SNAPSHOT', bids: [], asks: [], ts })).toMatchObject({ ok: true, value: { type: 'snapshot' } });
+    // The session's contract spelling is upper case: a lower-case engine is accepted the same way.
+    expect(validateSession({ status: 'pre_open', ts })).toEqual({ ok: true, value: { ts, status: 'PRE_OPEN' } });
+    // Case is all that is forgiven: other spellings, padding, and strings too long to be an enum are refused.
+    for (const side of ['BUYY', ' buy', 'b', 'BUY'.repeat(20), 1, null]) expect(validateOrder({ ...order, side }), String(side)).toMatchObject({ ok: false, reason: 'side is not one of buy|sell' });
+    expect(validateOrder({ ...order, status: 'CANCELLED' })).toMatchObject({ ok: false });
+    expect(enumValue('İ', ['i'] as const)).toBeUndefined();
   });
 
   it('refuses negative or non-finite prices and sizes in quotes and trades', () => {

@@ -70,17 +70,33 @@ class FieldReader {
   optionalString(field: string): string | undefined {
     return this.source[field] === undefined || this.source[field] === null ? undefined : this.string(field, 1024);
   }
+  /** An enum, in any case (`BUY`, `Limit`), as the contract writes it: see `enumValue`. */
   oneOf<T extends string>(field: string, allowed: readonly T[]): T {
-    const value = this.source[field];
-    if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    const value = enumValue(this.source[field], allowed);
+    if (value === undefined) {
       this.fail(`${field} is not one of ${allowed.join('|')}`);
       return allowed[0];
     }
-    return value as T;
+    return value;
   }
   private fail(reason: string): void {
     this.failure ??= reason;
   }
+}
+
+/** No enum of the contract is longer; a longer string is not one, whatever its case (and is not lower-cased to find out). */
+const MAX_ENUM_LENGTH = 32;
+
+/**
+ * The contract's spelling of an engine enum, matched without regard to case: FIX-speaking engines publish `BUY`,
+ * `LIMIT`, `PARTIALLY_FILLED`, and clients always get the one spelling of the contract (`buy`, or `OPEN` for a
+ * session). Undefined when the value is none of `allowed`. The exact spelling is checked first: it is the common case.
+ */
+export function enumValue<T extends string>(value: unknown, allowed: readonly T[]): T | undefined {
+  if (typeof value !== 'string' || value.length > MAX_ENUM_LENGTH) return undefined;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  const folded = value.toLowerCase();
+  return allowed.find((entry) => entry.toLowerCase() === folded);
 }
 
 function finish<T>(reader: FieldReader, value: T): Validated<T> {
@@ -133,6 +149,7 @@ export function validateTrade(payload: unknown): Validated<{ ts: number; data: T
 }
 
 const MAX_BOOK_LEVELS = 1_000;
+const BOOK_TYPES = ['snapshot', 'delta'] as const;
 
 function levels(value: unknown): BookLevel[] | null {
   if (!Array.isArray(value) || value.length > MAX_BOOK_LEVELS) return null;
@@ -150,11 +167,12 @@ function levels(value: unknown): BookLevel[] | null {
 export function validateBook(payload: unknown): Validated<{ ts: number; type: 'snapshot' | 'delta'; bids: BookLevel[]; asks: BookLevel[] }> {
   if (!isObject(payload)) return { ok: false, reason: 'payload is not a JSON object' };
   if (!validTs(payload.ts)) return { ok: false, reason: TS_PROBLEM };
-  if (payload.type !== 'snapshot' && payload.type !== 'delta') return { ok: false, reason: 'type is not snapshot|delta' };
+  const type = enumValue(payload.type, BOOK_TYPES);
+  if (type === undefined) return { ok: false, reason: 'type is not snapshot|delta' };
   const bids = levels(payload.bids ?? []);
   const asks = levels(payload.asks ?? []);
   if (!bids || !asks) return { ok: false, reason: 'bids/asks are not [price, size] pairs of non-negative decimals' };
-  return { ok: true, value: { ts: payload.ts, type: payload.type, bids, asks } };
+  return { ok: true, value: { ts: payload.ts, type, bids, asks } };
 }
 
 const SESSION_STATUSES: readonly SessionStatus[] = ['PRE_OPEN', 'OPEN', 'CLOSED', 'HALTED'];
@@ -162,10 +180,9 @@ const SESSION_STATUSES: readonly SessionStatus[] = ['PRE_OPEN', 'OPEN', 'CLOSED'
 export function validateSession(payload: unknown): Validated<{ ts: number; status: SessionStatus }> {
   if (!isObject(payload)) return { ok: false, reason: 'payload is not a JSON object' };
   if (!validTs(payload.ts)) return { ok: false, reason: TS_PROBLEM };
-  if (typeof payload.status !== 'string' || !(SESSION_STATUSES as readonly string[]).includes(payload.status)) {
-    return { ok: false, reason: 'status is not PRE_OPEN|OPEN|CLOSED|HALTED' };
-  }
-  return { ok: true, value: { ts: payload.ts, status: payload.status as SessionStatus } };
+  const status = enumValue(payload.status, SESSION_STATUSES);
+  if (status === undefined) return { ok: false, reason: 'status is not PRE_OPEN|OPEN|CLOSED|HALTED' };
+  return { ok: true, value: { ts: payload.ts, status } };
 }
 
 const ORDER_SIDES = ['buy', 'sell'] as const;

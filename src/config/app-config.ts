@@ -207,6 +207,7 @@ function readRateLimits(env: EnvironmentSchema): { settings?: RateLimitSettings;
   const requests = read('RATE_LIMIT_REQUESTS', () => parseRateRule(env.RATE_LIMIT_REQUESTS));
   const requestBurst = read('RATE_LIMIT_REQUEST_BURST', () => parseRateRule(env.RATE_LIMIT_REQUEST_BURST));
   const events = read('RATE_LIMIT_EVENTS', () => parseEventRules(env.RATE_LIMIT_EVENTS));
+  const cancels = read('RATE_LIMIT_CANCELS', () => parseRateRule(env.RATE_LIMIT_CANCELS));
   const blockAfter = read('RATE_LIMIT_BLOCK_AFTER', () => parseRefusalThreshold(env.RATE_LIMIT_BLOCK_AFTER));
   const handshakes = read('RATE_LIMIT_HANDSHAKES', () => parseRateRule(env.RATE_LIMIT_HANDSHAKES));
   const trustedProxies = (env.TRUSTED_PROXIES ?? '')
@@ -214,13 +215,14 @@ function readRateLimits(env: EnvironmentSchema): { settings?: RateLimitSettings;
     .map((entry) => entry.trim())
     .filter(Boolean);
   read('TRUSTED_PROXIES', () => new TrustedProxies(trustedProxies));
-  if (requests === undefined || requestBurst === undefined || events === undefined || blockAfter === undefined || handshakes === undefined || problems.length > 0) {
+  if (requests === undefined || requestBurst === undefined || events === undefined || cancels === undefined || blockAfter === undefined || handshakes === undefined || problems.length > 0) {
     return { problems };
   }
   const settings: RateLimitSettings = {
     requests,
     requestBurst,
     events,
+    cancels,
     blockAfter,
     blockMs: env.RATE_LIMIT_BLOCK_MS,
     handshakes,

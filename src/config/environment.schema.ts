@@ -181,6 +181,10 @@ export class EnvironmentSchema {
 
   @Transform(trimmed)
   @IsString()
+  RATE_LIMIT_CANCELS = '300/1m:50';
+
+  @Transform(trimmed)
+  @IsString()
   RATE_LIMIT_BLOCK_AFTER = '20/1m';
 
   @Transform(toInt)

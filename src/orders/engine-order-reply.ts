@@ -1,4 +1,4 @@
-import { isErrorCode, ORDER_STATUSES, wireError, type OrderCancelResponse, type OrderStatus, type OrderSubmitResponse, type WireError } from '#libs/contracts';
+import { isErrorCode, ORDER_ID_PATTERN, ORDER_STATUSES, wireError, type OrderCancelAllResponse, type OrderCancelResponse, type OrderStatus, type OrderSubmitResponse, type WireError } from '#libs/contracts';
 
 export type EngineAnswer<T> = { ok: true; data: T } | { ok: false; error: WireError };
 
@@ -35,4 +35,17 @@ export function parseCancelReply(reply: unknown): EngineAnswer<OrderCancelRespon
   if (reply.code !== undefined) return refusal(reply);
   if (!isStatus(reply.status)) return null;
   return { ok: true, data: { status: reply.status } };
+}
+
+/** No more order ids than this in a cancel-all answer: a working-order book of an account is far smaller. */
+const MAX_CANCELED_IDS = 10_000;
+
+/** `{ orderIds: [...] }` or a refusal; null when the reply is neither. */
+export function parseCancelAllReply(reply: unknown): EngineAnswer<OrderCancelAllResponse> | null {
+  if (!isRecord(reply)) return null;
+  if (reply.code !== undefined) return refusal(reply);
+  const ids = reply.orderIds;
+  if (!Array.isArray(ids) || ids.length > MAX_CANCELED_IDS) return null;
+  if (!ids.every((id): id is string => typeof id === 'string' && ORDER_ID_PATTERN.test(id))) return null;
+  return { ok: true, data: { orderIds: [...ids] } };
 }

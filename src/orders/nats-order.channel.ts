@@ -1,11 +1,10 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ENGINE_SUBJECTS, GatewayError } from '#libs/contracts';
-import type { OrderCommand, OrderEngineChannel, OrderEngineRequests } from './order-engine.channel.js';
+import { GatewayError } from '#libs/contracts';
+import { ORDER_COMMAND_SUBJECTS, type OrderCommand, type OrderEngineChannel, type OrderEngineRequests } from './order-engine.channel.js';
 
-const SUBJECTS: Record<OrderCommand, string> = { submit: ENGINE_SUBJECTS.orderSubmit, cancel: ENGINE_SUBJECTS.orderCancel };
 
 /**
- * Order commands as NATS requests on `engine.order.submit` / `engine.order.cancel`, over the connection the engine
+ * Order commands as NATS requests on `engine.order.submit`, `.cancel`, `.cancel-all` and `.amend`, over the connection the engine
  * transport already holds. The errors are told apart by name: the transport and this code may not share one copy of
  * the NATS client's classes.
  */
@@ -29,7 +28,7 @@ export class NatsOrderChannel implements OrderEngineChannel {
     }
     if (nc.isClosed() || nc.isDraining() || !this.connected()) throw new GatewayError('ENGINE_UNAVAILABLE', 'the engine is not connected');
     try {
-      const reply = await nc.request(SUBJECTS[command], JSON.stringify(body), { timeout: timeoutMs });
+      const reply = await nc.request(ORDER_COMMAND_SUBJECTS[command], JSON.stringify(body), { timeout: timeoutMs });
       return JSON.parse(this.decoder.decode(reply.data)) as unknown;
     } catch (error) {
       throw toGatewayError(error, timeoutMs);

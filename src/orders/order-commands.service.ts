@@ -5,9 +5,15 @@ import { AccountDirectory, type AuthenticatedUser } from '#libs/auth';
 import {
   GatewayError,
   wireError,
+  type EngineOrderAmendRequest,
+  type EngineOrderCancelAllRequest,
   type EngineOrderCancelRequest,
   type EngineOrderSubmitRequest,
   type ErrorCode,
+  type OrderAmendRequest,
+  type OrderAmendResponse,
+  type OrderCancelAllRequest,
+  type OrderCancelAllResponse,
   type OrderCancelRequest,
   type OrderCancelResponse,
   type OrderSubmitRequest,
@@ -16,31 +22,32 @@ import {
 } from '#libs/contracts';
 import { METRICS, PINO_LOGGER, type Logger } from '#libs/observability';
 import { AppConfig } from '../config/index.js';
-import { parseCancelReply, parseSubmitReply } from './engine-order-reply.js';
-import type { OrderCommand, OrderEngineChannel } from './order-engine.channel.js';
-import { idempotencyKey, isZeroDecimal, orderFingerprint } from './order-fingerprint.js';
-import { ORDER_IDEMPOTENCY_STORE, type IdempotencyRecord, type OrderIdempotencyStore, type StoredOrderAnswer } from './order-idempotency.store.js';
+import { parseCancelAllReply, parseCancelReply, parseSubmitReply, type EngineAnswer } from './engine-order-reply.js';
+import type { OrderCommand, OrderEngineChannel, OrderEngineRequests } from './order-engine.channel.js';
+import { amendFingerprint, cancelAllFingerprint, cancelAllKey, idempotencyKey, isZeroDecimal, orderFingerprint } from './order-fingerprint.js';
+import { ORDER_IDEMPOTENCY_STORE, type IdempotencyRecord, type OrderCommandData, type OrderIdempotencyStore, type StoredOrderAnswer } from './order-idempotency.store.js';
 
 /** How often a replica waiting for another replica's answer to the same `clientOrderId` looks for it. */
 const POLL_MS = 50;
 /** How much longer than the engine's timeout it waits, for the other replica to write the answer down. */
 const POLL_GRACE_MS = 2_000;
 
-interface Outcome {
-  answer: StoredOrderAnswer;
+interface Outcome<T extends OrderCommandData = OrderCommandData> {
+  answer: StoredOrderAnswer<T>;
   /** The first answer of an earlier request with the same `clientOrderId`, not a new one. */
   replayed: boolean;
 }
 
-interface EngineResult {
-  answer: StoredOrderAnswer;
+interface EngineResult<T extends OrderCommandData> {
+  answer: StoredOrderAnswer<T>;
   /** False only when the command certainly never reached the engine: the key is then given up so a retry may send it. */
   reached: boolean;
 }
 
 /**
- * `order:submit` and `order:cancel`: the account check, `clientOrderId` idempotency (the same key again gets the
- * first answer and the engine sees the order once, across replicas with Redis), and the request to the engine.
+ * `order:submit`, `order:amend`, `order:cancel` and `order:cancel-all`: the account check, idempotency (the same
+ * `clientOrderId`, or cancel-all `requestId`, again gets the first answer and the engine sees the command once, across
+ * replicas with Redis), and the request to the engine.
  */
 @Injectable()
 export class OrderCommandsService implements OnModuleDestroy {
@@ -70,21 +77,74 @@ export class OrderCommandsService implements OnModuleDestroy {
     await this.store.close();
   }
 
-  async submit(user: AuthenticatedUser, order: OrderSubmitRequest): Promise<OrderSubmitResponse> {
-    let outcome: Outcome;
-    try {
-      this.checkAccount(user, order.account);
-      if (isZeroDecimal(order.quantity)) throw new GatewayError('INVALID_REQUEST', 'quantity must be more than 0');
-      if (order.price !== undefined && isZeroDecimal(order.price)) throw new GatewayError('INVALID_REQUEST', 'price must be more than 0');
-      outcome = await this.answerOnce(user, order);
-    } catch (error) {
-      this.count('submit', error instanceof GatewayError ? error.code : 'INTERNAL');
-      throw error;
-    }
-    const { answer, replayed } = outcome;
-    this.count('submit', replayed ? 'replayed' : answer.ok ? 'ok' : answer.error.code);
-    if (answer.ok) return answer.data;
-    throw toGatewayError(answer.error);
+  submit(user: AuthenticatedUser, order: OrderSubmitRequest): Promise<OrderSubmitResponse> {
+    return this.idempotent({
+      command: 'submit',
+      check: () => {
+        this.checkAccount(user, order.account);
+        if (isZeroDecimal(order.quantity)) throw new GatewayError('INVALID_REQUEST', 'quantity must be more than 0');
+        if (order.price !== undefined && isZeroDecimal(order.price)) throw new GatewayError('INVALID_REQUEST', 'price must be more than 0');
+      },
+      key: idempotencyKey(order.account, order.clientOrderId),
+      fingerprint: orderFingerprint(order),
+      duplicate: () => duplicate(order.clientOrderId),
+      send: () => this.sendSubmit(user, order),
+    });
+  }
+
+  /**
+   * FIX OrderCancelReplace: the replacement has its own `clientOrderId`, idempotent like a submit's (they share the
+   * account's key space). The engine answers `{ orderId, status }` and publishes the order with `execType: 'replaced'`.
+   */
+  amend(user: AuthenticatedUser, amend: OrderAmendRequest): Promise<OrderAmendResponse> {
+    return this.idempotent({
+      command: 'amend',
+      check: () => {
+        this.checkAccount(user, amend.account);
+        if (amend.orderId === undefined && amend.origClientOrderId === undefined) throw new GatewayError('INVALID_REQUEST', 'orderId or origClientOrderId is required');
+        if (amend.quantity === undefined && amend.price === undefined) throw new GatewayError('INVALID_REQUEST', 'quantity or price is required');
+        if (amend.origClientOrderId === amend.clientOrderId) throw new GatewayError('INVALID_REQUEST', 'clientOrderId must be new: it names the replacement, origClientOrderId the order it replaces');
+        if (amend.quantity !== undefined && isZeroDecimal(amend.quantity)) throw new GatewayError('INVALID_REQUEST', 'quantity must be more than 0');
+        if (amend.price !== undefined && isZeroDecimal(amend.price)) throw new GatewayError('INVALID_REQUEST', 'price must be more than 0');
+      },
+      key: idempotencyKey(amend.account, amend.clientOrderId),
+      fingerprint: amendFingerprint(amend),
+      duplicate: () => duplicate(amend.clientOrderId),
+      send: async () => {
+        const orderId = amend.orderId ?? (amend.origClientOrderId === undefined ? undefined : await this.submittedOrderId(amend.account, amend.origClientOrderId));
+        const body: EngineOrderAmendRequest = {
+          clientOrderId: amend.clientOrderId,
+          account: amend.account,
+          ...(orderId !== undefined ? { orderId } : {}),
+          ...(amend.origClientOrderId !== undefined ? { origClientOrderId: amend.origClientOrderId } : {}),
+          ...(amend.quantity !== undefined ? { quantity: amend.quantity } : {}),
+          ...(amend.price !== undefined ? { price: amend.price } : {}),
+          ...origin(user),
+        };
+        return this.sendCommand('amend', body, parseSubmitReply);
+      },
+    });
+  }
+
+  /** Every working order of an account, or those of one instrument and/or side; idempotent by `requestId`. */
+  cancelAll(user: AuthenticatedUser, request: OrderCancelAllRequest): Promise<OrderCancelAllResponse> {
+    return this.idempotent({
+      command: 'cancel-all',
+      check: () => this.checkAccount(user, request.account),
+      key: cancelAllKey(request.account, request.requestId),
+      fingerprint: cancelAllFingerprint(request),
+      duplicate: () => new GatewayError('DUPLICATE_ORDER', `requestId ${request.requestId} was already used for a different cancel-all`, { details: { requestId: request.requestId } }),
+      send: () => {
+        const body: EngineOrderCancelAllRequest = {
+          requestId: request.requestId,
+          account: request.account,
+          ...(request.instrument !== undefined ? { instrument: request.instrument } : {}),
+          ...(request.side !== undefined ? { side: request.side } : {}),
+          ...origin(user),
+        };
+        return this.sendCommand('cancel-all', body, parseCancelAllReply);
+      },
+    });
   }
 
   async cancel(user: AuthenticatedUser, command: OrderCancelRequest): Promise<OrderCancelResponse> {
@@ -101,19 +161,12 @@ export class OrderCommandsService implements OnModuleDestroy {
   private async cancelOnce(user: AuthenticatedUser, command: OrderCancelRequest): Promise<OrderCancelResponse> {
     this.checkAccount(user, command.account);
     if (command.orderId === undefined && command.clientOrderId === undefined) throw new GatewayError('INVALID_REQUEST', 'orderId or clientOrderId is required');
-    let orderId = command.orderId;
-    if (orderId === undefined && command.clientOrderId !== undefined) {
-      // The engine gets the orderId too when this gateway's store still holds the submit's answer.
-      const submitted = (await this.store.peek(idempotencyKey(command.account, command.clientOrderId)).catch(() => null))?.answer;
-      if (submitted?.ok) orderId = submitted.data.orderId;
-    }
+    const orderId = command.orderId ?? (command.clientOrderId === undefined ? undefined : await this.submittedOrderId(command.account, command.clientOrderId));
     const body: EngineOrderCancelRequest = {
       account: command.account,
       ...(orderId !== undefined ? { orderId } : {}),
       ...(command.clientOrderId !== undefined ? { clientOrderId: command.clientOrderId } : {}),
-      userId: user.userId,
-      tenant: user.tenant,
-      ts: Date.now(),
+      ...origin(user),
     };
     const channel = this.requireChannel();
     let reply: unknown;
@@ -129,17 +182,39 @@ export class OrderCommandsService implements OnModuleDestroy {
     return answer.data;
   }
 
+  /** The engine's `orderId` of an order this gateway's store still holds the submit (or amend) answer of. */
+  private async submittedOrderId(account: string, clientOrderId: string): Promise<string | undefined> {
+    const answer = (await this.store.peek(idempotencyKey(account, clientOrderId)).catch(() => null))?.answer;
+    return answer?.ok && 'orderId' in answer.data ? answer.data.orderId : undefined;
+  }
+
+  /** An idempotent command: checks, then the first answer for its key (sent once), counted and thrown as the client gets it. */
+  private async idempotent<T extends OrderCommandData>(spec: IdempotentCommand<T>): Promise<T> {
+    let outcome: Outcome<T>;
+    try {
+      spec.check();
+      outcome = await this.answerOnce(spec);
+    } catch (error) {
+      this.count(spec.command, error instanceof GatewayError ? error.code : 'INTERNAL');
+      throw error;
+    }
+    const { answer, replayed } = outcome;
+    this.count(spec.command, replayed ? 'replayed' : answer.ok ? 'ok' : answer.error.code);
+    if (answer.ok) return answer.data;
+    throw toGatewayError(answer.error);
+  }
+
   /** Coalesces concurrent repeats in this process, then asks the store (which coalesces across replicas). */
-  private async answerOnce(user: AuthenticatedUser, order: OrderSubmitRequest): Promise<Outcome> {
-    const key = idempotencyKey(order.account, order.clientOrderId);
-    const fingerprint = orderFingerprint(order);
+  private async answerOnce<T extends OrderCommandData>(spec: IdempotentCommand<T>): Promise<Outcome<T>> {
+    const { key, fingerprint } = spec;
     const local = this.inflight.get(key);
     if (local) {
-      if (local.fingerprint !== fingerprint) throw duplicate(order.clientOrderId);
-      const first = await local.outcome;
+      if (local.fingerprint !== fingerprint) throw spec.duplicate();
+      // The same fingerprint is the same command (it starts with the command), so the answer is of this type.
+      const first = (await local.outcome) as Outcome<T>;
       return { answer: first.answer, replayed: true };
     }
-    const outcome = this.claimAndSend(key, fingerprint, user, order);
+    const outcome = this.claimAndSend(spec);
     // Waiters attach their own handlers; this one only keeps a failure nobody waits for from going unhandled.
     outcome.catch(() => undefined);
     this.inflight.set(key, { fingerprint, outcome });
@@ -150,19 +225,22 @@ export class OrderCommandsService implements OnModuleDestroy {
     }
   }
 
-  private async claimAndSend(key: string, fingerprint: string, user: AuthenticatedUser, order: OrderSubmitRequest): Promise<Outcome> {
+  private async claimAndSend<T extends OrderCommandData>(spec: IdempotentCommand<T>): Promise<Outcome<T>> {
+    const { key, fingerprint } = spec;
     let existing: IdempotencyRecord | null;
     try {
       existing = await this.store.claim(key, fingerprint);
     } catch (error) {
-      this.logger.warn({ err: error, store: this.store.kind }, 'order idempotency store unavailable: order refused');
+      this.logger.warn({ err: error, store: this.store.kind, command: spec.command }, 'order idempotency store unavailable: order refused');
       throw new GatewayError('ENGINE_UNAVAILABLE', 'orders cannot be accepted right now (the order store is unreachable); retry with the same clientOrderId');
     }
     if (existing) {
-      if (existing.fingerprint !== fingerprint) throw duplicate(order.clientOrderId);
-      return { answer: existing.answer ?? (await this.awaitAnswer(key, fingerprint, order.clientOrderId)), replayed: true };
+      if (existing.fingerprint !== fingerprint) throw spec.duplicate();
+      const answer = existing.answer ?? (await this.awaitAnswer(key, fingerprint, spec.duplicate));
+      // As above: an equal fingerprint is the same command.
+      return { answer: answer as StoredOrderAnswer<T>, replayed: true };
     }
-    const { answer, reached } = await this.sendSubmit(user, order);
+    const { answer, reached } = await spec.send();
     try {
       if (reached) await this.store.complete(key, fingerprint, answer);
       else await this.store.release(key);
@@ -174,22 +252,20 @@ export class OrderCommandsService implements OnModuleDestroy {
   }
 
   /** Another replica claimed the key and is waiting for the engine: its answer is written to the store. */
-  private async awaitAnswer(key: string, fingerprint: string, clientOrderId: string): Promise<StoredOrderAnswer> {
+  private async awaitAnswer(key: string, fingerprint: string, duplicateError: () => GatewayError): Promise<StoredOrderAnswer> {
     const deadline = Date.now() + this.timeoutMs + POLL_GRACE_MS;
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       const record = await this.store.peek(key).catch(() => undefined);
       if (record === undefined) continue;
-      if (record === null) return failed('ENGINE_UNAVAILABLE', 'the first request with this clientOrderId did not reach the engine; send it again');
-      if (record.fingerprint !== fingerprint) throw duplicate(clientOrderId);
+      if (record === null) return failed('ENGINE_UNAVAILABLE', 'the first request with this id did not reach the engine; send it again');
+      if (record.fingerprint !== fingerprint) throw duplicateError();
       if (record.answer) return record.answer;
     }
-    return failed('ENGINE_TIMEOUT', 'the first request with this clientOrderId is still waiting for the engine');
+    return failed('ENGINE_TIMEOUT', 'the first request with this id is still waiting for the engine');
   }
 
-  private async sendSubmit(user: AuthenticatedUser, order: OrderSubmitRequest): Promise<EngineResult> {
-    const channel = this.channel;
-    if (!channel) return { reached: false, answer: failed('ENGINE_UNAVAILABLE', NO_ENGINE) };
+  private sendSubmit(user: AuthenticatedUser, order: OrderSubmitRequest): Promise<EngineResult<OrderSubmitResponse>> {
     const body: EngineOrderSubmitRequest = {
       clientOrderId: order.clientOrderId,
       account: order.account,
@@ -199,20 +275,29 @@ export class OrderCommandsService implements OnModuleDestroy {
       quantity: order.quantity,
       ...(order.price !== undefined ? { price: order.price } : {}),
       ...(order.timeInForce !== undefined ? { timeInForce: order.timeInForce } : {}),
-      userId: user.userId,
-      tenant: user.tenant,
-      ts: Date.now(),
+      ...origin(user),
     };
+    return this.sendCommand('submit', body, parseSubmitReply);
+  }
+
+  /** An idempotent command's request to the engine, and whether it certainly never reached it. */
+  private async sendCommand<C extends OrderCommand, T extends OrderCommandData>(
+    command: C,
+    body: OrderEngineRequests[C],
+    parse: (reply: unknown) => EngineAnswer<T> | null,
+  ): Promise<EngineResult<T>> {
+    const channel = this.channel;
+    if (!channel) return { reached: false, answer: failed('ENGINE_UNAVAILABLE', NO_ENGINE) };
     let reply: unknown;
     try {
-      reply = await this.timed('submit', () => channel.request('submit', body, this.timeoutMs));
+      reply = await this.timed(command, () => channel.request(command, body, this.timeoutMs));
     } catch (error) {
-      // ENGINE_TIMEOUT is an answer like any other: the order may have reached the engine, so it is never sent again.
+      // ENGINE_TIMEOUT is an answer like any other: the command may have reached the engine, so it is never sent again.
       if (error instanceof GatewayError) return { reached: error.code !== 'ENGINE_UNAVAILABLE', answer: { ok: false, error: error.toWire() } };
-      return { reached: true, answer: { ok: false, error: this.unreadable('submit', error).toWire() } };
+      return { reached: true, answer: { ok: false, error: this.unreadable(command, error).toWire() } };
     }
-    const answer = parseSubmitReply(reply);
-    return { reached: true, answer: answer ?? { ok: false, error: this.unreadable('submit', reply).toWire() } };
+    const answer = parse(reply);
+    return { reached: true, answer: answer ?? { ok: false, error: this.unreadable(command, reply).toWire() } };
   }
 
   private requireChannel(): OrderEngineChannel {
@@ -243,9 +328,25 @@ export class OrderCommandsService implements OnModuleDestroy {
   }
 }
 
+/** One idempotent command, as `idempotent` runs it. */
+interface IdempotentCommand<T extends OrderCommandData> {
+  command: OrderCommand;
+  /** The checks before anything is claimed: a refusal here is not remembered. */
+  check: () => void;
+  key: string;
+  fingerprint: string;
+  /** The refusal of the same key used for a different command. */
+  duplicate: () => GatewayError;
+  send: () => Promise<EngineResult<T>>;
+}
+
+function origin(user: AuthenticatedUser): { userId: string; tenant: string; ts: number } {
+  return { userId: user.userId, tenant: user.tenant, ts: Date.now() };
+}
+
 const NO_ENGINE = 'no engine serves order commands on this gateway (they need the NATS engine transport or the built-in simulator)';
 
-function failed(code: ErrorCode, message: string): StoredOrderAnswer {
+function failed(code: ErrorCode, message: string): StoredOrderAnswer<never> {
   return { ok: false, error: wireError(code, message) };
 }
 

@@ -1,11 +1,21 @@
-import type { EngineOrderCancelRequest, EngineOrderSubmitRequest } from '#libs/contracts';
+import { ENGINE_SUBJECTS, type EngineOrderAmendRequest, type EngineOrderCancelAllRequest, type EngineOrderCancelRequest, type EngineOrderSubmitRequest } from '#libs/contracts';
 
-export type OrderCommand = 'submit' | 'cancel';
+export type OrderCommand = 'submit' | 'cancel' | 'cancel-all' | 'amend';
 
 export interface OrderEngineRequests {
   submit: EngineOrderSubmitRequest;
   cancel: EngineOrderCancelRequest;
+  'cancel-all': EngineOrderCancelAllRequest;
+  amend: EngineOrderAmendRequest;
 }
+
+/** The engine subject (NATS) or channel (Redis) of each command. */
+export const ORDER_COMMAND_SUBJECTS: Record<OrderCommand, string> = {
+  submit: ENGINE_SUBJECTS.orderSubmit,
+  cancel: ENGINE_SUBJECTS.orderCancel,
+  'cancel-all': ENGINE_SUBJECTS.orderCancelAll,
+  amend: ENGINE_SUBJECTS.orderAmend,
+};
 
 /**
  * How order commands reach the engine and come back: NATS request/reply, or the built-in simulator in the embedded

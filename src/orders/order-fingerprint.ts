@@ -1,4 +1,4 @@
-import type { OrderSubmitRequest } from '#libs/contracts';
+import type { OrderAmendRequest, OrderCancelAllRequest, OrderSubmitRequest } from '#libs/contracts';
 
 /** `"0100.50"` → `"100.5"`, `"1.000"` → `"1"`: the same number always reads the same. Expects DECIMAL_PATTERN input. */
 export function canonicalDecimal(value: string): string {
@@ -30,4 +30,28 @@ export function orderFingerprint(order: OrderSubmitRequest): string {
 /** `clientOrderId`s are unique per account; account ids cannot hold ':' (ACCOUNT_PATTERN), so this never collides. */
 export function idempotencyKey(account: string, clientOrderId: string): string {
   return `${account}:${clientOrderId}`;
+}
+
+/**
+ * What makes two amends with one `clientOrderId` the same replacement: the order they name and the new values. It
+ * starts with the command, so a submit and an amend can never share a key: the second is a DUPLICATE_ORDER.
+ */
+export function amendFingerprint(amend: OrderAmendRequest): string {
+  return JSON.stringify([
+    'amend',
+    amend.orderId ?? null,
+    amend.origClientOrderId ?? null,
+    amend.quantity === undefined ? null : canonicalDecimal(amend.quantity),
+    amend.price === undefined ? null : canonicalDecimal(amend.price),
+  ]);
+}
+
+/** What makes two cancel-alls with one `requestId` the same request: their filters. */
+export function cancelAllFingerprint(request: OrderCancelAllRequest): string {
+  return JSON.stringify(['cancel-all', request.instrument ?? null, request.side ?? null]);
+}
+
+/** A cancel-all's `requestId` has keys of its own: `#` is in neither an account id nor an order id, so none collides. */
+export function cancelAllKey(account: string, requestId: string): string {
+  return `${account}#cancel-all#${requestId}`;
 }

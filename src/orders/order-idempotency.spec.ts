@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { OrderSubmitRequest } from '#libs/contracts';
 import { MemoryOrderIdempotencyStore } from './memory-order-idempotency.store.js';
-import { canonicalDecimal, orderFingerprint } from './order-fingerprint.js';
+import { parseCancelAllReply } from './engine-order-reply.js';
+import { amendFingerprint, cancelAllFingerprint, cancelAllKey, canonicalDecimal, idempotencyKey, orderFingerprint } from './order-fingerprint.js';
 import type { StoredOrderAnswer } from './order-idempotency.store.js';
 
 const order: OrderSubmitRequest = { clientOrderId: 'c-1', account: 'ACC-1', instrument: 'NASDAQ:AAPL', side: 'buy', type: 'limit', quantity: '100', price: '189.40', timeInForce: 'day' };
@@ -67,5 +68,29 @@ describe('MemoryOrderIdempotencyStore', () => {
     expect(await store.peek('a')).toBeNull();
     expect(await store.peek('b')).toBeNull();
     expect(await store.peek('d')).toEqual({ fingerprint: 'f', answer: accepted });
+  });
+});
+
+describe('amend and cancel-all keys', () => {
+  it('fingerprints an amend by the order it names and its new values, never like a submit', () => {
+    const amend = { clientOrderId: 'c-2', account: 'ACC-1', orderId: 'O-1', quantity: '150', price: '189.30' };
+    expect(amendFingerprint({ ...amend, quantity: '150.00', price: '0189.3' })).toBe(amendFingerprint(amend));
+    for (const change of [{ quantity: '151' }, { price: undefined }, { orderId: 'O-2' }, { origClientOrderId: 'c-1' }]) {
+      expect(amendFingerprint({ ...amend, ...change }), JSON.stringify(change)).not.toBe(amendFingerprint(amend));
+    }
+    expect(amendFingerprint(amend)).not.toBe(orderFingerprint(order));
+    expect(cancelAllFingerprint({ requestId: 'r', account: 'ACC-1', side: 'buy' })).not.toBe(cancelAllFingerprint({ requestId: 'r', account: 'ACC-1' }));
+    // A cancel-all's requestId lives apart from the account's clientOrderIds, whatever it is.
+    expect(cancelAllKey('ACC-1', 'c-1')).not.toBe(idempotencyKey('ACC-1', 'c-1'));
+    expect(cancelAllKey('ACC-1', 'x')).not.toBe(idempotencyKey('ACC-1', 'cancel-all:x'));
+  });
+
+  it('reads a cancel-all answer only when every id is an order id', () => {
+    expect(parseCancelAllReply({ orderIds: ['O-1', 'O-2'] })).toEqual({ ok: true, data: { orderIds: ['O-1', 'O-2'] } });
+    expect(parseCancelAllReply({ orderIds: [] })).toEqual({ ok: true, data: { orderIds: [] } });
+    for (const bad of [{ orderIds: ['O-1', 7] }, { orderIds: [''] }, { orderIds: ['a b'] }, { orderIds: 'O-1' }, {}, null, ['O-1'], { orderIds: Array.from({ length: 10_001 }, (_, i) => `O-${i}`) }]) {
+      expect(parseCancelAllReply(bad), JSON.stringify(bad)?.slice(0, 40)).toBeNull();
+    }
+    expect(parseCancelAllReply({ code: 'NOPE', message: 'no' })).toMatchObject({ ok: false, error: { code: 'INTERNAL', details: { engineCode: 'NOPE' } } });
   });
 });

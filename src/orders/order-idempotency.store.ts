@@ -1,7 +1,13 @@
-import type { OrderSubmitResponse, WireError } from '#libs/contracts';
+import type { OrderAmendResponse, OrderCancelAllResponse, OrderSubmitResponse, WireError } from '#libs/contracts';
 
-/** The first answer to a `clientOrderId`, as the client got it: what every repeat of it gets again. */
-export type StoredOrderAnswer = { ok: true; data: OrderSubmitResponse } | { ok: false; error: WireError };
+/** What an idempotent command answers: a submit or an amend (`{ orderId, status }`), or a cancel-all. */
+export type OrderCommandData = OrderSubmitResponse | OrderAmendResponse | OrderCancelAllResponse;
+
+/**
+ * The first answer to a `clientOrderId` (or a cancel-all's `requestId`), as the client got it: what every repeat of it
+ * gets again. Which command it answers follows from the key's fingerprint, which starts with the command.
+ */
+export type StoredOrderAnswer<T extends OrderCommandData = OrderCommandData> = { ok: true; data: T } | { ok: false; error: WireError };
 
 /** A key's state: claimed and in flight (no answer yet), or answered. */
 export interface IdempotencyRecord {

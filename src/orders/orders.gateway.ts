@@ -1,7 +1,9 @@
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { AccountDirectory } from '#libs/auth';
-import { CLIENT_EVENTS, NAMESPACES, type OrderCancelResponse, type OrderSubmitResponse } from '#libs/contracts';
+import { CLIENT_EVENTS, NAMESPACES, type OrderAmendResponse, type OrderCancelAllResponse, type OrderCancelResponse, type OrderSubmitResponse } from '#libs/contracts';
 import { AccountStreamGateway, GatewayRuntime, type AccountStream, type GatewaySocket } from '#libs/realtime';
+import { OrderAmendDto } from './dto/order-amend.dto.js';
+import { OrderCancelAllDto } from './dto/order-cancel-all.dto.js';
 import { OrderCancelDto } from './dto/order-cancel.dto.js';
 import { OrderSubmitDto } from './dto/order-submit.dto.js';
 import { OrderCommandsService } from './order-commands.service.js';
@@ -35,5 +37,17 @@ export class OrdersGateway extends AccountStreamGateway<'order'> {
   @TradingCommand()
   cancelOrder(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: OrderCancelDto): Promise<OrderCancelResponse> {
     return this.commands.cancel(socket.data.user, body);
+  }
+
+  @SubscribeMessage(CLIENT_EVENTS.orderCancelAll)
+  @TradingCommand()
+  cancelAllOrders(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: OrderCancelAllDto): Promise<OrderCancelAllResponse> {
+    return this.commands.cancelAll(socket.data.user, body);
+  }
+
+  @SubscribeMessage(CLIENT_EVENTS.orderAmend)
+  @TradingCommand()
+  amendOrder(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: OrderAmendDto): Promise<OrderAmendResponse> {
+    return this.commands.amend(socket.data.user, body);
   }
 }

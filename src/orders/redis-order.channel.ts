@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { ENGINE_SUBJECTS, GatewayError } from '#libs/contracts';
-import type { OrderCommand, OrderEngineChannel, OrderEngineRequests } from './order-engine.channel.js';
+import { GatewayError } from '#libs/contracts';
+import { ORDER_COMMAND_SUBJECTS, type OrderCommand, type OrderEngineChannel, type OrderEngineRequests } from './order-engine.channel.js';
 
-const SUBJECTS: Record<OrderCommand, string> = { submit: ENGINE_SUBJECTS.orderSubmit, cancel: ENGINE_SUBJECTS.orderCancel };
 
 interface Waiting {
   resolve: (reply: unknown) => void;
@@ -12,7 +11,7 @@ interface Waiting {
 
 /**
  * Order commands over Redis pub/sub, which has no request/reply of its own: the request is published on
- * `engine.order.submit` / `engine.order.cancel` with this replica's reply channel and a correlation id, and the engine
+ * `engine.order.submit`, `.cancel`, `.cancel-all` and `.amend` with this replica's reply channel and a correlation id, and the engine
  * publishes its answer, with that id, on the reply channel. PUBLISH says how many subscribers got the request:
  * none is NATS's "no responders" (ENGINE_UNAVAILABLE).
  */
@@ -50,7 +49,7 @@ export class RedisOrderChannel implements OrderEngineChannel {
     reply.catch(() => undefined);
     let receivers: number;
     try {
-      receivers = await this.publisher.publish(SUBJECTS[command], JSON.stringify({ ...body, replyTo: this.replyChannel, correlationId }));
+      receivers = await this.publisher.publish(ORDER_COMMAND_SUBJECTS[command], JSON.stringify({ ...body, replyTo: this.replyChannel, correlationId }));
     } catch {
       this.forget(correlationId);
       throw new GatewayError('ENGINE_UNAVAILABLE', 'the engine cannot be reached');

@@ -1,6 +1,10 @@
 import {
   accountSubject,
   mdSubject,
+  type EngineOrderAmendReply,
+  type EngineOrderAmendRequest,
+  type EngineOrderCancelAllReply,
+  type EngineOrderCancelAllRequest,
   type EngineOrderCancelReply,
   type EngineOrderCancelRequest,
   type EngineOrderSubmitReply,
@@ -203,6 +207,57 @@ export class MarketSimulator {
     this.openOrders.splice(index, 1);
     this.emitOrder(order, Date.now(), { status: 'canceled', execType: 'canceled' });
     return { status: 'canceled' };
+  }
+
+  /** `engine.order.cancel-all`: every working order of the account (of `instrument` and/or `side` when given), at once. */
+  cancelAllOrders(request: EngineOrderCancelAllRequest): EngineOrderCancelAllReply {
+    const now = Date.now();
+    const matches = (order: SimulatedOrder) =>
+      order.account === request.account && (request.instrument === undefined || order.fields.symbol === request.instrument) && (request.side === undefined || order.fields.side === request.side);
+    const canceled = this.openOrders.filter(matches);
+    for (const order of canceled) {
+      this.openOrders.splice(this.openOrders.indexOf(order), 1);
+      this.emitOrder(order, now, { status: 'canceled', execType: 'canceled' });
+    }
+    return { orderIds: canceled.map((order) => order.fields.orderId) };
+  }
+
+  /**
+   * `engine.order.amend` (FIX OrderCancelReplace): a working order of the account, by `orderId` or
+   * `origClientOrderId`, gets its new total quantity (more than what has filled, in whole lots) and/or price, and the
+   * replacement's `clientOrderId`; its `order` event says `execType: 'replaced'`. It keeps its `orderId`.
+   */
+  amendOrder(request: EngineOrderAmendRequest): EngineOrderAmendReply {
+    const order = this.openOrders.find(
+      (candidate) =>
+        candidate.account === request.account &&
+        (request.orderId !== undefined ? candidate.fields.orderId === request.orderId : candidate.fields.clientOrderId === request.origClientOrderId),
+    );
+    if (!order) return { code: 'INVALID_REQUEST', message: 'no working order of this account has that id' };
+    const sim = order.instrument;
+    let totalLots = order.filledLots + order.remainingLots;
+    if (request.quantity !== undefined) {
+      const lotSize = Number(sim.instrument.lotSize);
+      totalLots = Math.round(Number(request.quantity) / lotSize);
+      if (Math.abs(totalLots * lotSize - Number(request.quantity)) > lotSize * 1e-6) return { code: 'INVALID_REQUEST', message: `quantity must be a whole number of lots of ${sim.instrument.lotSize}` };
+      if (totalLots <= order.filledLots) return { code: 'INVALID_REQUEST', message: `quantity must be more than the ${sim.size(order.filledLots)} already filled` };
+    }
+    let priceTicks = order.priceTicks;
+    if (request.price !== undefined) {
+      if (order.fields.type === 'market') return { code: 'INVALID_REQUEST', message: 'a market order has no price to amend' };
+      priceTicks = Math.round(Number(request.price) / sim.tick);
+      if (!(priceTicks >= 1)) return { code: 'INVALID_REQUEST', message: 'price must be at least one tick' };
+    }
+    order.remainingLots = totalLots - order.filledLots;
+    order.priceTicks = priceTicks;
+    this.emitOrder(order, Date.now(), {
+      clientOrderId: request.clientOrderId,
+      quantity: sim.size(totalLots),
+      ...(order.fields.type === 'market' ? {} : { price: sim.price(priceTicks) }),
+      status: order.filledLots > 0 ? 'partially_filled' : 'new',
+      execType: 'replaced',
+    });
+    return { orderId: order.fields.orderId, status: order.fields.status };
   }
 
   private tick(): void {

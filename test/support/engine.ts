@@ -1,5 +1,5 @@
 import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import type { BookLevel, EngineOrderCancelRequest, EngineOrderSubmitRequest } from '#libs/contracts';
+import type { BookLevel, EngineOrderAmendRequest, EngineOrderCancelAllRequest, EngineOrderCancelRequest, EngineOrderSubmitRequest } from '#libs/contracts';
 
 export interface TestEngineOptions {
   /** How long the engine takes to answer a submit: long enough that repeats (or a replica's death) can come first. */
@@ -17,6 +17,10 @@ export interface TestEngineOptions {
 export class TestEngine {
   readonly submits: EngineOrderSubmitRequest[] = [];
   readonly cancels: EngineOrderCancelRequest[] = [];
+  readonly cancelAlls: EngineOrderCancelAllRequest[] = [];
+  readonly amends: EngineOrderAmendRequest[] = [];
+  /** Working orders by orderId, as accepted: what cancel-all and amend act on. */
+  private readonly working = new Map<string, EngineOrderSubmitRequest & { orderId: string }>();
   /** How long the engine takes to answer a submit; a test may change it between orders. */
   submitReplyDelayMs: number;
   private subscriptions: Subscription[] = [];
@@ -41,6 +45,8 @@ export class TestEngine {
     this.subscriptions = [
       this.nc.subscribe('engine.order.submit', { callback: (_error, msg) => this.onSubmit(msg) }),
       this.nc.subscribe('engine.order.cancel', { callback: (_error, msg) => this.onCancel(msg) }),
+      this.nc.subscribe('engine.order.cancel-all', { callback: (_error, msg) => this.onCancelAll(msg) }),
+      this.nc.subscribe('engine.order.amend', { callback: (_error, msg) => this.onAmend(msg) }),
     ];
     await this.nc.flush();
   }
@@ -90,6 +96,7 @@ export class TestEngine {
       return;
     }
     const orderId = `O-${this.nextOrder++}`;
+    this.working.set(orderId, { ...order, orderId });
     if (this.options.publishOrderEvents) {
       this.publishOrder(order.account, {
         orderId,
@@ -111,5 +118,52 @@ export class TestEngine {
   private onCancel(msg: Msg): void {
     this.cancels.push(msg.json<EngineOrderCancelRequest>());
     msg.respond(JSON.stringify({ status: 'pending_cancel' }));
+  }
+
+  /** Cancels the account's working orders that match; publishes each one's `canceled` event when it publishes events. */
+  private onCancelAll(msg: Msg): void {
+    const request = msg.json<EngineOrderCancelAllRequest>();
+    this.cancelAlls.push(request);
+    const matching = [...this.working.values()].filter(
+      (order) => order.account === request.account && (request.instrument === undefined || order.instrument === request.instrument) && (request.side === undefined || order.side === request.side),
+    );
+    for (const order of matching) {
+      this.working.delete(order.orderId);
+      if (this.options.publishOrderEvents) this.publishOrder(order.account, { ...this.orderFields(order), status: 'canceled', execType: 'canceled', leavesQuantity: '0' });
+    }
+    setTimeout(() => msg.respond(JSON.stringify({ orderIds: matching.map((order) => order.orderId) })), this.submitReplyDelayMs);
+  }
+
+  /** Replaces a working order's quantity and/or price and clientOrderId (FIX OrderCancelReplace). */
+  private onAmend(msg: Msg): void {
+    const request = msg.json<EngineOrderAmendRequest>();
+    this.amends.push(request);
+    const order = [...this.working.values()].find(
+      (candidate) => candidate.account === request.account && (request.orderId !== undefined ? candidate.orderId === request.orderId : candidate.clientOrderId === request.origClientOrderId),
+    );
+    if (!order) {
+      msg.respond(JSON.stringify({ code: 'INVALID_REQUEST', message: 'no working order of this account has that id' }));
+      return;
+    }
+    const replaced = { ...order, clientOrderId: request.clientOrderId, quantity: request.quantity ?? order.quantity, ...(request.price !== undefined ? { price: request.price } : {}) };
+    this.working.set(order.orderId, replaced);
+    if (this.options.publishOrderEvents) this.publishOrder(order.account, { ...this.orderFields(replaced), execType: 'replaced' });
+    setTimeout(() => msg.respond(JSON.stringify({ orderId: order.orderId, status: 'new' })), this.submitReplyDelayMs);
+  }
+
+  private orderFields(order: EngineOrderSubmitRequest & { orderId: string }): Record<string, unknown> {
+    return {
+      orderId: order.orderId,
+      clientOrderId: order.clientOrderId,
+      symbol: order.instrument,
+      side: order.side,
+      type: order.type,
+      status: 'new',
+      execType: 'new',
+      quantity: order.quantity,
+      filledQuantity: '0',
+      leavesQuantity: order.quantity,
+      ...(order.price === undefined ? {} : { price: order.price }),
+    };
   }
 }
