@@ -167,7 +167,7 @@ async function bootstrap(): Promise<void> {
     const target = inProcess;
     simulator = new MarketSimulator(
       app.get(InstrumentCatalog).all(),
-      { rate: config.simulatorRate, channels: ['quote', 'trade', 'book'], accounts: app.get(AccountDirectory).accountsOf('acme-capital'), orderRate: 2, bookDepth: 25, seed: Date.now() },
+      { rate: config.simulatorRate, channels: ['quote', 'trade', 'book'], accounts: app.get(AccountDirectory).accountsOf('acme-capital'), orderRate: config.simulatorOrderRate, bookDepth: 25, seed: Date.now() },
       (subject, payload) => target.publish(subject, payload),
     );
     simulator.start();

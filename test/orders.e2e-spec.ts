@@ -386,7 +386,8 @@ describe('order commands on the embedded simulator', () => {
   let gateway: GatewayProcess;
 
   beforeAll(async () => {
-    gateway = await GatewayProcess.start({ ENGINE_TRANSPORT: 'simulator', SIMULATOR: 'on', SIMULATOR_RATE: '20', RATE_LIMIT_EVENTS: 'subscribe=10/1m,order:submit=3/1m' });
+    // No order flow of the simulator's own: it would fill or cancel the orders these tests amend and cancel, at random.
+    gateway = await GatewayProcess.start({ ENGINE_TRANSPORT: 'simulator', SIMULATOR: 'on', SIMULATOR_RATE: '20', SIMULATOR_ORDER_RATE: '0', RATE_LIMIT_EVENTS: 'subscribe=10/1m,order:submit=3/1m' });
   });
   afterAll(async () => {
     await gateway?.stop();
@@ -430,7 +431,6 @@ describe('order commands on the embedded simulator', () => {
     const submitted = await request<OrderSubmitResponse>(socket, 'order:submit', limitOrder(original, { instrument: 'NASDAQ:MSFT', price: '100.00' }));
     if (!submitted.ok) throw new Error(`submit failed: ${submitted.error.message}`);
     const { orderId } = submitted.data;
-    // The simulator fills and cancels its working orders at random, this one too: rarely within these few requests.
     const replacement = uniqueId('amend');
     const amended = await request<OrderAmendResponse>(socket, 'order:amend', { clientOrderId: replacement, account: 'ACC-1001', origClientOrderId: original, quantity: '200', price: '99.50' });
     expect(amended).toMatchObject({ ok: true, data: { orderId } });

@@ -62,6 +62,7 @@ export class AppConfig {
   readonly drainDelayMs: number;
   readonly simulatorEnabled: boolean;
   readonly simulatorRate: number;
+  readonly simulatorOrderRate: number;
   readonly tokenExpiryWarningMs: number;
   /** Where `/metrics` is served (the main port unless `METRICS_PORT`) and the bearer token it asks for, if any. */
   readonly metrics: { port?: number; token?: string };
@@ -106,6 +107,7 @@ export class AppConfig {
     this.drainDelayMs = Math.min(env.DRAIN_DELAY_MS, Math.floor(env.SHUTDOWN_TIMEOUT_MS / 2));
     this.simulatorEnabled = env.SIMULATOR ? env.SIMULATOR === 'on' : this.engineTransports.includes('simulator');
     this.simulatorRate = env.SIMULATOR_RATE;
+    this.simulatorOrderRate = env.SIMULATOR_ORDER_RATE;
     this.tokenExpiryWarningMs = env.TOKEN_EXPIRY_WARNING_MS;
     this.metrics = { port: env.METRICS_PORT, token: env.METRICS_TOKEN };
     const rateLimits = readRateLimits(env);

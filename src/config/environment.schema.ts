@@ -151,6 +151,13 @@ export class EnvironmentSchema {
   @Max(1_000_000)
   SIMULATOR_RATE = 200;
 
+  /** The embedded simulator's own order flow (new orders, fills, cancels) per second; 0: only what clients send. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
+  SIMULATOR_ORDER_RATE = 2;
+
   @IsOptional()
   @Transform(trimmed)
   @IsIn(['on', 'off'])
