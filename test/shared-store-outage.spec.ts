@@ -130,6 +130,22 @@ describe('shared stores through a Redis outage', () => {
     await ledger.onModuleDestroy();
   });
 
+  it('stream counts: settle() writes a count before it resolves, so the next read on another replica sees it', async () => {
+    const mine = connection('settle-a');
+    const theirs = connection('settle-b');
+    await Promise.all([ready(mine), ready(theirs)]);
+    const counter = new UserStreamCounter({ redis: mine, nodeId: 'settle-a', ttlMs: 60_000 });
+    const elsewhere = new UserStreamCounter({ redis: theirs, nodeId: 'settle-b', ttlMs: 60_000 });
+    counter.added('holder-settle');
+    counter.added('holder-settle');
+    // Same turn as the adds: without settle() the count would still be waiting for the end of the turn.
+    await counter.settle('holder-settle');
+    expect(await elsewhere.heldElsewhere('holder-settle')).toBe(2);
+    // Nothing left to write: a second settle() sends nothing and resolves at once.
+    await counter.settle('holder-settle');
+    await Promise.all([counter.close(), elsewhere.close()]);
+  });
+
   it('stream counts: the local count alone while Redis is away, every count written back when it returns', async () => {
     const mine = connection('streams-a');
     const theirs = connection('streams-b');

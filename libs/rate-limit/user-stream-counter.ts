@@ -130,6 +130,25 @@ export class UserStreamCounter {
     this.changed(holder);
   }
 
+  /**
+   * Writes `holder`'s count now instead of at the end of the turn, and resolves once it is written (or could not be):
+   * a subscribe answers only after the other replicas can see the streams it added, so that a request the same user
+   * sends next through another replica is counted against them.
+   */
+  async settle(holder: string): Promise<void> {
+    if (!this.cluster || !this.dirty.delete(holder)) return;
+    if (this.degraded) {
+      this.unsynced.add(holder);
+      return;
+    }
+    try {
+      await this.publishOne(holder);
+    } catch (error) {
+      this.unsynced.add(holder);
+      this.failed(error);
+    }
+  }
+
   get users(): number {
     return this.counts.size;
   }

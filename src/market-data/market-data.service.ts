@@ -338,8 +338,9 @@ export class MarketDataService implements OnModuleDestroy {
         subscribed.push({ stream, seq, delayed, delayMs: delayed ? this.delayLine.delayMs : 0, throttleMs });
       }
     }
-    // The engine subscription is in place (the SUB flushed to NATS) before the client hears it is subscribed.
-    await Promise.all(newlyWanted.map((subject) => this.engineInterest.want(subject)));
+    // The engine subscription is in place (the SUB flushed to NATS), and the user's stream count is visible to the
+    // other replicas, before the client hears it is subscribed.
+    await Promise.all([...newlyWanted.map((subject) => this.engineInterest.want(subject)), perUser > 0 ? this.userStreams.settle(userKeyOf(socket)) : undefined]);
     const now = Date.now();
     const exchanges = new Set(subscribed.map((s) => s.stream.split(':')[1] ?? ''));
     const sessions = [...exchanges].flatMap((exchange) => this.sessionStatus(exchange, now) ?? []);
