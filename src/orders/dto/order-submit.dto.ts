@@ -1,18 +1,15 @@
 import { IsIn, IsOptional, IsString, Matches, ValidateIf } from 'class-validator';
-import { INSTRUMENT_PATTERN, ORDER_ID_PATTERN, ORDER_SIDES, ORDER_TYPES, PRICED_ORDER_TYPES, type OrderSide, type OrderType } from '#libs/contracts';
-import { ACCOUNT_PATTERN, DECIMAL_PATTERN } from './order-fields.js';
+import { ORDER_SIDES, ORDER_TYPES, PRICED_ORDER_TYPES, type OrderSide, type OrderType } from '#libs/contracts';
+import { DECIMAL_PATTERN, IsAccountField, IsDecimalField, IsInstrumentField, IsOrderIdField } from './order-fields.js';
 
 export class OrderSubmitDto {
-  @IsString()
-  @Matches(ORDER_ID_PATTERN, { message: 'clientOrderId must be 1-64 letters, digits, ".", "_", ":" or "-"' })
+  @IsOrderIdField('clientOrderId')
   clientOrderId!: string;
 
-  @IsString()
-  @Matches(ACCOUNT_PATTERN, { message: 'account must be 1-64 letters, digits, "_" or "-"' })
+  @IsAccountField()
   account!: string;
 
-  @IsString()
-  @Matches(INSTRUMENT_PATTERN, { message: 'instrument must look like EXCHANGE:SYMBOL' })
+  @IsInstrumentField()
   instrument!: string;
 
   @IsIn(ORDER_SIDES)
@@ -21,8 +18,7 @@ export class OrderSubmitDto {
   @IsIn(ORDER_TYPES)
   type!: OrderType;
 
-  @IsString()
-  @Matches(DECIMAL_PATTERN, { message: 'quantity must be a decimal string, e.g. "100" or "0.015"' })
+  @IsDecimalField('quantity', '"100" or "0.015"')
   quantity!: string;
 
   // Required for the priced types; a market order may leave it out.
