@@ -98,19 +98,7 @@ export class TestEngine {
     const orderId = `O-${this.nextOrder++}`;
     this.working.set(orderId, { ...order, orderId });
     if (this.options.publishOrderEvents) {
-      this.publishOrder(order.account, {
-        orderId,
-        clientOrderId: order.clientOrderId,
-        symbol: order.instrument,
-        side: order.side,
-        type: order.type,
-        status: 'new',
-        execType: 'new',
-        quantity: order.quantity,
-        filledQuantity: '0',
-        leavesQuantity: order.quantity,
-        ...(order.price === undefined ? {} : { price: order.price }),
-      });
+      this.publishOrder(order.account, this.orderFields({ ...order, orderId }));
     }
     setTimeout(() => msg.respond(JSON.stringify({ orderId, status: 'new' })), this.submitReplyDelayMs);
   }
