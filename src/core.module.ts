@@ -18,9 +18,10 @@ import {
   type SeatStore,
 } from '#libs/licensing';
 import { GatewayMetrics, ObservabilityModule, PINO_LOGGER, SharedStoreStatus } from '#libs/observability';
-import { RateLimiter, RateLimitInterceptor, UserStreamCounter } from '#libs/rate-limit';
+import { RateLimiter, UserStreamCounter } from '#libs/rate-limit';
 import {
   AckInterceptor,
+  RateLimitInterceptor,
   ConnectionRegistry,
   DEFAULT_SLOW_CLIENT_POLICY,
   EngineEventIntake,

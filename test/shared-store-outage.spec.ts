@@ -3,13 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GatewayError, type Licence } from '../libs/contracts/index.js';
-import { FailoverSeatStore, SeatStoreUnavailableError, type SeatsOnStoreFailure } from '../libs/licensing/failover-seat-store.js';
-import { RedisSeatStore } from '../libs/licensing/redis-seat-store.js';
-import { SeatLedger } from '../libs/licensing/seat-ledger.js';
-import type { Seat } from '../libs/licensing/seat-store.js';
-import { UserStreamCounter } from '../libs/rate-limit/user-stream-counter.js';
-import { redisConnection } from '../libs/redis/redis-connection.js';
+import { GatewayError, type Licence } from '#libs/contracts';
+import { FailoverSeatStore, RedisSeatStore, SeatLedger, SeatStoreUnavailableError, type Seat, type SeatsOnStoreFailure } from '#libs/licensing';
+import { UserStreamCounter } from '#libs/rate-limit';
+import { redisConnection } from '#libs/redis';
 import { RedisServer, waitFor } from './support/processes.js';
 
 /** A pino logger whose lines are kept, parsed, for assertions on what was logged. */

@@ -1,4 +1,5 @@
 export { AckInterceptor } from './ack.interceptor.js';
+export { RateLimitInterceptor } from './rate-limit.interceptor.js';
 export { AuthRefreshDto } from './auth-refresh.dto.js';
 export { ConnectionRegistry, type NamespaceStats } from './connection-registry.js';
 export { DomainGateway } from './domain-gateway.js';
