@@ -24,9 +24,6 @@ import {
   RateLimitInterceptor,
   ConnectionRegistry,
   DEFAULT_SLOW_CLIENT_POLICY,
-  EngineEventIntake,
-  EngineFastPath,
-  EngineInterestRegistry,
   GATEWAY_RUNTIME_OPTIONS,
   GatewayExceptionFilter,
   GatewayRuntime,
@@ -35,7 +32,6 @@ import {
 import { createRateLimiter } from './common/rate-limiter.factory.js';
 import { redisConnection } from '#libs/redis';
 import { AppConfig } from './config/index.js';
-import { EngineLinks } from './engine/engine-links.js';
 import { ReadinessState } from './health/readiness.state.js';
 import { InstrumentCatalog } from './market-data/instrument-catalog.js';
 import { TradingCalendar } from './market-data/trading-calendar.js';
@@ -90,13 +86,9 @@ export class CoreModule {
         RateLimitInterceptor,
         ConnectionRegistry,
         GatewayRuntime,
-        EngineEventIntake,
-        EngineFastPath,
-        EngineInterestRegistry,
         GatewayExceptionFilter,
         AckInterceptor,
-        EngineLinks,
-        ReadinessState,
+              ReadinessState,
         JwtStrategy,
       ],
       exports: [
@@ -116,12 +108,8 @@ export class CoreModule {
         RateLimitInterceptor,
         ConnectionRegistry,
         GatewayRuntime,
-        EngineEventIntake,
-        EngineFastPath,
-        EngineInterestRegistry,
         GatewayExceptionFilter,
         AckInterceptor,
-        EngineLinks,
         ReadinessState,
       ],
     };

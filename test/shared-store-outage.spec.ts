@@ -124,7 +124,7 @@ describe('shared stores through a Redis outage', () => {
     expect(await userSeats('u-2')).toBe(1);
     await ledger.acquire('conn-2', 'sock-2', { userId: 'u-2', tenant: 't-1' }, licence);
     expect(await userSeats('u-2')).toBe(2);
-    await ledger.onModuleDestroy();
+    await ledger.onApplicationShutdown();
   });
 
   it('stream counts: settle() writes a count before it resolves, so the next read on another replica sees it', async () => {

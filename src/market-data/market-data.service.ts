@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import {
   bookChecksum,
   GatewayError,
@@ -86,7 +86,7 @@ export type BookApplyOutcome = 'applied' | 'no_snapshot';
  * the fan-out core, each serialized once.
  */
 @Injectable()
-export class MarketDataService implements OnModuleDestroy {
+export class MarketDataService implements OnApplicationShutdown {
   private readonly quotes = new Map<string, ValueState<QuoteData>>();
   private readonly trades = new Map<string, ValueState<TradeData>>();
   private readonly books = new Map<string, BookState>();
@@ -530,7 +530,7 @@ export class MarketDataService implements OnModuleDestroy {
     this.sessionTimers.set(exchange, timer);
   }
 
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
     this.delayLine.stop();
     for (const timer of this.sessionTimers.values()) clearTimeout(timer);
     for (const state of this.books.values()) for (const group of state.groups.values()) clearTimeout(group.timer);
