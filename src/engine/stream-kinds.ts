@@ -21,7 +21,7 @@ import { LicenceChangeEvents } from '../licensing/licence-change.events.js';
 import { BookChannel } from '../market-data/channels/book.channel.js';
 import { QuoteChannel } from '../market-data/channels/quote.channel.js';
 import { TradeChannel } from '../market-data/channels/trade.channel.js';
-import { ExchangeSessionEvents } from '../market-data/exchange-session.events.js';
+import { ExchangeSessions } from '../market-data/exchange-sessions.js';
 
 /**
  * THE REGISTRY OF STREAM KINDS — the single source of truth for what the engine sends this gateway.
@@ -91,7 +91,7 @@ export const STREAM_KIND_REGISTRY = [
   streamKind({ kind: 'quote', subject: ENGINE_SUBJECTS.quote, delivery: 'hot', validate: validateQuote, handler: QuoteChannel, fanout: STREAM_KINDS.state }),
   streamKind({ kind: 'trade', subject: ENGINE_SUBJECTS.trade, delivery: 'hot', validate: validateTrade, handler: TradeChannel, fanout: STREAM_KINDS.events }),
   streamKind({ kind: 'book', subject: ENGINE_SUBJECTS.book, delivery: 'hot', validate: validateBook, handler: BookChannel, fanout: STREAM_KINDS.deltas }),
-  streamKind({ kind: 'session', subject: ENGINE_SUBJECTS.session, delivery: 'control', validate: validateSession, handler: ExchangeSessionEvents }),
+  streamKind({ kind: 'session', subject: ENGINE_SUBJECTS.session, delivery: 'control', validate: validateSession, handler: ExchangeSessions }),
   // Account streams (durable).
   streamKind({
     kind: 'order',

@@ -25,7 +25,10 @@ export class MetricsPort implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     const { port, token } = this.config.metrics;
     if (port === undefined) {
-      const express = this.http.httpAdapter.getInstance<Express>();
+      // No HTTP adapter in an application context without a server (unit tests): nothing to serve it on.
+      const adapter = this.http.httpAdapter as HttpAdapterHost['httpAdapter'] | null;
+      if (!adapter) return;
+      const express = adapter.getInstance<Express>();
       express.get(METRICS_PATH, metricsEndpoint(token));
       if (this.config.isProduction && token === undefined) {
         this.logger.warn('/metrics is served on the main port without a token and names tenants: set METRICS_PORT or METRICS_TOKEN (docs/operations.md §4)');

@@ -1,22 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import type { TradeData } from '#libs/contracts';
-import type { EngineEventOutcome, EngineStreamHandler } from '../../engine/stream-handler.js';
+import { DelayedMarketData } from '../delayed-market-data.js';
 import { InstrumentCatalog } from '../instrument-catalog.js';
-import { MarketDataService } from '../market-data.service.js';
-import { engineInstrument } from './engine-instrument.js';
+import { MarketDataFanout } from '../market-data.fanout.js';
+import { ValueChannel } from './value-channel.js';
 
-/** The `trade` channel: engine `md.trade.{EXCHANGE}.{SYMBOL}` events in (registry entry in src/engine/stream-kinds.ts). */
+/** The `trade` channel: engine `md.trade.{EXCHANGE}.{SYMBOL}` events in, one stream per instrument (registry: src/engine/stream-kinds.ts). */
 @Injectable()
-export class TradeChannel implements EngineStreamHandler<{ ts: number; data: TradeData }> {
-  constructor(
-    private readonly catalog: InstrumentCatalog,
-    private readonly marketData: MarketDataService,
-  ) {}
+export class TradeChannel extends ValueChannel<'trade', TradeData> {
+  readonly name = 'trade';
 
-  onEngineEvent(subject: string, value: { ts: number; data: TradeData }): EngineEventOutcome {
-    const instrument = engineInstrument(subject, this.catalog);
-    if (typeof instrument !== 'string') return instrument;
-    this.marketData.onTrade(instrument, value.ts, value.data);
-    return undefined;
+  constructor(catalog: InstrumentCatalog, fanout: MarketDataFanout, delayed: DelayedMarketData) {
+    super(catalog, fanout, delayed);
   }
 }
