@@ -1,5 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import type { Server } from 'node:http';
 import { SERVER_EVENTS, type SystemPayload } from '#libs/contracts';
 import { PINO_LOGGER, type Logger } from '#libs/observability';
 import { ConnectionRegistry } from '#libs/realtime';
@@ -45,7 +46,8 @@ export class GracefulShutdown implements BeforeApplicationShutdown, OnApplicatio
     // Local only: the other replicas are not going anywhere.
     for (const namespace of namespaces) namespace.local.emit(SERVER_EVENTS.system, notice);
     // Stop accepting, then disconnect whoever is left; the notice above went out first on every connection.
-    (this.http.httpAdapter as HttpAdapterHost['httpAdapter'] | null)?.getHttpServer()?.close();
+    const httpServer = (this.http.httpAdapter as HttpAdapterHost['httpAdapter'] | null)?.getHttpServer() as Server | undefined;
+    httpServer?.close();
     // A DISCONNECT packet per socket first (the client sees "io server disconnect" and follows reconnectInMs), then
     // the Socket.IO server closes the connections behind them.
     for (const namespace of namespaces) namespace.local.disconnectSockets(false);
