@@ -4,7 +4,7 @@ import { AccountDirectory } from '#libs/auth';
 import { ACCOUNT_STREAM_EVENTS, type AccountKind, type Namespace } from '#libs/contracts';
 import { GatewayMetrics, UsageMeter } from '#libs/observability';
 import { AccountStream, AccountStreamGateway, GatewayRuntime, type AccountStreamOptions } from '#libs/realtime';
-import { accountStreamSettings, STREAM_KIND_REGISTRY } from '../engine/stream-kinds.js';
+import { accountStreamSettings, STREAM_KIND_REGISTRY, type RegisteredStreamKind } from '../engine/stream-kinds.js';
 import { accountEventsToken, AccountStreamEvents, accountStreamToken } from './account-stream-events.js';
 
 /** What a domain adds to its account stream: a gateway of its own (orders: with its commands) and its providers. */
@@ -25,8 +25,8 @@ export interface AccountStreamExtras<K extends AccountKind> {
 export class AccountStreamModule {
   static forKind<K extends AccountKind>(kind: K, extras: AccountStreamExtras<K> = {}): DynamicModule {
     const settings = accountStreamSettings(kind);
-    const descriptor = STREAM_KIND_REGISTRY.find((entry) => entry.kind === kind);
-    if (!descriptor) throw new Error(`no stream kind ${kind} in the registry`);
+    const descriptor = (STREAM_KIND_REGISTRY as readonly RegisteredStreamKind[]).find((entry) => entry.kind === kind);
+    if (!descriptor || descriptor.delivery === 'derived') throw new Error(`no engine-fed stream kind ${kind} in the registry`);
     // The registry's entry of this very kind: its validator and item key are those of K (the registry erases K).
     const options: AccountStreamOptions<K> = {
       kind,

@@ -31,7 +31,8 @@ import { EngineLinks } from './engine-links.js';
 import { NatsOrderChannel } from './nats-order.channel.js';
 import { OrderEngine } from './order-engine.channel.js';
 import { RedisOrderChannel } from './redis-order.channel.js';
-import { STREAM_KIND_REGISTRY } from './stream-kinds.js';
+import { EngineEventTaps } from './engine-event-taps.js';
+import { STREAM_KIND_REGISTRY, type RegisteredStreamKind } from './stream-kinds.js';
 
 /** How long a replica's Redis Streams account log remembers that an event was stored (the other replicas' copies). */
 const ACCOUNT_LOG_DEDUP_WINDOW_MS = 600_000;
@@ -68,6 +69,7 @@ export class EngineTransports implements OnApplicationBootstrap, OnApplicationSh
     private readonly orderEngine: OrderEngine,
     private readonly catalog: InstrumentCatalog,
     private readonly directory: AccountDirectory,
+    private readonly taps: EngineEventTaps,
   ) {}
 
   /** The built-in simulator, when it runs (the embedded default). */
@@ -165,10 +167,13 @@ export class EngineTransports implements OnApplicationBootstrap, OnApplicationSh
 
   /** Every kind of the registry becomes a route: validated once by the intake, then handed to its provider. */
   private registerRoutes(): void {
-    for (const descriptor of STREAM_KIND_REGISTRY) {
+    for (const descriptor of STREAM_KIND_REGISTRY as readonly RegisteredStreamKind[]) {
+      if (descriptor.delivery === 'derived') continue; // computed in the gateway: nothing comes from the engine
       const handler: unknown = this.moduleRef.get(descriptor.handler, { strict: false });
       const { kind, subject, delivery, validate } = descriptor;
       const intake = this.intake;
+      // The live list of this kind's observers (EngineEventTaps): empty, as it usually is, it costs one length check.
+      const observers = this.taps.observersOf(kind);
       this.routes.add({
         kind,
         subject,
@@ -179,6 +184,7 @@ export class EngineTransports implements OnApplicationBootstrap, OnApplicationSh
           if (!event) return;
           const outcome = descriptor.deliver(handler, event.subject, event.value);
           if (outcome) intake.drop(kind, event.subject, outcome.drop, outcome.detail);
+          else if (observers.length > 0) for (const observe of observers) observe(event.subject, event.value);
         },
       });
     }

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { EngineEventIntake, EngineInterestRegistry, EngineRoutes } from '#libs/realtime';
 import { AppConfig } from '../config/index.js';
+import { EngineEventTaps } from './engine-event-taps.js';
 import { EngineLinks } from './engine-links.js';
 import { EngineTransports } from './engine-transports.js';
 import { OrderEngine } from './order-engine.channel.js';
@@ -20,8 +21,8 @@ export class EngineModule {
       // Engine events reach every domain and the order channel serves one: exported to all, as Nest's own forRoot
       // modules are, rather than re-imported by each domain with the configuration again.
       global: true,
-      providers: [{ provide: AppConfig, useValue: config }, EngineRoutes, EngineEventIntake, EngineInterestRegistry, EngineLinks, OrderEngine, EngineTransports],
-      exports: [EngineInterestRegistry, EngineLinks, OrderEngine, EngineTransports],
+      providers: [{ provide: AppConfig, useValue: config }, EngineRoutes, EngineEventIntake, EngineInterestRegistry, EngineLinks, OrderEngine, EngineEventTaps, EngineTransports],
+      exports: [EngineInterestRegistry, EngineLinks, OrderEngine, EngineEventTaps, EngineTransports],
     };
   }
 }

@@ -43,7 +43,8 @@ import { ExchangeSessions } from '../market-data/exchange-sessions.js';
  * anywhere; add an entry here.
  *
  * Adding a market-data channel: its contracts (libs/contracts), one file in src/market-data/channels implementing
- * MarketDataChannel, and one entry here. Adding an account namespace: its contracts, one entry here (with `account`)
+ * MarketDataChannel, and one entry here (`derivedStreamKind` for a channel computed from other kinds' events, which it
+ * observes through EngineEventTaps, rather than sent by the engine). Adding an account namespace: its contracts, one entry here (with `account`)
  * and `AccountStreamModule.forKind(kind)` in AppModule. See README, "Adding a channel or a namespace".
  */
 
@@ -60,7 +61,21 @@ export interface StreamKindDescriptor<T> {
 }
 
 /** A registry entry once its payload type has been checked: the validator and the handler agree on one `T`. */
-export interface RegisteredStreamKind {
+export type RegisteredStreamKind = EngineFedStreamKind | DerivedStreamKind;
+
+/**
+ * A market-data channel the engine does not send as such: its provider computes it from what it observes (other kinds'
+ * events through EngineEventTaps, timers) and publishes into the fan-out. No route, nothing asked of the engine.
+ */
+export interface DerivedStreamKind {
+  kind: EngineEventKind;
+  delivery: 'derived';
+  handler: InjectionToken;
+  fanout: StreamKind;
+  account?: undefined;
+}
+
+export interface EngineFedStreamKind {
   kind: EngineEventKind;
   subject: string;
   delivery: EngineDelivery;
@@ -73,13 +88,18 @@ export interface RegisteredStreamKind {
 }
 
 /** Checks that the validator's output is what the handler takes, then keeps the entry in its registered form. */
-function streamKind<T>(descriptor: StreamKindDescriptor<T>): RegisteredStreamKind {
+function streamKind<T>(descriptor: StreamKindDescriptor<T>): EngineFedStreamKind {
   return {
     ...descriptor,
     // The one place the payload type is erased: `value` is what `descriptor.validate` returned, and `handler` the
     // provider of `descriptor.handler`, an InjectionToken<EngineStreamHandler<T>>.
     deliver: (handler, subject, value) => (handler as EngineStreamHandler<T>).onEngineEvent(subject, value as T),
   };
+}
+
+/** A derived market-data channel's entry: its provider and its fan-out mode. */
+export function derivedStreamKind(descriptor: Omit<DerivedStreamKind, 'delivery' | 'account'>): DerivedStreamKind {
+  return { ...descriptor, delivery: 'derived' };
 }
 
 function accountStream<K extends AccountKind>(settings: AccountStreamSettings<K>): AccountStreamSettings {

@@ -2,6 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINE_SUBJECTS, mdSubject, type MdMessage } from '#libs/contracts';
 import { EngineRoutes, InProcessContext, STREAM_KINDS } from '#libs/realtime';
+import { EngineEventTaps } from '../engine/engine-event-taps.js';
 import { eventually, gatewayContext, LoopbackNamespace, UNIT_LICENCE, unitUser } from '../../test/support/app-context.js';
 import { BookChannel } from './channels/book.channel.js';
 import { QuoteChannel } from './channels/quote.channel.js';
@@ -83,6 +84,16 @@ describe('market-data channels and service', () => {
     engineEvent(subject, ENGINE_SUBJECTS.book, { ts: Date.now(), type: 'delta', bids: [['100', '7']], asks: [] });
     await eventually(() => md.length >= 2);
     expect(md[1]).toMatchObject({ type: 'update', seq: 2, prevSeq: 1, data: { bids: [['100', '7']], asks: [] } });
+  });
+
+  it('lets a provider observe the events of a kind it does not handle (EngineEventTaps), applied ones only', () => {
+    const seen: string[] = [];
+    app.get(EngineEventTaps).observe('trade', (subject) => seen.push(subject));
+    const trade = { price: 190.5, size: 3, side: 'buy', tradeId: 't-1', ts: Date.now() };
+    engineEvent(mdSubject('trade', 'NASDAQ', 'AAPL'), ENGINE_SUBJECTS.trade, trade);
+    engineEvent(mdSubject('trade', 'NASDAQ', 'NOPE'), ENGINE_SUBJECTS.trade, trade); // unknown instrument: dropped
+    engineEvent(mdSubject('trade', 'NASDAQ', 'AAPL'), ENGINE_SUBJECTS.trade, { ...trade, price: 'x' }); // malformed
+    expect(seen).toEqual([mdSubject('trade', 'NASDAQ', 'AAPL')]);
   });
 
   it('service: refuses what the licence or the catalog does not allow, and unsubscribes', async () => {
