@@ -106,6 +106,6 @@ describe('market-data channels and service', () => {
       expect.objectContaining({ instrument: 'NASDAQ:NOPE', channel: 'book', code: 'UNKNOWN_SYMBOL' }),
     ]);
     expect(service.unsubscribe(socket, [AAPL])).toEqual([`quote:${AAPL}`]);
-    expect(() => service.resync(socket, `quote:${AAPL}`)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', message: `not subscribed to quote:${AAPL}` }));
+    expect(() => service.resync(socket, `quote:${AAPL}`)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', detailMessage: `not subscribed to quote:${AAPL}` }));
   });
 });
