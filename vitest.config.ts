@@ -1,11 +1,22 @@
 import { fileURLToPath } from 'node:url';
+import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
 const libsRoot = fileURLToPath(new URL('./libs/', import.meta.url));
 
 export default defineConfig({
-  // Tests import only decorator-free modules (contracts, pure functions); the gateway itself runs as a built child
-  // process, compiled by tsc with decorator metadata, exactly as in production.
+  // SWC compiles the TypeScript under test with legacy decorators and their metadata (`emitDecoratorMetadata`, which
+  // esbuild does not emit), so Nest's injection works in unit tests of decorated classes exactly as in the built app.
+  plugins: [
+    swc.vite({
+      jsc: {
+        parser: { syntax: 'typescript', decorators: true, tsx: true },
+        transform: { legacyDecorator: true, decoratorMetadata: true, react: { runtime: 'automatic' } },
+        target: 'es2022',
+        keepClassNames: true,
+      },
+    }),
+  ],
   resolve: {
     alias: [{ find: /^#libs\/([\w-]+)$/, replacement: `${libsRoot}$1/index.ts` }],
   },

@@ -18,14 +18,12 @@ import {
   type SeatStore,
 } from '#libs/licensing';
 import { GatewayMetrics, ObservabilityModule, PINO_LOGGER, SharedStoreStatus } from '#libs/observability';
-import { RateLimiter, RateLimitInterceptor, UserStreamCounter } from '#libs/rate-limit';
+import { RateLimiter, UserStreamCounter } from '#libs/rate-limit';
 import {
   AckInterceptor,
+  RateLimitInterceptor,
   ConnectionRegistry,
   DEFAULT_SLOW_CLIENT_POLICY,
-  EngineEventIntake,
-  EngineFastPath,
-  EngineInterestRegistry,
   GATEWAY_RUNTIME_OPTIONS,
   GatewayExceptionFilter,
   GatewayRuntime,
@@ -34,7 +32,6 @@ import {
 import { createRateLimiter } from './common/rate-limiter.factory.js';
 import { redisConnection } from '#libs/redis';
 import { AppConfig } from './config/index.js';
-import { EngineLinks } from './engine/engine-links.js';
 import { ReadinessState } from './health/readiness.state.js';
 import { InstrumentCatalog } from './market-data/instrument-catalog.js';
 import { TradingCalendar } from './market-data/trading-calendar.js';
@@ -89,13 +86,9 @@ export class CoreModule {
         RateLimitInterceptor,
         ConnectionRegistry,
         GatewayRuntime,
-        EngineEventIntake,
-        EngineFastPath,
-        EngineInterestRegistry,
         GatewayExceptionFilter,
         AckInterceptor,
-        EngineLinks,
-        ReadinessState,
+              ReadinessState,
         JwtStrategy,
       ],
       exports: [
@@ -115,12 +108,8 @@ export class CoreModule {
         RateLimitInterceptor,
         ConnectionRegistry,
         GatewayRuntime,
-        EngineEventIntake,
-        EngineFastPath,
-        EngineInterestRegistry,
         GatewayExceptionFilter,
         AckInterceptor,
-        EngineLinks,
         ReadinessState,
       ],
     };

@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { MemoryRateLimitStore } from '../libs/rate-limit/memory-rate-limit.store.js';
-import type { LimitCheck, LimitDecision } from '../libs/rate-limit/rate-limit.store.js';
-import { RedisRateLimitStore } from '../libs/rate-limit/redis-rate-limit.store.js';
-import { UserStreamCounter } from '../libs/rate-limit/user-stream-counter.js';
+import { MemoryRateLimitStore, RedisRateLimitStore, UserStreamCounter, type LimitCheck, type LimitDecision } from '#libs/rate-limit';
 import { RedisServer, waitFor } from './support/processes.js';
 
 /** The Redis store against a real redis-server: the same decisions as the memory store, atomic across clients. */

@@ -3,13 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GatewayError, type Licence } from '../libs/contracts/index.js';
-import { FailoverSeatStore, SeatStoreUnavailableError, type SeatsOnStoreFailure } from '../libs/licensing/failover-seat-store.js';
-import { RedisSeatStore } from '../libs/licensing/redis-seat-store.js';
-import { SeatLedger } from '../libs/licensing/seat-ledger.js';
-import type { Seat } from '../libs/licensing/seat-store.js';
-import { UserStreamCounter } from '../libs/rate-limit/user-stream-counter.js';
-import { redisConnection } from '../libs/redis/redis-connection.js';
+import { GatewayError, type Licence } from '#libs/contracts';
+import { FailoverSeatStore, RedisSeatStore, SeatLedger, SeatStoreUnavailableError, type Seat, type SeatsOnStoreFailure } from '#libs/licensing';
+import { UserStreamCounter } from '#libs/rate-limit';
+import { redisConnection } from '#libs/redis';
 import { RedisServer, waitFor } from './support/processes.js';
 
 /** A pino logger whose lines are kept, parsed, for assertions on what was logged. */
@@ -127,7 +124,7 @@ describe('shared stores through a Redis outage', () => {
     expect(await userSeats('u-2')).toBe(1);
     await ledger.acquire('conn-2', 'sock-2', { userId: 'u-2', tenant: 't-1' }, licence);
     expect(await userSeats('u-2')).toBe(2);
-    await ledger.onModuleDestroy();
+    await ledger.onApplicationShutdown();
   });
 
   it('stream counts: settle() writes a count before it resolves, so the next read on another replica sees it', async () => {

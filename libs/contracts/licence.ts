@@ -1,4 +1,4 @@
-import type { MdChannel } from './wire.js';
+import type { MdChannel } from './primitives.js';
 
 export type ExchangeAccess = 'realtime' | 'delayed';
 

@@ -1,4 +1,4 @@
-import type { Decimal, OrderSide, OrderStatus, OrderType } from './wire.js';
+import type { Decimal, OrderSide, OrderStatus, OrderType } from './primitives.js';
 
 /** The values `side`, `type` and `status` may take, for validation on both sides of the wire. */
 export const ORDER_SIDES = ['buy', 'sell'] as const satisfies readonly OrderSide[];

@@ -1,3 +1,5 @@
+export { MD_CHANNELS, type Decimal, type MdChannel, type OrderSide, type OrderStatus, type OrderType } from './primitives.js';
+import { MD_CHANNELS, type Decimal, type MdChannel, type OrderSide, type OrderStatus, type OrderType } from './primitives.js';
 import type { WireError } from './error-codes.js';
 import type { Licence } from './licence.js';
 import type { OrderAmendRequest, OrderAmendResponse, OrderCancelAllRequest, OrderCancelAllResponse, OrderCancelRequest, OrderCancelResponse, OrderSubmitRequest, OrderSubmitResponse } from './orders.js';
@@ -103,11 +105,6 @@ export interface SystemPayload {
 
 // ---------------------------------------------------------------- market data
 
-export const MD_CHANNELS = ['quote', 'trade', 'book'] as const;
-export type MdChannel = (typeof MD_CHANNELS)[number];
-
-/** A decimal number as a string: prices and sizes never travel as floats. */
-export type Decimal = string;
 
 export interface QuoteData {
   bid: Decimal;
@@ -231,17 +228,6 @@ export const INSTRUMENT_PATTERN = /^[A-Z0-9_]{1,16}:[A-Z0-9._-]{1,32}$/;
 export const ACCOUNT_KINDS = ['order', 'position', 'portfolio'] as const;
 export type AccountKind = (typeof ACCOUNT_KINDS)[number];
 
-export type OrderSide = 'buy' | 'sell';
-export type OrderType = 'market' | 'limit' | 'stop' | 'stop_limit';
-export type OrderStatus =
-  | 'pending_new'
-  | 'new'
-  | 'partially_filled'
-  | 'filled'
-  | 'pending_cancel'
-  | 'canceled'
-  | 'rejected'
-  | 'expired';
 export type ExecType = 'new' | 'trade' | 'canceled' | 'replaced' | 'rejected' | 'expired' | 'pending_new' | 'pending_cancel';
 
 /** FIX ExecutionReport fields, as decimal strings. */

@@ -213,7 +213,7 @@ describe('seats in memory', () => {
     for (const [conn, userId] of [['c1', 'u-1'], ['c2', 'u-1'], ['c3', 'u-2']] as const) await seats.acquire(conn, `s-${conn}`, { userId, tenant: 'acme' }, tenantWide);
     await expect(seats.acquire('c4', 's-c4', { userId: 'u-3', tenant: 'acme' }, tenantWide)).rejects.toMatchObject({ code: 'CONNECTION_LIMIT', data: { details: { scope: 'tenant', limit: 3 } } });
     await seats.acquire('c5', 's-c5', { userId: 'u-3', tenant: 'globex' }, tenantWide);
-    await seats.onModuleDestroy();
+    await seats.onApplicationShutdown();
     expect(seats.inUse).toBe(0);
   });
 });

@@ -63,7 +63,7 @@ export class LicenceResolver {
     if (registry) await registry.start((scopes) => this.emit({ source: registry.kind, scopes }));
   }
 
-  async onModuleDestroy(): Promise<void> {
+  async onApplicationShutdown(): Promise<void> {
     await this.registry?.stop();
   }
 

@@ -111,7 +111,7 @@ export class SeatLedger {
   }
 
   /** Shutdown: the seats of connections still open are handed back at once, not left to lapse. */
-  async onModuleDestroy(): Promise<void> {
+  async onApplicationShutdown(): Promise<void> {
     clearInterval(this.renewTimer);
     const seats = [...this.held.values()].map((held) => held.seat);
     this.held.clear();

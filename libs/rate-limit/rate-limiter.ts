@@ -145,7 +145,7 @@ export class RateLimiter {
   }
 
   /** Nest calls this on shutdown. */
-  onModuleDestroy(): Promise<void> {
+  onApplicationShutdown(): Promise<void> {
     return this.close();
   }
 

@@ -18,7 +18,7 @@ import {
 } from '#libs/contracts';
 import { errorSummary } from '#libs/observability';
 import { entitlementsOf, licenceUnusable, sameLicence, type LicenceChange } from '#libs/licensing';
-import { RateLimitInterceptor } from '#libs/rate-limit';
+import { RateLimitInterceptor } from './rate-limit.interceptor.js';
 import { AckInterceptor } from './ack.interceptor.js';
 import { AuthRefreshDto } from './auth-refresh.dto.js';
 import { GatewayExceptionFilter } from './gateway-exception.filter.js';

@@ -1,8 +1,8 @@
 import { RedisContext, ServerRedis, type MessageHandler, type RedisOptions, type RedisStatus } from '@nestjs/microservices';
-import { accountFromSubject, ENGINE_SUBJECTS, type AccountKind } from '#libs/contracts';
+import { accountFromSubject, type AccountKind } from '#libs/contracts';
 import type { Logger } from '#libs/observability';
 import { reportRedisOutages, type RedisConnectionEvents } from '#libs/redis';
-import type { EngineFastPath } from './engine-fast-path.js';
+import type { EngineRoutes } from './engine-routes.js';
 import { decodeEnginePayload, engineJsonTooDeep, MalformedEnginePayload } from './engine-message.deserializer.js';
 import { handlerForPattern } from './exact-pattern-route.js';
 
@@ -10,12 +10,6 @@ import { handlerForPattern } from './exact-pattern-route.js';
 export interface AccountEventCapture {
   append(account: string, kind: AccountKind, text: string): void;
 }
-
-const ACCOUNT_KIND_BY_PATTERN = new Map<string, AccountKind>([
-  [ENGINE_SUBJECTS.order, 'order'],
-  [ENGINE_SUBJECTS.position, 'position'],
-  [ENGINE_SUBJECTS.portfolio, 'portfolio'],
-]);
 
 /**
  * Nest's Redis transport with the direct handler lookup of exact-pattern-route.ts, and the engine fast path: messages
@@ -28,11 +22,12 @@ export class EngineRedisServer extends ServerRedis {
 
   constructor(
     options: NonNullable<RedisOptions['options']>,
-    private readonly fastPath?: EngineFastPath,
+    private readonly routes: EngineRoutes,
     private readonly accountCapture?: AccountEventCapture,
     private readonly outageLogger?: Logger,
   ) {
     super(options);
+    routes.bindTo(this);
   }
 
   // Nest registers the subscriber's listeners first, then the publisher's.
@@ -55,7 +50,7 @@ export class EngineRedisServer extends ServerRedis {
 
   // With wildcards Nest passes the subscribed pattern as `channel` and the concrete channel as `pattern`.
   override async handleMessage(channel: string, buffer: string, pub: Parameters<ServerRedis['handleMessage']>[2], pattern: string): Promise<void> {
-    const direct = this.fastPath?.handlerFor(channel);
+    const direct = this.routes.handlerFor(channel);
     if (!direct) {
       // Account patterns never have a direct handler: market data does not reach this lookup.
       if (this.accountCapture) this.capture(channel, pattern, buffer);
@@ -76,7 +71,7 @@ export class EngineRedisServer extends ServerRedis {
 
   /** Synchronous, so the appends leave in the order the events came in (the log's order relies on it). */
   private capture(subscribed: string, subject: string, text: string): void {
-    const kind = ACCOUNT_KIND_BY_PATTERN.get(subscribed);
+    const kind = this.routes.accountKindOf(subscribed);
     if (!kind) return;
     const account = accountFromSubject(subject);
     if (account) this.accountCapture?.append(account, kind, text);

@@ -1,19 +1,20 @@
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import { handlerForPattern } from './exact-pattern-route.js';
 import { InProcessContext } from './engine-context.js';
-import type { EngineFastPath } from './engine-fast-path.js';
+import type { EngineRoutes } from './engine-routes.js';
 import { subjectMatches } from './subject-matcher.js';
 
 /**
  * The embedded default's engine transport: the built-in simulator publishes here and the events reach the same
- * `@EventPattern` controllers as events from NATS or Redis would, without a broker.
+ * handlers (EngineRoutes) as events from NATS or Redis would, without a broker.
  */
 export class InProcessEngineTransport extends Server implements CustomTransportStrategy {
   private readonly routeCache = new Map<string, string[]>();
   private listening = false;
 
-  constructor(private readonly fastPath?: EngineFastPath) {
+  constructor(private readonly routes: EngineRoutes) {
     super();
+    routes.bindTo(this);
   }
 
   listen(callback: () => void): void {
@@ -47,7 +48,7 @@ export class InProcessEngineTransport extends Server implements CustomTransportS
   publish(subject: string, payload: unknown): void {
     if (!this.listening) return;
     for (const pattern of this.patternsFor(subject)) {
-      const direct = this.fastPath?.handlerFor(pattern);
+      const direct = this.routes.handlerFor(pattern);
       if (direct) {
         direct(payload, new InProcessContext([subject]));
         continue;

@@ -1,9 +1,10 @@
 export { AckInterceptor } from './ack.interceptor.js';
+export { RateLimitInterceptor } from './rate-limit.interceptor.js';
 export { AuthRefreshDto } from './auth-refresh.dto.js';
 export { ConnectionRegistry, type NamespaceStats } from './connection-registry.js';
 export { DomainGateway } from './domain-gateway.js';
 export { EngineEventIntake, type MalformedReason } from './engine-event-intake.js';
-export { EngineFastPath, type EngineEventHandler } from './engine-fast-path.js';
+export { EngineRoutes, type EngineDelivery, type EngineEventHandler, type EngineRoute } from './engine-routes.js';
 export * from './engine-event-validators.js';
 export { InProcessContext, engineSubjectOf, engineTransportOf, type EngineTransportId } from './engine-context.js';
 export { decodeEnginePayload, EngineMessageDeserializer, MalformedEnginePayload, MAX_ENGINE_EVENT_BYTES } from './engine-message.deserializer.js';

@@ -1,6 +1,6 @@
 import { NatsContext, ServerNats, type MessageHandler, type NatsOptions } from '@nestjs/microservices';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { EngineFastPath } from './engine-fast-path.js';
+import type { EngineRoutes } from './engine-routes.js';
 import type { EngineInterest } from './engine-interest.js';
 import { decodeEnginePayload } from './engine-message.deserializer.js';
 import { handlerForPattern } from './exact-pattern-route.js';
@@ -10,20 +10,22 @@ import { subjectMatches } from './subject-matcher.js';
  * Nest's NATS transport, but market-data patterns are not subscribed wholesale: a concrete subject
  * (`md.quote.NASDAQ.AAPL`) is subscribed while some local client wants it and dropped when the last one leaves, so a
  * replica only receives the instruments its own clients watch. Messages go to the handler registered for the wildcard
- * pattern: its EngineFastPath handler when it has one (no Nest pipeline per message), else its `@EventPattern` one.
+ * pattern: its direct handler when it is hot (EngineRoutes) (no Nest pipeline per message), else its `@EventPattern` one.
  */
 export class InterestNatsServer extends ServerNats implements EngineInterest {
   private readonly active = new Map<string, Subscription>();
 
   constructor(
     options: NonNullable<NatsOptions['options']>,
-    /** Patterns served on interest only; every other registered pattern is subscribed at start, as usual. */
-    private readonly interestPatterns: readonly string[],
-    /** Direct handlers of hot patterns: their messages skip Nest's per-message pipeline. */
-    private readonly fastPath?: EngineFastPath,
+    /** The engine routes: hot patterns are served on interest only, by their direct handlers; the rest at start. */
+    private readonly routes: EngineRoutes,
   ) {
     super(options);
+    routes.bindTo(this);
+    this.interestPatterns = routes.interestPatterns();
   }
+
+  private readonly interestPatterns: readonly string[];
 
   override getHandlerByPattern(pattern: string): MessageHandler | null {
     return handlerForPattern(this.messageHandlers, pattern, (p) => super.getHandlerByPattern(p));
@@ -48,7 +50,7 @@ export class InterestNatsServer extends ServerNats implements EngineInterest {
     const pattern = this.interestPatterns.find((p) => subjectMatches(p, subject));
     if (!pattern) return;
     const client = this.unwrap<NatsConnection>();
-    const direct = this.fastPath?.handlerFor(pattern);
+    const direct = this.routes.handlerFor(pattern);
     let callback: (error: Error | null, message: unknown) => void;
     if (direct) {
       // One context per subscription: the subject is fixed, and the handlers read nothing else from it.

@@ -1,12 +1,14 @@
 import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type ConsumerMessages, type StreamConfig } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { accountSubject, ENGINE_SUBJECTS, type AccountKind } from '#libs/contracts';
+import { accountSubject, type AccountKind } from '#libs/contracts';
 import type { AccountLogReader } from './account-log.js';
 import { decodeEnginePayload } from './engine-message.deserializer.js';
 
 export interface JetStreamAccountLogOptions {
   /** The JetStream stream that captures the engine's account subjects. */
   stream: string;
+  /** The account subjects it captures: the durable kinds of the registry of stream kinds (`acct.*.order` …). */
+  subjects: readonly string[];
   /** Events kept per subject, i.e. per account and kind; the oldest go first. */
   maxPerSubject: number;
   maxAgeMs: number;
@@ -15,8 +17,6 @@ export interface JetStreamAccountLogOptions {
 }
 
 export type AccountLogSetup = 'created' | 'updated' | 'unchanged';
-
-const ACCOUNT_SUBJECTS = [ENGINE_SUBJECTS.order, ENGINE_SUBJECTS.position, ENGINE_SUBJECTS.portfolio];
 
 /**
  * The account log in NATS JetStream: a stream capturing the engine's plain `acct.*.<kind>` publishes (the engine does
@@ -35,7 +35,7 @@ export class JetStreamAccountLog implements AccountLogReader {
   async ensureStream(): Promise<AccountLogSetup> {
     const jsm = await jetstreamManager(this.connection(), { timeout: this.options.requestTimeoutMs });
     const wanted: Partial<StreamConfig> = {
-      subjects: [...ACCOUNT_SUBJECTS],
+      subjects: [...this.options.subjects],
       retention: RetentionPolicy.Limits,
       discard: DiscardPolicy.Old,
       max_msgs_per_subject: this.options.maxPerSubject,
@@ -61,9 +61,9 @@ export class JetStreamAccountLog implements AccountLogReader {
       current.max_msgs_per_subject === wanted.max_msgs_per_subject &&
       current.max_age === wanted.max_age &&
       current.discard === wanted.discard &&
-      ACCOUNT_SUBJECTS.every((subject) => current.subjects.includes(subject));
+      this.options.subjects.every((subject) => current.subjects.includes(subject));
     if (same) return 'unchanged';
-    const subjects = [...new Set([...current.subjects, ...ACCOUNT_SUBJECTS])];
+    const subjects = [...new Set([...current.subjects, ...this.options.subjects])];
     await jsm.streams.update(this.options.stream, { subjects, discard: DiscardPolicy.Old, max_msgs_per_subject: wanted.max_msgs_per_subject, max_age: wanted.max_age });
     return 'updated';
   }

@@ -1,10 +1,10 @@
-import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ComplianceScreen } from '#libs/licensing';
 import { ComplianceMetrics } from '#libs/observability';
 
 /** Keeps the screen's metrics current (version, verdict counts, changes, rejected reloads) and stops following the file at shutdown. */
 @Injectable()
-export class ComplianceScreenMonitor implements OnModuleInit, OnModuleDestroy {
+export class ComplianceScreenMonitor implements OnModuleInit, OnApplicationShutdown {
   private unsubscribe?: () => void;
 
   constructor(
@@ -23,7 +23,7 @@ export class ComplianceScreenMonitor implements OnModuleInit, OnModuleDestroy {
     });
   }
 
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
     this.unsubscribe?.();
     this.screen.close();
   }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Histogram } from 'prom-client';
 import { AccountDirectory, type AuthenticatedUser } from '#libs/auth';
@@ -23,7 +23,7 @@ import {
 import { METRICS, PINO_LOGGER, type Logger } from '#libs/observability';
 import { AppConfig } from '../config/index.js';
 import { parseCancelAllReply, parseCancelReply, parseSubmitReply, type EngineAnswer } from './engine-order-reply.js';
-import type { OrderCommand, OrderEngineChannel, OrderEngineRequests } from './order-engine.channel.js';
+import { OrderEngine, type OrderCommand, type OrderEngineChannel, type OrderEngineRequests } from '../engine/order-engine.channel.js';
 import { amendFingerprint, cancelAllFingerprint, cancelAllKey, idempotencyKey, isZeroDecimal, orderFingerprint } from './order-fingerprint.js';
 import { ORDER_IDEMPOTENCY_STORE, type IdempotencyRecord, type OrderCommandData, type OrderIdempotencyStore, type StoredOrderAnswer } from './order-idempotency.store.js';
 
@@ -50,8 +50,7 @@ interface EngineResult<T extends OrderCommandData> {
  * replicas with Redis), and the request to the engine.
  */
 @Injectable()
-export class OrderCommandsService implements OnModuleDestroy {
-  private channel: OrderEngineChannel | undefined;
+export class OrderCommandsService implements OnApplicationShutdown {
   /** Submits in flight in this process, by key: a concurrent repeat waits for the first instead of asking the store. */
   private readonly inflight = new Map<string, { fingerprint: string; outcome: Promise<Outcome> }>();
   private readonly timeoutMs: number;
@@ -63,17 +62,14 @@ export class OrderCommandsService implements OnModuleDestroy {
     @InjectMetric(METRICS.orders) private readonly outcomes: Counter<string>,
     @InjectMetric(METRICS.orderEngineLatency) private readonly engineLatency: Histogram<string>,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
+    /** Chosen by the engine module at start (EngineModule): NATS, Redis or the built-in simulator. */
+    private readonly engine: OrderEngine,
   ) {
     this.timeoutMs = config.orders.timeoutMs;
   }
 
-  /** Called at start: NATS when the engine transport is NATS, else the built-in simulator when it runs. */
-  attachEngine(channel: OrderEngineChannel): void {
-    this.channel = channel;
-    this.logger.info({ engine: channel.name, idempotencyStore: this.store.kind, timeoutMs: this.timeoutMs }, 'order commands enabled');
-  }
-
-  async onModuleDestroy(): Promise<void> {
+  /** After the drain: commands of clients still connected while draining are served. */
+  async onApplicationShutdown(): Promise<void> {
     await this.store.close();
   }
 
@@ -286,7 +282,7 @@ export class OrderCommandsService implements OnModuleDestroy {
     body: OrderEngineRequests[C],
     parse: (reply: unknown) => EngineAnswer<T> | null,
   ): Promise<EngineResult<T>> {
-    const channel = this.channel;
+    const channel = this.engine.channel;
     if (!channel) return { reached: false, answer: failed('ENGINE_UNAVAILABLE', NO_ENGINE) };
     let reply: unknown;
     try {
@@ -301,8 +297,9 @@ export class OrderCommandsService implements OnModuleDestroy {
   }
 
   private requireChannel(): OrderEngineChannel {
-    if (!this.channel) throw new GatewayError('ENGINE_UNAVAILABLE', NO_ENGINE);
-    return this.channel;
+    const channel = this.engine.channel;
+    if (!channel) throw new GatewayError('ENGINE_UNAVAILABLE', NO_ENGINE);
+    return channel;
   }
 
   private checkAccount(user: AuthenticatedUser, account: string): void {

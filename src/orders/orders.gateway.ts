@@ -1,3 +1,4 @@
+import { Inject } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { AccountDirectory } from '#libs/auth';
 import { CLIENT_EVENTS, NAMESPACES, type OrderAmendResponse, type OrderCancelAllResponse, type OrderCancelResponse, type OrderSubmitResponse } from '#libs/contracts';
@@ -7,9 +8,10 @@ import { OrderCancelAllDto } from './dto/order-cancel-all.dto.js';
 import { OrderCancelDto } from './dto/order-cancel.dto.js';
 import { OrderSubmitDto } from './dto/order-submit.dto.js';
 import { OrderCommandsService } from './order-commands.service.js';
-import { OrdersService } from './orders.service.js';
+import { accountStreamToken } from '../account-streams/account-stream-events.js';
 import { TradingCommand } from './trading-command.decorator.js';
 
+/** `/orders`: the account stream of orders (AccountStreamModule.forKind('order')) plus the order commands. */
 @WebSocketGateway({ namespace: NAMESPACES.orders })
 export class OrdersGateway extends AccountStreamGateway<'order'> {
   readonly namespaceName = NAMESPACES.orders;
@@ -17,14 +19,14 @@ export class OrdersGateway extends AccountStreamGateway<'order'> {
   constructor(
     runtime: GatewayRuntime,
     directory: AccountDirectory,
-    private readonly orders: OrdersService,
+    @Inject(accountStreamToken('order')) private readonly orders: AccountStream<'order'>,
     private readonly commands: OrderCommandsService,
   ) {
     super(runtime, directory);
   }
 
   protected get stream(): AccountStream<'order'> {
-    return this.orders.stream;
+    return this.orders;
   }
 
   @SubscribeMessage(CLIENT_EVENTS.orderSubmit)

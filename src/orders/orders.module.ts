@@ -1,14 +1,12 @@
-import { Module } from '@nestjs/common';
 import { makeCounterProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
 import { METRICS, PINO_LOGGER, type Logger } from '#libs/observability';
 import { redisConnection } from '#libs/redis';
+import { AccountStreamModule } from '../account-streams/account-stream.module.js';
 import { AppConfig } from '../config/index.js';
 import { MemoryOrderIdempotencyStore } from './memory-order-idempotency.store.js';
 import { OrderCommandsService } from './order-commands.service.js';
 import { ORDER_IDEMPOTENCY_STORE, type OrderIdempotencyStore } from './order-idempotency.store.js';
-import { OrdersController } from './orders.controller.js';
 import { OrdersGateway } from './orders.gateway.js';
-import { OrdersService } from './orders.service.js';
 import { RedisOrderIdempotencyStore } from './redis-order-idempotency.store.js';
 
 /** In Redis when `REDIS_URL` is set, so that a `clientOrderId` holds across replicas; in this process's memory otherwise. */
@@ -21,11 +19,10 @@ function idempotencyStore(config: AppConfig, logger: Logger): OrderIdempotencySt
   return new RedisOrderIdempotencyStore(redis, idempotencyTtlMs);
 }
 
-@Module({
-  controllers: [OrdersController],
+/** `/orders`: the account stream of orders, with the order commands on top. */
+export const OrdersModule = AccountStreamModule.forKind('order', {
+  gateway: OrdersGateway,
   providers: [
-    OrdersGateway,
-    OrdersService,
     OrderCommandsService,
     { provide: ORDER_IDEMPOTENCY_STORE, useFactory: idempotencyStore, inject: [AppConfig, PINO_LOGGER] },
     makeCounterProvider({
@@ -40,6 +37,5 @@ function idempotencyStore(config: AppConfig, logger: Logger): OrderIdempotencySt
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     }),
   ],
-  exports: [OrdersService, OrderCommandsService],
-})
-export class OrdersModule {}
+  exports: [OrderCommandsService],
+});

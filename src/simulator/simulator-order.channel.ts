@@ -1,5 +1,5 @@
 import { GatewayError } from '#libs/contracts';
-import type { OrderCommand, OrderEngineChannel, OrderEngineRequests } from '../orders/order-engine.channel.js';
+import type { OrderCommand, OrderEngineChannel, OrderEngineRequests } from '../engine/order-engine.channel.js';
 import type { MarketSimulator } from './market-simulator.js';
 
 /** The embedded default's order engine: the built-in simulator answers in process, as an engine would over NATS. */

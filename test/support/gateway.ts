@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
-import type { AckResponse, WelcomePayload, WireError } from '#libs/contracts';
+import type { AckResponse, NamespaceRequests, WelcomePayload, WireError } from '#libs/contracts';
 import { freePort, ManagedProcess, waitFor } from './processes.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -113,6 +113,24 @@ export async function expectRefused(baseUrl: string, namespace: string, options:
 
 export function request<T>(socket: Socket, event: string, payload?: unknown, timeoutMs = 5_000): Promise<AckResponse<T>> {
   return socket.timeout(timeoutMs).emitWithAck(event, payload) as Promise<AckResponse<T>>;
+}
+
+/** The payload and the answer of `event` on namespace `N`, from the contract's request map (libs/contracts). */
+export type RequestOf<N extends keyof NamespaceRequests, E extends keyof NamespaceRequests[N]> = NamespaceRequests[N][E] extends [infer Request, unknown] ? Request : never;
+export type AnswerOf<N extends keyof NamespaceRequests, E extends keyof NamespaceRequests[N]> = NamespaceRequests[N][E] extends [unknown, infer Answer] ? Answer : never;
+
+/**
+ * A request typed by the contract's map: a payload or an answer of the wrong shape for the namespace's event does not
+ * compile. (`request` above stays untyped for the tests that send malformed payloads on purpose.)
+ */
+export function typedRequest<N extends keyof NamespaceRequests, E extends keyof NamespaceRequests[N] & string>(
+  socket: Socket,
+  _namespace: N,
+  event: E,
+  payload: RequestOf<N, E>,
+  timeoutMs = 5_000,
+): Promise<AckResponse<AnswerOf<N, E>>> {
+  return socket.timeout(timeoutMs).emitWithAck(event, payload) as Promise<AckResponse<AnswerOf<N, E>>>;
 }
 
 /** Collects every payload of `event` on `socket` from now on. */

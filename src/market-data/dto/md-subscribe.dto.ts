@@ -11,7 +11,7 @@ export class MdSubscribeDto {
 
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(3)
+  @ArrayMaxSize(MD_CHANNELS.length)
   @IsIn(MD_CHANNELS, { each: true })
   channels!: MdChannel[];
 

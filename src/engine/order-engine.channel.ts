@@ -26,3 +26,20 @@ export interface OrderEngineChannel {
   readonly name: string;
   request<C extends OrderCommand>(command: C, body: OrderEngineRequests[C], timeoutMs: number): Promise<unknown>;
 }
+
+/**
+ * The order channel this process uses, chosen by the engine module at start (EngineModule: NATS request/reply when the
+ * engine transport is NATS, else Redis with a reply channel, else the built-in simulator); none until then, or at all
+ * when no engine can take orders (commands then fail ENGINE_UNAVAILABLE).
+ */
+export class OrderEngine {
+  private attached: OrderEngineChannel | undefined;
+
+  get channel(): OrderEngineChannel | undefined {
+    return this.attached;
+  }
+
+  attach(channel: OrderEngineChannel): void {
+    this.attached = channel;
+  }
+}

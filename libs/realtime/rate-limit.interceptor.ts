@@ -2,9 +2,8 @@ import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestI
 import type { Observable } from 'rxjs';
 import { GatewayError } from '#libs/contracts';
 import { GatewayMetrics, PINO_LOGGER, type Logger } from '#libs/observability';
-import type { GatewaySocket } from '#libs/realtime';
-import { BLOCKED_RULE } from './rate-limit.store.js';
-import { RateLimiter } from './rate-limiter.js';
+import { BLOCKED_RULE, RateLimiter } from '#libs/rate-limit';
+import type { GatewaySocket } from './gateway-socket.js';
 
 /**
  * Takes every client request from its user's buckets before anything else looks at it (validation included, so
