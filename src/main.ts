@@ -40,6 +40,9 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger), {
     logger: new PinoNestLogger(logger),
     cors: { origin: config.corsOrigins, credentials: true },
+    // A provider that cannot be built (a malformed INSTRUMENTS_FILE, COMPLIANCE_FILE, …) stops the start with its
+    // message and exit code 1 below, rather than Nest's default process.abort().
+    abortOnError: false,
   });
   // SIGTERM / SIGINT run the graceful drain (GracefulShutdown), then the providers' release, then exit 0.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });

@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge } from 'prom-client';
 import { ComplianceMetrics } from './compliance-metrics.js';
@@ -125,8 +125,8 @@ const PROCESS_METRICS = Symbol('PROCESS_METRICS');
 /**
  * The gateway's metrics, in prom-client's default registry. The application serves that registry where it is
  * configured to (the main port or a port of its own, with or without a bearer token), so no route is fixed here.
+ * Not global: a module that counts imports it (a static module, so the metrics are built once, whoever imports it).
  */
-@Global()
 @Module({
   providers: [
     {

@@ -2,8 +2,10 @@ import { Inject, Module, type DynamicModule, type ModuleMetadata, type Provider,
 import { WebSocketGateway } from '@nestjs/websockets';
 import { AccountDirectory } from '#libs/auth';
 import { ACCOUNT_STREAM_EVENTS, type AccountKind, type Namespace } from '#libs/contracts';
-import { GatewayMetrics, UsageMeter } from '#libs/observability';
+import { GatewayMetrics, ObservabilityModule, UsageMeter } from '#libs/observability';
 import { AccountStream, AccountStreamGateway, GatewayRuntime, type AccountStreamOptions } from '#libs/realtime';
+import { AuthModule } from '../auth/auth.module.js';
+import { GatewayRuntimeModule } from '../realtime/gateway-runtime.module.js';
 import { accountStreamSettings, STREAM_KIND_REGISTRY, type RegisteredStreamKind } from '../engine/stream-kinds.js';
 import { accountEventsToken, AccountStreamEvents, accountStreamToken } from './account-stream-events.js';
 
@@ -51,7 +53,8 @@ new AccountStream(options, metrics, usage),
     };
     return {
       module: AccountStreamModule,
-      imports: extras.imports ?? [],
+      // The gateway's runtime, the accounts of each tenant (who may watch which account) and the stream's metrics.
+      imports: [GatewayRuntimeModule, AuthModule, ObservabilityModule, ...(extras.imports ?? [])],
       providers: [streamProvider, eventsProvider, extras.gateway ?? plainGateway(kind, settings.namespace), ...(extras.providers ?? [])],
       exports: [accountStreamToken(kind), accountEventsToken(kind), ...(extras.exports ?? [])],
     };

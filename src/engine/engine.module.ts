@@ -1,28 +1,25 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { ObservabilityModule } from '#libs/observability';
 import { EngineEventIntake, EngineInterestRegistry, EngineRoutes } from '#libs/realtime';
-import { AppConfig } from '../config/index.js';
+import { AuthModule } from '../auth/auth.module.js';
+import { HealthStateModule } from '../health/health-state.module.js';
+import { ReferenceDataModule } from '../market-data/reference-data.module.js';
 import { EngineEventTaps } from './engine-event-taps.js';
 import { EngineLinks } from './engine-links.js';
 import { EngineTransports } from './engine-transports.js';
 import { OrderEngine } from './order-engine.channel.js';
 
 /**
- * The engine, chosen in one place: `EngineModule.forRoot(config)` owns the transports (ENGINE_TRANSPORT: NATS, Redis,
- * the in-process simulator), the routes derived from the registry of stream kinds (./stream-kinds.ts), the durable
- * account log and the order channel. Domains use what it exports: the interest registry (market data asks for the
- * instruments its clients want), the order channel (order commands), the links (health) and the transports (the
- * graceful shutdown stops the simulator's flow first).
+ * The engine, chosen in one place: EngineModule owns the transports (ENGINE_TRANSPORT: NATS, Redis, the in-process
+ * simulator, read from the configuration), the routes derived from the registry of stream kinds (./stream-kinds.ts),
+ * the durable account log and the order channel. Domains import it for what it exports: the interest registry (market
+ * data asks for the instruments its clients want), the order channel (order commands), the event taps (providers that
+ * observe applied events), the links (health) and the transports (the graceful drain stops the simulator's flow first).
+ * A static module: the configuration comes from ConfigModule, so every importer shares this one instance.
  */
-@Module({})
-export class EngineModule {
-  static forRoot(config: AppConfig): DynamicModule {
-    return {
-      module: EngineModule,
-      // Engine events reach every domain and the order channel serves one: exported to all, as Nest's own forRoot
-      // modules are, rather than re-imported by each domain with the configuration again.
-      global: true,
-      providers: [{ provide: AppConfig, useValue: config }, EngineRoutes, EngineEventIntake, EngineInterestRegistry, EngineLinks, OrderEngine, EngineEventTaps, EngineTransports],
-      exports: [EngineInterestRegistry, EngineLinks, OrderEngine, EngineEventTaps, EngineTransports],
-    };
-  }
-}
+@Module({
+  imports: [ObservabilityModule, AuthModule, ReferenceDataModule, HealthStateModule],
+  providers: [EngineRoutes, EngineEventIntake, EngineInterestRegistry, EngineLinks, OrderEngine, EngineEventTaps, EngineTransports],
+  exports: [EngineInterestRegistry, EngineLinks, OrderEngine, EngineEventTaps, EngineTransports],
+})
+export class EngineModule {}

@@ -3,6 +3,7 @@ import { METRICS, PINO_LOGGER, type Logger } from '#libs/observability';
 import { redisConnection } from '#libs/redis';
 import { AccountStreamModule } from '../account-streams/account-stream.module.js';
 import { AppConfig } from '../config/index.js';
+import { EngineModule } from '../engine/engine.module.js';
 import { MemoryOrderIdempotencyStore } from './memory-order-idempotency.store.js';
 import { OrderCommandsService } from './order-commands.service.js';
 import { ORDER_IDEMPOTENCY_STORE, type OrderIdempotencyStore } from './order-idempotency.store.js';
@@ -22,6 +23,8 @@ function idempotencyStore(config: AppConfig, logger: Logger): OrderIdempotencySt
 /** `/orders`: the account stream of orders, with the order commands on top. */
 export const OrdersModule = AccountStreamModule.forKind('order', {
   gateway: OrdersGateway,
+  // The order channel to the engine (the account stream's own imports come with forKind).
+  imports: [EngineModule],
   providers: [
     OrderCommandsService,
     { provide: ORDER_IDEMPOTENCY_STORE, useFactory: idempotencyStore, inject: [AppConfig, PINO_LOGGER] },
