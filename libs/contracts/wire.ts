@@ -372,7 +372,18 @@ export interface NamespaceRequests {
   '/portfolio': AccountStreamRequests;
 }
 
+/** A request map: each event's `[payload, answer]`. */
+export type RequestMap = object;
+/** The requests of namespace N. */
+export type RequestsOf<N extends Namespace> = NamespaceRequests[N];
+/** The payload of request E of a request map. */
+export type RequestPayload<Requests extends RequestMap, E extends keyof Requests> = Requests[E] extends [infer Payload, unknown] ? Payload : never;
+/** The answer (the ack's `data`) of request E of a request map. */
+export type RequestAnswer<Requests extends RequestMap, E extends keyof Requests> = Requests[E] extends [unknown, infer Answer] ? Answer : never;
+
 /** Socket.IO typed map of what a client emits, from a request map: each request carries its ack callback. */
-export type ClientToServerEvents<Requests extends object = MarketDataRequests & OrdersRequests> = {
-  [E in keyof Requests]: Requests[E] extends [infer Request, infer Response] ? (request: Request, ack: AckCallback<Response>) => void : never;
+export type ClientToServerEvents<Requests extends RequestMap> = {
+  [E in keyof Requests]: (request: RequestPayload<Requests, E>, ack: AckCallback<RequestAnswer<Requests, E>>) => void;
 };
+/** What a client emits on namespace N (socket.io-client: `Socket<ServerToClientEvents, ClientToServer<N>>`). */
+export type ClientToServer<N extends Namespace> = ClientToServerEvents<RequestsOf<N>>;

@@ -1,12 +1,16 @@
-import { ConnectedSocket, MessageBody, SubscribeMessage } from '@nestjs/websockets';
+import { ConnectedSocket, MessageBody } from '@nestjs/websockets';
 import type { AccountDirectory } from '#libs/auth';
 import { RequiresEntitlement } from '#libs/licensing';
-import { CLIENT_EVENTS, GatewayError, type AccountKind, type AccountSubscribeResponse, type AccountUnsubscribeResponse } from '#libs/contracts';
+import { CLIENT_EVENTS, GatewayError, type AccountKind, type AccountStreamRequests, type AccountSubscribeResponse, type AccountUnsubscribeResponse } from '#libs/contracts';
 import { AccountSubscribeDto, AccountUnsubscribeDto } from './account-subscribe.dto.js';
 import type { AccountStream } from './account-stream.js';
 import { DomainGateway } from './domain-gateway.js';
 import type { GatewayRuntime } from './gateway-runtime.js';
 import type { GatewaySocket } from './gateway-socket.js';
+import { requestHandlerOf } from './request-handler.js';
+
+/** The requests of every account namespace, typed by the contract's map. */
+const AccountStreamRequest = requestHandlerOf<AccountStreamRequests>();
 
 /**
  * `/orders`, `/positions` and `/portfolio`: subscribe to the token's accounts (a supervisor: its tenant's), get a
@@ -22,7 +26,7 @@ export abstract class AccountStreamGateway<K extends AccountKind> extends Domain
 
   protected abstract get stream(): AccountStream<K>;
 
-  @SubscribeMessage(CLIENT_EVENTS.subscribe)
+  @AccountStreamRequest(CLIENT_EVENTS.subscribe)
   @RequiresEntitlement()
   async subscribe(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: AccountSubscribeDto): Promise<AccountSubscribeResponse> {
     const user = socket.data.user;
@@ -47,7 +51,7 @@ export abstract class AccountStreamGateway<K extends AccountKind> extends Domain
     return { accounts: requested.map((account) => this.stream.watch(socket, account, since[account])) };
   }
 
-  @SubscribeMessage(CLIENT_EVENTS.unsubscribe)
+  @AccountStreamRequest(CLIENT_EVENTS.unsubscribe)
   unsubscribe(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: AccountUnsubscribeDto): AccountUnsubscribeResponse {
     const accounts = body.accounts ?? this.stream.watchedBy(socket);
     return { accounts: accounts.filter((account) => this.stream.unwatch(socket, account)) };

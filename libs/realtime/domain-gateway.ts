@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { UseFilters, UseInterceptors, UsePipes } from '@nestjs/common';
 import { MESSAGE_METADATA } from '@nestjs/websockets/constants.js';
-import { ConnectedSocket, MessageBody, SubscribeMessage, type OnGatewayConnection, type OnGatewayDisconnect, type OnGatewayInit } from '@nestjs/websockets';
+import { ConnectedSocket, MessageBody, type OnGatewayConnection, type OnGatewayDisconnect, type OnGatewayInit } from '@nestjs/websockets';
 import { tokenFromHandshake } from '#libs/auth';
 import {
   CLIENT_EVENTS,
@@ -9,6 +9,7 @@ import {
   SERVER_EVENTS,
   wireError,
   type AuthRefreshResponse,
+  type CommonRequests,
   type Licence,
   type LicencePayload,
   type Namespace,
@@ -27,6 +28,10 @@ import type { GatewayRuntime } from './gateway-runtime.js';
 import { connectionKeyOf, type GatewayNamespace, type GatewaySocket } from './gateway-socket.js';
 import { orderedRequests } from './ordered-requests.js';
 import { createRequestValidationPipe } from './request-validation.pipe.js';
+import { requestHandlerOf } from './request-handler.js';
+
+/** The requests every namespace serves, typed by the contract's map. */
+const CommonRequest = requestHandlerOf<CommonRequests>();
 
 /** setTimeout's limit; later deadlines are re-armed in steps. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -118,12 +123,12 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     if (wasConnected) this.runtime.usage.connectionClosed(socket.data.user.tenant, socket.data.user.userId);
   }
 
-  @SubscribeMessage(CLIENT_EVENTS.ping)
+  @CommonRequest(CLIENT_EVENTS.ping)
   ping(): PingResponse {
     return { serverTime: Date.now() };
   }
 
-  @SubscribeMessage(CLIENT_EVENTS.authRefresh)
+  @CommonRequest(CLIENT_EVENTS.authRefresh)
   async refreshToken(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: AuthRefreshDto): Promise<AuthRefreshResponse> {
     const user = await this.runtime.verifier.verify(body.token);
     if (user.userId !== socket.data.user.userId) throw new GatewayError('FORBIDDEN', 'the new token belongs to another user');

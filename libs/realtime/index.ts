@@ -13,6 +13,7 @@ export { GatewayRuntime, GATEWAY_RUNTIME_OPTIONS, type GatewayRuntimeOptions } f
 export { engineConnectionOf, type EngineConnection, type GatewayNamespace, type GatewaySocket, type GatewaySocketData } from './gateway-socket.js';
 export { InProcessEngineTransport } from './in-process-engine.transport.js';
 export { createRequestValidationPipe } from './request-validation.pipe.js';
+export { requestHandlerOf, type RequestHandler } from './request-handler.js';
 export { eventPacket, eventPacketPrefix } from './socket-packet.js';
 export {
   DEFAULT_SLOW_CLIENT_POLICY,

@@ -1,11 +1,14 @@
-import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
-import { CLIENT_EVENTS, NAMESPACES, type MdResyncResponse, type MdSubscribeResponse, type MdUnsubscribeResponse } from '#libs/contracts';
+import { ConnectedSocket, MessageBody, WebSocketGateway } from '@nestjs/websockets';
+import { CLIENT_EVENTS, NAMESPACES, type MdResyncResponse, type RequestsOf, type MdSubscribeResponse, type MdUnsubscribeResponse } from '#libs/contracts';
 import { ComplianceScreen, RequiresEntitlement } from '#libs/licensing';
-import { DomainGateway, GatewayRuntime, type GatewayNamespace, type GatewaySocket } from '#libs/realtime';
+import { DomainGateway, GatewayRuntime, requestHandlerOf, type GatewayNamespace, type GatewaySocket } from '#libs/realtime';
 import { MdResyncDto } from './dto/md-resync.dto.js';
 import { MdSubscribeDto } from './dto/md-subscribe.dto.js';
 import { MdUnsubscribeDto } from './dto/md-unsubscribe.dto.js';
 import { MarketDataService } from './market-data.service.js';
+
+/** `/market-data`'s requests, typed by the contract's map: an event or an answer it does not list does not compile. */
+const MarketDataRequest = requestHandlerOf<RequestsOf<typeof NAMESPACES.marketData>>();
 
 @WebSocketGateway({ namespace: NAMESPACES.marketData })
 export class MarketDataGateway extends DomainGateway {
@@ -29,7 +32,7 @@ export class MarketDataGateway extends DomainGateway {
     });
   }
 
-  @SubscribeMessage(CLIENT_EVENTS.subscribe)
+  @MarketDataRequest(CLIENT_EVENTS.subscribe)
   @RequiresEntitlement()
   async subscribe(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: MdSubscribeDto): Promise<MdSubscribeResponse> {
     const answer = await this.marketData.subscribe(socket, body);
@@ -39,12 +42,12 @@ export class MarketDataGateway extends DomainGateway {
     return answer;
   }
 
-  @SubscribeMessage(CLIENT_EVENTS.unsubscribe)
+  @MarketDataRequest(CLIENT_EVENTS.unsubscribe)
   unsubscribe(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: MdUnsubscribeDto): MdUnsubscribeResponse {
     return { unsubscribed: this.marketData.unsubscribe(socket, body.instruments, body.channels) };
   }
 
-  @SubscribeMessage(CLIENT_EVENTS.resync)
+  @MarketDataRequest(CLIENT_EVENTS.resync)
   @RequiresEntitlement()
   resync(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: MdResyncDto): MdResyncResponse {
     return this.marketData.resync(socket, body.stream);

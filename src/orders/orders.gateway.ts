@@ -1,8 +1,8 @@
 import { Inject } from '@nestjs/common';
-import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import { ConnectedSocket, MessageBody, WebSocketGateway } from '@nestjs/websockets';
 import { AccountDirectory } from '#libs/auth';
-import { CLIENT_EVENTS, NAMESPACES, type OrderAmendResponse, type OrderCancelAllResponse, type OrderCancelResponse, type OrderSubmitResponse } from '#libs/contracts';
-import { AccountStreamGateway, GatewayRuntime, type AccountStream, type GatewaySocket } from '#libs/realtime';
+import { CLIENT_EVENTS, NAMESPACES, type OrderAmendResponse, type OrderCancelAllResponse, type OrderCancelResponse, type OrderSubmitResponse, type RequestsOf } from '#libs/contracts';
+import { AccountStreamGateway, GatewayRuntime, requestHandlerOf, type AccountStream, type GatewaySocket } from '#libs/realtime';
 import { OrderAmendDto } from './dto/order-amend.dto.js';
 import { OrderCancelAllDto } from './dto/order-cancel-all.dto.js';
 import { OrderCancelDto } from './dto/order-cancel.dto.js';
@@ -10,6 +10,9 @@ import { OrderSubmitDto } from './dto/order-submit.dto.js';
 import { OrderCommandsService } from './order-commands.service.js';
 import { accountStreamToken } from '../account-streams/account-stream-events.js';
 import { TradingCommand } from './trading-command.decorator.js';
+
+/** `/orders`' commands, typed by the contract's map: an event or an answer it does not list does not compile. */
+const OrdersRequest = requestHandlerOf<RequestsOf<typeof NAMESPACES.orders>>();
 
 /** `/orders`: the account stream of orders (AccountStreamModule.forKind('order')) plus the order commands. */
 @WebSocketGateway({ namespace: NAMESPACES.orders })
@@ -29,25 +32,25 @@ export class OrdersGateway extends AccountStreamGateway<'order'> {
     return this.orders;
   }
 
-  @SubscribeMessage(CLIENT_EVENTS.orderSubmit)
+  @OrdersRequest(CLIENT_EVENTS.orderSubmit)
   @TradingCommand()
   submitOrder(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: OrderSubmitDto): Promise<OrderSubmitResponse> {
     return this.commands.submit(socket.data.user, body);
   }
 
-  @SubscribeMessage(CLIENT_EVENTS.orderCancel)
+  @OrdersRequest(CLIENT_EVENTS.orderCancel)
   @TradingCommand()
   cancelOrder(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: OrderCancelDto): Promise<OrderCancelResponse> {
     return this.commands.cancel(socket.data.user, body);
   }
 
-  @SubscribeMessage(CLIENT_EVENTS.orderCancelAll)
+  @OrdersRequest(CLIENT_EVENTS.orderCancelAll)
   @TradingCommand()
   cancelAllOrders(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: OrderCancelAllDto): Promise<OrderCancelAllResponse> {
     return this.commands.cancelAll(socket.data.user, body);
   }
 
-  @SubscribeMessage(CLIENT_EVENTS.orderAmend)
+  @OrdersRequest(CLIENT_EVENTS.orderAmend)
   @TradingCommand()
   amendOrder(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: OrderAmendDto): Promise<OrderAmendResponse> {
     return this.commands.amend(socket.data.user, body);
