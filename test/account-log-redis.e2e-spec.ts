@@ -32,7 +32,7 @@ describe('durable account log (Redis Streams)', () => {
   let redis: RedisServer;
   let publisher: Redis;
   const gateways: GatewayProcess[] = [];
-  const clients: ConnectedClient[] = [];
+  const clients: ConnectedClient<'/orders'>[] = [];
   const running = () => gateways.filter((gateway) => gateway.process.running);
 
   const startGateway = async (env: Record<string, string> = {}) => {
@@ -94,7 +94,7 @@ describe('durable account log (Redis Streams)', () => {
         const client = await ordersClient(gateway, [account]);
         clients.push(client);
         const replay = collect<OrderFrame>(client.socket, 'order');
-        const ack = await request<AccountSubscribeResponse>(client.socket, 'subscribe', { since: { [account]: 1 } });
+        const ack = await request(client.socket, 'subscribe', { since: { [account]: 1 } });
         await waitFor('replay', () => (replay.length >= 3 ? true : undefined));
         sessions.push({ ack: ack.ok ? ack.data : undefined, replay });
       }
@@ -119,7 +119,7 @@ describe('durable account log (Redis Streams)', () => {
     const before = await ordersClient(gateway, [account]);
     clients.push(before);
     const seen = collect<OrderFrame>(before.socket, 'order');
-    expect(await request<AccountSubscribeResponse>(before.socket, 'subscribe', {})).toMatchObject({ ok: true, data: { accounts: [{ account, seq: 0 }] } });
+    expect(await request(before.socket, 'subscribe', {})).toMatchObject({ ok: true, data: { accounts: [{ account, seq: 0 }] } });
     await publishOrders(publisher, running(), account, [1, 2, 3].map((seq) => orderEvent('O-1', seq, seq)));
     await waitFor('first events', () => (seen.length >= 3 ? true : undefined));
     const lastSeen = seen[seen.length - 1]?.seq ?? 0;
@@ -133,7 +133,7 @@ describe('durable account log (Redis Streams)', () => {
     const after = await ordersClient(gateway, [account]);
     clients.push(after);
     const replayed = collect<OrderFrame>(after.socket, 'order');
-    const resumed = await request<AccountSubscribeResponse>(after.socket, 'subscribe', { since: { [account]: lastSeen } });
+    const resumed = await request(after.socket, 'subscribe', { since: { [account]: lastSeen } });
     expect(resumed).toEqual({ ok: true, data: { accounts: [{ account, seq: 6, replayed: 3, resetRequired: false }] } });
     await publishOrders(publisher, running(), account, [orderEvent('O-1', 7, 7)]);
     await waitFor('replay then live', () => (replayed.length >= 4 ? true : undefined));
@@ -160,7 +160,7 @@ describe('durable account log (Redis Streams)', () => {
     const client = await ordersClient(gateway, [account]);
     clients.push(client);
     const replayed = collect<OrderFrame>(client.socket, 'order');
-    expect(await request<AccountSubscribeResponse>(client.socket, 'subscribe', { since: { [account]: 0 } })).toEqual({ ok: true, data: { accounts: [{ account, seq: 2, replayed: 2, resetRequired: false }] } });
+    expect(await request(client.socket, 'subscribe', { since: { [account]: 0 } })).toEqual({ ok: true, data: { accounts: [{ account, seq: 2, replayed: 2, resetRequired: false }] } });
     await waitFor('replay', () => (replayed.length >= 2 ? true : undefined));
     expect(replayed.map((event) => event.filledQuantity)).toEqual(['1', '2']);
   });
@@ -204,7 +204,7 @@ describe('durable account log (Redis Streams) at its limits', () => {
       // Nothing was marked as stored: once the stream can be written again, the next delivery of an event is kept.
       expect(await publisher.keys(`${PREFIX}:seen:${account}:*`)).toEqual([]);
 
-      expect(await request<AccountSubscribeResponse>(client.socket, 'subscribe', { since: { [account]: 1 } })).toEqual({ ok: true, data: { accounts: [{ account, seq: 2, replayed: 1, resetRequired: false }] } });
+      expect(await request(client.socket, 'subscribe', { since: { [account]: 1 } })).toEqual({ ok: true, data: { accounts: [{ account, seq: 2, replayed: 1, resetRequired: false }] } });
       expect(await gateway.metric('tradewire_account_log_hydrations_total', { namespace: '/orders', outcome: 'failed' })).toBe(1);
       await waitFor('replay from memory', () => (live.length >= 1 ? true : undefined));
       expect(live.map((event) => event.seq)).toEqual([2]);
@@ -224,7 +224,7 @@ describe('durable account log (Redis Streams) at its limits', () => {
       const client = await ordersClient(gateway, [account]);
       await redis.stop();
       const started = Date.now();
-      expect(await request<AccountSubscribeResponse>(client.socket, 'subscribe', { since: { [account]: 4 } })).toEqual({ ok: true, data: { accounts: [{ account, seq: 0, replayed: 0, resetRequired: true }] } });
+      expect(await request(client.socket, 'subscribe', { since: { [account]: 4 } })).toEqual({ ok: true, data: { accounts: [{ account, seq: 0, replayed: 0, resetRequired: true }] } });
       expect(Date.now() - started).toBeLessThan(3_000);
       const outcomes = await Promise.all(['failed', 'timeout'].map((outcome) => gateway.metric('tradewire_account_log_hydrations_total', { namespace: '/orders', outcome })));
       expect(outcomes[0] + outcomes[1]).toBe(1);

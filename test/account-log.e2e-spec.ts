@@ -29,7 +29,7 @@ describe('durable account log (NATS JetStream)', () => {
   let nc: NatsConnection;
   let jsm: JetStreamManager;
   const gateways: GatewayProcess[] = [];
-  const clients: ConnectedClient[] = [];
+  const clients: ConnectedClient<'/orders'>[] = [];
 
   const startGateway = async (env: Record<string, string> = {}) => {
     const gateway = await GatewayProcess.start(natsEnv(nats, env));
@@ -81,7 +81,7 @@ describe('durable account log (NATS JetStream)', () => {
       const client = await ordersClient(gateway, [account]);
       clients.push(client);
       const replay = collect<OrderFrame>(client.socket, 'order');
-      const ack = await request<AccountSubscribeResponse>(client.socket, 'subscribe', { since: { [account]: 1 } });
+      const ack = await request(client.socket, 'subscribe', { since: { [account]: 1 } });
       await waitFor('replay', () => (replay.length >= 3 ? true : undefined));
       sessions.push({ ack: ack.ok ? ack.data : undefined, replay });
     }
@@ -102,7 +102,7 @@ describe('durable account log (NATS JetStream)', () => {
     const before = await ordersClient(gateway, [account]);
     clients.push(before);
     const seen = collect<OrderFrame>(before.socket, 'order');
-    expect(await request<AccountSubscribeResponse>(before.socket, 'subscribe', {})).toMatchObject({ ok: true, data: { accounts: [{ account, seq: 0 }] } });
+    expect(await request(before.socket, 'subscribe', {})).toMatchObject({ ok: true, data: { accounts: [{ account, seq: 0 }] } });
     await publishOrders(nc, jsm, account, [1, 2, 3].map((seq) => orderEvent('O-1', seq, seq)));
     await waitFor('first events', () => (seen.length >= 3 ? true : undefined));
     const lastSeen = seen[seen.length - 1]?.seq ?? 0;
@@ -116,7 +116,7 @@ describe('durable account log (NATS JetStream)', () => {
     const after = await ordersClient(gateway, [account]);
     clients.push(after);
     const replayed = collect<OrderFrame>(after.socket, 'order');
-    const resumed = await request<AccountSubscribeResponse>(after.socket, 'subscribe', { since: { [account]: lastSeen } });
+    const resumed = await request(after.socket, 'subscribe', { since: { [account]: lastSeen } });
     expect(resumed).toEqual({ ok: true, data: { accounts: [{ account, seq: 6, replayed: 3, resetRequired: false }] } });
     await publishOrders(nc, jsm, account, [orderEvent('O-1', 7, 7)]);
     await waitFor('replay then live', () => (replayed.length >= 4 ? true : undefined));
@@ -159,7 +159,7 @@ describe('durable account log (NATS JetStream)', () => {
       await nc.flush();
     })();
     await sleep(20);
-    const ack = await request<AccountSubscribeResponse>(client.socket, 'subscribe', {});
+    const ack = await request(client.socket, 'subscribe', {});
     acked = true;
     await publishing;
     expect(ack.ok).toBe(true);
@@ -186,7 +186,7 @@ describe('durable account log (NATS JetStream)', () => {
     const again = await ordersClient(gateway, [unnumbered]);
     clients.push(again);
     const replayed = collect<OrderFrame>(again.socket, 'order');
-    expect(await request<AccountSubscribeResponse>(again.socket, 'subscribe', { since: { [unnumbered]: 0 } })).toEqual({ ok: true, data: { accounts: [{ account: unnumbered, seq: total, replayed: total, resetRequired: false }] } });
+    expect(await request(again.socket, 'subscribe', { since: { [unnumbered]: 0 } })).toEqual({ ok: true, data: { accounts: [{ account: unnumbered, seq: total, replayed: total, resetRequired: false }] } });
     await waitFor('full replay', () => (replayed.length >= total ? true : undefined));
     expect(replayed.map((e) => Number(e.filledQuantity))).toEqual(Array.from({ length: total }, (_, i) => i + 1));
   });
@@ -199,8 +199,8 @@ describe('durable account log (NATS JetStream)', () => {
     clients.push(client);
     const live = collect<OrderFrame>(client.socket, 'order');
     // Sent back to back: the unsubscribe arrives while the gateway reads the account back from the log.
-    const subscribed = request<AccountSubscribeResponse>(client.socket, 'subscribe', {});
-    const unsubscribed = request<{ accounts: string[] }>(client.socket, 'unsubscribe', { accounts: [account] });
+    const subscribed = request(client.socket, 'subscribe', {});
+    const unsubscribed = request(client.socket, 'unsubscribe', { accounts: [account] });
     expect((await subscribed).ok).toBe(true);
     expect(await unsubscribed).toEqual({ ok: true, data: { accounts: [account] } });
     await publishOrders(nc, jsm, account, [orderEvent('O-1', 301, 301)]);
@@ -251,7 +251,7 @@ describe('durable account log at its limits', () => {
       const account = 'ACC-LOG-7';
       const first = await ordersClient(gateway, [account]);
       const live = collect<OrderFrame>(first.socket, 'order');
-      expect(await request<AccountSubscribeResponse>(first.socket, 'subscribe', {})).toEqual({ ok: true, data: { accounts: [{ account, seq: 0, replayed: 0, resetRequired: false }] } });
+      expect(await request(first.socket, 'subscribe', {})).toEqual({ ok: true, data: { accounts: [{ account, seq: 0, replayed: 0, resetRequired: false }] } });
       expect(await gateway.metric('tradewire_account_log_hydrations_total', { namespace: '/orders', outcome: 'failed' })).toBe(1);
 
       // Live events and the in-memory replay work as they always did.
@@ -260,7 +260,7 @@ describe('durable account log at its limits', () => {
       await waitFor('live events', () => (live.length >= 2 ? true : undefined));
       const back = await ordersClient(gateway, [account]);
       const replayed = collect<OrderFrame>(back.socket, 'order');
-      expect(await request<AccountSubscribeResponse>(back.socket, 'subscribe', { since: { [account]: 1 } })).toEqual({ ok: true, data: { accounts: [{ account, seq: 2, replayed: 1, resetRequired: false }] } });
+      expect(await request(back.socket, 'subscribe', { since: { [account]: 1 } })).toEqual({ ok: true, data: { accounts: [{ account, seq: 2, replayed: 1, resetRequired: false }] } });
       await waitFor('replay', () => (replayed.length >= 1 ? true : undefined));
       expect(replayed.map((e) => e.seq)).toEqual([2]);
       await gateway.printed('account log');

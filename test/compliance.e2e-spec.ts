@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NAMESPACES, type MdMessage, type MdSubscribeResponse, type WireError } from '#libs/contracts';
-import { collect, connectClient, GatewayProcess, nextEvent, request } from './support/gateway.js';
+import { NAMESPACES, type MdMessage, type WireError, type MdChannel } from '#libs/contracts';
+import { collect, connectClient, GatewayProcess, nextEvent, request, type NamespaceSocket } from './support/gateway.js';
 import { NatsServer, waitFor } from './support/processes.js';
 import { FULL_LICENCE, hsToken } from './support/tokens.js';
 
@@ -21,7 +20,7 @@ const quote = (last: string) => ({ bid: last, ask: last, bidSize: '100', askSize
 const trade = (price: string, tradeId: string) => ({ price, size: '10', side: 'buy', tradeId, ts: Date.now() });
 
 /** Every market-data message a socket receives from now on, flattened out of its `md` frames. */
-function mdMessages(socket: Socket): () => MdMessage[] {
+function mdMessages(socket: NamespaceSocket<'/market-data'>): () => MdMessage[] {
   const frames = collect<MdMessage[]>(socket, 'md');
   return () => frames.flat();
 }
@@ -54,8 +53,8 @@ describe('Sharia compliance screening on /market-data', () => {
   };
   const client = async (sub: string, compliance?: { islamic: boolean; board?: string }) =>
     connectClient(gateway.url, NAMESPACES.marketData, { auth: { token: await hsToken({ sub, lic: FULL_LICENCE, ...(compliance ? { compliance } : {}) }) } });
-  const subscribe = async (socket: Socket, instruments: string[], channels: string[]) => {
-    const answer = await request<MdSubscribeResponse>(socket, 'subscribe', { instruments, channels });
+  const subscribe = async (socket: NamespaceSocket<'/market-data'>, instruments: string[], channels: MdChannel[]) => {
+    const answer = await request(socket, 'subscribe', { instruments, channels });
     if (!answer.ok) throw new Error(`subscribe failed: ${answer.error.code}`);
     return answer.data;
   };
@@ -159,7 +158,7 @@ describe('Sharia compliance screening on /market-data', () => {
     expect(await gateway.metric('tradewire_compliance_streams_stopped_total', { board: 'AAOIFI', reason: 'debt' })).toBe(1);
     expect(await gateway.metric('tradewire_compliance_screen_changes_total', { source: 'file' })).toBeGreaterThanOrEqual(1);
     expect(await gateway.metric('tradewire_compliance_screen_info', { version })).toBe(1);
-    const refused = await request<MdSubscribeResponse>(islamic.socket, 'subscribe', { instruments: ['NASDAQ:MSFT'], channels: ['quote'] });
+    const refused = await request(islamic.socket, 'subscribe', { instruments: ['NASDAQ:MSFT'], channels: ['quote'] });
     expect(refused).toMatchObject({ ok: true, data: { subscribed: [], rejected: [{ code: 'NOT_COMPLIANT' }] } });
 
     // Compliant again: it can be subscribed again.

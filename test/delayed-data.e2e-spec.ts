@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bookChecksum, NAMESPACES, type MdMessage, type MdSubscribeResponse, type SystemPayload } from '#libs/contracts';
+import { bookChecksum, NAMESPACES, type MdMessage, type SystemPayload } from '#libs/contracts';
 import { collect, connectClient, GatewayProcess, nextEvent, request, sleep } from './support/gateway.js';
 import { NatsServer, waitFor } from './support/processes.js';
 import { FULL_LICENCE, hsToken } from './support/tokens.js';
@@ -32,7 +32,7 @@ describe('delayed data for delayed-only entitlements', () => {
   it('serves a delayed exchange delayMs late and marked delayed, every trade included, next to real-time data', async () => {
     const client = await connectClient(gateway.url, NAMESPACES.marketData, { auth: { token: await hsToken({ sub: 'dora', lic: delayedNyse }) } });
     const frames = collect<MdMessage[]>(client.socket, 'md');
-    const answer = await request<MdSubscribeResponse>(client.socket, 'subscribe', { instruments: ['NYSE:KO', 'NASDAQ:AAPL'], channels: ['quote', 'trade'] });
+    const answer = await request(client.socket, 'subscribe', { instruments: ['NYSE:KO', 'NASDAQ:AAPL'], channels: ['quote', 'trade'] });
     expect(answer.ok).toBe(true);
     if (!answer.ok) return;
     expect(answer.data.rejected).toEqual([]);
@@ -75,7 +75,7 @@ describe('delayed data for delayed-only entitlements', () => {
     await publish('md.quote.NYSE.KO', quote('61.00'));
     const late = await connectClient(gateway.url, NAMESPACES.marketData, { auth: { token: await hsToken({ sub: 'lars', lic: delayedNyse }) } });
     const lateFrames = collect<MdMessage[]>(late.socket, 'md');
-    const lateAnswer = await request<MdSubscribeResponse>(late.socket, 'subscribe', { instruments: ['NYSE:KO'], channels: ['quote'] });
+    const lateAnswer = await request(late.socket, 'subscribe', { instruments: ['NYSE:KO'], channels: ['quote'] });
     expect(lateAnswer.ok && lateAnswer.data.subscribed[0]).toMatchObject({ seq: 1, delayed: true });
     await waitFor('late snapshot', () => (lateFrames.length > 0 ? true : undefined));
     expect(lateFrames[0]?.[0]).toMatchObject({ type: 'snapshot', seq: 1, delayed: true, data: { last: '60.01' } });
@@ -88,7 +88,7 @@ describe('delayed data for delayed-only entitlements', () => {
   it('serves a delayed book as snapshots of the subscriber depth, with the checksum of what it shows', async () => {
     const client = await connectClient(gateway.url, NAMESPACES.marketData, { auth: { token: await hsToken({ sub: 'bea', lic: delayedNyse }) } });
     const frames = collect<MdMessage<'book'>[]>(client.socket, 'md');
-    const answer = await request<MdSubscribeResponse>(client.socket, 'subscribe', { instruments: ['NYSE:JPM'], channels: ['book'], depth: 2 });
+    const answer = await request(client.socket, 'subscribe', { instruments: ['NYSE:JPM'], channels: ['book'], depth: 2 });
     expect(answer.ok && answer.data.subscribed[0]).toMatchObject({ stream: 'book:NYSE:JPM', delayed: true });
     await publish('md.book.NYSE.JPM', { type: 'snapshot', bids: [['198.0', '100'], ['197.9', '200'], ['197.8', '50']], asks: [['198.2', '300'], ['198.3', '10']], ts: Date.now() });
     await publish('md.book.NYSE.JPM', { type: 'delta', bids: [['198.1', '25']], asks: [], ts: Date.now() });

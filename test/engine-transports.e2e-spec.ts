@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bookChecksum, NAMESPACES, type AccountSubscribeResponse, type MdMessage, type MdSubscribeResponse, type WireError } from '#libs/contracts';
+import { bookChecksum, NAMESPACES, type MdMessage, type WireError } from '#libs/contracts';
 import { collect, connectClient, GatewayProcess, nextEvent, request, sleep } from './support/gateway.js';
 import { NatsServer, RedisServer, waitFor } from './support/processes.js';
 import { FULL_LICENCE, hsToken } from './support/tokens.js';
@@ -30,7 +30,7 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
     it('delivers a quote to the subscribed client only, snapshot first then updates', async () => {
       const a = await mdClient('alice');
       const b = await mdClient('bob');
-      const subA = await request<MdSubscribeResponse>(a.socket, 'subscribe', { instruments: ['NASDAQ:AAPL', 'NASDAQ:NOPE'], channels: ['quote'] });
+      const subA = await request(a.socket, 'subscribe', { instruments: ['NASDAQ:AAPL', 'NASDAQ:NOPE'], channels: ['quote'] });
       expect(subA.ok).toBe(true);
       if (!subA.ok) return;
       expect(subA.data.subscribed.map((s) => s.stream)).toEqual(['quote:NASDAQ:AAPL']);
@@ -51,7 +51,7 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
       // A late subscriber gets the last value as its snapshot.
       const late = await mdClient('carol');
       const lateFrames = collect<MdMessage[]>(late.socket, 'md');
-      const subLate = await request<MdSubscribeResponse>(late.socket, 'subscribe', { instruments: ['NASDAQ:AAPL'], channels: ['quote'] });
+      const subLate = await request(late.socket, 'subscribe', { instruments: ['NASDAQ:AAPL'], channels: ['quote'] });
       expect(subLate.ok && subLate.data.subscribed[0]?.seq).toBe(2);
       await waitFor('late snapshot', () => (lateFrames.length > 0 ? true : undefined));
       expect(lateFrames[0]?.[0]).toMatchObject({ type: 'snapshot', seq: 2, data: { last: '189.55' } });
@@ -91,7 +91,7 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
       await sleep(300); // the first event lands before anyone subscribes: it must come back in the snapshot
 
       const snapshot = nextEvent<{ account: string; seq: number; items: unknown[] }>(tab1.socket, 'orders:snapshot');
-      const sub1 = await request<AccountSubscribeResponse>(tab1.socket, 'subscribe', {});
+      const sub1 = await request(tab1.socket, 'subscribe', {});
       expect(sub1).toMatchObject({ ok: true, data: { accounts: [{ account: 'ACC-1001', seq: 1, replayed: 0, resetRequired: false }] } });
       expect(await snapshot).toMatchObject({ account: 'ACC-1001', seq: 1, items: [expect.objectContaining({ orderId: 'O-1', seq: 1 })] });
       await request(tab2.socket, 'subscribe', { accounts: ['ACC-1001'] });
@@ -111,7 +111,7 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
       // A reconnecting tab with `since` gets what it missed, replayed in order.
       const back = await connectClient(gateway.url, NAMESPACES.orders, { auth: { token: trader } });
       const replayed = collect<{ seq: number }>(back.socket, 'order');
-      const resumed = await request<AccountSubscribeResponse>(back.socket, 'subscribe', { since: { 'ACC-1001': 1 } });
+      const resumed = await request(back.socket, 'subscribe', { since: { 'ACC-1001': 1 } });
       expect(resumed).toMatchObject({ ok: true, data: { accounts: [{ account: 'ACC-1001', seq: 3, replayed: 2, resetRequired: false }] } });
       await waitFor('replay', () => (replayed.length >= 2 ? true : undefined));
       expect(replayed.map((e) => e.seq)).toEqual([2, 3]);
@@ -120,7 +120,7 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
 
     it('lets a supervisor see every account of its tenant, and only those', async () => {
       const supervisor = await connectClient(gateway.url, NAMESPACES.portfolio, { auth: { token: await hsToken({ sub: 'boss', accounts: [], roles: ['supervisor'] }) } });
-      const all = await request<AccountSubscribeResponse>(supervisor.socket, 'subscribe', {});
+      const all = await request(supervisor.socket, 'subscribe', {});
       expect(all.ok && all.data.accounts.map((a) => a.account).sort()).toEqual(['ACC-1001', 'ACC-1002', 'ACC-1003']);
       const other = await request(supervisor.socket, 'subscribe', { accounts: ['ACC-2001'] });
       expect(other).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
@@ -152,7 +152,7 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
       for (const [price, size] of update.data.bids) if (size === '0') bids.delete(price); else bids.set(price, size);
       const sortedBids = [...bids].sort((x, y) => Number(y[0]) - Number(x[0]));
       expect(bookChecksum(snap.data.asks, sortedBids)).toBe(update.data.checksum);
-      const resynced = await request<{ seq: number }>(client.socket, 'resync', { stream: 'book:LSE:VOD' });
+      const resynced = await request(client.socket, 'resync', { stream: 'book:LSE:VOD' });
       expect(resynced).toMatchObject({ ok: true, data: { seq: update.seq } });
       await waitFor('fresh snapshot', () => (frames.flat().length >= 3 ? true : undefined));
       expect(frames.flat()[2]).toMatchObject({ type: 'snapshot', seq: update.seq, data: { bids: [['71.30', '250'], ['71.26', '500']] } });
@@ -196,7 +196,7 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
 
       const watcher = await mdClient('fix-watcher');
       const frames = collect<MdMessage[]>(watcher.socket, 'md');
-      expect(await request<MdSubscribeResponse>(watcher.socket, 'subscribe', { instruments: ['NASDAQ:MSFT'], channels: ['trade'] })).toMatchObject({ ok: true });
+      expect(await request(watcher.socket, 'subscribe', { instruments: ['NASDAQ:MSFT'], channels: ['trade'] })).toMatchObject({ ok: true });
       await publish('md.trade.NASDAQ.MSFT', { price: '410.12', size: '5', side: 'SELL', tradeId: 'FIX-T-1', ts: Date.now() });
       const trade = await waitFor('the trade', () => frames.flat().find((m) => m.stream === 'trade:NASDAQ:MSFT'));
       expect(trade.data).toMatchObject({ price: '410.12', side: 'sell', tradeId: 'FIX-T-1' });
@@ -209,7 +209,7 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
       const client = await mdClient('hana');
       const frames = collect<MdMessage[]>(client.socket, 'md');
       const throttleMs = 250;
-      const answer = await request<MdSubscribeResponse>(client.socket, 'subscribe', { instruments: ['NYSE:KO', 'NYSE:JPM'], channels: ['quote', 'trade'], throttleMs });
+      const answer = await request(client.socket, 'subscribe', { instruments: ['NYSE:KO', 'NYSE:JPM'], channels: ['quote', 'trade'], throttleMs });
       expect(answer.ok && answer.data.subscribed.map((s) => s.throttleMs)).toEqual([throttleMs, throttleMs, throttleMs, throttleMs]);
       const started = Date.now();
       const rounds = 40;
@@ -251,7 +251,7 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
       const { TradingCalendar } = await import('../src/market-data/trading-calendar.js');
       const calendar = TradingCalendar.fromFile(new URL('../data/trading-calendars.json', import.meta.url).pathname);
       const client = await mdClient('frank');
-      const answer = await request<MdSubscribeResponse>(client.socket, 'subscribe', { instruments: ['BINANCE:BTCUSDT', 'NYSE:KO'], channels: ['quote'] });
+      const answer = await request(client.socket, 'subscribe', { instruments: ['BINANCE:BTCUSDT', 'NYSE:KO'], channels: ['quote'] });
       expect(answer.ok).toBe(true);
       if (!answer.ok) return;
       const byExchange = Object.fromEntries(answer.data.sessions.map((s) => [s.exchange, s]));
@@ -262,7 +262,7 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
       const haltedAt = Date.now();
       await publish('md.session.NYSE', { status: 'HALTED', ts: haltedAt });
       expect(await session).toMatchObject({ exchange: 'NYSE', status: 'HALTED', since: haltedAt });
-      const again = await request<MdSubscribeResponse>(client.socket, 'subscribe', { instruments: ['NYSE:KO'], channels: ['trade'] });
+      const again = await request(client.socket, 'subscribe', { instruments: ['NYSE:KO'], channels: ['trade'] });
       expect(again.ok && again.data.sessions).toEqual([expect.objectContaining({ exchange: 'NYSE', status: 'HALTED' })]);
       client.socket.close();
     });
@@ -365,7 +365,7 @@ describe('licences at subscribe', () => {
     try {
       const { socket, welcome } = await connectClient(gateway.url, NAMESPACES.marketData, { auth: { token: await hsToken() } });
       expect(welcome.entitlements).toMatchObject({ tier: 'none', channels: [] });
-      const answer = await request<MdSubscribeResponse>(socket, 'subscribe', { instruments: ['NASDAQ:AAPL'], channels: ['quote', 'trade'] });
+      const answer = await request(socket, 'subscribe', { instruments: ['NASDAQ:AAPL'], channels: ['quote', 'trade'] });
       expect(answer).toMatchObject({ ok: true, data: { subscribed: [], rejected: [{ code: 'NOT_ENTITLED', channel: 'quote' }, { code: 'NOT_ENTITLED', channel: 'trade' }] } });
       socket.close();
     } finally {

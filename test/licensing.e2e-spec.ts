@@ -2,10 +2,9 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NAMESPACES, type LicencePayload, type MdMessage, type MdSubscribeResponse, type SystemPayload, type WireError } from '#libs/contracts';
-import { collect, connectClient, expectRefused, GatewayProcess, nextEvent, request, sleep } from './support/gateway.js';
+import { NAMESPACES, type LicencePayload, type MdMessage, type MdSubscribeResponse, type SystemPayload, type WireError, type MdChannel, type MdSubscribeRequest } from '#libs/contracts';
+import { collect, connectClient, expectRefused, GatewayProcess, nextEvent, request, sleep, type NamespaceSocket } from './support/gateway.js';
 import { RedisServer, waitFor } from './support/processes.js';
 import { FULL_LICENCE, hsToken } from './support/tokens.js';
 
@@ -20,8 +19,8 @@ async function md(gateway: GatewayProcess, sub: string, lic: Lic | undefined = F
   return connectClient(gateway.url, NAMESPACES.marketData, { auth: { token: await hsToken({ sub, tenant, ...(lic ? { lic } : {}) }) } });
 }
 
-async function subscribe(socket: Socket, instruments: string[], channels: string[], extra: Record<string, unknown> = {}): Promise<MdSubscribeResponse> {
-  const answer = await request<MdSubscribeResponse>(socket, 'subscribe', { instruments, channels, ...extra });
+async function subscribe(socket: NamespaceSocket<'/market-data'>, instruments: string[], channels: MdChannel[], extra: Partial<MdSubscribeRequest> = {}): Promise<MdSubscribeResponse> {
+  const answer = await request(socket, 'subscribe', { instruments, channels, ...extra });
   if (!answer.ok) throw new Error(`subscribe refused: ${answer.error.code}`);
   return answer.data;
 }

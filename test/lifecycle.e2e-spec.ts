@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { exportJWK, exportSPKI, generateKeyPair, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NAMESPACES, type SystemPayload } from '#libs/contracts';
-import { connectClient, expectRefused, GatewayProcess, nextEvent, sleep } from './support/gateway.js';
+import { connectClient, expectRefused, GatewayProcess, nextEvent, sleep, unchecked } from './support/gateway.js';
 import { freePort, ManagedProcess } from './support/processes.js';
 import { asymmetricToken, hsToken } from './support/tokens.js';
 
@@ -29,7 +29,8 @@ describe('health, metrics and graceful shutdown', () => {
       expect(ready.status).toBe('ok');
       expect(Object.keys(ready.details)).toEqual(expect.arrayContaining(['engine', 'eventLoop', 'heap']));
       const { socket } = await connectClient(gateway.url, NAMESPACES.marketData, { auth: { token: await hsToken() } });
-      socket.emit('subscribe', { instruments: ['NASDAQ:AAPL', 'BINANCE:BTCUSDT'], channels: ['quote', 'trade'] });
+      // Without an ack, as a fire-and-forget client would: the stream starts all the same.
+      unchecked(socket).emit('subscribe', { instruments: ['NASDAQ:AAPL', 'BINANCE:BTCUSDT'], channels: ['quote', 'trade'] });
       await nextEvent(socket, 'md', 5_000);
       const ws = (await (await fetch(`${gateway.url}/health/websocket`)).json()) as { namespaces: Record<string, { connections: number; uniqueUsers: number }>; adapter: string; uptimeSeconds: number };
       expect(ws.namespaces[NAMESPACES.marketData]).toEqual({ connections: 1, uniqueUsers: 1 });

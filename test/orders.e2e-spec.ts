@@ -1,5 +1,4 @@
 import { Redis } from 'ioredis';
-import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   NAMESPACES,
@@ -7,21 +6,17 @@ import {
   type EngineOrderSubmitRequest,
   type EngineOrderAmendRequest,
   type EngineOrderCancelAllRequest,
-  type OrderAmendResponse,
-  type OrderCancelAllResponse,
-  type OrderCancelResponse,
-  type OrderSubmitResponse,
-  type PingResponse,
+  type OrderSubmitRequest,
 } from '#libs/contracts';
 import { TestEngine } from './support/engine.js';
-import { connectClient, GatewayProcess, request } from './support/gateway.js';
+import { connectClient, GatewayProcess, request, requestRaw, type NamespaceSocket } from './support/gateway.js';
 import { NatsServer, RedisServer, waitFor } from './support/processes.js';
 import { FULL_LICENCE, hsToken, type TestClaims } from './support/tokens.js';
 
 let ids = 0;
 const uniqueId = (prefix = 'c') => `${prefix}-${process.pid}-${Date.now()}-${++ids}`;
 
-const limitOrder = (clientOrderId: string, overrides: Record<string, unknown> = {}) => ({
+const limitOrder = (clientOrderId: string, overrides: Partial<OrderSubmitRequest> = {}): OrderSubmitRequest => ({
   clientOrderId,
   account: 'ACC-1001',
   instrument: 'NASDAQ:AAPL',
@@ -33,7 +28,7 @@ const limitOrder = (clientOrderId: string, overrides: Record<string, unknown> = 
   ...overrides,
 });
 
-async function ordersClient(url: string, claims: TestClaims = {}): Promise<Socket> {
+async function ordersClient(url: string, claims: TestClaims = {}): Promise<NamespaceSocket<'/orders'>> {
   const { socket } = await connectClient(url, NAMESPACES.orders, { auth: { token: await hsToken({ lic: FULL_LICENCE, ...claims }) } });
   return socket;
 }
@@ -42,7 +37,7 @@ describe('order commands over NATS', () => {
   let nats: NatsServer;
   let engine: TestEngine;
   let gateway: GatewayProcess;
-  let trader: Socket;
+  let trader: NamespaceSocket<'/orders'>;
 
   beforeAll(async () => {
     nats = await NatsServer.start();
@@ -60,14 +55,14 @@ describe('order commands over NATS', () => {
 
   it('submits an order to the engine once and answers { orderId, status }; a repeat gets the first answer', async () => {
     const id = uniqueId();
-    const first = await request<OrderSubmitResponse>(trader, 'order:submit', limitOrder(id));
+    const first = await request(trader, 'order:submit', limitOrder(id));
     expect(first).toEqual({ ok: true, data: { orderId: expect.stringMatching(/^O-\d+$/) as string, status: 'new' } });
     expect(engine.submitsOf(id)).toEqual([
       expect.objectContaining({ ...limitOrder(id), userId: 'trader-1', tenant: 'acme-capital', ts: expect.any(Number) as number }),
     ]);
 
     // A retry (say, after a reconnect), with the same decimals written differently: the same order.
-    const again = await request<OrderSubmitResponse>(trader, 'order:submit', limitOrder(id, { quantity: '100.00', price: '0189.4' }));
+    const again = await request(trader, 'order:submit', limitOrder(id, { quantity: '100.00', price: '0189.4' }));
     expect(again).toEqual(first);
     expect(engine.submitsOf(id)).toHaveLength(1);
     expect(await gateway.metric('tradewire_orders_total', { command: 'submit', outcome: 'replayed' })).toBeGreaterThanOrEqual(1);
@@ -77,10 +72,10 @@ describe('order commands over NATS', () => {
     const id = uniqueId();
     const otherTab = await ordersClient(gateway.url, { sub: 'trader-1' });
     const answers = await Promise.all([
-      request<OrderSubmitResponse>(trader, 'order:submit', limitOrder(id)),
-      request<OrderSubmitResponse>(trader, 'order:submit', limitOrder(id)),
-      request<OrderSubmitResponse>(otherTab, 'order:submit', limitOrder(id)),
-      request<OrderSubmitResponse>(otherTab, 'order:submit', limitOrder(id)),
+      request(trader, 'order:submit', limitOrder(id)),
+      request(trader, 'order:submit', limitOrder(id)),
+      request(otherTab, 'order:submit', limitOrder(id)),
+      request(otherTab, 'order:submit', limitOrder(id)),
     ]);
     expect(answers[0]).toMatchObject({ ok: true, data: { status: 'new' } });
     for (const answer of answers) expect(answer).toEqual(answers[0]);
@@ -91,7 +86,7 @@ describe('order commands over NATS', () => {
   it('refuses a different order under a used clientOrderId with DUPLICATE_ORDER, in flight or answered', async () => {
     const id = uniqueId();
     const [first, meanwhile] = await Promise.all([
-      request<OrderSubmitResponse>(trader, 'order:submit', limitOrder(id)),
+      request(trader, 'order:submit', limitOrder(id)),
       request(trader, 'order:submit', limitOrder(id, { side: 'sell' })),
     ]);
     expect(first.ok).toBe(true);
@@ -131,24 +126,26 @@ describe('order commands over NATS', () => {
 
   it('refuses invalid payloads with INVALID_REQUEST and keeps the connection', async () => {
     const socket = await ordersClient(gateway.url, { sub: 'trader-invalid' });
+    // Malformed on purpose: outside the contract's types, so sent unchecked.
+    const malformed = (overrides: Record<string, unknown>): Record<string, unknown> => ({ ...limitOrder(uniqueId()), ...overrides });
     const cases: [Record<string, unknown>, string][] = [
-      [limitOrder(uniqueId(), { price: undefined }), 'price'],
-      [limitOrder(uniqueId(), { side: 'short' }), 'side'],
-      [limitOrder(uniqueId(), { quantity: 100 }), 'quantity'],
-      [limitOrder(uniqueId(), { quantity: '0' }), 'quantity'],
-      [limitOrder(uniqueId(), { instrument: 'AAPL' }), 'instrument'],
-      [limitOrder(uniqueId(), { leverage: 10 }), 'leverage'],
-      [limitOrder('has spaces in it'), 'clientOrderId'],
+      [malformed({ price: undefined }), 'price'],
+      [malformed({ side: 'short' }), 'side'],
+      [malformed({ quantity: 100 }), 'quantity'],
+      [malformed({ quantity: '0' }), 'quantity'],
+      [malformed({ instrument: 'AAPL' }), 'instrument'],
+      [malformed({ leverage: 10 }), 'leverage'],
+      [malformed({ clientOrderId: 'has spaces in it' }), 'clientOrderId'],
     ];
     for (const [payload, field] of cases) {
-      const answer = await request(socket, 'order:submit', payload);
+      const answer = await requestRaw(socket, 'order:submit', payload);
       expect(answer, field).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST', status: 400 } });
       if (!answer.ok) expect(answer.error.message, field).toContain(field);
     }
     const noId = await request(socket, 'order:cancel', { account: 'ACC-1001' });
     expect(noId).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST', message: 'orderId or clientOrderId is required' } });
     expect(socket.connected).toBe(true);
-    expect(await request<PingResponse>(socket, 'ping', {})).toMatchObject({ ok: true });
+    expect(await request(socket, 'ping', {})).toMatchObject({ ok: true });
     // A market order needs no price.
     expect(await request(socket, 'order:submit', limitOrder(uniqueId(), { type: 'market', price: undefined }))).toMatchObject({ ok: true, data: { status: 'new' } });
     socket.close();
@@ -173,13 +170,13 @@ describe('order commands over NATS', () => {
 
   it('cancels by orderId and by clientOrderId (the engine gets the orderId the submit was answered with)', async () => {
     const id = uniqueId();
-    const submitted = await request<OrderSubmitResponse>(trader, 'order:submit', limitOrder(id));
+    const submitted = await request(trader, 'order:submit', limitOrder(id));
     if (!submitted.ok) throw new Error(`submit failed: ${submitted.error.message}`);
     const { orderId } = submitted.data;
 
-    const byOrderId = await request<OrderCancelResponse>(trader, 'order:cancel', { account: 'ACC-1001', orderId });
+    const byOrderId = await request(trader, 'order:cancel', { account: 'ACC-1001', orderId });
     expect(byOrderId).toEqual({ ok: true, data: { status: 'pending_cancel' } });
-    const byClientId = await request<OrderCancelResponse>(trader, 'order:cancel', { account: 'ACC-1001', clientOrderId: id });
+    const byClientId = await request(trader, 'order:cancel', { account: 'ACC-1001', clientOrderId: id });
     expect(byClientId).toEqual({ ok: true, data: { status: 'pending_cancel' } });
 
     const cancels = engine.cancels.filter((c) => c.orderId === orderId);
@@ -191,13 +188,13 @@ describe('order commands over NATS', () => {
 
   it('amends a working order (FIX OrderCancelReplace) once per clientOrderId, by orderId or by origClientOrderId', async () => {
     const original = uniqueId();
-    const submitted = await request<OrderSubmitResponse>(trader, 'order:submit', limitOrder(original));
+    const submitted = await request(trader, 'order:submit', limitOrder(original));
     if (!submitted.ok) throw new Error(`submit failed: ${submitted.error.message}`);
     const { orderId } = submitted.data;
 
     const replacement = uniqueId('amend');
     const amend = { clientOrderId: replacement, account: 'ACC-1001', orderId, quantity: '150', price: '189.30' };
-    const first = await request<OrderAmendResponse>(trader, 'order:amend', amend);
+    const first = await request(trader, 'order:amend', amend);
     expect(first).toEqual({ ok: true, data: { orderId, status: 'new' } });
     // A repeat (the answer was lost, say) gets the first answer; the engine sees the replacement once.
     expect(await request(trader, 'order:amend', { ...amend, quantity: '150.00' })).toEqual(first);
@@ -224,7 +221,7 @@ describe('order commands over NATS', () => {
     expect(await request(trader, 'order:amend', { ...noOrder, origClientOrderId: base.clientOrderId })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST', message: expect.stringContaining('clientOrderId must be new') as string } });
     expect(await request(trader, 'order:amend', { ...base, quantity: '0' })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
     expect(await request(trader, 'order:amend', { ...base, price: '-1' })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
-    expect(await request(trader, 'order:amend', { ...base, side: 'sell' })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    expect(await requestRaw(trader, 'order:amend', { ...base, side: 'sell' })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
     expect(await request(trader, 'order:amend', { ...base, account: 'ACC-2001' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN', details: { account: 'ACC-2001' } } });
     const viewer = await ordersClient(gateway.url, { sub: 'viewer-2', roles: ['viewer'] });
     expect(await request(viewer, 'order:amend', base)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN', message: 'requires role trader' } });
@@ -240,24 +237,24 @@ describe('order commands over NATS', () => {
     const orders = [limitOrder(ids[0] ?? '', { instrument: 'NASDAQ:TSLA' }), limitOrder(ids[1] ?? '', { instrument: 'NASDAQ:TSLA', side: 'sell' }), limitOrder(ids[2] ?? '', { instrument: 'NASDAQ:NFLX' })];
     const orderIds: string[] = [];
     for (const order of orders) {
-      const answer = await request<OrderSubmitResponse>(trader, 'order:submit', order);
+      const answer = await request(trader, 'order:submit', order);
       if (!answer.ok) throw new Error(`submit failed: ${answer.error.message}`);
       orderIds.push(answer.data.orderId);
     }
     const requestId = uniqueId('all');
-    const tslaBuys = await request<OrderCancelAllResponse>(trader, 'order:cancel-all', { requestId, account: 'ACC-1001', instrument: 'NASDAQ:TSLA', side: 'buy' });
+    const tslaBuys = await request(trader, 'order:cancel-all', { requestId, account: 'ACC-1001', instrument: 'NASDAQ:TSLA', side: 'buy' });
     expect(tslaBuys).toEqual({ ok: true, data: { orderIds: [orderIds[0]] } });
     expect(await request(trader, 'order:cancel-all', { requestId, account: 'ACC-1001', instrument: 'NASDAQ:TSLA', side: 'buy' })).toEqual(tslaBuys);
     expect(await request(trader, 'order:cancel-all', { requestId, account: 'ACC-1001' })).toMatchObject({ ok: false, error: { code: 'DUPLICATE_ORDER', details: { requestId } } });
     expect(engine.cancelAlls.filter((c) => c.requestId === requestId)).toEqual([
       { requestId, account: 'ACC-1001', instrument: 'NASDAQ:TSLA', side: 'buy', userId: 'trader-1', tenant: 'acme-capital', ts: expect.any(Number) as number } satisfies EngineOrderCancelAllRequest,
     ]);
-    const everything = await request<OrderCancelAllResponse>(trader, 'order:cancel-all', { requestId: uniqueId('all'), account: 'ACC-1001' });
+    const everything = await request(trader, 'order:cancel-all', { requestId: uniqueId('all'), account: 'ACC-1001' });
     expect(everything.ok && everything.data.orderIds).toEqual(expect.arrayContaining([orderIds[1], orderIds[2]]));
     expect(everything.ok && everything.data.orderIds).not.toContain(orderIds[0]);
     expect(await request(trader, 'order:cancel-all', { requestId: uniqueId('all'), account: 'ACC-2001' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
-    expect(await request(trader, 'order:cancel-all', { requestId: uniqueId('all'), account: 'ACC-1001', side: 'BUY' })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
-    expect(await request(trader, 'order:cancel-all', { account: 'ACC-1001' })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    expect(await requestRaw(trader, 'order:cancel-all', { requestId: uniqueId('all'), account: 'ACC-1001', side: 'BUY' })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    expect(await requestRaw(trader, 'order:cancel-all', { account: 'ACC-1001' })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
   });
 
   it('answers ENGINE_UNAVAILABLE when no engine serves order commands; that clientOrderId may then be sent again', async () => {
@@ -296,14 +293,14 @@ describe('order idempotency across replicas (Redis)', () => {
     const [a, b] = await Promise.all(gateways.map((g) => ordersClient(g.url, { sub: 'trader-2' })));
     if (!a || !b) throw new Error('no clients');
     const id = uniqueId();
-    const [viaA, viaB] = await Promise.all([request<OrderSubmitResponse>(a, 'order:submit', limitOrder(id)), request<OrderSubmitResponse>(b, 'order:submit', limitOrder(id))]);
+    const [viaA, viaB] = await Promise.all([request(a, 'order:submit', limitOrder(id)), request(b, 'order:submit', limitOrder(id))]);
     expect(viaA).toMatchObject({ ok: true, data: { status: 'new' } });
     expect(viaB).toEqual(viaA);
     expect(await request(b, 'order:submit', limitOrder(id))).toEqual(viaA);
     expect(engine.submitsOf(id)).toHaveLength(1);
 
     const sequential = uniqueId();
-    const firstOnA = await request<OrderSubmitResponse>(a, 'order:submit', limitOrder(sequential));
+    const firstOnA = await request(a, 'order:submit', limitOrder(sequential));
     expect(await request(b, 'order:submit', limitOrder(sequential))).toEqual(firstOnA);
     expect(await request(b, 'order:submit', limitOrder(sequential, { quantity: '200' }))).toMatchObject({ ok: false, error: { code: 'DUPLICATE_ORDER' } });
     expect(engine.submitsOf(sequential)).toHaveLength(1);
@@ -344,7 +341,7 @@ describe('order commands over Redis (a reply channel and a correlation id)', () 
     await sub.subscribe('engine.order.submit');
 
     const id = uniqueId();
-    const first = await request<OrderSubmitResponse>(socket, 'order:submit', limitOrder(id));
+    const first = await request(socket, 'order:submit', limitOrder(id));
     expect(first).toEqual({ ok: true, data: { orderId: 'R-1', status: 'new' } });
     expect(seen).toEqual([expect.objectContaining({ ...limitOrder(id), userId: 'redis-trader', replyTo: expect.stringMatching(/^tradewire\.order\.reply\./) as string, correlationId: expect.any(String) as string })]);
     expect(await request(socket, 'order:submit', limitOrder(id))).toEqual(first);
@@ -368,11 +365,11 @@ describe('order commands over Redis (a reply channel and a correlation id)', () 
     await sub.subscribe('engine.order.cancel-all', 'engine.order.amend');
 
     const requestId = uniqueId('all');
-    const all = await request<OrderCancelAllResponse>(socket, 'order:cancel-all', { requestId, account: 'ACC-1001', instrument: 'NASDAQ:AAPL' });
+    const all = await request(socket, 'order:cancel-all', { requestId, account: 'ACC-1001', instrument: 'NASDAQ:AAPL' });
     expect(all).toEqual({ ok: true, data: { orderIds: ['R-7', 'R-9'] } });
     expect(await request(socket, 'order:cancel-all', { requestId, account: 'ACC-1001', instrument: 'NASDAQ:AAPL' })).toEqual(all);
     const replacement = uniqueId('amend');
-    const amended = await request<OrderAmendResponse>(socket, 'order:amend', { clientOrderId: replacement, account: 'ACC-1001', orderId: 'R-7', price: '188.00' });
+    const amended = await request(socket, 'order:amend', { clientOrderId: replacement, account: 'ACC-1001', orderId: 'R-7', price: '188.00' });
     expect(amended).toEqual({ ok: true, data: { orderId: 'R-7', status: 'new' } });
     expect(seen.map(({ channel, body }) => [channel, body.requestId ?? body.clientOrderId, body.userId])).toEqual([
       ['engine.order.cancel-all', requestId, 'redis-trader'],
@@ -402,7 +399,7 @@ describe('order commands on the embedded simulator', () => {
     socket.on('order', (event: AccountEvent<'order'>) => {
       if (event.clientOrderId === id) events.push(event);
     });
-    const answer = await request<OrderSubmitResponse>(socket, 'order:submit', limitOrder(id, { price: '150.00' }));
+    const answer = await request(socket, 'order:submit', limitOrder(id, { price: '150.00' }));
     expect(answer).toEqual({ ok: true, data: { orderId: expect.stringMatching(/^SIM-\d+$/) as string, status: 'new' } });
     await waitFor('the order event', () => (events.length > 0 ? true : undefined));
     expect(events[0]).toMatchObject({ account: 'ACC-1001', clientOrderId: id, orderId: answer.ok ? answer.data.orderId : '', symbol: 'NASDAQ:AAPL', status: 'new', execType: 'new', quantity: '100', price: '150.00' });
@@ -428,17 +425,17 @@ describe('order commands on the embedded simulator', () => {
     const events: AccountEvent<'order'>[] = [];
     socket.on('order', (event: AccountEvent<'order'>) => events.push(event));
     const original = uniqueId();
-    const submitted = await request<OrderSubmitResponse>(socket, 'order:submit', limitOrder(original, { instrument: 'NASDAQ:MSFT', price: '100.00' }));
+    const submitted = await request(socket, 'order:submit', limitOrder(original, { instrument: 'NASDAQ:MSFT', price: '100.00' }));
     if (!submitted.ok) throw new Error(`submit failed: ${submitted.error.message}`);
     const { orderId } = submitted.data;
     const replacement = uniqueId('amend');
-    const amended = await request<OrderAmendResponse>(socket, 'order:amend', { clientOrderId: replacement, account: 'ACC-1001', origClientOrderId: original, quantity: '200', price: '99.50' });
+    const amended = await request(socket, 'order:amend', { clientOrderId: replacement, account: 'ACC-1001', origClientOrderId: original, quantity: '200', price: '99.50' });
     expect(amended).toMatchObject({ ok: true, data: { orderId } });
     const replaced = await waitFor('the replaced event', () => events.find((e) => e.orderId === orderId && e.execType === 'replaced'));
     expect(replaced).toMatchObject({ clientOrderId: replacement, quantity: '200', price: '99.50', symbol: 'NASDAQ:MSFT' });
     expect(Number(replaced.leavesQuantity) + Number(replaced.filledQuantity)).toBe(200);
 
-    const all = await request<OrderCancelAllResponse>(socket, 'order:cancel-all', { requestId: uniqueId('all'), account: 'ACC-1001', instrument: 'NASDAQ:MSFT' });
+    const all = await request(socket, 'order:cancel-all', { requestId: uniqueId('all'), account: 'ACC-1001', instrument: 'NASDAQ:MSFT' });
     if (!all.ok) throw new Error(`cancel-all failed: ${all.error.message}`);
     expect(all.data.orderIds).toContain(orderId);
     await waitFor('a canceled event for each', () => (all.data.orderIds.every((id) => events.some((e) => e.orderId === id && e.status === 'canceled')) ? true : undefined));

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { Manager } from 'socket.io-client';
-import { NAMESPACES, type AckResponse, type MdSubscribeResponse, type WelcomePayload, type WireError } from '#libs/contracts';
-import { connectClient, expectRefused, GatewayProcess, request, sleep } from './support/gateway.js';
+import { NAMESPACES, type AckResponse, type MdSubscribeRequest, type OrderSubmitRequest, type WelcomePayload, type WireError } from '#libs/contracts';
+import { connectClient, expectRefused, GatewayProcess, managerSocket, request, sleep } from './support/gateway.js';
 import { freePort, ManagedProcess, RedisServer } from './support/processes.js';
 import { FULL_LICENCE, hsToken } from './support/tokens.js';
 
-const quote = (instrument: string) => ({ instruments: [instrument], channels: ['quote'] });
+const quote = (instrument: string): MdSubscribeRequest => ({ instruments: [instrument], channels: ['quote'] });
 
 function refusal(response: AckResponse<unknown>): WireError {
   if (response.ok) throw new Error(`expected a refusal, got ${JSON.stringify(response)}`);
@@ -44,10 +44,10 @@ describe('rate limits', () => {
       // Nothing else changed: still connected, still subscribed to the first three only, other requests answered.
       expect(socket.connected).toBe(true);
       expect((await request(socket, 'ping', {})).ok).toBe(true);
-      const unsubscribed = await request<{ unsubscribed: string[] }>(socket, 'unsubscribe', { instruments: ['NASDAQ:AMZN', 'NASDAQ:NVDA'] });
+      const unsubscribed = await request(socket, 'unsubscribe', { instruments: ['NASDAQ:AMZN', 'NASDAQ:NVDA'] });
       expect(unsubscribed.ok && unsubscribed.data.unsubscribed).toEqual(['quote:NASDAQ:NVDA']);
       await sleep(error.retryAfterMs ?? 1_000);
-      const again = await request<MdSubscribeResponse>(socket, 'subscribe', quote('NASDAQ:AMZN'));
+      const again = await request(socket, 'subscribe', quote('NASDAQ:AMZN'));
       expect(again.ok && again.data.subscribed.map((s) => s.stream)).toEqual(['quote:NASDAQ:AMZN']);
       expect(await gateway.metric('tradewire_rate_limited_total', { namespace: NAMESPACES.marketData, event: 'subscribe', rule: 'subscribe' })).toBeGreaterThanOrEqual(1);
       expect(await gateway.metric('tradewire_client_requests_total', { namespace: NAMESPACES.marketData, event: 'subscribe', outcome: 'RATE_LIMITED' })).toBeGreaterThanOrEqual(1);
@@ -111,25 +111,25 @@ describe('rate limits', () => {
       const token = await hsToken({ sub: 'collector' });
       const first = await connectClient(gateway.url, NAMESPACES.marketData, { auth: { token } });
       const second = await connectClient(gateway.url, NAMESPACES.marketData, { auth: { token } });
-      const three = await request<MdSubscribeResponse>(first.socket, 'subscribe', { instruments: ['NASDAQ:AAPL'], channels: ['quote', 'trade', 'book'] });
+      const three = await request(first.socket, 'subscribe', { instruments: ['NASDAQ:AAPL'], channels: ['quote', 'trade', 'book'] });
       expect(three, JSON.stringify(three)).toMatchObject({ ok: true });
       expect(three.ok && three.data.subscribed).toHaveLength(3);
-      const two = await request<MdSubscribeResponse>(second.socket, 'subscribe', { instruments: ['NASDAQ:MSFT', 'NASDAQ:NVDA'], channels: ['quote'] });
+      const two = await request(second.socket, 'subscribe', { instruments: ['NASDAQ:MSFT', 'NASDAQ:NVDA'], channels: ['quote'] });
       expect(two.ok && two.data.subscribed.map((s) => s.stream)).toEqual(['quote:NASDAQ:MSFT']);
       expect(two.ok && two.data.rejected).toEqual([{ instrument: 'NASDAQ:NVDA', channel: 'quote', code: 'SUBSCRIPTION_LIMIT', message: 'at most 4 subscriptions per user at once, across all connections' }]);
       // Another user has a cap of its own.
       const other = await connectClient(gateway.url, NAMESPACES.marketData, { auth: { token: await hsToken({ sub: 'someone-else' }) } });
-      const theirs = await request<MdSubscribeResponse>(other.socket, 'subscribe', { instruments: ['NASDAQ:NVDA'], channels: ['quote'] });
+      const theirs = await request(other.socket, 'subscribe', { instruments: ['NASDAQ:NVDA'], channels: ['quote'] });
       expect(theirs.ok && theirs.data.subscribed).toHaveLength(1);
       other.socket.close();
       // An unsubscribe frees its slot.
       expect((await request(first.socket, 'unsubscribe', { instruments: ['NASDAQ:AAPL'], channels: ['book'] })).ok).toBe(true);
-      const freed = await request<MdSubscribeResponse>(second.socket, 'subscribe', quote('NASDAQ:NVDA'));
+      const freed = await request(second.socket, 'subscribe', quote('NASDAQ:NVDA'));
       expect(freed.ok && freed.data.subscribed.map((s) => s.stream)).toEqual(['quote:NASDAQ:NVDA']);
       // A disconnect frees all of that connection's slots (the subscribe bucket is 3 per 3 s: wait for a token).
       first.socket.close();
       await sleep(1_100);
-      const after = await request<MdSubscribeResponse>(second.socket, 'subscribe', { instruments: ['NASDAQ:AMZN'], channels: ['quote', 'trade'] });
+      const after = await request(second.socket, 'subscribe', { instruments: ['NASDAQ:AMZN'], channels: ['quote', 'trade'] });
       expect(after.ok && after.data.subscribed).toHaveLength(2);
       expect(after.ok && after.data.rejected).toEqual([]);
       second.socket.close();
@@ -157,8 +157,8 @@ describe('rate limits', () => {
 
     it('lets a user blocked for flooding cancel its orders, from a bucket of their own', async () => {
       const { socket } = await connectClient(gateway.url, NAMESPACES.orders, { auth: { token: await hsToken({ sub: 'flooder', lic: FULL_LICENCE }) } });
-      const order = (clientOrderId: string) => ({ clientOrderId, account: 'ACC-1001', instrument: 'NASDAQ:AAPL', side: 'buy', type: 'limit', quantity: '10', price: '1.00' });
-      const resting = await request<{ orderId: string; status: string }>(socket, 'order:submit', order(`flood-${process.pid}-1`));
+      const order = (clientOrderId: string): OrderSubmitRequest => ({ clientOrderId, account: 'ACC-1001', instrument: 'NASDAQ:AAPL', side: 'buy', type: 'limit', quantity: '10', price: '1.00' });
+      const resting = await request(socket, 'order:submit', order(`flood-${process.pid}-1`));
       if (!resting.ok) throw new Error(`submit failed: ${resting.error.message}`);
       // Flood: the burst bucket (4 per minute) runs dry, and the third refusal blocks the user for a minute.
       const answers: AckResponse<unknown>[] = [];
@@ -201,7 +201,7 @@ describe('rate limits', () => {
       const token = await hsToken();
       const manager = new Manager(direct.url, { transports: ['websocket'], reconnection: false });
       const namespaces = [NAMESPACES.marketData, NAMESPACES.orders, NAMESPACES.positions, NAMESPACES.portfolio];
-      const sockets = namespaces.map((namespace) => manager.socket(namespace, { auth: { token } }));
+      const sockets = namespaces.map((namespace) => managerSocket(manager, namespace, { auth: { token } }));
       const welcomes = await Promise.all(sockets.map((socket) => new Promise<WelcomePayload>((resolve, reject) => {
         socket.once('welcome', resolve);
         socket.once('connect_error', reject);
@@ -283,7 +283,7 @@ describe('rate limits', () => {
       const b = await connectClient(two.url, NAMESPACES.marketData, { auth: { token } });
       expect(a.welcome.node).not.toBe(b.welcome.node);
       for (const [socket, symbol] of [[a.socket, 'AAPL'], [b.socket, 'MSFT'], [a.socket, 'NVDA'], [b.socket, 'AMZN']] as const) {
-        const answer = await request<MdSubscribeResponse>(socket, 'subscribe', quote(`NASDAQ:${symbol}`));
+        const answer = await request(socket, 'subscribe', quote(`NASDAQ:${symbol}`));
         expect(answer.ok && answer.data.subscribed).toHaveLength(1);
       }
       for (const socket of [a.socket, b.socket]) {
@@ -307,16 +307,16 @@ describe('rate limits', () => {
       const options = { auth: { token }, localAddress: '127.0.0.2' };
       const onTwo = await connectClient(two.url, NAMESPACES.marketData, options);
       const onOne = await connectClient(one.url, NAMESPACES.marketData, options);
-      const three = await request<MdSubscribeResponse>(onTwo.socket, 'subscribe', { instruments: ['NASDAQ:AAPL'], channels: ['quote', 'trade', 'book'] });
+      const three = await request(onTwo.socket, 'subscribe', { instruments: ['NASDAQ:AAPL'], channels: ['quote', 'trade', 'book'] });
       expect(three, JSON.stringify(three)).toMatchObject({ ok: true });
       expect(three.ok && three.data.subscribed).toHaveLength(3);
-      const two1 = await request<MdSubscribeResponse>(onOne.socket, 'subscribe', { instruments: ['NASDAQ:MSFT', 'NASDAQ:NVDA'], channels: ['quote'] });
+      const two1 = await request(onOne.socket, 'subscribe', { instruments: ['NASDAQ:MSFT', 'NASDAQ:NVDA'], channels: ['quote'] });
       expect(two1.ok && two1.data.subscribed.map((s) => s.stream)).toEqual(['quote:NASDAQ:MSFT']);
       expect(two1.ok && two1.data.rejected.map((r) => r.code)).toEqual(['SUBSCRIPTION_LIMIT']);
       // The replica holding three dies without a word; its count lapses within SEAT_LEASE_MS (3 s here).
       await two.process.stop('SIGKILL');
       await sleep(3_500);
-      const freed = await request<MdSubscribeResponse>(onOne.socket, 'subscribe', { instruments: ['NASDAQ:NVDA', 'NASDAQ:AMZN', 'NASDAQ:TSLA'], channels: ['quote'] });
+      const freed = await request(onOne.socket, 'subscribe', { instruments: ['NASDAQ:NVDA', 'NASDAQ:AMZN', 'NASDAQ:TSLA'], channels: ['quote'] });
       expect(freed.ok && freed.data.subscribed).toHaveLength(3);
       expect(freed.ok && freed.data.rejected).toEqual([]);
       onOne.socket.close();

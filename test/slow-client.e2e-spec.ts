@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createConnection, type Socket as TcpSocket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { NAMESPACES, type MdMessage, type MdSubscribeResponse } from '#libs/contracts';
+import { NAMESPACES, type MdMessage } from '#libs/contracts';
 import { collect, connectClient, GatewayProcess, request, sleep } from './support/gateway.js';
 import { waitFor } from './support/processes.js';
 import { hsToken } from './support/tokens.js';
@@ -51,7 +51,7 @@ describe('slow clients', () => {
     const token = await hsToken();
     const fast = await connectClient(gateway.url, NAMESPACES.marketData, { auth: { token } });
     const frames = collect<MdMessage[]>(fast.socket, 'md');
-    const subscribed = await request<MdSubscribeResponse>(fast.socket, 'subscribe', { instruments, channels: ['trade'] });
+    const subscribed = await request(fast.socket, 'subscribe', { instruments, channels: ['trade'] });
     expect(subscribed.ok && subscribed.data.subscribed.length).toBe(instruments.length);
 
     const stalled = await openStalledClient(gateway.url, token);

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NAMESPACES, type AuthRefreshResponse, type WireError } from '#libs/contracts';
+import { NAMESPACES, type WireError } from '#libs/contracts';
 import { collect, connectClient, expectRefused, GatewayProcess, nextEvent, request, TEST_SECRET } from './support/gateway.js';
 import { freePort, ManagedProcess } from './support/processes.js';
 import { FULL_LICENCE } from './support/tokens.js';
@@ -74,7 +74,7 @@ describe('token lifetime in production (HS256)', () => {
         expect(answer.error.message, label).toMatch(message);
       }
     }
-    const good = await request<AuthRefreshResponse>(socket, 'auth:refresh', { token: await sign({ iat: nowSec(), exp: nowSec() + 2 * HOUR }) });
+    const good = await request(socket, 'auth:refresh', { token: await sign({ iat: nowSec(), exp: nowSec() + 2 * HOUR }) });
     expect(good.ok && good.data.expiresAt).toBeGreaterThan(Date.now() + HOUR * 1000);
     expect(socket.connected).toBe(true);
     socket.close();
@@ -114,7 +114,7 @@ describe('token lifetime in production (HS256)', () => {
     const { socket } = await connectClient(gateway.url, NAMESPACES.positions, { auth: { token: fits } });
     const refused = await request(socket, 'auth:refresh', { token: tooLarge });
     expect(refused).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED', details: { limit: MAX_TOKEN_BYTES } } });
-    const accepted = await request<AuthRefreshResponse>(socket, 'auth:refresh', { token: fits });
+    const accepted = await request(socket, 'auth:refresh', { token: fits });
     expect(accepted.ok).toBe(true);
     expect(socket.connected).toBe(true);
     socket.close();
@@ -169,7 +169,7 @@ describe('token lifetime outside production', () => {
       const { socket } = await connectClient(gateway.url, NAMESPACES.portfolio, { auth: { token: await sign({ iat: nowSec(), exp: nowSec() + 3 }) } });
       const errors = collect<WireError>(socket, 'error');
       const refreshedAt = Date.now();
-      const refreshed = await request<AuthRefreshResponse>(socket, 'auth:refresh', { token: await sign({}) });
+      const refreshed = await request(socket, 'auth:refresh', { token: await sign({}) });
       expect(refreshed.ok).toBe(true);
       if (refreshed.ok) {
         expect(refreshed.data.expiresAt).toBeGreaterThanOrEqual(refreshedAt + 3_000);

@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NAMESPACES, type AccountSubscribeResponse, type MdSubscribeResponse } from '#libs/contracts';
+import { NAMESPACES } from '#libs/contracts';
 import type { TenantUsageReport, UsageReport, UserUsageReport } from '#libs/observability';
 import { collect, connectClient, GatewayProcess, request } from './support/gateway.js';
 import { NatsServer, waitFor } from './support/processes.js';
@@ -68,11 +68,11 @@ describe('usage metering: GET /admin/usage and the usage metrics', () => {
     const noraMd = await connectClient(gateway.url, NAMESPACES.marketData, { auth: { token: noraToken } });
     const noraOrders = await connectClient(gateway.url, NAMESPACES.orders, { auth: { token: noraToken } });
 
-    const aliceSub = await request<MdSubscribeResponse>(aliceMd.socket, 'subscribe', { instruments: ['NASDAQ:AAPL', 'LSE:VOD'], channels: ['quote', 'trade'] });
+    const aliceSub = await request(aliceMd.socket, 'subscribe', { instruments: ['NASDAQ:AAPL', 'LSE:VOD'], channels: ['quote', 'trade'] });
     expect(aliceSub.ok && aliceSub.data.subscribed).toHaveLength(4);
     await request(aliceMd.socket, 'unsubscribe', { instruments: ['LSE:VOD'], channels: ['trade'] });
     await request(noraMd.socket, 'subscribe', { instruments: ['EGX:COMI'], channels: ['book'] });
-    const aliceWatch = await request<AccountSubscribeResponse>(aliceOrders.socket, 'subscribe', {});
+    const aliceWatch = await request(aliceOrders.socket, 'subscribe', {});
     expect(aliceWatch.ok).toBe(true);
     await request(noraOrders.socket, 'subscribe', {});
 

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { NAMESPACES, type AccountSubscribeResponse } from '#libs/contracts';
+import { NAMESPACES } from '#libs/contracts';
 import { collect, connectClient, nextEvent, request, type ConnectedClient, type GatewayProcess } from './gateway.js';
 import { waitFor } from './processes.js';
 import { hsToken } from './tokens.js';
@@ -41,7 +41,7 @@ export interface OrdersSnapshot {
 /** The five events `expectHistoryServed` expects: three orders, two of them updated. */
 export const HISTORY = (): OrderEvent[] => [orderEvent('O-1', 0, 1), orderEvent('O-2', 0, 2), orderEvent('O-1', 10, 3), orderEvent('O-3', 0, 4), orderEvent('O-2', 20, 5)];
 
-export async function ordersClient(gateway: GatewayProcess, accounts: string[]): Promise<ConnectedClient> {
+export async function ordersClient(gateway: GatewayProcess, accounts: string[]): Promise<ConnectedClient<'/orders'>> {
   return connectClient(gateway.url, NAMESPACES.orders, { auth: { token: await hsToken({ sub: `trader-${accounts.join('-')}`, accounts }) } });
 }
 
@@ -49,7 +49,7 @@ export async function ordersClient(gateway: GatewayProcess, accounts: string[]):
  * A replica that has not seen `account` yet, and whose log holds HISTORY, answers two concurrent subscribers with one
  * hydration: a fresh one gets the full snapshot, one resuming `since` 2 gets an exact replay. Returns the fresh client.
  */
-export async function expectHistoryServed(gateway: GatewayProcess, account: string, clients: ConnectedClient[]): Promise<ConnectedClient> {
+export async function expectHistoryServed(gateway: GatewayProcess, account: string, clients: ConnectedClient<'/orders'>[]): Promise<ConnectedClient<'/orders'>> {
   const fresh = await ordersClient(gateway, [account]);
   const resuming = await ordersClient(gateway, [account]);
   clients.push(fresh, resuming);
@@ -58,8 +58,8 @@ export async function expectHistoryServed(gateway: GatewayProcess, account: stri
   const resumingSnapshots = collect<OrdersSnapshot>(resuming.socket, 'orders:snapshot');
   // Both subscribe at once: they share one hydration.
   const [subFresh, subResuming] = await Promise.all([
-    request<AccountSubscribeResponse>(fresh.socket, 'subscribe', {}),
-    request<AccountSubscribeResponse>(resuming.socket, 'subscribe', { since: { [account]: 2 } }),
+    request(fresh.socket, 'subscribe', {}),
+    request(resuming.socket, 'subscribe', { since: { [account]: 2 } }),
   ]);
   expect(subFresh).toEqual({ ok: true, data: { accounts: [{ account, seq: 5, replayed: 0, resetRequired: false }] } });
   expect(subResuming).toEqual({ ok: true, data: { accounts: [{ account, seq: 5, replayed: 3, resetRequired: false }] } });
@@ -88,12 +88,12 @@ export async function expectHistoryServed(gateway: GatewayProcess, account: stri
 export async function expectLimitHonoured(gateway: GatewayProcess, account: string): Promise<void> {
   const beyond = await ordersClient(gateway, [account]);
   const snapshot = nextEvent<OrdersSnapshot>(beyond.socket, 'orders:snapshot');
-  expect(await request<AccountSubscribeResponse>(beyond.socket, 'subscribe', { since: { [account]: 1 } })).toEqual({ ok: true, data: { accounts: [{ account, seq: 6, replayed: 0, resetRequired: true }] } });
+  expect(await request(beyond.socket, 'subscribe', { since: { [account]: 1 } })).toEqual({ ok: true, data: { accounts: [{ account, seq: 6, replayed: 0, resetRequired: true }] } });
   expect((await snapshot).items.map((item) => item.orderId).sort()).toEqual(['O-4', 'O-5', 'O-6']);
 
   const within = await ordersClient(gateway, [account]);
   const replayed = collect<OrderFrame>(within.socket, 'order');
-  expect(await request<AccountSubscribeResponse>(within.socket, 'subscribe', { since: { [account]: 3 } })).toEqual({ ok: true, data: { accounts: [{ account, seq: 6, replayed: 3, resetRequired: false }] } });
+  expect(await request(within.socket, 'subscribe', { since: { [account]: 3 } })).toEqual({ ok: true, data: { accounts: [{ account, seq: 6, replayed: 3, resetRequired: false }] } });
   await waitFor('replay', () => (replayed.length >= 3 ? true : undefined));
   expect(replayed.map((e) => e.seq)).toEqual([4, 5, 6]);
   for (const client of [beyond, within]) client.socket.close();

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { io, type Socket } from 'socket.io-client';
-import type { AckResponse, NamespaceRequests, WelcomePayload, WireError } from '#libs/contracts';
+import { io, type Manager, type Socket } from 'socket.io-client';
+import type { AckResponse, ClientToServer, Namespace, RequestAnswer, RequestPayload, RequestsOf, ServerToClientEvents, WelcomePayload, WireError } from '#libs/contracts';
 import { freePort, ManagedProcess, waitFor } from './processes.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -83,13 +83,24 @@ export class GatewayProcess {
   }
 }
 
-export interface ConnectedClient {
-  socket: Socket;
+/**
+ * A client socket of namespace N: what it listens to is the server's events, what it emits the namespace's requests
+ * (the contract's map, libs/contracts `NamespaceRequests`). `request(socket, event, payload)` is checked against it.
+ */
+export type NamespaceSocket<N extends Namespace = Namespace> = Socket<ServerToClientEvents, ClientToServer<N>> & { readonly [namespaceOf]: N };
+/**
+ * A type-only brand (no such property exists): it carries the namespace for `request` to infer, and keeps a plain
+ * socket.io-client `Socket` (whose events are untyped) from passing for a namespace's socket.
+ */
+declare const namespaceOf: unique symbol;
+
+export interface ConnectedClient<N extends Namespace = Namespace> {
+  socket: NamespaceSocket<N>;
   welcome: WelcomePayload;
 }
 
-export function connectClient(baseUrl: string, namespace: string, options: Parameters<typeof io>[1] = {}): Promise<ConnectedClient> {
-  const socket = io(`${baseUrl}${namespace}`, { transports: ['websocket'], reconnection: false, forceNew: true, ...options });
+export function connectClient<N extends Namespace>(baseUrl: string, namespace: N, options: Parameters<typeof io>[1] = {}): Promise<ConnectedClient<N>> {
+  const socket = io(`${baseUrl}${namespace}`, { transports: ['websocket'], reconnection: false, forceNew: true, ...options }) as NamespaceSocket<N>;
   return new Promise((resolve, reject) => {
     socket.once('welcome', (welcome: WelcomePayload) => resolve({ socket, welcome }));
     socket.once('connect_error', (error: Error & { data?: WireError }) => {
@@ -99,8 +110,21 @@ export function connectClient(baseUrl: string, namespace: string, options: Param
   });
 }
 
+/** A socket of namespace N on a shared manager (one connection multiplexing namespaces, as the SDK does). */
+export function managerSocket<N extends Namespace>(manager: Manager, namespace: N, options: Parameters<Manager['socket']>[1] = {}): NamespaceSocket<N> {
+  return manager.socket(namespace, options) as NamespaceSocket<N>;
+}
+
+/**
+ * The same socket, untyped: for what the contract's types rule out on purpose (a request without an ack, a malformed
+ * payload in a bad-input test).
+ */
+export function unchecked(socket: NamespaceSocket): Socket {
+  return socket;
+}
+
 /** Connects expecting a refusal; resolves with `connect_error`'s message and data. */
-export async function expectRefused(baseUrl: string, namespace: string, options: Parameters<typeof io>[1] = {}): Promise<{ message: string; data: WireError }> {
+export async function expectRefused(baseUrl: string, namespace: Namespace, options: Parameters<typeof io>[1] = {}): Promise<{ message: string; data: WireError }> {
   try {
     const { socket } = await connectClient(baseUrl, namespace, options);
     socket.close();
@@ -111,26 +135,26 @@ export async function expectRefused(baseUrl: string, namespace: string, options:
   throw new Error('handshake was accepted');
 }
 
-export function request<T>(socket: Socket, event: string, payload?: unknown, timeoutMs = 5_000): Promise<AckResponse<T>> {
-  return socket.timeout(timeoutMs).emitWithAck(event, payload) as Promise<AckResponse<T>>;
+/**
+ * A request typed by the socket's namespace: the event must be one of its requests, the payload that request's, and
+ * the answer is that request's (libs/contracts `NamespaceRequests`). A wrong one does not compile.
+ */
+export function request<N extends Namespace, E extends keyof RequestsOf<N> & string>(
+  socket: NamespaceSocket<N>,
+  event: E,
+  payload: RequestPayload<RequestsOf<N>, E>,
+  timeoutMs = 5_000,
+): Promise<AckResponse<RequestAnswer<RequestsOf<N>, E>>> {
+  return requestRaw(socket, event, payload, timeoutMs);
 }
 
-/** The payload and the answer of `event` on namespace `N`, from the contract's request map (libs/contracts). */
-export type RequestOf<N extends keyof NamespaceRequests, E extends keyof NamespaceRequests[N]> = NamespaceRequests[N][E] extends [infer Request, unknown] ? Request : never;
-export type AnswerOf<N extends keyof NamespaceRequests, E extends keyof NamespaceRequests[N]> = NamespaceRequests[N][E] extends [unknown, infer Answer] ? Answer : never;
-
 /**
- * A request typed by the contract's map: a payload or an answer of the wrong shape for the namespace's event does not
- * compile. (`request` above stays untyped for the tests that send malformed payloads on purpose.)
+ * The escape hatch for bad-input tests: sends whatever it is given (a malformed payload, an event the namespace does
+ * not serve), unchecked. The answer's type is the caller's claim (`unknown` unless given); the gateway's validation,
+ * not the compiler, is what such a test exercises.
  */
-export function typedRequest<N extends keyof NamespaceRequests, E extends keyof NamespaceRequests[N] & string>(
-  socket: Socket,
-  _namespace: N,
-  event: E,
-  payload: RequestOf<N, E>,
-  timeoutMs = 5_000,
-): Promise<AckResponse<AnswerOf<N, E>>> {
-  return socket.timeout(timeoutMs).emitWithAck(event, payload) as Promise<AckResponse<AnswerOf<N, E>>>;
+export function requestRaw<Answer = unknown>(socket: Socket | NamespaceSocket, event: string, payload?: unknown, timeoutMs = 5_000): Promise<AckResponse<Answer>> {
+  return (socket as Socket).timeout(timeoutMs).emitWithAck(event, payload) as Promise<AckResponse<Answer>>;
 }
 
 /** Collects every payload of `event` on `socket` from now on. */
