@@ -1,5 +1,5 @@
 import { Manager, type Socket } from 'socket.io-client';
-import { isErrorCode, type AckResponse, type LicencePayload, type NamespaceRequests, type Namespace, type ServerToClientEvents, type SystemPayload, type WelcomePayload, type WireError } from '#libs/contracts';
+import { isErrorCode, type AckResponse, type LicencePayload, type Namespace, type RequestAnswer, type RequestPayload, type RequestsOf, type ServerToClientEvents, type SystemPayload, type WelcomePayload, type WireError } from '#libs/contracts';
 import { FullJitterBackoff, jitterWithin } from './backoff.js';
 import { BadFrameError, RequestError, TradewireError } from './errors.js';
 import { classifyRefusal } from './refusal-policy.js';
@@ -20,7 +20,6 @@ export interface HubSink {
   log: TradewireLogger;
 }
 
-type RequestsOf<N extends Namespace> = NamespaceRequests[N];
 type ServerEvent = keyof ServerToClientEvents;
 
 export interface RequestOptions {
@@ -188,12 +187,9 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
    * Sends a request and returns its answer's `data`; a refusal rejects with `RequestError`. `RATE_LIMITED` is waited
    * out (`retryAfterMs`) a bounded number of times; a lost answer is retried only when `retryOnLoss`.
    */
-  async request<E extends keyof RequestsOf<N> & string>(
-    event: E,
-    payload: RequestsOf<N>[E] extends [infer Q, unknown] ? Q : never,
-    options: RequestOptions = {},
-  ): Promise<RequestsOf<N>[E] extends [unknown, infer A] ? A : never> {
-    type Answer = RequestsOf<N>[E] extends [unknown, infer A] ? A : never;
+  async request<E extends keyof RequestsOf<N> & string>(event: E, payload: RequestPayload<RequestsOf<N>, E>, options: RequestOptions = {}): Promise<RequestAnswer<RequestsOf<N>, E>> {
+    // Event, payload and answer from the contract's request map (libs/contracts NamespaceRequests), as the gateway's.
+    type Answer = RequestAnswer<RequestsOf<N>, E>;
     let rateLimitedLeft = options.rateLimitRetries ?? this.hub.options.rateLimitRetries ?? 3;
     let lossesLeft = options.retryOnLoss ? (this.hub.options.commandRetries ?? 3) : 0;
     for (;;) {
