@@ -1,6 +1,6 @@
 import type { Namespace, Socket } from 'socket.io';
 import type { AuthenticatedUser } from '#libs/auth';
-import type { Licence, ServerToClientEvents } from '#libs/contracts';
+import type { ClientToServer, Licence, Namespace as NamespaceName, ServerToClientEvents } from '#libs/contracts';
 
 /** What the handshake stores on every accepted socket (`socket.data`). */
 export interface GatewaySocketData {
@@ -10,9 +10,13 @@ export interface GatewaySocketData {
   connectedAt: number;
 }
 
-// Client → server events are acknowledged requests whose payloads are validated by DTOs, so they stay untyped here.
-export type GatewaySocket = Socket<Record<string, never>, ServerToClientEvents, Record<string, never>, GatewaySocketData>;
-export type GatewayNamespace = Namespace<Record<string, never>, ServerToClientEvents, Record<string, never>, GatewaySocketData>;
+/**
+ * A gateway's socket: what it listens to is namespace N's requests (the contract's map, libs/contracts
+ * `NamespaceRequests`; Nest's handlers are typed by it through `requestHandlerOf`), what it emits the server's events.
+ * Without N, the requests every namespace serves.
+ */
+export type GatewaySocket<N extends NamespaceName = NamespaceName> = Socket<ClientToServer<N>, ServerToClientEvents, Record<string, never>, GatewaySocketData>;
+export type GatewayNamespace<N extends NamespaceName = NamespaceName> = Namespace<ClientToServer<N>, ServerToClientEvents, Record<string, never>, GatewaySocketData>;
 
 /** The ws socket under engine.io's websocket transport: `send` takes an encoded engine.io packet. */
 export interface RawWebSocket {

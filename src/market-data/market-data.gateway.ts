@@ -34,7 +34,7 @@ export class MarketDataGateway extends DomainGateway {
 
   @MarketDataRequest(CLIENT_EVENTS.subscribe)
   @RequiresEntitlement()
-  async subscribe(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: MdSubscribeDto): Promise<MdSubscribeResponse> {
+  async subscribe(@ConnectedSocket() socket: GatewaySocket<typeof NAMESPACES.marketData>, @MessageBody() body: MdSubscribeDto): Promise<MdSubscribeResponse> {
     const answer = await this.marketData.subscribe(socket, body);
     for (const code of ['NOT_ENTITLED', 'SUBSCRIPTION_LIMIT'] as const) {
       this.runtime.metrics.licenceRefusal(this.namespaceName, code, 'subscribe', answer.rejected.filter((item) => item.code === code).length);
@@ -43,13 +43,13 @@ export class MarketDataGateway extends DomainGateway {
   }
 
   @MarketDataRequest(CLIENT_EVENTS.unsubscribe)
-  unsubscribe(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: MdUnsubscribeDto): MdUnsubscribeResponse {
+  unsubscribe(@ConnectedSocket() socket: GatewaySocket<typeof NAMESPACES.marketData>, @MessageBody() body: MdUnsubscribeDto): MdUnsubscribeResponse {
     return { unsubscribed: this.marketData.unsubscribe(socket, body.instruments, body.channels) };
   }
 
   @MarketDataRequest(CLIENT_EVENTS.resync)
   @RequiresEntitlement()
-  resync(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: MdResyncDto): MdResyncResponse {
+  resync(@ConnectedSocket() socket: GatewaySocket<typeof NAMESPACES.marketData>, @MessageBody() body: MdResyncDto): MdResyncResponse {
     return this.marketData.resync(socket, body.stream);
   }
 

@@ -34,25 +34,25 @@ export class OrdersGateway extends AccountStreamGateway<'order'> {
 
   @OrdersRequest(CLIENT_EVENTS.orderSubmit)
   @TradingCommand()
-  submitOrder(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: OrderSubmitDto): Promise<OrderSubmitResponse> {
+  submitOrder(@ConnectedSocket() socket: GatewaySocket<typeof NAMESPACES.orders>, @MessageBody() body: OrderSubmitDto): Promise<OrderSubmitResponse> {
     return this.commands.submit(socket.data.user, body);
   }
 
   @OrdersRequest(CLIENT_EVENTS.orderCancel)
   @TradingCommand()
-  cancelOrder(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: OrderCancelDto): Promise<OrderCancelResponse> {
+  cancelOrder(@ConnectedSocket() socket: GatewaySocket<typeof NAMESPACES.orders>, @MessageBody() body: OrderCancelDto): Promise<OrderCancelResponse> {
     return this.commands.cancel(socket.data.user, body);
   }
 
   @OrdersRequest(CLIENT_EVENTS.orderCancelAll)
   @TradingCommand()
-  cancelAllOrders(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: OrderCancelAllDto): Promise<OrderCancelAllResponse> {
+  cancelAllOrders(@ConnectedSocket() socket: GatewaySocket<typeof NAMESPACES.orders>, @MessageBody() body: OrderCancelAllDto): Promise<OrderCancelAllResponse> {
     return this.commands.cancelAll(socket.data.user, body);
   }
 
   @OrdersRequest(CLIENT_EVENTS.orderAmend)
   @TradingCommand()
-  amendOrder(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: OrderAmendDto): Promise<OrderAmendResponse> {
+  amendOrder(@ConnectedSocket() socket: GatewaySocket<typeof NAMESPACES.orders>, @MessageBody() body: OrderAmendDto): Promise<OrderAmendResponse> {
     return this.commands.amend(socket.data.user, body);
   }
 }
