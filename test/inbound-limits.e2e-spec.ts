@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { NAMESPACES, type AckResponse, type WireError } from '#libs/contracts';
-import { connectClient, GatewayProcess, nextEvent, requestRaw } from './support/gateway.js';
+import { connectClient, GatewayProcess, nextEvent, request, requestRaw, unchecked, type NamespaceSocket } from './support/gateway.js';
 import { FULL_LICENCE, hsToken } from './support/tokens.js';
 
 const LIMIT = 65_536;
@@ -32,7 +32,7 @@ function emitRaw(socket: Socket, namespace: string, event: string, json: string,
 /** What the gateway answers to client input it cannot serve: a contract error, the connection kept, no crash. */
 describe('client events held to the frame and nesting limits', () => {
   let gateway: GatewayProcess;
-  let socket: Socket;
+  let socket: NamespaceSocket<'/market-data'>;
 
   beforeAll(async () => {
     // Request limits out of the way: these tests send more requests per second than a dashboard would.
@@ -57,10 +57,10 @@ describe('client events held to the frame and nesting limits', () => {
 
     // Without an ack the refusal is an `error` event; the connection goes on either way.
     const error = nextEvent<WireError>(socket, 'error');
-    socket.emit('ping', { blob: Buffer.alloc(100 * 1024) });
+    unchecked(socket).emit('ping', { blob: Buffer.alloc(100 * 1024) });
     expect(await error).toMatchObject({ code: 'INVALID_REQUEST', details: { limit: LIMIT } });
     expect(socket.connected).toBe(true);
-    expect((await requestRaw(socket, 'ping', {})).ok).toBe(true);
+    expect((await request(socket, 'ping', {})).ok).toBe(true);
   });
 
   it('serves a binary event under the limit as any other request (validation answers it)', async () => {
@@ -89,7 +89,7 @@ describe('client events held to the frame and nesting limits', () => {
     expect(refusal(await requestRaw(socket, 'unsubscribe', object))).toMatchObject({ code: 'INVALID_REQUEST', message: 'payload nests deeper than 32 levels' });
     expect(refusal(await requestRaw(socket, 'unsubscribe', { instruments: ['[['.repeat(1_000)] })).message).not.toMatch(/nests deeper/);
     expect(socket.connected).toBe(true);
-    expect((await requestRaw(socket, 'ping', {})).ok).toBe(true);
+    expect((await request(socket, 'ping', {})).ok).toBe(true);
     expect(gateway.process.output).not.toMatch(/"level":"error"/);
   });
 
@@ -97,9 +97,9 @@ describe('client events held to the frame and nesting limits', () => {
     expect(refusal(await requestRaw(socket, 'order:submit', {}))).toMatchObject({ code: 'INVALID_REQUEST', message: 'unknown event "order:submit" on /market-data' });
     expect(refusal(await requestRaw(socket, 'no-such-event', { a: 1 }))).toMatchObject({ code: 'INVALID_REQUEST' });
     const error = nextEvent<WireError>(socket, 'error');
-    socket.emit('constructor', { __proto__: { polluted: true } });
+    unchecked(socket).emit('constructor', { __proto__: { polluted: true } });
     expect(await error).toMatchObject({ code: 'INVALID_REQUEST', message: 'unknown event "constructor" on /market-data' });
-    expect((await requestRaw(socket, 'ping', {})).ok).toBe(true);
+    expect((await request(socket, 'ping', {})).ok).toBe(true);
     expect(await gateway.metric('tradewire_client_requests_total', { namespace: '/market-data', event: 'unknown', outcome: 'INVALID_REQUEST' })).toBeGreaterThanOrEqual(3);
   });
 
