@@ -4,6 +4,7 @@ import { AdminController } from './admin/admin.controller.js';
 import { ComplianceModule } from './compliance/compliance.module.js';
 import type { AppConfig } from './config/index.js';
 import { CoreModule } from './core.module.js';
+import { FleetModule } from './fleet/fleet.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LicenceEventsController } from './licensing/licence-events.controller.js';
 import { MarketDataModule } from './market-data/market-data.module.js';
@@ -16,7 +17,7 @@ export class AppModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, logger), HealthModule, MarketDataModule, OrdersModule, PositionsModule, PortfolioModule, ComplianceModule],
+      imports: [CoreModule.forRoot(config, logger), FleetModule.forRoot(config, logger), HealthModule, MarketDataModule, OrdersModule, PositionsModule, PortfolioModule, ComplianceModule],
       controllers: [AdminController, LicenceEventsController],
     };
   }

@@ -63,7 +63,7 @@ function loadConfig(): AppConfig {
 /** How long a replica's Redis Streams account log remembers that an event was stored (the other replicas' copies). */
 const ACCOUNT_LOG_DEDUP_WINDOW_MS = 600_000;
 
-/** A connection that waits for Redis to come back rather than failing its commands (the adapter, subscribers). */
+/** A connection that waits for Redis to come back rather than failing its commands (subscribers). */
 function redisClient(url: string, config: AppConfig, logger: Logger, purpose: string, overrides: RedisOptions = {}): Redis {
   return redisConnection(url, config.nodeId, purpose, logger, { maxRetriesPerRequest: null, ...overrides });
 }
@@ -96,13 +96,8 @@ async function bootstrap(): Promise<void> {
   const express: Express = app.getHttpAdapter().getInstance();
   if (config.metrics.port === undefined) express.get(METRICS_PATH, metricsEndpoint(config.metrics.token));
 
-  let redis: { pub: Redis; sub: Redis } | undefined;
-  if (config.redisUrl) {
-    redis = { pub: redisClient(config.redisUrl, config, logger, 'pub'), sub: redisClient(config.redisUrl, config, logger, 'sub') };
-    links.addRedisClient(redis.pub);
-    links.addRedisClient(redis.sub);
-  }
-  const ioAdapter = new GatewayIoAdapter(app, { corsOrigins: config.corsOrigins, transportMaxBytes: config.transportMaxBytes, maxFrameBytes: config.maxFrameBytes, redis, compression: config.wsCompression !== 'off', compressMarketData: config.wsCompression === 'all' });
+  // fleet: no Socket.IO Redis adapter; what crosses replicas goes through src/fleet (docs/operations.md, "Fleet").
+  const ioAdapter = new GatewayIoAdapter(app, { corsOrigins: config.corsOrigins, transportMaxBytes: config.transportMaxBytes, maxFrameBytes: config.maxFrameBytes, compression: config.wsCompression !== 'off', compressMarketData: config.wsCompression === 'all' });
   app.useWebSocketAdapter(ioAdapter);
   app.useStaticAssets(DASHBOARD_DIR, { index: 'index.html' });
 
@@ -220,7 +215,7 @@ async function bootstrap(): Promise<void> {
   readiness.markStarted();
   const address = `http://localhost:${config.port}`;
   const metricsAddress = config.metrics.port === undefined ? `${address}${METRICS_PATH}` : `http://localhost:${config.metrics.port}${METRICS_PATH}`;
-  logger.info({ port: config.port, metricsPort: config.metrics.port, engineTransports: config.engineTransports, node: config.nodeId, adapter: redis ? 'redis' : 'memory' }, 'gateway ready');
+  logger.info({ port: config.port, metricsPort: config.metrics.port, engineTransports: config.engineTransports, node: config.nodeId, fleet: config.redisUrl ? 'redis' : 'local' }, 'gateway ready');
   if (config.jwtIsDevelopmentSecret && config.jwt.kind === 'secret') {
     const directory = app.get(AccountDirectory);
     const { secret, issuer, audience, maxLifetimeMs } = config.jwt;
