@@ -19,9 +19,14 @@ export interface OperatorActionRecord {
  */
 @Injectable()
 export class OperatorAudit {
-  constructor(@Inject(PINO_LOGGER) private readonly logger: Logger) {}
+  /** At `info` whatever LOG_LEVEL says: an operator's action is never filtered out of the record. */
+  private readonly log: Logger;
+
+  constructor(@Inject(PINO_LOGGER) logger: Logger) {
+    this.log = logger.child({ audit: 'operator-action' }, { level: 'info' });
+  }
 
   record(operator: AuthenticatedUser, entry: OperatorActionRecord): void {
-    this.logger.info({ audit: 'operator-action', operator: { userId: operator.userId, tenant: operator.tenant }, ...entry }, `operator action: ${entry.action}`);
+    this.log.info({ operator: { userId: operator.userId, tenant: operator.tenant }, ...entry }, `operator action: ${entry.action}`);
   }
 }
