@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
+import { TradewireClient, type ConnectionStateInfo, type TradewireError } from '#libs/client';
 import { NAMESPACES, type MdSubscribeResponse, type PingResponse, type SystemPayload, type WelcomePayload, type WireError } from '#libs/contracts';
 import { collect, connectClient, GatewayProcess, nextEvent, request } from './support/gateway.js';
 import { RedisServer, waitFor } from './support/processes.js';
@@ -175,6 +176,34 @@ describe('fleet: node registry, operator actions and runtime limits across repli
     const after = await admin<{ id: string }>(replicaA, 'POST', '/admin/notice', { message: 'all clear' });
     expect((await nextForOther).id).toBe(after.body.id);
     expect(otherEvents.map((event) => event.id)).toEqual([after.body.id]);
+  });
+
+  it('the SDK shows an operator notice once and stays away after a disconnect without leave to return', async () => {
+    const sdk = new TradewireClient({ url: replicaB.url, getToken: () => userToken('sdk-user'), transports: ['websocket'] });
+    try {
+      const notices: SystemPayload[] = [];
+      const errors: TradewireError[] = [];
+      let lastState: { state: string; info: ConnectionStateInfo } | undefined;
+      sdk.on('system', (notice) => notices.push(notice));
+      sdk.on('error', (error) => errors.push(error));
+      sdk.on('state', (state, info) => (lastState = { state, info }));
+      sdk.marketData.subscribe({ instruments: ['NASDAQ:AAPL'], channels: ['quote'] });
+      sdk.orders.subscribe();
+      await waitFor('the SDK connected on both namespaces', () => (sdk.diagnostics().namespaces.filter((n) => n.connected).length === 2 ? true : undefined));
+      const notice = await admin<{ id: string }>(replicaA, 'POST', '/admin/notice', { message: 'LSE feed degraded', severity: 'critical', tenant: TENANT, userId: 'sdk-user' });
+      await waitFor('the notice', () => (notices.length > 0 ? true : undefined));
+      const disconnect = await admin<{ id: string }>(replicaA, 'POST', '/admin/disconnect', { tenant: TENANT, userId: 'sdk-user', reason: 'licence under review' });
+      await waitFor('the SDK disconnected', () => (lastState?.state === 'disconnected' ? true : undefined));
+      // Heard once, though it came on both namespaces.
+      expect(notices).toEqual([
+        { type: 'notice', id: notice.body.id, message: 'LSE feed degraded', severity: 'critical' },
+        { type: 'disconnect', id: disconnect.body.id, message: 'licence under review' },
+      ]);
+      expect(lastState?.info).toMatchObject({ reason: 'operator disconnect', error: { code: 'DISCONNECTED_BY_OPERATOR', message: 'licence under review' } });
+      expect(errors.map((e) => e.code)).toContain('DISCONNECTED_BY_OPERATOR');
+    } finally {
+      sdk.close();
+    }
   });
 
   it("lifts a user's rate-limit block on every replica", async () => {
