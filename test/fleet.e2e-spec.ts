@@ -244,6 +244,9 @@ describe('fleet: node registry, operator actions and runtime limits across repli
     const bad = await admin<WireError>(replicaA, 'PATCH', '/admin/limits', { requests: 'lots', slowClientGraceMs: 4_000 });
     expect(bad.status).toBe(400);
     expect(bad.body.message).toMatch(/^requests: /);
+    const nothing = await admin<WireError>(replicaA, 'PATCH', '/admin/limits', {});
+    expect(nothing.status).toBe(400);
+    expect(nothing.body.message).toMatch(/at least one limit/);
     expect((await admin<{ version: number }>(replicaB, 'GET', '/admin/limits')).body.version).toBe(0);
 
     const changed = await admin<{ limits: { version: number; effective: Record<string, unknown> } } & FleetAnswers<{ version: number }>>(replicaA, 'PATCH', '/admin/limits', {

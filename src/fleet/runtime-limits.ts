@@ -103,6 +103,9 @@ export class RuntimeLimits implements OnModuleInit, OnApplicationBootstrap, OnMo
    * nothing changes), stored, announced, and answered with what each replica applied.
    */
   async change(patch: RuntimeLimitsPatchDto | 'reset', by: string): Promise<{ limits: ReturnType<RuntimeLimits['view']> } & FleetAnswers<{ version: number }>> {
+    if (patch !== 'reset' && RUNTIME_LIMIT_FIELDS.every((field) => patch[field] === undefined)) {
+      throw new GatewayError('INVALID_REQUEST', `name at least one limit: ${RUNTIME_LIMIT_FIELDS.join(', ')}`);
+    }
     let stored: StoredLimits | undefined;
     for (let attempt = 0; attempt < 5 && !stored; attempt++) {
       const { text, limits } = await storeCall(() => this.read());
