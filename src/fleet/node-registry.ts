@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { PINO_LOGGER, type Logger } from '#libs/observability';
+import { PINO_LOGGER, SharedStoreStatus, type Logger } from '#libs/observability';
 import { ConnectionRegistry } from '#libs/realtime';
 import { AppConfig } from '../config/index.js';
 import { ReadinessState } from '../health/readiness.state.js';
@@ -47,13 +47,13 @@ export class NodeRegistry implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
   private lastLag = { mean: 0, p99: 0, max: 0 };
   private timer?: NodeJS.Timeout;
-  private failing = false;
   private stopped = false;
 
   constructor(
     private readonly config: AppConfig,
     private readonly connections: ConnectionRegistry,
     private readonly readiness: ReadinessState,
+    private readonly stores: SharedStoreStatus,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
     @Optional() @Inject(FLEET_REDIS) private readonly redis?: FleetRedis,
   ) {
@@ -169,12 +169,10 @@ export class NodeRegistry implements OnApplicationBootstrap, OnModuleDestroy {
         .set(FLEET_KEYS.node(this.nodeId), JSON.stringify(record), 'PX', this.config.fleet.nodeTtlMs)
         .sadd(FLEET_KEYS.nodes, this.nodeId)
         .exec();
-      if (this.failing) this.logger.warn({ node: this.nodeId }, 'node registry: heartbeats written again');
-      this.failing = false;
+      this.stores.recovered('fleet');
     } catch (error) {
-      // One line per outage; the connection's own outage is logged by its client.
-      if (!this.failing) this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'node registry: heartbeat failed; this replica drops out of the registry until Redis is back');
-      this.failing = true;
+      // One log line per outage, and tradewire_store_degraded{store="fleet"} (the SharedStoreDegraded alert).
+      this.stores.degraded('fleet', error, 'this replica drops out of the node registry and may miss operator actions and limit changes until Redis is back');
     }
   }
 
