@@ -140,14 +140,22 @@ describe('fleet: node registry, operator actions and runtime limits across repli
     await waitFor('the audit line on the replica asked', () => (/"audit":"operator-action".*"action":"disconnect".*operator action: disconnect/.test(replicaA.process.output) ? true : undefined));
   });
 
-  it('disconnects one connection by its id, the others of the same user staying', async () => {
+  it('disconnects one connection by its id, the others of the same user staying, over the same transport too', async () => {
     const first = await client(replicaB, 'two-tabs');
     const second = await client(replicaB, 'two-tabs');
+    // A third namespace multiplexed over the first one's Socket.IO connection (one Manager, one WebSocket).
+    const token = await userToken('two-tabs');
+    // The Manager opens it at once (autoConnect): its welcome is awaited, not asked for twice.
+    const sibling = first.socket.io.socket(NAMESPACES.orders, { auth: { token } });
+    sockets.push(sibling);
+    await nextEvent<WelcomePayload>(sibling, 'welcome');
     const gone = nextEvent<string>(first.socket, 'disconnect', 1_000);
     const answer = await admin<FleetAnswers<{ connections: number }>>(replicaA, 'POST', '/admin/disconnect', { connectionId: first.welcome.connectionId, reason: 'stale tab' });
     expect(answer.body.nodes['gw-b']).toEqual({ connections: 1 });
     expect(await gone).toBe('io server disconnect');
     expect(second.socket.connected).toBe(true);
+    // The namespace sharing its transport is still served over it.
+    expect((await request<PingResponse>(sibling, 'ping')).ok).toBe(true);
   });
 
   it('sends a notice to every connection of the fleet, or to one tenant, once per namespace with one id', async () => {
@@ -200,7 +208,9 @@ describe('fleet: node registry, operator actions and runtime limits across repli
         { type: 'disconnect', id: disconnect.body.id, message: 'licence under review' },
       ]);
       expect(lastState?.info).toMatchObject({ reason: 'operator disconnect', error: { code: 'DISCONNECTED_BY_OPERATOR', message: 'licence under review' } });
-      expect(errors.map((e) => e.code)).toContain('DISCONNECTED_BY_OPERATOR');
+      // Both namespaces stop for good (neither reconnects on its own), each reporting why.
+      await waitFor('both namespaces stopped', () => (errors.filter((e) => e.code === 'DISCONNECTED_BY_OPERATOR').length === 2 ? true : undefined));
+      expect(sdk.diagnostics().namespaces.map((n) => n.connected)).toEqual([false, false]);
     } finally {
       sdk.close();
     }

@@ -113,10 +113,13 @@ export class FleetOperations implements OnModuleInit {
   private disconnectHere(id: string, request: DisconnectRequestDto): DeliveryOutcome {
     const notice: SystemPayload = { type: 'disconnect', id, message: request.reason, ...(request.reconnectInMs === undefined ? {} : { reconnectInMs: request.reconnectInMs }) };
     const targets = this.matching(audienceOf(request, { allowAll: false }));
-    // The notice and the DISCONNECT packet go out in this order on the connection's transport.
+    // The notice and the namespace's DISCONNECT packet go out in this order on the connection's transport. Not
+    // disconnect(true): that closes the transport under every namespace multiplexed over it, and a client's other
+    // namespaces would see a transport close (and reconnect) instead of the reason; the client closes the transport
+    // itself once no namespace is left on it.
     for (const socket of targets) {
       socket.emit(SERVER_EVENTS.system, notice);
-      socket.disconnect(true);
+      socket.disconnect();
     }
     return { connections: targets.length };
   }
