@@ -6,6 +6,7 @@ import { ComplianceModule } from './compliance/compliance.module.js';
 import type { AppConfig } from './config/index.js';
 import { CoreModule } from './core.module.js';
 import { EngineModule } from './engine/engine.module.js';
+import { FleetModule } from './fleet/fleet.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsPort } from './http/metrics-port.js';
 import { LicenceChangeEvents } from './licensing/licence-change.events.js';
@@ -25,6 +26,7 @@ export class AppModule {
       imports: [
         CoreModule.forRoot(config, logger),
         EngineModule.forRoot(config),
+        FleetModule.forRoot(config, logger),
         HealthModule,
         MarketDataModule,
         OrdersModule,

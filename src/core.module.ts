@@ -61,7 +61,7 @@ export class CoreModule {
         // The embedded demo entitles everything; anywhere else a token without a licence is entitled to nothing.
         { provide: LicenceResolver, useValue: new LicenceResolver(config.isEmbeddedDemo ? DEMO_LICENCE : NO_LICENCE, licenceRegistry(config, logger)) },
         // Only stores shared through Redis can degrade; without REDIS_URL every count is this replica's anyway.
-        { provide: SharedStoreStatus, useFactory: (metrics: GatewayMetrics) => new SharedStoreStatus(metrics, logger, config.redisUrl ? ['seats', 'stream_counts', 'rate_limits'] : []), inject: [GatewayMetrics] },
+        { provide: SharedStoreStatus, useFactory: (metrics: GatewayMetrics) => new SharedStoreStatus(metrics, logger, config.redisUrl ? ['seats', 'stream_counts', 'rate_limits', 'fleet'] : []), inject: [GatewayMetrics] },
         {
           provide: SeatLedger,
           useFactory: (metrics: GatewayMetrics, stores: SharedStoreStatus) =>

@@ -4,7 +4,8 @@ import type { Redis } from 'ioredis';
 
 /**
  * The live links to the outside this process depends on: the engine transports' status (from Nest's microservice
- * `status` streams) and the Redis client of the Socket.IO adapter. Health reads them; shutdown closes Redis.
+ * `status` streams) and Redis clients (the fleet's first: health pings it). Health reads them; shutdown closes Redis
+ * last, after the modules (the node registry deregisters on its way out).
  */
 @Injectable()
 export class EngineLinks {

@@ -5,6 +5,7 @@ import { SharedStoreStatus } from '#libs/observability';
 import { ConnectionRegistry } from '#libs/realtime';
 import { AppConfig } from '../config/index.js';
 import { EngineLinks } from '../engine/engine-links.js';
+import { NodeRegistry } from '../fleet/node-registry.js';
 import { ReadinessState } from './readiness.state.js';
 
 const EVENT_LOOP_P99_LIMIT_MS = 1_000;
@@ -23,6 +24,7 @@ export class HealthController implements OnModuleDestroy {
     private readonly registry: ConnectionRegistry,
     private readonly config: AppConfig,
     private readonly stores: SharedStoreStatus,
+    private readonly fleet: NodeRegistry,
   ) {
     this.loopDelay.enable();
   }
@@ -58,16 +60,16 @@ export class HealthController implements OnModuleDestroy {
     ]);
   }
 
-  /** Socket-server figures for operators: connections per namespace, unique users, the adapter, uptime. */
+  /** Socket-server figures for operators: connections per namespace, unique users, uptime; `cluster`: the fleet's. */
   @Get('websocket')
-  websocket(): Record<string, unknown> {
+  async websocket(): Promise<Record<string, unknown>> {
     const stats = this.registry.stats();
     return {
       status: 'ok',
       node: this.config.nodeId,
-      adapter: this.config.redisUrl ? 'redis' : 'memory',
       engineTransports: this.links.transports(),
       ...stats,
+      cluster: await this.fleet.totals(),
     };
   }
 

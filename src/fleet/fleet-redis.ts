@@ -1,0 +1,26 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * The fleet's two Redis connections: commands (the registry's heartbeats, runtime limits, publishing operator actions)
+ * and a subscriber (operator actions and their answers). Absent without `REDIS_URL`: the fleet is this replica alone.
+ */
+export interface FleetRedis {
+  commands: Redis;
+  subscriber: Redis;
+}
+
+export const FLEET_REDIS = Symbol('FLEET_REDIS');
+
+/** Every key and channel of the fleet, in one place, under one prefix. */
+export const FLEET_KEYS = {
+  /** A replica's heartbeat record (JSON), expiring after NODE_TTL_MS. */
+  node: (nodeId: string) => `tradewire:fleet:node:${nodeId}`,
+  /** The ids of every replica that has heartbeated; a member whose record expired is dropped when listed. */
+  nodes: 'tradewire:fleet:nodes',
+  /** The runtime limit overrides (JSON with a version). */
+  limits: 'tradewire:fleet:limits',
+  /** Operator actions and fleet queries, to every replica. */
+  requests: 'tradewire:fleet:requests',
+  /** Answers to one replica's requests. */
+  replies: (nodeId: string) => `tradewire:fleet:replies:${nodeId}`,
+} as const;
