@@ -26,7 +26,7 @@ export class AppModule {
       imports: [
         CoreModule.forRoot(config, logger),
         EngineModule.forRoot(config),
-        FleetModule.forRoot(config, logger),
+        FleetModule,
         HealthModule,
         MarketDataModule,
         OrdersModule,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { errorSummary, PINO_LOGGER, type Logger } from '#libs/observability';
 import { AppConfig } from '../config/index.js';
 import { FLEET_KEYS, FLEET_REDIS, type FleetRedis } from './fleet-redis.js';
@@ -56,7 +56,7 @@ interface Pending {
  * Without Redis this replica is the fleet: requests are carried out here directly.
  */
 @Injectable()
-export class FleetBus implements OnApplicationBootstrap, OnModuleDestroy {
+export class FleetBus implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly handlers = new Map<string, FleetHandler>();
   private readonly pending = new Map<string, Pending>();
 
@@ -90,7 +90,8 @@ export class FleetBus implements OnApplicationBootstrap, OnModuleDestroy {
     ]);
   }
 
-  onModuleDestroy(): void {
+  /** After the drain (operator actions are still carried out while clients leave): nobody waits on an answer any more. */
+  onApplicationShutdown(): void {
     for (const pending of this.pending.values()) pending.done();
   }
 

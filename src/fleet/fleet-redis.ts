@@ -1,12 +1,22 @@
+import type { OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 
 /**
  * The fleet's two Redis connections: commands (the registry's heartbeats, runtime limits, publishing operator actions)
  * and a subscriber (operator actions and their answers). Absent without `REDIS_URL`: the fleet is this replica alone.
+ *
+ * The fleet closes them itself, last of its providers: Nest shuts a module's providers down dependents first, so the
+ * node registry has deregistered (and the bus and limits have stopped) before these quit. Health pings `commands`.
  */
-export interface FleetRedis {
-  commands: Redis;
-  subscriber: Redis;
+export class FleetRedis implements OnApplicationShutdown {
+  constructor(
+    readonly commands: Redis,
+    readonly subscriber: Redis,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([this.commands.quit(), this.subscriber.quit()]);
+  }
 }
 
 export const FLEET_REDIS = Symbol('FLEET_REDIS');

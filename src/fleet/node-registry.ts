@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { PINO_LOGGER, SharedStoreStatus, type Logger } from '#libs/observability';
 import { ConnectionRegistry } from '#libs/realtime';
 import { AppConfig } from '../config/index.js';
@@ -42,7 +42,7 @@ const round = (value: number) => Math.round(value * 100) / 100;
  * replica alone, answered from memory.
  */
 @Injectable()
-export class NodeRegistry implements OnApplicationBootstrap, OnModuleDestroy {
+export class NodeRegistry implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly startedAt = new Date().toISOString();
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
   private lastLag = { mean: 0, p99: 0, max: 0 };
@@ -76,8 +76,11 @@ export class NodeRegistry implements OnApplicationBootstrap, OnModuleDestroy {
     void this.heartbeat();
   }
 
-  /** At shutdown (app.close, after the clients were told to leave): out of the registry at once, not after the TTL. */
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * At shutdown, once the drain is over (GracefulShutdown told the clients to leave; until then the registry lists this
+   * replica as `draining`): out of the registry at once, not after the TTL. Before FleetRedis quits (it is a dependency).
+   */
+  async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     this.loopDelay.disable();

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { GatewayError, type RateLimitsPayload, type RateRulePayload } from '#libs/contracts';
 import { errorSummary, PINO_LOGGER, type Logger } from '#libs/observability';
 import { describeRule, parseEventRules, parseRateRule, parseRefusalThreshold, RateLimiter, type RateLimitSettings, type RateRule } from '#libs/rate-limit';
@@ -51,7 +51,7 @@ const rulePayload = (rule: RateRule | null): RateRulePayload | null => (rule ? {
  * `welcome.limits`. Without Redis they live in this process's memory.
  */
 @Injectable()
-export class RuntimeLimits implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
+export class RuntimeLimits implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private applied: StoredLimits = NO_OVERRIDES;
   private readonly configured: EffectiveLimits;
   private reloadTimer?: NodeJS.Timeout;
@@ -82,7 +82,7 @@ export class RuntimeLimits implements OnModuleInit, OnApplicationBootstrap, OnMo
     this.redis.commands.on('ready', () => void this.reload().catch(() => undefined));
   }
 
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
     clearInterval(this.reloadTimer);
   }
 

@@ -1,10 +1,11 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Controller, Get, ServiceUnavailableException, type OnModuleDestroy } from '@nestjs/common';
+import { Controller, Get, Inject, Optional, ServiceUnavailableException, type OnModuleDestroy } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, MemoryHealthIndicator, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
 import { SharedStoreStatus } from '#libs/observability';
 import { ConnectionRegistry } from '#libs/realtime';
 import { AppConfig } from '../config/index.js';
 import { EngineLinks } from '../engine/engine-links.js';
+import { FLEET_REDIS, type FleetRedis } from '../fleet/fleet-redis.js';
 import { NodeRegistry } from '../fleet/node-registry.js';
 import { ReadinessState } from './readiness.state.js';
 
@@ -25,6 +26,7 @@ export class HealthController implements OnModuleDestroy {
     private readonly config: AppConfig,
     private readonly stores: SharedStoreStatus,
     private readonly fleet: NodeRegistry,
+    @Optional() @Inject(FLEET_REDIS) private readonly fleetRedis?: FleetRedis,
   ) {
     this.loopDelay.enable();
   }
@@ -92,7 +94,8 @@ export class HealthController implements OnModuleDestroy {
   private async redis(): Promise<HealthIndicatorResult> {
     const session = this.indicators.check('redis');
     const degradedStores = this.stores.snapshot();
-    const client = this.links.redis;
+    // The fleet's command connection: the one Redis link every replica with REDIS_URL has, whatever its transports.
+    const client = this.fleetRedis?.commands;
     let connection: Record<string, unknown>;
     if (!client) connection = { reachable: false, message: 'no client' };
     else if (client.status !== 'ready') connection = { reachable: false, message: `connection ${client.status}` };
