@@ -292,11 +292,17 @@ describe('fleet: node registry, operator actions and runtime limits across repli
 
   it('drops a SIGTERMed replica at once and a SIGKILLed one after its TTL', async () => {
     const ttlMs = 6_000;
-    const terminated = await GatewayProcess.start(fleetEnv({ NODE_ID: 'gw-term', NODE_TTL_MS: String(ttlMs) }));
+    // A drain longer than a heartbeat interval (ttlMs / 3): the replica says it is draining before it leaves.
+    const drainMs = 4_000;
+    const terminated = await GatewayProcess.start(fleetEnv({ NODE_ID: 'gw-term', NODE_TTL_MS: String(ttlMs), DRAIN_DELAY_MS: String(drainMs) }));
     const killed = await GatewayProcess.start(fleetEnv({ NODE_ID: 'gw-kill', NODE_TTL_MS: String(ttlMs) }));
     try {
       await waitFor('all four listed', async () => ((await nodeIds(replicaA)).length === 4 ? true : undefined));
-      await terminated.stop();
+      const stopped = terminated.stop();
+      // Listed while it drains, as draining: it deregisters once its clients have been told to leave, not at the signal.
+      const draining = async () => (await admin<{ nodes: NodeRecordView[] }>(replicaA, 'GET', '/admin/nodes')).body.nodes.find((node) => node.id === 'gw-term')?.state;
+      await waitFor('the SIGTERMed replica listed as draining', async () => ((await draining()) === 'draining' ? true : undefined), drainMs, 100);
+      await stopped;
       // Gone as soon as it has exited, long before its TTL.
       expect(await nodeIds(replicaA)).toEqual(['gw-a', 'gw-b', 'gw-kill']);
 
