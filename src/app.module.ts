@@ -6,6 +6,7 @@ import { ComplianceModule } from './compliance/compliance.module.js';
 import type { AppConfig } from './config/index.js';
 import { ConfigModule } from './config/config.module.js';
 import { EngineModule } from './engine/engine.module.js';
+import { FleetModule } from './fleet/fleet.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsPort } from './http/metrics-port.js';
 import { LicensingModule } from './licensing/licensing.module.js';
@@ -27,6 +28,7 @@ export class AppModule {
         ConfigModule.forRoot(config, logger),
         EngineModule,
         LicensingModule,
+        FleetModule,
         HealthModule,
         MarketDataModule,
         OrdersModule,

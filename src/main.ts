@@ -1,17 +1,14 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Redis } from 'ioredis';
 import { AccountDirectory } from '#libs/auth';
 import { createLogger, PinoNestLogger } from '#libs/observability';
 import { TrustedProxies } from '#libs/rate-limit';
 import { GatewayIoAdapter } from '#libs/realtime';
-import { redisConnection } from '#libs/redis';
 import { AppModule } from './app.module.js';
 import { GatewayErrorHttpFilter } from './common/gateway-error-http.filter.js';
 import { AppConfig, ConfigurationError } from './config/index.js';
 import { DASHBOARD_DIR } from './dashboard/dashboard-assets.js';
-import { EngineLinks } from './engine/engine-links.js';
 import { ReadinessState } from './health/readiness.state.js';
 import { METRICS_PATH } from './http/metrics-endpoint.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -50,20 +47,12 @@ async function bootstrap(): Promise<void> {
   app.disable('x-powered-by');
   const headers = securityHeaders(new TrustedProxies(config.rateLimits.trustedProxies));
 
-  // The Socket.IO Redis adapter's clients: every replica's rooms and emits go through them (closed by EngineLinks).
-  let redis: { pub: Redis; sub: Redis } | undefined;
-  if (config.redisUrl) {
-    const client = (purpose: string): Redis => redisConnection(config.redisUrl as string, config.nodeId, purpose, logger, { maxRetriesPerRequest: null });
-    redis = { pub: client('pub'), sub: client('sub') };
-    app.get(EngineLinks).addRedisClient(redis.pub);
-    app.get(EngineLinks).addRedisClient(redis.sub);
-  }
+  // No Socket.IO Redis adapter: what crosses replicas (operator actions, notices) goes through src/fleet.
   app.useWebSocketAdapter(
     new GatewayIoAdapter(app, {
       corsOrigins: config.corsOrigins,
       transportMaxBytes: config.transportMaxBytes,
       maxFrameBytes: config.maxFrameBytes,
-      redis,
       compression: config.wsCompression !== 'off',
       compressMarketData: config.wsCompression === 'all',
     }),
@@ -79,7 +68,7 @@ async function bootstrap(): Promise<void> {
   app.get(ReadinessState).markStarted();
   const address = `http://localhost:${config.port}`;
   const metricsAddress = config.metrics.port === undefined ? `${address}${METRICS_PATH}` : `http://localhost:${config.metrics.port}${METRICS_PATH}`;
-  logger.info({ port: config.port, metricsPort: config.metrics.port, engineTransports: config.engineTransports, node: config.nodeId, adapter: redis ? 'redis' : 'memory' }, 'gateway ready');
+  logger.info({ port: config.port, metricsPort: config.metrics.port, engineTransports: config.engineTransports, node: config.nodeId, fleet: config.redisUrl ? 'redis' : 'local' }, 'gateway ready');
   if (config.jwtIsDevelopmentSecret && config.jwt.kind === 'secret') {
     const { secret, issuer, audience, maxLifetimeMs } = config.jwt;
     const token = await mintDevelopmentToken(secret, { tenant: 'acme-capital', accounts: app.get(AccountDirectory).accountsOf('acme-capital') }, { issuer, audience, maxLifetimeMs });

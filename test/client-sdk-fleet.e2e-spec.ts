@@ -247,7 +247,9 @@ describe('client SDK: failover between replicas', { timeout: 60_000 }, () => {
     // the blotter, once.
     const second = await fleet.serving('/orders');
     expect(second).not.toBe(first);
-    engine.submitReplyDelayMs = 1_000;
+    // The answer is held well past the kill below: on a loaded machine a shorter hold can reach the replica before it
+    // dies, and the submit then succeeds there instead of failing over (the order event is published at once anyway).
+    engine.submitReplyDelayMs = 5_000;
     cleanups.push(() => void (engine.submitReplyDelayMs = 150));
     const clientOrderId = `across-${Date.now()}`;
     const answer = client.orders.submit({ account, instrument: INSTRUMENT, side: 'buy', type: 'limit', quantity: '20', price: '189.40', clientOrderId });

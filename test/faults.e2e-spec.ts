@@ -9,7 +9,7 @@ import { FULL_LICENCE, hsToken } from './support/tokens.js';
 
 /**
  * Infrastructure faults with the real processes: Redis stopped for 10 s, NATS restarted, each while the engine
- * publishes quotes. Redis holds what every replica shares (seats, stream counts, rate limits, the adapter); NATS
+ * publishes quotes. Redis holds what every replica shares (seats, stream counts, rate limits, the fleet); NATS
  * carries the engine. One gateway lives through both, as a replica would.
  */
 
@@ -117,6 +117,10 @@ describe('infrastructure faults under market-data load', () => {
     expect(ready.body.details.engine?.status).toBe('up');
     expect(await gateway.metric('tradewire_store_degraded', { store: 'seats' })).toBe(1);
     expect(await gateway.metric('tradewire_store_degraded', { store: 'stream_counts' })).toBe(1);
+    // The node registry's next heartbeat (every NODE_TTL_MS / 3) fails too; the fleet's view is this replica alone.
+    await waitFor('the node registry degraded', async () => ((await gateway.metric('tradewire_store_degraded', { store: 'fleet' })) === 1 ? true : undefined), 6_000);
+    const alone = (await (await fetch(`${gateway.url}/health/websocket`)).json()) as { cluster: { source: string; nodes: number } };
+    expect(alone.cluster).toMatchObject({ source: 'local', nodes: 1 });
 
     await sleep(Math.max(0, outageStarted + 10_000 - Date.now()));
     const outageEnded = Date.now();
@@ -133,6 +137,7 @@ describe('infrastructure faults under market-data load', () => {
     );
     expect(await seatsOf('trader')).toBe(2);
     expect(await seatsOf('watcher')).toBe(1);
+    await waitFor('listed in the node registry again', async () => ((await gateway.metric('tradewire_store_degraded', { store: 'fleet' })) === 0 ? true : undefined), 6_000);
     const after = await waitFor('readiness ok', async () => {
       const answer = await readiness(gateway);
       return answer.body.status === 'ok' ? answer : undefined;
@@ -157,7 +162,7 @@ describe('infrastructure faults under market-data load', () => {
       }
     });
     const lost = parsed.filter((entry) => entry.msg === 'Redis connection lost; reconnecting').map((entry) => entry.redis);
-    expect(lost).toEqual(expect.arrayContaining(['seats', 'ratelimit', 'pub', 'sub']));
+    expect(lost).toEqual(expect.arrayContaining(['seats', 'ratelimit', 'fleet', 'fleet-sub']));
     expect(new Set(lost).size).toBe(lost.length);
     await gateway.printed(/"redis":"seats".*Redis connection is back/);
 

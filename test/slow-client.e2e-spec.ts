@@ -78,3 +78,31 @@ describe('slow clients', () => {
     stalled.ws.terminate();
   });
 });
+
+describe('slow clients: the grace changed at runtime', () => {
+  let gateway: GatewayProcess;
+
+  beforeAll(async () => {
+    // Five minutes as configured: a disconnect within the test's wait is the runtime grace at work.
+    gateway = await GatewayProcess.start({ ENGINE_TRANSPORT: 'simulator', SIMULATOR: 'on', SIMULATOR_RATE: '20000', SLOW_CLIENT_GRACE_MS: '300000' });
+  });
+  afterAll(async () => {
+    await gateway.stop();
+  });
+
+  it('disconnects a stalled client after the grace an operator set with PATCH /admin/limits, and tells new clients', async () => {
+    const admin = { authorization: `Bearer ${await hsToken({ sub: 'ops', roles: ['admin'] })}`, 'content-type': 'application/json' };
+    const changed = await fetch(`${gateway.url}/admin/limits`, { method: 'PATCH', headers: admin, body: JSON.stringify({ slowClientGraceMs: 1_500 }) });
+    expect(changed.status).toBe(200);
+    const token = await hsToken();
+    const { socket, welcome } = await connectClient(gateway.url, NAMESPACES.marketData, { auth: { token } });
+    expect(welcome.limits.slowClientGraceMs).toBe(1_500);
+    socket.close();
+
+    const stalled = await openStalledClient(gateway.url, token);
+    await sleep(200);
+    stalled.tcp()?.pause();
+    await waitFor('the stalled client to be disconnected', async () => ((await gateway.metric('tradewire_slow_client_events_total', { namespace: NAMESPACES.marketData, action: 'disconnected' })) >= 1 ? true : undefined), 25_000, 200);
+    stalled.ws.terminate();
+  });
+});

@@ -183,6 +183,55 @@ describe('the SDK connection: tokens, reconnects, refusals, requests', () => {
     expect(states.filter(([, i]) => i.reason === 'shutdown').map(([, i]) => i.retryInMs)).toEqual([200, 200]);
   });
 
+  it("reports an operator's notice once, though it comes on every namespace", async () => {
+    const c = start();
+    const notices: unknown[] = [];
+    c.on('system', (notice) => notices.push(notice));
+    c.marketData.subscribe({ instruments: ['NASDAQ:AAPL'], channels: ['quote'] });
+    c.orders.subscribe();
+    await until('connected', () => c.diagnostics().namespaces.filter((n) => n.connected).length === 2);
+    const notice = { type: 'notice', id: 'n-1', message: 'LSE feed degraded', severity: 'warning' };
+    gateway.emit(MD, 'system', notice);
+    gateway.emit(ORDERS, 'system', notice);
+    gateway.emit(ORDERS, 'system', { ...notice, id: 'n-2', message: 'all clear', severity: 'info' });
+    await until('both notices', () => notices.length === 2);
+    expect(notices).toEqual([notice, { ...notice, id: 'n-2', message: 'all clear', severity: 'info' }]);
+  });
+
+  it("after an operator's disconnect with reconnectInMs, comes back inside it", async () => {
+    const c = start({ random: () => 0.5, backoff: { minDelayMs: 10_000, maxDelayMs: 20_000 } });
+    c.marketData.subscribe({ instruments: ['NASDAQ:AAPL'], channels: ['quote'] });
+    await until('connected', () => c.state === 'connected');
+    for (const socket of gateway.sockets(MD)) {
+      socket.emit('system', { type: 'disconnect', id: 'd-1', message: 'moving you to another replica', reconnectInMs: 300 });
+      socket.disconnect(true);
+    }
+    await until('reconnected', () => c.diagnostics().reconnects === 1, 2_000);
+    expect(states.filter(([, i]) => i.reason === 'operator disconnect').map(([, i]) => i.retryInMs)).toEqual([150]);
+  });
+
+  it("after an operator's disconnect without reconnectInMs, stays disconnected with the reason until reconnect()", async () => {
+    const c = start();
+    c.marketData.subscribe({ instruments: ['NASDAQ:AAPL'], channels: ['quote'] });
+    c.orders.subscribe();
+    await until('connected', () => c.diagnostics().namespaces.filter((n) => n.connected).length === 2);
+    for (const namespace of [MD, ORDERS]) {
+      for (const socket of gateway.sockets(namespace)) {
+        socket.emit('system', { type: 'disconnect', id: 'd-2', message: 'account under review' });
+        socket.disconnect(true);
+      }
+    }
+    await until('disconnected', () => c.state === 'disconnected');
+    const last = states.at(-1);
+    expect(last?.[1]).toMatchObject({ reason: 'operator disconnect', error: { code: 'DISCONNECTED_BY_OPERATOR', message: 'account under review' } });
+    expect(errors.map((e) => e.code)).toContain('DISCONNECTED_BY_OPERATOR');
+    const handshakes = gateway.handshakes.length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(gateway.handshakes.length).toBe(handshakes);
+    c.reconnect();
+    await until('connected again', () => c.state === 'connected');
+  });
+
   it('with several URLs, moves to the next one when its replica dies or announces its shutdown', async () => {
     const second = await ScriptedGateway.start();
     second.setNode('scripted-2');

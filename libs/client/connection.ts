@@ -42,6 +42,11 @@ export interface HubCounters {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Operator notice ids remembered to report each once (a handful a day; a few namespaces each). */
+const MAX_REMEMBERED_NOTICES = 64;
+/** An operator disconnect notice applies to the server disconnects that follow it within this long. */
+const OPERATOR_DISCONNECT_LAPSE_MS = 5_000;
+
 /**
  * One namespace over the shared Socket.IO manager: its socket, reconnect schedule, requests and server events.
  * Socket.IO's own reconnection is off: the SDK decides when to retry from the refusal table.
@@ -86,7 +91,7 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
       hub.sink.error(new RequestError(error));
     });
     this.listen('system', (notice) => {
-      if (!isObject(notice) || (notice.type !== 'shutdown' && notice.type !== 'notice')) throw new BadFrameError('system', 'not a system notice', notice);
+      if (!isObject(notice) || (notice.type !== 'shutdown' && notice.type !== 'notice' && notice.type !== 'disconnect') || typeof notice.message !== 'string') throw new BadFrameError('system', 'not a system notice', notice);
       hub.onSystem(notice);
     });
     this.listen('licence', (licence) => {
@@ -291,6 +296,13 @@ export class NamespaceChannel<N extends Namespace = Namespace> {
     this.status = 'waiting';
     this.welcome = null;
     for (const listener of [...this.disconnectedListeners]) listener();
+    const operator = reason === 'io server disconnect' ? this.hub.takeOperatorDisconnect() : null;
+    if (operator) {
+      // An operator's disconnect: come back inside the window it gave, or stay away until the application says so.
+      if (operator.reconnectInMs === undefined) return this.terminate(new TradewireError('DISCONNECTED_BY_OPERATOR', operator.message, { id: operator.id }), 'operator disconnect');
+      this.scheduleRetry({ reason: 'operator disconnect', fixedDelayMs: jitterWithin(operator.reconnectInMs, this.hub.random) });
+      return;
+    }
     const shutdownWindow = this.hub.takeShutdownWindow();
     if (shutdownWindow !== null) {
       // That replica is going away: with several URLs, come back on the next one.
@@ -371,6 +383,10 @@ export class ConnectionHub {
   private urlIndex = 0;
   private shutdownWindowMs: number | null = null;
   private shutdownNoticeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The last operator disconnect announced, for the disconnects of every namespace that follow it. */
+  private operatorDisconnect: { id?: string; message: string; reconnectInMs?: number; at: number } | null = null;
+  /** Ids of operator notices already reported: one arrives on every namespace of the connection. */
+  private readonly seenNoticeIds: string[] = [];
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private pingChannel: NamespaceChannel | null = null;
   private closed = false;
@@ -499,6 +515,16 @@ export class ConnectionHub {
   }
 
   onSystem(notice: SystemPayload): void {
+    // An operator's notice or disconnect comes on every namespace with one id: reported once.
+    if (typeof notice.id === 'string') {
+      if (this.seenNoticeIds.includes(notice.id)) {
+        if (notice.type === 'disconnect') this.operatorDisconnect = this.operatorDisconnectOf(notice);
+        return;
+      }
+      this.seenNoticeIds.push(notice.id);
+      if (this.seenNoticeIds.length > MAX_REMEMBERED_NOTICES) this.seenNoticeIds.shift();
+    }
+    if (notice.type === 'disconnect') this.operatorDisconnect = this.operatorDisconnectOf(notice);
     // The notice comes on every namespace of the replica: report it once per shutdown window.
     if (notice.type === 'shutdown') {
       const windowMs = typeof notice.reconnectInMs === 'number' && notice.reconnectInMs >= 0 ? notice.reconnectInMs : 1_000;
@@ -513,6 +539,21 @@ export class ConnectionHub {
       if (!fresh) return;
     }
     this.sink.system(notice);
+  }
+
+  /**
+   * The operator disconnect that the server's disconnect of a namespace follows, or null. Every namespace's disconnect
+   * uses it; it lapses (a notice whose disconnect never came) after a few seconds.
+   */
+  takeOperatorDisconnect(): { id?: string; message: string; reconnectInMs?: number } | null {
+    const announced = this.operatorDisconnect;
+    if (!announced || Date.now() - announced.at > OPERATOR_DISCONNECT_LAPSE_MS) return null;
+    return announced;
+  }
+
+  private operatorDisconnectOf(notice: SystemPayload): { id?: string; message: string; reconnectInMs?: number; at: number } {
+    const reconnectInMs = typeof notice.reconnectInMs === 'number' && notice.reconnectInMs >= 0 ? notice.reconnectInMs : undefined;
+    return { ...(notice.id === undefined ? {} : { id: notice.id }), message: notice.message, ...(reconnectInMs === undefined ? {} : { reconnectInMs }), at: Date.now() };
   }
 
   /** The shutdown notice's window for a disconnect that follows it, or null. Every namespace's disconnect uses it. */
@@ -531,7 +572,10 @@ export class ConnectionHub {
    */
   update(info: ConnectionStateInfo): void {
     const next = this.aggregateState();
-    if (next === 'connected' && [...this.channels.values()].every((c) => c.connected)) this.shutdownWindowMs = null;
+    if (next === 'connected' && [...this.channels.values()].every((c) => c.connected)) {
+      this.shutdownWindowMs = null;
+      this.operatorDisconnect = null;
+    }
     if (next === this.lastState && info.retryInMs === undefined) return;
     this.lastState = next;
     this.sink.state(next, Object.fromEntries(Object.entries(info).filter(([, v]) => v !== undefined)) as unknown as ConnectionStateInfo);

@@ -15,7 +15,12 @@ export type ClientErrorCode =
   /** The application's `getToken()` failed or returned something that is not a token. */
   | 'TOKEN_UNAVAILABLE'
   /** An application listener threw; the SDK caught it and went on. */
-  | 'LISTENER_FAILED';
+  | 'LISTENER_FAILED'
+  /**
+   * An operator disconnected the client (`system` `{ type: 'disconnect' }`) without leave to come back: it stays
+   * disconnected until the application calls `reconnect()`. The message is the operator's reason.
+   */
+  | 'DISCONNECTED_BY_OPERATOR';
 
 /** Every error the SDK throws, rejects with or reports on an `error` event. */
 export class TradewireError extends Error {

@@ -53,6 +53,33 @@ export interface WelcomeLimits {
   maxConnections: number;
   minThrottleMs: number;
   maxFrameBytes: number;
+  /** Market-data streams one user may hold at once across connections and replicas (0: no cap); changeable at runtime. */
+  maxStreamsPerUser?: number;
+  /** How long the client may stay behind its market data before `SLOW_CLIENT`; changeable at runtime. */
+  slowClientGraceMs?: number;
+  /** The request rate limits in force when this was sent (docs/protocol.md §3.6); changeable at runtime. */
+  rateLimits?: RateLimitsPayload;
+}
+
+/** A token bucket: `limit` per `windowMs`, at most `burst` at once. */
+export interface RateRulePayload {
+  limit: number;
+  windowMs: number;
+  burst: number;
+}
+
+/** The rate limits a client is subject to; `null`: that limit is off. */
+export interface RateLimitsPayload {
+  requests: RateRulePayload | null;
+  requestBurst: RateRulePayload | null;
+  /** Per event name (per user and namespace). */
+  events: Record<string, RateRulePayload>;
+  cancels: RateRulePayload | null;
+  /** That many refused requests within `windowMs` block the user for `blockMs`. */
+  blockAfter: { refusals: number; windowMs: number } | null;
+  blockMs: number;
+  /** New connections per client address. */
+  handshakes: RateRulePayload | null;
 }
 
 export interface Entitlements {
@@ -93,14 +120,27 @@ export interface AuthExpiringPayload {
   expiresAt: number;
 }
 
+/** How much an operator's notice matters. */
+export const NOTICE_SEVERITIES = ['info', 'warning', 'critical'] as const;
+export type NoticeSeverity = (typeof NOTICE_SEVERITIES)[number];
+
+/**
+ * `system`: `shutdown` (this replica is going away: come back within `reconnectInMs`), `notice` (a message to show; a
+ * stream switching between realtime and delayed, or an operator's notice) or `disconnect` (an operator disconnects this
+ * connection; `message` is the reason; come back after `reconnectInMs`, or only when the user asks if it is absent).
+ */
 export interface SystemPayload {
-  type: 'shutdown' | 'notice';
+  type: 'shutdown' | 'notice' | 'disconnect';
   message: string;
   reconnectInMs?: number;
   /** A notice about one market-data stream (e.g. switched to delayed by a licence change): the stream, how it is served now, and the seq it continues from. */
   stream?: string;
   delayed?: boolean;
   seq?: number;
+  /** An operator's notice or disconnect: one id per action, the same on every namespace and replica (show it once). */
+  id?: string;
+  /** An operator's notice: how much it matters. */
+  severity?: NoticeSeverity;
 }
 
 // ---------------------------------------------------------------- market data

@@ -2,12 +2,13 @@ import type { Logger } from 'pino';
 import type { GatewayMetrics } from './gateway-metrics.js';
 
 /** The stores every replica shares through Redis, each with its own fallback while Redis cannot be reached. */
-export type SharedStore = 'seats' | 'stream_counts' | 'rate_limits';
+export type SharedStore = 'seats' | 'stream_counts' | 'rate_limits' | 'fleet';
 
 const STORE_LABELS: Record<SharedStore, string> = {
   seats: 'seat store (Redis)',
   stream_counts: 'stream-count store (Redis)',
   rate_limits: 'rate-limit store (Redis)',
+  fleet: 'node registry (Redis)',
 };
 
 export interface StoreOutage {

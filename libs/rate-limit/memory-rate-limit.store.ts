@@ -82,6 +82,11 @@ export class MemoryRateLimitStore implements RateLimitStore {
     return { allowed: false, retryAfterMs, rule: refusedBy, blockedNow: false };
   }
 
+  forget(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.entries.delete(key);
+    return Promise.resolve();
+  }
+
   close(): Promise<void> {
     clearInterval(this.sweeper);
     this.entries.clear();

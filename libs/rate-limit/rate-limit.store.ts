@@ -34,5 +34,7 @@ export const BLOCKED_RULE = 'blocked';
 export interface RateLimitStore {
   readonly kind: 'memory' | 'redis';
   decide(check: LimitCheck): Promise<LimitDecision>;
+  /** Removes these keys (a bucket removed is full again; a block or offence count removed is gone). */
+  forget(keys: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }

@@ -91,14 +91,47 @@ export class RateLimiter {
   /** Each engine.io connection's handshake decision: the namespaces multiplexed over it count once. */
   private readonly connectionDecisions = new WeakMap<object, Promise<LimitDecision>>();
 
+  private current: RateLimitSettings;
+
   constructor(
-    readonly settings: RateLimitSettings,
+    settings: RateLimitSettings,
     readonly store: RateLimitStore,
     /** Market-data streams held per user: the `maxSubscriptionsPerUser` cap (kept by the market-data service). */
     readonly streams: UserStreamCounter = new UserStreamCounter(),
     private readonly now: () => number = Date.now,
   ) {
+    this.current = settings;
     this.trusted = new TrustedProxies(settings.trustedProxies);
+  }
+
+  /** The limits in force: as configured, or as last replaced at runtime. */
+  get settings(): RateLimitSettings {
+    return this.current;
+  }
+
+  /**
+   * Replaces the limits at runtime (operators change them fleet-wide). The next decision uses the new rules; buckets
+   * keep their levels (a bucket's level is read against whatever rule checks it). Trusted proxies stay as started.
+   */
+  applySettings(settings: Omit<RateLimitSettings, 'trustedProxies'>): void {
+    this.current = { ...settings, trustedProxies: this.current.trustedProxies };
+    this.checksByEvent.clear();
+  }
+
+  /**
+   * Lifts a user's block: the block and its offence count go, and the overall request buckets are full again (per-event
+   * buckets refill as usual). In the store, so across replicas with Redis; each replica must also `forgetRefusal`.
+   */
+  async unblock(user: RateLimitedUser): Promise<void> {
+    const base = `${KEY_PREFIX}:{u:${userKey(user)}}`;
+    await this.store.forget([`${base}:blocked`, `${base}:offences`, `${base}:burst`, `${base}:requests`]);
+    this.forgetRefusal(user);
+  }
+
+  /** Drops what this replica remembers of a user's refusal (it answers deferred requests from it). */
+  forgetRefusal(user: RateLimitedUser): void {
+    const holder = userKey(user);
+    this.refusedUntil.delete(holder);
   }
 
   /**
@@ -120,7 +153,7 @@ export class RateLimiter {
    */
   async checkHandshake(connection: object, remoteAddress: string | undefined, forwardedFor: string | string[] | undefined): Promise<LimitDecision & { address: string }> {
     const address = clientAddress(remoteAddress, forwardedFor, this.trusted);
-    const rule = this.settings.handshakes;
+    const rule = this.current.handshakes;
     if (!rule) return { allowed: true, address };
     let pending = this.connectionDecisions.get(connection);
     if (!pending) {
@@ -194,7 +227,7 @@ export class RateLimiter {
     const id = `${namespace}#${event}`;
     let build = this.checksByEvent.get(id);
     if (build) return build;
-    const { requests, requestBurst, events, blockAfter, blockMs, cancels } = this.settings;
+    const { requests, requestBurst, events, blockAfter, blockMs, cancels } = this.current;
     if (CANCEL_EVENTS.has(event)) {
       // One bucket for every cancel of the user, whichever namespace it comes from; no offender policy, no block.
       build = (holder: string): LimitCheck => ({ buckets: cancels ? [{ key: `${KEY_PREFIX}:{u:${holder}}:cancels`, name: 'cancels', rule: cancels }] : [] });

@@ -122,6 +122,11 @@ export class RedisRateLimitStore implements RateLimitStore {
     return { allowed: false, retryAfterMs: Math.max(1, retryAfterMs), rule, blockedNow: blockedNow === 1 };
   }
 
+  /** Unlike a decision, this fails loudly: an operator who lifts a block must know whether it was lifted. */
+  async forget(keys: readonly string[]): Promise<void> {
+    if (keys.length > 0) await this.redis.del(...keys);
+  }
+
   async close(): Promise<void> {
     try {
       await this.redis.quit();

@@ -201,6 +201,8 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
         maxConnections: licence.maxConnections,
         minThrottleMs: licence.minThrottleMs,
         maxFrameBytes: this.runtime.options.maxFrameBytes,
+        // fleet (runtime limits): the limits operators may change while running, as they are now.
+        ...this.runtime.options.advertisedLimits,
       },
       entitlements: entitlementsOf(licence),
     };

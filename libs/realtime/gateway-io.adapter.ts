@@ -2,8 +2,6 @@ import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
-import { createAdapter } from '@socket.io/redis-adapter';
-import type { Redis } from 'ioredis';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import { limitedSocketParser } from './inbound-packet-limits.js';
 import { errorSummary } from '#libs/observability';
@@ -18,8 +16,6 @@ export interface SocketServerSettings {
    * namespace as a refused event, answered INVALID_REQUEST, and the connection goes on.
    */
   maxFrameBytes: number;
-  /** With Redis: cross-replica broadcasts (system notices, disconnects) go through the Redis adapter. */
-  redis?: { pub: Redis; sub: Redis };
   /** Negotiate permessage-deflate for frames of 1 KB and more. */
   compression: boolean;
   /** Deflate market-data `md` frames too (they are compressed once per receiving client). */
@@ -74,7 +70,6 @@ export class GatewayIoAdapter extends IoAdapter {
       ...(this.settings.compression && !this.settings.compressMarketData ? { wsEngine: SelectiveDeflateWsEngine } : {}),
     };
     const server = super.createIOServer(port, merged as ServerOptions);
-    if (this.settings.redis) server.adapter(createAdapter(this.settings.redis.pub, this.settings.redis.sub, { key: 'tradewire' }));
     this.server = server;
     return server;
   }

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { WelcomeLimits } from '#libs/contracts';
 import { TokenVerifier } from '#libs/auth';
 import { LicenceResolver, SeatLedger } from '#libs/licensing';
 import { GatewayMetrics, PINO_LOGGER, UsageMeter, type Logger } from '#libs/observability';
@@ -20,9 +21,15 @@ export interface GatewayRuntimeOptions {
   maxFrameBytes: number;
   /** How long before token expiry the client is sent `auth:expiring`. */
   tokenExpiryWarningMs: number;
+  /** Live: `graceMs` is changed in place by runtime limits (the fan-out reads it at each check). */
   slowClients: SlowClientPolicy;
-  /** Market-data streams one user may hold at once across their connections (and replicas, with Redis); 0: no cap. */
+  /** Market-data streams one user may hold at once across their connections (and replicas, with Redis); 0: no cap. Live. */
   maxSubscriptionsPerUser: number;
+  /**
+   * The runtime limits told to clients in `welcome.limits` and `licence.limits`, replaced whenever operators change
+   * them (src/fleet); absent until set.
+   */
+  advertisedLimits?: Pick<WelcomeLimits, 'maxStreamsPerUser' | 'slowClientGraceMs' | 'rateLimits'>;
 }
 
 export const GATEWAY_RUNTIME_OPTIONS = Symbol('GATEWAY_RUNTIME_OPTIONS');

@@ -7,7 +7,7 @@ import type { AppConfig } from '../config/index.js';
 /**
  * The rate limiter over Redis when `REDIS_URL` is set (limits hold across replicas), over this process's memory
  * otherwise. Its Redis client is its own: it must fail fast (no offline queue, a short command timeout) where the
- * adapter's clients wait for Redis to come back.
+ * engine's subscribers wait for Redis to come back.
  */
 export function createRateLimiter(config: AppConfig, logger: Logger, metrics: GatewayMetrics, stores: SharedStoreStatus): RateLimiter {
   let store: RateLimitStore;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import ms from 'ms';
@@ -23,6 +23,8 @@ export class AppConfig {
   readonly env: 'development' | 'production' | 'test';
   readonly port: number;
   readonly nodeId: string;
+  /** The node registry: how long a silent replica stays listed, and the address it is listed with. */
+  readonly fleet: { nodeTtlMs: number; address: string };
   readonly logLevel: EnvironmentSchema['LOG_LEVEL'];
   readonly natsUrl?: string;
   readonly redisUrl?: string;
@@ -77,6 +79,7 @@ export class AppConfig {
     this.env = env.NODE_ENV;
     this.port = env.PORT;
     this.nodeId = env.NODE_ID ?? `${hostname()}-${process.pid}`;
+    this.fleet = { nodeTtlMs: env.NODE_TTL_MS, address: env.NODE_ADDRESS ?? `${firstIpv4Address() ?? hostname()}:${env.PORT}` };
     this.logLevel = env.LOG_LEVEL;
     this.natsUrl = env.NATS_URL;
     this.redisUrl = env.REDIS_URL;
@@ -162,6 +165,7 @@ const OPTIONAL_KEYS = [
   'TRADING_CALENDARS_FILE',
   'CORS_ORIGINS',
   'NODE_ID',
+  'NODE_ADDRESS',
   'SIMULATOR',
   'TRUSTED_PROXIES',
   'METRICS_PORT',
@@ -287,4 +291,13 @@ function parseCorsOrigins(value: string | undefined, nodeEnv: string): string[] 
     .split(',')
     .map((origin) => origin.trim())
     .filter(Boolean);
+}
+
+/** This machine's first external IPv4 address, if it has one: where other hosts reach this replica. */
+function firstIpv4Address(): string | undefined {
+  for (const addresses of Object.values(networkInterfaces())) {
+    const external = addresses?.find((address) => address.family === 'IPv4' && !address.internal);
+    if (external) return external.address;
+  }
+  return undefined;
 }

@@ -109,6 +109,19 @@ export class EnvironmentSchema {
   @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'NODE_ID must be 1-64 characters of letters, digits, ".", "_" or "-"' })
   NODE_ID?: string;
 
+  // fleet: the node registry. A replica that stops heartbeating (crashed, cut off) leaves the registry after this.
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(300_000)
+  NODE_TTL_MS = 10_000;
+
+  // fleet: how operators reach this replica (shown in GET /admin/nodes); default: its first IPv4 address and PORT.
+  @IsOptional()
+  @Transform(trimmed)
+  @Matches(/^[A-Za-z0-9.:[\]_-]{1,255}$/, { message: 'NODE_ADDRESS must be host:port' })
+  NODE_ADDRESS?: string;
+
   @Transform(toInt)
   @IsInt()
   @Min(1024)

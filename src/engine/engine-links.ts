@@ -4,7 +4,8 @@ import type { Redis } from 'ioredis';
 
 /**
  * The live links to the outside this process depends on: the engine transports' status (from Nest's microservice
- * `status` streams) and the Redis client of the Socket.IO adapter. Health reads them; shutdown closes Redis.
+ * `status` streams) and the engine's Redis clients. Health reads the status; EngineTransports closes the clients at
+ * shutdown. (The fleet's Redis connections are its own: src/fleet/fleet-redis.ts.)
  */
 @Injectable()
 export class EngineLinks {
@@ -23,10 +24,6 @@ export class EngineLinks {
 
   addRedisClient(client: Redis): void {
     this.redisClients.push(client);
-  }
-
-  get redis(): Redis | undefined {
-    return this.redisClients[0];
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,7 @@ import { ReadinessState } from './readiness.state.js';
     {
       provide: SharedStoreStatus,
       useFactory: (config: AppConfig, metrics: GatewayMetrics, logger: Logger) =>
-        new SharedStoreStatus(metrics, logger, config.redisUrl ? ['seats', 'stream_counts', 'rate_limits'] : []),
+        new SharedStoreStatus(metrics, logger, config.redisUrl ? ['seats', 'stream_counts', 'rate_limits', 'fleet'] : []),
       inject: [AppConfig, GatewayMetrics, PINO_LOGGER],
     },
   ],

@@ -1,10 +1,12 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Controller, Get, ServiceUnavailableException, type OnModuleDestroy } from '@nestjs/common';
+import { Controller, Get, Inject, Optional, ServiceUnavailableException, type OnModuleDestroy } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, MemoryHealthIndicator, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
 import { SharedStoreStatus } from '#libs/observability';
 import { ConnectionRegistry } from '#libs/realtime';
 import { AppConfig } from '../config/index.js';
 import { EngineLinks } from '../engine/engine-links.js';
+import { FLEET_REDIS, type FleetRedis } from '../fleet/fleet-redis.js';
+import { NodeRegistry } from '../fleet/node-registry.js';
 import { ReadinessState } from './readiness.state.js';
 
 const EVENT_LOOP_P99_LIMIT_MS = 1_000;
@@ -23,6 +25,8 @@ export class HealthController implements OnModuleDestroy {
     private readonly registry: ConnectionRegistry,
     private readonly config: AppConfig,
     private readonly stores: SharedStoreStatus,
+    private readonly fleet: NodeRegistry,
+    @Optional() @Inject(FLEET_REDIS) private readonly fleetRedis?: FleetRedis,
   ) {
     this.loopDelay.enable();
   }
@@ -58,16 +62,16 @@ export class HealthController implements OnModuleDestroy {
     ]);
   }
 
-  /** Socket-server figures for operators: connections per namespace, unique users, the adapter, uptime. */
+  /** Socket-server figures for operators: connections per namespace, unique users, uptime; `cluster`: the fleet's. */
   @Get('websocket')
-  websocket(): Record<string, unknown> {
+  async websocket(): Promise<Record<string, unknown>> {
     const stats = this.registry.stats();
     return {
       status: 'ok',
       node: this.config.nodeId,
-      adapter: this.config.redisUrl ? 'redis' : 'memory',
       engineTransports: this.links.transports(),
       ...stats,
+      cluster: await this.fleet.totals(),
     };
   }
 
@@ -90,7 +94,8 @@ export class HealthController implements OnModuleDestroy {
   private async redis(): Promise<HealthIndicatorResult> {
     const session = this.indicators.check('redis');
     const degradedStores = this.stores.snapshot();
-    const client = this.links.redis;
+    // The fleet's command connection: the one Redis link every replica with REDIS_URL has, whatever its transports.
+    const client = this.fleetRedis?.commands;
     let connection: Record<string, unknown>;
     if (!client) connection = { reachable: false, message: 'no client' };
     else if (client.status !== 'ready') connection = { reachable: false, message: `connection ${client.status}` };
