@@ -3,6 +3,7 @@ import { makeCounterProvider, makeHistogramProvider } from '@willsoto/nestjs-pro
 import { METRICS, PINO_LOGGER, type Logger } from '#libs/observability';
 import { redisConnection } from '#libs/redis';
 import { AppConfig } from '../config/index.js';
+import { DEADMAN_PROVIDERS } from './deadman/deadman.providers.js';
 import { MemoryOrderIdempotencyStore } from './memory-order-idempotency.store.js';
 import { OrderCommandsService } from './order-commands.service.js';
 import { ORDER_IDEMPOTENCY_STORE, type OrderIdempotencyStore } from './order-idempotency.store.js';
@@ -39,6 +40,8 @@ function idempotencyStore(config: AppConfig, logger: Logger): OrderIdempotencySt
       labelNames: ['command'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     }),
+    // The dead-man's switch (order:deadman): src/orders/deadman/.
+    ...DEADMAN_PROVIDERS,
   ],
   exports: [OrdersService, OrderCommandsService],
 })
