@@ -1,5 +1,6 @@
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TradewireClient, type DeadmanFired, type DeadmanSwitchState } from '#libs/client';
 import { NAMESPACES, type DeadmanEvent, type OrderDeadmanResponse, type OrderSubmitResponse } from '#libs/contracts';
 import { TestEngine } from './support/engine.js';
 import { collect, connectClient, GatewayProcess, nextEvent, request, sleep } from './support/gateway.js';
@@ -217,6 +218,41 @@ describe("dead-man's switch", { timeout: 30_000 }, () => {
     const armed = await arm(socket, 1_000);
     expect(await request(socket, 'order:deadman', { timeoutMs: 1_000, switchId: 'another-switch-id' })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST', details: { switchId: armed.switchId } } });
     expect((await request(socket, 'order:deadman', { timeoutMs: 0 })).ok).toBe(true);
+  });
+});
+
+describe("dead-man's switch through the client SDK", { timeout: 40_000 }, () => {
+  it('keeps its switch refreshed, re-attaches it on the replica it fails over to after a SIGKILL (the orders stay), and the gateway fires it once the client is gone', async () => {
+    const doomed = await GatewayProcess.start(replicaEnv());
+    const client = new TradewireClient({ url: [doomed.url, replicaB.url], getToken: () => hsToken({ sub: 'dm-sdk', lic: FULL_LICENCE }) });
+    const armedEvents: { state: DeadmanSwitchState; resumed: boolean }[] = [];
+    const fired: DeadmanFired[] = [];
+    client.orders.deadman.on('armed', (state, info) => armedEvents.push({ state, resumed: info.resumed }));
+    client.orders.deadman.on('fired', (event) => fired.push(event));
+    try {
+      const armed = await client.orders.deadman.arm(2_000);
+      expect(armed).toMatchObject({ armed: true, timeoutMs: 2_000, orders: 0 });
+      expect(() => void client.orders.deadman.arm(500)).toThrow(/timeoutMs/);
+      const order = await client.orders.submit({ account: 'ACC-1001', instrument: 'NASDAQ:AAPL', side: 'buy', type: 'limit', quantity: '100', price: '189.40' });
+      // Three timeouts with no call from the application: the SDK's own refreshes hold it.
+      await sleep(6_000);
+      expect(working(order.orderId)).toBe(true);
+
+      await doomed.process.stop('SIGKILL');
+      await waitFor('the switch re-attached on the other replica', () => (armedEvents.some((event) => event.resumed) ? true : undefined), 10_000);
+      expect(armedEvents.at(-1)?.state).toMatchObject({ armed: true, switchId: armed.switchId, orders: 1 });
+      await sleep(3_000);
+      expect(working(order.orderId)).toBe(true);
+      expect(cancelsOf(order.orderId)).toEqual([]);
+      expect(fired).toEqual([]);
+    } finally {
+      client.close();
+      await doomed.stop();
+    }
+    const orderIds = engine.submits.filter((submitted) => submitted.userId === 'dm-sdk').map((submitted) => submitted.clientOrderId);
+    expect(orderIds).toHaveLength(1);
+    // The client is gone for good: the switch fires on the replica it was re-attached to.
+    await waitFor('the order canceled after the client closed', () => (engine.cancels.some((cancel) => cancel.clientOrderId === orderIds[0]) ? true : undefined), 5_000);
   });
 });
 
