@@ -197,14 +197,9 @@ export class DeadmanSwitchService implements OnApplicationBootstrap, OnModuleDes
     const switchId = holder.switchId;
     if (switchId === undefined) return;
     try {
-      if (await this.store.addOrder(switchId, order)) {
-        if (!known) holder.switchOrders++;
-      } else if (holder.switchId === switchId) {
-        // It fired or was disarmed elsewhere (a client holding it through another replica).
-        holder.switchId = undefined;
-        this.holders.delete(switchId);
-        this.armed.set(this.holders.size);
-      }
+      // False: it is firing, or was disarmed elsewhere. The order stays in the connection's list, which the next arm
+      // (a new switch) takes over.
+      if ((await this.store.addOrder(switchId, order)) && !known) holder.switchOrders++;
     } catch (error) {
       // The order stands; the switch may not cancel it. Said in the log, where the operator looks (and the store's
       // outage is in its metrics and alerts).
@@ -282,7 +277,8 @@ export class DeadmanSwitchService implements OnApplicationBootstrap, OnModuleDes
         this.armed.set(this.holders.size);
         holder.switchId = undefined;
         holder.switchOrders = 0;
-        holder.orders.clear();
+        // What it canceled is done with; an order submitted while it fired stays for the next switch.
+        for (const order of orders) holder.orders.delete(coveredOrderKey(order));
         if (holder.socket.connected) holder.socket.emit(SERVER_EVENTS.deadman, { state: 'fired', ...fired });
       }
     } finally {

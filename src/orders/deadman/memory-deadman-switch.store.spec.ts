@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { CoveredOrder } from './deadman-switch.store.js';
 import { MemoryDeadmanSwitchStore } from './memory-deadman-switch.store.js';
 
 /** The in-memory store's rules (the Redis store's scripts follow the same ones; test/deadman.e2e-spec.ts runs both). */
@@ -9,7 +10,7 @@ describe('MemoryDeadmanSwitchStore', () => {
     const store = new MemoryDeadmanSwitchStore(() => now);
     return { store, advance: (ms: number) => (now += ms), now: () => now };
   };
-  const armNew = (store: MemoryDeadmanSwitchStore, timeoutMs = 1_000, orders = [{ account: 'ACC-1', clientOrderId: 'c-1', orderId: 'O-1' }]) =>
+  const armNew = (store: MemoryDeadmanSwitchStore, timeoutMs = 1_000, orders: CoveredOrder[] = [{ account: 'ACC-1', clientOrderId: 'c-1', orderId: 'O-1' }]) =>
     store.arm({ newSwitchId: 'switch-1', owner, timeoutMs, node: 'n1', connection: 'n1/s1', orders });
 
   it('is due at its deadline, not before, and a refresh moves the deadline', async () => {
