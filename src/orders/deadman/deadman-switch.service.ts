@@ -16,7 +16,7 @@ import { METRICS, PINO_LOGGER, type Logger } from '#libs/observability';
 import type { GatewaySocket } from '#libs/realtime';
 import { AppConfig } from '../../config/index.js';
 import { OrderCommandsService } from '../order-commands.service.js';
-import { coveredOrderKey, DEADMAN_SWITCH_STORE, type ClaimedSwitch, type CoveredOrder, type DeadmanOwner, type DeadmanSwitchStore } from './deadman-switch.store.js';
+import { coveredOrderKey, DEADMAN_SWITCH_STORE, type ArmedSwitch, type ClaimedSwitch, type CoveredOrder, type DeadmanOwner, type DeadmanSwitchStore } from './deadman-switch.store.js';
 
 /** How often each replica looks for due switches (its lease is renewed at the same time). */
 export const DEADMAN_SWEEP_MS = 250;
@@ -38,6 +38,7 @@ interface ConnectionOrders {
   switchOrders: number;
 }
 
+/** What happens to a switch; all but `refresh` go to the audit trail. */
 type AuditAction = 'arm' | 'refresh' | 'resume' | 'disarm' | 'detach' | 'fire';
 
 /**
@@ -118,7 +119,7 @@ export class DeadmanSwitchService implements OnApplicationBootstrap, OnModuleDes
       throw new GatewayError('INVALID_REQUEST', `this connection holds switch ${held}: disarm it before attaching another`, { details: { switchId: held } });
     }
     const owner = ownerOf(socket);
-    let armed;
+    let armed: ArmedSwitch;
     try {
       armed = await this.store.arm({
         ...((held ?? named) !== undefined ? { switchId: held ?? named } : {}),
@@ -141,7 +142,10 @@ export class DeadmanSwitchService implements OnApplicationBootstrap, OnModuleDes
     this.holders.set(armed.switchId, holder);
     this.armed.set(this.holders.size);
     const action: AuditAction = !armed.resumed ? 'arm' : held === armed.switchId ? 'refresh' : 'resume';
-    this.audit(action, owner, { switchId: armed.switchId, timeoutMs, deadline: armed.deadline, orders: armed.orders, connection: holder.connection, ...(armed.previous ? { previous: armed.previous } : {}) });
+    const details = { switchId: armed.switchId, timeoutMs, deadline: armed.deadline, orders: armed.orders, connection: holder.connection, ...(armed.previous ? { previous: armed.previous } : {}) };
+    // A refresh comes every few seconds from every armed client: debug, not the audit trail.
+    if (action === 'refresh') this.logger.debug({ tenant: owner.tenant, userId: owner.userId, ...details }, "dead-man's switch refreshed");
+    else this.audit(action, owner, details);
     return {
       armed: true,
       switchId: armed.switchId,
@@ -164,11 +168,12 @@ export class DeadmanSwitchService implements OnApplicationBootstrap, OnModuleDes
     } catch (error) {
       throw this.storeFailed(error, 'disarmed');
     }
-    if (holder.switchId === switchId) {
-      holder.switchId = undefined;
-      this.holders.delete(switchId);
-      this.armed.set(this.holders.size);
-    }
+    // Held by this connection, or by another of this replica's (a disarm may name a switch of the same user's).
+    const localHolder = this.holders.get(switchId);
+    if (localHolder) localHolder.switchId = undefined;
+    if (holder.switchId === switchId) holder.switchId = undefined;
+    this.holders.delete(switchId);
+    this.armed.set(this.holders.size);
     if (outcome.disarmed) this.audit('disarm', owner, { switchId, connection: holder.connection });
     return { armed: false, ...(outcome.disarmed ? { switchId } : {}), ...(outcome.fired ? { fired: outcome.fired } : {}) };
   }
@@ -315,10 +320,11 @@ export class DeadmanSwitchService implements OnApplicationBootstrap, OnModuleDes
 
   // ---------------------------------------------------------------- AUDIT HOOK
   /**
-   * Every arm, refresh, re-attach, disarm, dropped connection and firing of a switch goes through here, once, with who
-   * and which switch: the audit trail records these (for now a structured log line, `audit: 'deadman'`).
+   * Every arm, re-attach, disarm, dropped connection and firing of a switch goes through here, once, with who and which
+   * switch (refreshes do not: one every few seconds per client): the audit trail records these (for now a structured
+   * log line, `audit: 'deadman'`).
    */
-  private audit(action: AuditAction, owner: DeadmanOwner, details: Record<string, unknown>): void {
+  private audit(action: Exclude<AuditAction, 'refresh'>, owner: DeadmanOwner, details: Record<string, unknown>): void {
     this.logger.info({ audit: 'deadman', action, tenant: owner.tenant, userId: owner.userId, node: this.node, ...details }, `dead-man's switch ${action}`);
   }
   // ---------------------------------------------------------------- end of AUDIT HOOK
