@@ -70,6 +70,8 @@ export class AppConfig {
   readonly rateLimits: RateLimitSettings;
   /** Order commands: the engine's time to answer, and how long and how many `clientOrderId`s are remembered. */
   readonly orders: { timeoutMs: number; idempotencyTtlMs: number; idempotencyMaxKeys: number };
+  /** The dead-man's switch: a replica's lease in Redis, past which another replica fires its due switches. */
+  readonly deadman: { leaseMs: number };
   /** The durable account log in NATS JetStream (used with the NATS engine transport only). */
   readonly accountLog: { stream: string; maxPerSubject: number; maxAgeMs: number; hydrateTimeoutMs: number };
 
@@ -114,6 +116,7 @@ export class AppConfig {
     if (!rateLimits.settings) throw new ConfigurationError(rateLimits.problems);
     this.rateLimits = rateLimits.settings;
     this.orders = { timeoutMs: env.ORDER_TIMEOUT_MS, idempotencyTtlMs: env.ORDER_IDEMPOTENCY_TTL_MS, idempotencyMaxKeys: env.ORDER_IDEMPOTENCY_MAX_KEYS };
+    this.deadman = { leaseMs: env.DEADMAN_LEASE_MS };
     this.accountLog = { stream: env.ACCOUNT_LOG_STREAM, maxPerSubject: env.ACCOUNT_LOG_MAX_PER_SUBJECT, maxAgeMs: env.ACCOUNT_LOG_MAX_AGE_MS, hydrateTimeoutMs: env.ACCOUNT_LOG_HYDRATE_TIMEOUT_MS };
   }
 

@@ -265,6 +265,14 @@ export class EnvironmentSchema {
   @Max(10_000_000)
   ORDER_IDEMPOTENCY_MAX_KEYS = 100_000;
 
+  // The dead-man's switch (order:deadman): how long a replica's lease on Redis lasts; past it, another replica fires
+  // the dead replica's switches that are due (docs/operations.md, "Dead-man's switch").
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(60_000)
+  DEADMAN_LEASE_MS = 5_000;
+
   // The durable account log (NATS JetStream with the NATS engine transport, else Redis Streams with the Redis one):
   // the stream's name (the Redis keys' prefix) and retention, and how long rebuilding one account's state from it may
   // take before the replica serves its own state instead.

@@ -1,8 +1,10 @@
 import { Inject } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { AccountDirectory } from '#libs/auth';
-import { CLIENT_EVENTS, NAMESPACES, type OrderAmendResponse, type OrderCancelAllResponse, type OrderCancelResponse, type OrderSubmitResponse } from '#libs/contracts';
+import { CLIENT_EVENTS, NAMESPACES, type OrderAmendResponse, type OrderCancelAllResponse, type OrderCancelResponse, type OrderDeadmanResponse, type OrderSubmitResponse } from '#libs/contracts';
 import { AccountStreamGateway, GatewayRuntime, type AccountStream, type GatewaySocket } from '#libs/realtime';
+import { DeadmanSwitchService } from './deadman/deadman-switch.service.js';
+import { OrderDeadmanDto } from './deadman/order-deadman.dto.js';
 import { OrderAmendDto } from './dto/order-amend.dto.js';
 import { OrderCancelAllDto } from './dto/order-cancel-all.dto.js';
 import { OrderCancelDto } from './dto/order-cancel.dto.js';
@@ -21,6 +23,7 @@ export class OrdersGateway extends AccountStreamGateway<'order'> {
     directory: AccountDirectory,
     @Inject(accountStreamToken('order')) private readonly orders: AccountStream<'order'>,
     private readonly commands: OrderCommandsService,
+    private readonly deadman: DeadmanSwitchService,
   ) {
     super(runtime, directory);
   }
@@ -32,7 +35,8 @@ export class OrdersGateway extends AccountStreamGateway<'order'> {
   @SubscribeMessage(CLIENT_EVENTS.orderSubmit)
   @TradingCommand()
   submitOrder(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: OrderSubmitDto): Promise<OrderSubmitResponse> {
-    return this.commands.submit(socket.data.user, body);
+    // The dead-man's switch covers what is submitted through the connection.
+    return this.deadman.submitted(socket, body, () => this.commands.submit(socket.data.user, body));
   }
 
   @SubscribeMessage(CLIENT_EVENTS.orderCancel)
@@ -51,5 +55,11 @@ export class OrdersGateway extends AccountStreamGateway<'order'> {
   @TradingCommand()
   amendOrder(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: OrderAmendDto): Promise<OrderAmendResponse> {
     return this.commands.amend(socket.data.user, body);
+  }
+
+  @SubscribeMessage(CLIENT_EVENTS.orderDeadman)
+  @TradingCommand()
+  deadmanSwitch(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: OrderDeadmanDto): Promise<OrderDeadmanResponse> {
+    return this.deadman.command(socket, body);
   }
 }
