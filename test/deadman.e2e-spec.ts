@@ -1,9 +1,9 @@
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TradewireClient, type DeadmanFired, type DeadmanSwitchState } from '#libs/client';
-import { NAMESPACES, type DeadmanEvent, type OrderDeadmanResponse, type OrderSubmitResponse } from '#libs/contracts';
+import { NAMESPACES, type DeadmanEvent, type OrderDeadmanResponse, type OrderSubmitRequest } from '#libs/contracts';
 import { TestEngine } from './support/engine.js';
-import { collect, connectClient, GatewayProcess, nextEvent, request, sleep } from './support/gateway.js';
+import { collect, connectClient, GatewayProcess, nextEvent, request, sleep, typedRequest } from './support/gateway.js';
 import { NatsServer, RedisServer, waitFor } from './support/processes.js';
 import { FULL_LICENCE, hsToken, type TestClaims } from './support/tokens.js';
 
@@ -19,7 +19,7 @@ const SLACK_MS = 2_000;
 let ids = 0;
 const uniqueId = (prefix = 'dm') => `${prefix}-${process.pid}-${Date.now()}-${++ids}`;
 
-const limitOrder = (clientOrderId: string) => ({ clientOrderId, account: 'ACC-1001', instrument: 'NASDAQ:AAPL', side: 'buy', type: 'limit', quantity: '100', price: '189.40' });
+const limitOrder = (clientOrderId: string): OrderSubmitRequest => ({ clientOrderId, account: 'ACC-1001', instrument: 'NASDAQ:AAPL', side: 'buy', type: 'limit', quantity: '100', price: '189.40' });
 
 let nats: NatsServer;
 let redis: RedisServer;
@@ -48,13 +48,13 @@ async function ordersSocket(gateway: GatewayProcess, claims: TestClaims = {}): P
 
 async function submit(socket: Socket): Promise<{ clientOrderId: string; orderId: string }> {
   const clientOrderId = uniqueId('o');
-  const answer = await request<OrderSubmitResponse>(socket, 'order:submit', limitOrder(clientOrderId));
+  const answer = await typedRequest(socket, NAMESPACES.orders, 'order:submit', limitOrder(clientOrderId));
   if (!answer.ok) throw new Error(`submit refused: ${answer.error.code} ${answer.error.message}`);
   return { clientOrderId, orderId: answer.data.orderId };
 }
 
 async function arm(socket: Socket, timeoutMs: number, switchId?: string): Promise<OrderDeadmanResponse> {
-  const answer = await request<OrderDeadmanResponse>(socket, 'order:deadman', { timeoutMs, ...(switchId ? { switchId } : {}) });
+  const answer = await typedRequest(socket, NAMESPACES.orders, 'order:deadman', { timeoutMs, ...(switchId ? { switchId } : {}) });
   if (!answer.ok) throw new Error(`order:deadman refused: ${answer.error.code} ${answer.error.message}`);
   return answer.data;
 }
@@ -101,7 +101,7 @@ describe("dead-man's switch", { timeout: 30_000 }, () => {
     const alreadyDone = await submit(socket);
     const elsewhere = await submit(other);
     // One of them is canceled by hand first: the switch's cancel of it is refused by the engine, and that is fine.
-    expect((await request(socket, 'order:cancel', { account: 'ACC-1001', orderId: alreadyDone.orderId })).ok).toBe(true);
+    expect((await typedRequest(socket, NAMESPACES.orders, 'order:cancel', { account: 'ACC-1001', orderId: alreadyDone.orderId })).ok).toBe(true);
     const fired = nextEvent<DeadmanEvent>(socket, 'deadman', 6_000);
 
     expect(working(before.orderId) && working(after.orderId)).toBe(true);
@@ -121,7 +121,7 @@ describe("dead-man's switch", { timeout: 30_000 }, () => {
     const again = await arm(socket, 1_000, armed.switchId);
     expect(again).toMatchObject({ armed: true, resumed: false, orders: 0, fired: { switchId: armed.switchId, reason: 'timeout', orders: 3 } });
     expect(again.switchId).not.toBe(armed.switchId);
-    expect(await request(socket, 'order:deadman', { timeoutMs: 0 })).toEqual({ ok: true, data: { armed: false, switchId: again.switchId } });
+    expect(await typedRequest(socket, NAMESPACES.orders, 'order:deadman', { timeoutMs: 0 })).toEqual({ ok: true, data: { armed: false, switchId: again.switchId } });
   });
 
   it('holds while it is refreshed, and disarmed it cancels nothing', async () => {
@@ -135,13 +135,13 @@ describe("dead-man's switch", { timeout: 30_000 }, () => {
       expect(refreshed).toMatchObject({ armed: true, switchId: armed.switchId, resumed: true, orders: 1 });
     }
     expect(working(order.orderId)).toBe(true);
-    expect(await request(socket, 'order:deadman', { timeoutMs: 0 })).toEqual({ ok: true, data: { armed: false, switchId: armed.switchId } });
+    expect(await typedRequest(socket, NAMESPACES.orders, 'order:deadman', { timeoutMs: 0 })).toEqual({ ok: true, data: { armed: false, switchId: armed.switchId } });
     await sleep(2_800);
     expect(working(order.orderId)).toBe(true);
     expect(cancelsOf(order.orderId)).toEqual([]);
     expect(events).toEqual([]);
     // Disarming what is not armed is not an error.
-    expect(await request(socket, 'order:deadman', { timeoutMs: 0 })).toEqual({ ok: true, data: { armed: false } });
+    expect(await typedRequest(socket, NAMESPACES.orders, 'order:deadman', { timeoutMs: 0 })).toEqual({ ok: true, data: { armed: false } });
   });
 
   it('fires when the connection drops and does not come back within the timeout, counted from the drop', async () => {
@@ -182,7 +182,7 @@ describe("dead-man's switch", { timeout: 30_000 }, () => {
     const strangers = await arm(stranger, 1_000, armed.switchId);
     expect(strangers).toMatchObject({ armed: true, resumed: false, orders: 0 });
     expect(strangers.switchId).not.toBe(armed.switchId);
-    expect((await request(stranger, 'order:deadman', { timeoutMs: 0 })).ok).toBe(true);
+    expect((await typedRequest(stranger, NAMESPACES.orders, 'order:deadman', { timeoutMs: 0 })).ok).toBe(true);
 
     // And the re-attached switch fires for both orders when this connection goes too.
     second.close();
@@ -213,13 +213,13 @@ describe("dead-man's switch", { timeout: 30_000 }, () => {
     }
     expect(await request(socket, 'order:deadman', { timeoutMs: 999 })).toMatchObject({ ok: false, error: { message: expect.stringContaining('timeoutMs must be 0 (disarm) or from 1000 to 3600000') as string } });
     const viewer = await ordersSocket(replicaA, { roles: ['viewer'] });
-    expect(await request(viewer, 'order:deadman', { timeoutMs: 1_000 })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await typedRequest(viewer, NAMESPACES.orders, 'order:deadman', { timeoutMs: 1_000 })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     const unlicensed = await ordersSocket(replicaA, { lic: { ...FULL_LICENCE, features: [] } });
-    expect(await request(unlicensed, 'order:deadman', { timeoutMs: 1_000 })).toMatchObject({ ok: false, error: { code: 'NOT_ENTITLED' } });
+    expect(await typedRequest(unlicensed, NAMESPACES.orders, 'order:deadman', { timeoutMs: 1_000 })).toMatchObject({ ok: false, error: { code: 'NOT_ENTITLED' } });
     // The connection holds one switch: naming another while it does is refused.
     const armed = await arm(socket, 1_000);
-    expect(await request(socket, 'order:deadman', { timeoutMs: 1_000, switchId: 'another-switch-id' })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST', details: { switchId: armed.switchId } } });
-    expect((await request(socket, 'order:deadman', { timeoutMs: 0 })).ok).toBe(true);
+    expect(await typedRequest(socket, NAMESPACES.orders, 'order:deadman', { timeoutMs: 1_000, switchId: 'another-switch-id' })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST', details: { switchId: armed.switchId } } });
+    expect((await typedRequest(socket, NAMESPACES.orders, 'order:deadman', { timeoutMs: 0 })).ok).toBe(true);
   });
 });
 

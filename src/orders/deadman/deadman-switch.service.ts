@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge } from 'prom-client';
 import {
@@ -50,7 +50,7 @@ type AuditAction = 'arm' | 'refresh' | 'resume' | 'disarm' | 'detach' | 'fire';
  * (docs/operations.md, "Dead-man's switch").
  */
 @Injectable()
-export class DeadmanSwitchService implements OnApplicationBootstrap, OnModuleDestroy {
+export class DeadmanSwitchService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly connections = new Map<string, ConnectionOrders>();
   /** The connections of this replica that hold a switch, by switch id. */
   private readonly holders = new Map<string, ConnectionOrders>();
@@ -81,7 +81,11 @@ export class DeadmanSwitchService implements OnApplicationBootstrap, OnModuleDes
     this.logger.info({ store: this.store.kind, leaseMs: this.leaseMs, sweepMs: DEADMAN_SWEEP_MS }, "dead-man's switch enabled");
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * After the drain (GracefulShutdown): the connections it closes detach their switches in the store, so that the
+   * clients re-attach them through another replica, and switches due meanwhile still fire.
+   */
+  async onApplicationShutdown(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     await this.store.close();
   }
