@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AdminController } from './admin/admin.controller.js';
+import { AuditModule } from './audit/audit.module.js';
 import { ComplianceModule } from './compliance/compliance.module.js';
 import type { AppConfig } from './config/index.js';
 import { CoreModule } from './core.module.js';
@@ -16,7 +17,7 @@ export class AppModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, logger), HealthModule, MarketDataModule, OrdersModule, PositionsModule, PortfolioModule, ComplianceModule],
+      imports: [CoreModule.forRoot(config, logger), AuditModule.forRoot(config, logger), HealthModule, MarketDataModule, OrdersModule, PositionsModule, PortfolioModule, ComplianceModule],
       controllers: [AdminController, LicenceEventsController],
     };
   }

@@ -305,6 +305,7 @@ function installShutdown(
     app.getHttpServer().close();
     // A DISCONNECT packet per socket first (the client sees "io server disconnect" and follows reconnectInMs), then
     // io.close() closes the connections behind them.
+    for (const socket of registry.sockets()) socket.data.closedBecause = 'shutdown'; // for the audit trail's disconnect records
     for (const namespace of registry.allNamespaces()) namespace.local.disconnectSockets(false);
     await new Promise((resolveFlush) => setTimeout(resolveFlush, 100));
     try {

@@ -63,12 +63,14 @@ export class AuditTrail {
           {
             level: 'info',
             base: { node: options.nodeId },
-            // `ts` as on the wire (epoch ms) for machines, `time` for people; no level (an audit record is not a log).
+            // `ts` as on the wire (epoch ms) for machines, `time` for people.
             timestamp: () => {
               const now = Date.now();
               return `,"ts":${now},"time":"${new Date(now).toISOString()}"`;
             },
-            formatters: { level: () => ({}) },
+            // No level (a record is not a log line and no LOG_LEVEL applies): `"log":"audit"` first instead, which tells
+            // an audit line from a log line on a shared stream (pino writes the level's object first, once, cached).
+            formatters: { level: () => ({ log: 'audit' }) },
             redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
           },
           stream,
