@@ -86,6 +86,16 @@ describe('the audit trail (AUDIT_LOG), with a gateway on NATS and a test engine'
     expect(left).not.toHaveProperty('code');
   });
 
+  it('records why the gateway closed a connection: a token that expired while connected is TOKEN_EXPIRED', async () => {
+    const { socket, welcome } = await connectClient(gateway.url, NAMESPACES.portfolio, { auth: { token: await token({ sub: 'short-lived' }, { expiresIn: 2 }) } });
+    expect(await nextEvent<string>(socket, 'disconnect', 6_000)).toBe('io server disconnect');
+    expect(await gateway.audited((r) => r.kind === 'disconnect' && r.connection === welcome.connectionId)).toMatchObject({
+      user: 'short-lived',
+      reason: 'server namespace disconnect',
+      code: 'TOKEN_EXPIRED',
+    });
+  });
+
   it('records account subscriptions: the accounts subscribed, or those asked for and the refusal', async () => {
     const { socket, welcome } = await connect(NAMESPACES.orders, { sub: 'watcher-2', accounts: ['ACC-1001', 'ACC-1002'] });
     const ok = await request<AccountSubscribeResponse>(socket, 'subscribe', { accounts: ['ACC-1001'] });
@@ -240,7 +250,7 @@ describe('the audit trail (AUDIT_LOG), with a gateway on NATS and a test engine'
 
   it('never writes a token, valid or not, whatever it was sent with', () => {
     const text = readFileSync(gateway.auditFile as string, 'utf8');
-    expect(tokens.length).toBeGreaterThanOrEqual(14);
+    expect(tokens.length).toBeGreaterThanOrEqual(15);
     for (const sent of tokens) {
       expect(text).not.toContain(sent);
       // Not even the signature (the part that makes it usable) on its own.
