@@ -27,8 +27,11 @@ const CLOSE_TIMEOUT_MS = 3_000;
 /** Lists in a record (cancelled orders, accounts) stop here: a record stays one readable line. */
 export const MAX_LISTED = 1_000;
 
-/** Paths never written whatever a caller passes: defence in depth, as no record is built with them. */
-const REDACTED_PATHS = ['token', '*.token', 'authorization', '*.authorization', 'secret', '*.secret', 'params.token', 'params.access_token'];
+/**
+ * Fields never written whatever a caller passes: defence in depth, as no record is built with them. Top-level paths
+ * only: wildcard paths make pino's redaction walk every record, about three times the cost of writing it.
+ */
+const REDACTED_PATHS = ['token', 'authorization', 'secret', 'password'];
 
 type SonicBoomStream = ReturnType<typeof pino.destination>;
 
