@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AccountStreamModule } from './account-streams/account-stream.module.js';
 import { AdminController } from './admin/admin.controller.js';
+import { AuditModule } from './audit/audit.module.js';
 import { ComplianceModule } from './compliance/compliance.module.js';
 import type { AppConfig } from './config/index.js';
 import { CoreModule } from './core.module.js';
@@ -24,6 +25,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         CoreModule.forRoot(config, logger),
+        AuditModule.forRoot(config, logger),
         EngineModule.forRoot(config),
         HealthModule,
         MarketDataModule,

@@ -43,7 +43,7 @@ describe("dead-man's switch Redis store", () => {
     expect(await b.due('node-b')).toContain(armed.switchId);
     expect(await b.claim(armed.switchId, 'node-b')).toBeNull();
     const claimed = await a.claim(armed.switchId, 'node-a');
-    expect(claimed).toMatchObject({ switchId: armed.switchId, owner, reason: 'timeout', orders: [{ account: 'ACC-1', clientOrderId: 'c-1', orderId: 'O-1' }] });
+    expect(claimed).toMatchObject({ switchId: armed.switchId, owner, reason: 'timeout', orders: [{ account: 'ACC-1', clientOrderId: 'c-1', orderId: 'O-1' }], connection: 'node-a/socket', timeoutMs: 1_000 });
     expect(await a.claim(armed.switchId, 'node-a')).toBeNull();
     expect(await b.claim(armed.switchId, 'node-b')).toBeNull();
 

@@ -122,6 +122,15 @@ describe("dead-man's switch", { timeout: 30_000 }, () => {
     expect(again).toMatchObject({ armed: true, resumed: false, orders: 0, fired: { switchId: armed.switchId, reason: 'timeout', orders: 3 } });
     expect(again.switchId).not.toBe(armed.switchId);
     expect(await typedRequest(socket, NAMESPACES.orders, 'order:deadman', { timeoutMs: 0 })).toEqual({ ok: true, data: { armed: false, switchId: again.switchId } });
+
+    // The audit trail: armed by the client on its connection, fired with what the engine did with each cancel.
+    const armedRecord = await replicaA.audited((record) => record.kind === 'deadman.armed' && record.switchId === armed.switchId, 'deadman.armed');
+    expect(armedRecord).toMatchObject({ by: 'client', user: 'dm-trader', tenant: 'acme-capital', timeoutMs: 2_000, deadline: armed.deadline, orders: 1, address: '127.0.0.1' });
+    expect(replicaA.auditRecords().some((record) => record.kind === 'handshake' && record.outcome === 'accepted' && record.connection === armedRecord.connection)).toBe(true);
+    const firedRecord = await replicaA.audited((record) => record.kind === 'deadman.fired' && record.switchId === armed.switchId, 'deadman.fired');
+    expect(firedRecord).toMatchObject({ trigger: 'timeout', user: 'dm-trader', tenant: 'acme-capital', connection: armedRecord.connection, timeoutMs: 2_000, accounts: ['ACC-1001'], canceled: 2, refused: 1, failed: 0, outcome: 'accepted' });
+    expect([...(firedRecord.orderIds as string[])].sort()).toEqual([before.orderId, after.orderId].sort());
+    expect(await replicaA.audited((record) => record.kind === 'deadman.disarmed' && record.switchId === again.switchId, 'deadman.disarmed')).toMatchObject({ reason: 'client', connection: armedRecord.connection });
   });
 
   it('holds while it is refreshed, and disarmed it cancels nothing', async () => {
@@ -142,6 +151,12 @@ describe("dead-man's switch", { timeout: 30_000 }, () => {
     expect(events).toEqual([]);
     // Disarming what is not armed is not an error.
     expect(await typedRequest(socket, NAMESPACES.orders, 'order:deadman', { timeoutMs: 0 })).toEqual({ ok: true, data: { armed: false } });
+    // Armed once and disarmed once in the trail; the ten refreshes are only order commands.
+    await replicaA.audited((record) => record.kind === 'deadman.disarmed' && record.switchId === armed.switchId, 'deadman.disarmed');
+    const records = replicaA.auditRecords();
+    expect(records.filter((record) => record.kind === 'deadman.armed' && record.switchId === armed.switchId)).toHaveLength(1);
+    const connection = records.find((record) => record.kind === 'deadman.armed' && record.switchId === armed.switchId)?.connection;
+    expect(records.filter((record) => record.kind === 'order.command' && record.command === 'deadman' && record.connection === connection)).toHaveLength(13);
   });
 
   it('fires when the connection drops and does not come back within the timeout, counted from the drop', async () => {
@@ -176,6 +191,8 @@ describe("dead-man's switch", { timeout: 30_000 }, () => {
     }
     expect(working(order.orderId) && working(later.orderId)).toBe(true);
     expect(cancelsOf(order.orderId)).toEqual([]);
+    // The new connection took the switch over, on the replica it came back through.
+    expect(await replicaB.audited((record) => record.kind === 'deadman.armed' && record.switchId === armed.switchId, 'deadman.armed by takeover')).toMatchObject({ by: 'takeover', user: 'dm-trader', orders: 1 });
 
     // Another user cannot take it over: naming it arms a switch of that user's own.
     const stranger = await ordersSocket(replicaA, { sub: 'dm-stranger' });
@@ -203,6 +220,15 @@ describe("dead-man's switch", { timeout: 30_000 }, () => {
     expect(canceledAt - killedAt).toBeLessThan(2_000 + LEASE_MS + 250 + SLACK_MS);
     expect(await firesOn([replicaA, replicaB], 'replica_lost')).toBe(before + 1);
     for (const order of orders) expect(cancelsOf(order.orderId)).toHaveLength(1);
+    // Recorded by the replica that fired it, with the dead replica's connection.
+    const firedOrderIds = orders.map((order) => order.orderId).sort();
+    const fired = await waitFor('deadman.fired as replica_lost', () =>
+      [...replicaA.auditRecords(), ...replicaB.auditRecords()].find(
+        (record) => record.kind === 'deadman.fired' && record.trigger === 'replica_lost' && JSON.stringify([...(record.orderIds as string[])].sort()) === JSON.stringify(firedOrderIds),
+      ),
+    );
+    expect(fired).toMatchObject({ user: 'dm-trader', canceled: 2, failed: 0, outcome: 'accepted' });
+    expect(fired.node).not.toBe(`test-${doomed.port}`);
   });
 
   it('refuses bad input, the wrong role and a licence without trading, and changes nothing', async () => {

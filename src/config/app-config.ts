@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import ms from 'ms';
 import { validateSync, type ValidationError } from 'class-validator';
+import { checkAuditFileWritable, parseAuditDestination, type AuditDestination } from '#libs/audit';
 import { DEFAULT_MAX_TOKEN_LIFETIME_MS, type JwtVerificationSettings } from '#libs/auth';
 import { parseEventRules, parseRateRule, parseRefusalThreshold, TrustedProxies, type RateLimitSettings } from '#libs/rate-limit';
 import { EnvironmentSchema } from './environment.schema.js';
@@ -24,6 +25,8 @@ export class AppConfig {
   readonly port: number;
   readonly nodeId: string;
   readonly logLevel: EnvironmentSchema['LOG_LEVEL'];
+  /** Where the audit trail is written (`AUDIT_LOG`): off, stdout, stderr or a file of its own. */
+  readonly audit: AuditDestination;
   readonly natsUrl?: string;
   readonly redisUrl?: string;
   readonly engineTransports: EngineTransportName[];
@@ -80,6 +83,7 @@ export class AppConfig {
     this.port = env.PORT;
     this.nodeId = env.NODE_ID ?? `${hostname()}-${process.pid}`;
     this.logLevel = env.LOG_LEVEL;
+    this.audit = parseAuditDestination(env.AUDIT_LOG);
     this.natsUrl = env.NATS_URL;
     this.redisUrl = env.REDIS_URL;
     this.engineTransports = resolveEngineTransports(env);
@@ -195,6 +199,8 @@ function crossFieldProblems(env: EnvironmentSchema): string[] {
   const maxLifetime = readMaxTokenLifetime(env.JWT_MAX_LIFETIME);
   if (typeof maxLifetime === 'string') problems.push(`JWT_MAX_LIFETIME: ${maxLifetime}`);
   problems.push(...readRateLimits(env).problems);
+  const audit = readAuditDestination(env.AUDIT_LOG);
+  if (typeof audit === 'string') problems.push(`AUDIT_LOG: ${audit}`);
   return problems;
 }
 
@@ -242,6 +248,17 @@ function resolveEngineTransports(env: EnvironmentSchema): EngineTransportName[] 
   if (env.NATS_URL) return ['nats'];
   if (env.REDIS_URL) return ['redis'];
   return ['simulator'];
+}
+
+/** `AUDIT_LOG`, a file one checked to be writable (created if missing), or what is wrong with it. */
+function readAuditDestination(text: string): AuditDestination | string {
+  try {
+    const destination = parseAuditDestination(text);
+    if (destination.kind === 'file') checkAuditFileWritable(destination.path);
+    return destination;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
 }
 
 /** The longest token lifetime accepted: 1 s to 30 days. */

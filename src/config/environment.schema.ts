@@ -1,4 +1,5 @@
 import { Transform } from 'class-transformer';
+import { DEFAULT_AUDIT_DESTINATION } from '#libs/audit';
 import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
 
 const ENGINE_TRANSPORT_VALUES = ['simulator', 'nats', 'redis', 'nats,redis', 'redis,nats'] as const;
@@ -103,6 +104,11 @@ export class EnvironmentSchema {
   @Transform(trimmed)
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+
+  // off, stdout, stderr or a file path (`file:<path>` too), read by parseAuditDestination in app-config.ts.
+  @Transform(trimmed)
+  @IsString()
+  AUDIT_LOG = DEFAULT_AUDIT_DESTINATION;
 
   @IsOptional()
   @Transform(trimmed)

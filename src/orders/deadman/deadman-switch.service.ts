@@ -12,7 +12,9 @@ import {
   type OrderSubmitRequest,
   type OrderSubmitResponse,
 } from '#libs/contracts';
+import { AuditTrail } from '#libs/audit';
 import { METRICS, PINO_LOGGER, type Logger } from '#libs/observability';
+import { RateLimiter } from '#libs/rate-limit';
 import type { GatewaySocket } from '#libs/realtime';
 import { AppConfig } from '../../config/index.js';
 import { OrderCommandsService } from '../order-commands.service.js';
@@ -29,7 +31,7 @@ const CANCEL_RETRY_MS = 1_000;
 /** One `/orders` connection that submitted orders or holds a switch. */
 interface ConnectionOrders {
   socket: GatewaySocket;
-  /** What the store knows it by: this replica and the socket. */
+  /** What the store and the audit trail know it by: its `connectionId` (unique across replicas). */
   connection: string;
   /** Orders submitted through it, by `coveredOrderKey`: the engine's `orderId`, or '' while unknown. */
   orders: Map<string, CoveredOrder>;
@@ -38,8 +40,14 @@ interface ConnectionOrders {
   switchOrders: number;
 }
 
-/** What happens to a switch; all but `refresh` go to the audit trail. */
-type AuditAction = 'arm' | 'refresh' | 'resume' | 'disarm' | 'detach' | 'fire';
+/** One cancel of a firing: taken by the engine, refused by it (no longer working), or not taken (with the code why). */
+type CancelOutcome = { outcome: 'canceled' } | { outcome: 'refused' } | { outcome: 'failed'; code: string };
+
+/** What the audit trail records of a switch (refreshes and drops are not: see `audit`). */
+type DeadmanAuditEvent =
+  | { action: 'arm' | 'resume'; socket: GatewaySocket; switchId: string; timeoutMs: number; deadline: number; orders: number }
+  | { action: 'disarm'; socket: GatewaySocket; switchId: string }
+  | { action: 'fire'; claimed: ClaimedSwitch; canceled: CoveredOrder[]; refused: number; failed: number; failure?: string };
 
 /**
  * The dead-man's switch (`order:deadman`, docs/protocol.md §6.6): a connection arms it with a timeout and refreshes
@@ -70,6 +78,8 @@ export class DeadmanSwitchService implements OnApplicationBootstrap, OnApplicati
     @InjectMetric(METRICS.deadmanFires) private readonly fires: Counter<string>,
     @InjectMetric(METRICS.deadmanCancels) private readonly cancels: Counter<string>,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
+    private readonly trail: AuditTrail,
+    private readonly rateLimiter: RateLimiter,
   ) {
     this.node = config.nodeId;
     this.leaseMs = config.deadman.leaseMs;
@@ -145,11 +155,11 @@ export class DeadmanSwitchService implements OnApplicationBootstrap, OnApplicati
     holder.switchOrders = armed.orders;
     this.holders.set(armed.switchId, holder);
     this.armed.set(this.holders.size);
-    const action: AuditAction = !armed.resumed ? 'arm' : held === armed.switchId ? 'refresh' : 'resume';
-    const details = { switchId: armed.switchId, timeoutMs, deadline: armed.deadline, orders: armed.orders, connection: holder.connection, ...(armed.previous ? { previous: armed.previous } : {}) };
+    const action = !armed.resumed ? 'arm' : held === armed.switchId ? 'refresh' : 'resume';
+    const details = { switchId: armed.switchId, timeoutMs, deadline: armed.deadline, orders: armed.orders };
     // A refresh comes every few seconds from every armed client: debug, not the audit trail.
-    if (action === 'refresh') this.logger.debug({ tenant: owner.tenant, userId: owner.userId, ...details }, "dead-man's switch refreshed");
-    else this.audit(action, owner, details);
+    if (action === 'refresh') this.logger.debug({ tenant: owner.tenant, userId: owner.userId, connection: holder.connection, ...details }, "dead-man's switch refreshed");
+    else this.audit({ action, socket, ...details });
     return {
       armed: true,
       switchId: armed.switchId,
@@ -178,14 +188,14 @@ export class DeadmanSwitchService implements OnApplicationBootstrap, OnApplicati
     if (holder.switchId === switchId) holder.switchId = undefined;
     this.holders.delete(switchId);
     this.armed.set(this.holders.size);
-    if (outcome.disarmed) this.audit('disarm', owner, { switchId, connection: holder.connection });
+    if (outcome.disarmed) this.audit({ action: 'disarm', socket, switchId });
     return { armed: false, ...(outcome.disarmed ? { switchId } : {}), ...(outcome.fired ? { fired: outcome.fired } : {}) };
   }
 
   private connectionOf(socket: GatewaySocket): ConnectionOrders {
     let holder = this.connections.get(socket.id);
     if (!holder) {
-      const created: ConnectionOrders = { socket, connection: `${this.node}/${socket.id}`, orders: new Map(), switchOrders: 0 };
+      const created: ConnectionOrders = { socket, connection: socket.data.connectionId, orders: new Map(), switchOrders: 0 };
       this.connections.set(socket.id, created);
       socket.once('disconnect', () => this.disconnected(created));
       holder = created;
@@ -223,7 +233,9 @@ export class DeadmanSwitchService implements OnApplicationBootstrap, OnApplicati
     if (this.holders.get(switchId) === holder) this.holders.delete(switchId);
     this.armed.set(this.holders.size);
     const { tenant, userId } = holder.socket.data.user;
-    this.audit('detach', { tenant, userId }, { switchId, connection: holder.connection });
+    // Not an audit record: the connection's own `disconnect` record has the drop, and the switch's fate follows as a
+    // take-over by the client's next connection or a firing.
+    this.logger.info({ tenant, userId, switchId, connection: holder.connection }, "dead-man's switch detached: its connection dropped");
     this.store.detach(switchId, holder.connection).catch((error: unknown) => {
       // Not fatal: the switch then fires at its last deadline instead of a timeout after the drop.
       this.logger.warn({ err: error, switchId }, "dead-man's switch store unavailable: a dropped connection's switch keeps its last deadline");
@@ -264,18 +276,26 @@ export class DeadmanSwitchService implements OnApplicationBootstrap, OnApplicati
     }, Math.max(100, Math.floor(this.leaseMs / 3)));
     try {
       this.fires.labels(reason).inc();
-      const outcomes = { canceled: 0, refused: 0, failed: 0 };
+      const canceled: CoveredOrder[] = [];
+      let refused = 0;
+      let failed = 0;
+      let failure: string | undefined;
       const queue = [...orders];
       const worker = async () => {
         for (let order = queue.shift(); order; order = queue.shift()) {
-          const outcome = await this.cancelOne(owner, order);
-          outcomes[outcome]++;
-          this.cancels.labels(outcome).inc();
+          const cancel = await this.cancelOne(owner, order);
+          if (cancel.outcome === 'canceled') canceled.push(order);
+          else if (cancel.outcome === 'refused') refused++;
+          else {
+            failed++;
+            failure = cancel.code;
+          }
+          this.cancels.labels(cancel.outcome).inc();
         }
       };
       await Promise.all(Array.from({ length: Math.min(FIRE_CONCURRENCY, orders.length) }, worker));
       const fired: DeadmanFired = { switchId, reason, firedAt: claimed.firedAt, orders: orders.length };
-      this.audit('fire', owner, { switchId, reason, firedAt: claimed.firedAt, orders: orders.length, ...outcomes });
+      this.audit({ action: 'fire', claimed, canceled, refused, failed, ...(failure !== undefined ? { failure } : {}) });
       await this.store.complete(switchId, this.node, fired, owner).catch((error: unknown) => {
         // Its claim lapses and another replica fires it again: the engine refuses the cancels of orders now canceled.
         this.logger.warn({ err: error, switchId }, "dead-man's switch store unavailable: a fired switch could not be closed and will fire again");
@@ -300,17 +320,17 @@ export class DeadmanSwitchService implements OnApplicationBootstrap, OnApplicati
    * One order's cancel: `canceled` when the engine took it, `refused` when it refused it (the order is no longer
    * working, most often: filled or canceled meanwhile), `failed` when the engine could not be reached in time.
    */
-  private async cancelOne(owner: DeadmanOwner, order: CoveredOrder): Promise<'canceled' | 'refused' | 'failed'> {
+  private async cancelOne(owner: DeadmanOwner, order: CoveredOrder): Promise<CancelOutcome> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.commands.cancelOnBehalf(owner, order);
-        return 'canceled';
+        return { outcome: 'canceled' };
       } catch (error) {
         const retryable = error instanceof GatewayError && (error.code === 'ENGINE_UNAVAILABLE' || error.code === 'ENGINE_TIMEOUT');
-        if (!retryable) return error instanceof GatewayError ? 'refused' : 'failed';
+        if (!retryable) return error instanceof GatewayError ? { outcome: 'refused' } : { outcome: 'failed', code: 'INTERNAL' };
         if (attempt >= CANCEL_ATTEMPTS) {
           this.logger.error({ err: error, account: order.account, orderId: order.orderId, clientOrderId: order.clientOrderId }, "dead-man's switch fired but the engine could not take a cancel: the order may still be working");
-          return 'failed';
+          return { outcome: 'failed', code: error.code };
         }
         await new Promise((resolve) => setTimeout(resolve, CANCEL_RETRY_MS));
       }
@@ -324,12 +344,43 @@ export class DeadmanSwitchService implements OnApplicationBootstrap, OnApplicati
 
   // ---------------------------------------------------------------- AUDIT HOOK
   /**
-   * Every arm, re-attach, disarm, dropped connection and firing of a switch goes through here, once, with who and which
-   * switch (refreshes do not: one every few seconds per client): the audit trail records these (for now a structured
-   * log line, `audit: 'deadman'`).
+   * The audit trail's records of a switch (docs/operations.md, "Audit trail"): `deadman.armed` when a connection arms
+   * a new one (`by: 'client'`) or takes over one an earlier connection held, by its id (`by: 'takeover'`: a reconnect,
+   * through this replica or after a failover to it), `deadman.disarmed`, and `deadman.fired` with what the engine did
+   * with each cancel. Refreshes are not recorded (one every few seconds per client), nor drops (the connection's own
+   * `disconnect` record has them).
    */
-  private audit(action: Exclude<AuditAction, 'refresh'>, owner: DeadmanOwner, details: Record<string, unknown>): void {
-    this.logger.info({ audit: 'deadman', action, tenant: owner.tenant, userId: owner.userId, node: this.node, ...details }, `dead-man's switch ${action}`);
+  private audit(event: DeadmanAuditEvent): void {
+    if (!this.trail.enabled) return;
+    if (event.action === 'fire') {
+      const { claimed, canceled, refused, failed, failure } = event;
+      this.trail.deadmanFired({
+        switchId: claimed.switchId,
+        user: claimed.owner.userId,
+        tenant: claimed.owner.tenant,
+        connection: claimed.connection,
+        trigger: claimed.reason,
+        timeoutMs: claimed.timeoutMs,
+        accounts: [...new Set(claimed.orders.map((order) => order.account))],
+        // By the engine's id; an order it never gave one (its submit went unanswered) is counted in `canceled` only.
+        orderIds: canceled.flatMap((order) => (order.orderId !== undefined ? [order.orderId] : [])),
+        canceled: canceled.length,
+        refused,
+        failed,
+        ...(failed > 0 ? { outcome: 'rejected' as const, code: failure ?? 'ENGINE_UNAVAILABLE' } : { outcome: 'accepted' as const }),
+      });
+      return;
+    }
+    const { socket, switchId } = event;
+    const subject = {
+      switchId,
+      user: socket.data.user.userId,
+      tenant: socket.data.user.tenant,
+      connection: socket.data.connectionId,
+      address: this.rateLimiter.clientAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for']),
+    };
+    if (event.action === 'disarm') this.trail.deadmanDisarmed({ ...subject, reason: 'client' });
+    else this.trail.deadmanArmed({ ...subject, timeoutMs: event.timeoutMs, deadline: event.deadline, orders: event.orders, by: event.action === 'arm' ? 'client' : 'takeover' });
   }
   // ---------------------------------------------------------------- end of AUDIT HOOK
 }

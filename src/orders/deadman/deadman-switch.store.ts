@@ -49,6 +49,9 @@ export interface ClaimedSwitch {
   reason: DeadmanFireReason;
   firedAt: number;
   orders: CoveredOrder[];
+  /** The connection that held it last (for the audit trail) and its timeout. */
+  connection: string;
+  timeoutMs: number;
 }
 
 /**

@@ -34,7 +34,7 @@ describe('MemoryDeadmanSwitchStore', () => {
     expect(await store.addOrder('switch-1', { account: 'ACC-2', clientOrderId: 'c-1' })).toBe(true);
     advance(1_000);
     const claimed = await store.claim('switch-1');
-    expect(claimed).toMatchObject({ switchId: 'switch-1', owner, reason: 'timeout' });
+    expect(claimed).toMatchObject({ switchId: 'switch-1', owner, reason: 'timeout', connection: 'n1/s1', timeoutMs: 1_000 });
     expect(claimed?.orders).toEqual([
       { account: 'ACC-1', clientOrderId: 'c-1', orderId: 'O-1' },
       { account: 'ACC-2', clientOrderId: 'c-1' },

@@ -102,7 +102,7 @@ export class MemoryDeadmanSwitchStore implements DeadmanSwitchStore {
     const reason: DeadmanFireReason = entry.connected ? 'timeout' : 'disconnect';
     entry.firing = { reason, firedAt: now };
     const orders = [...entry.orders].flatMap(([key, orderId]) => coveredOrderFromKey(key, orderId) ?? []);
-    return Promise.resolve({ switchId, owner: entry.owner, reason, firedAt: now, orders });
+    return Promise.resolve({ switchId, owner: entry.owner, reason, firedAt: now, orders, connection: entry.connection, timeoutMs: entry.timeoutMs });
   }
 
   renewClaim(switchId: string): Promise<boolean> {

@@ -122,7 +122,7 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(AR
  * that replica's lease is gone (it died) or a lease has passed since the deadline (it is stuck). A claim lasts a lease;
  * one that lapses (its replica died while firing) is claimed again. The owner's lease key is read by name: it shares
  * the slot of the declared keys.
- * Returns { reason, tenant, user, firedAt, order key/orderId pairs } or nil.
+ * Returns { reason, tenant, user, firedAt, connection, timeout, order key/orderId pairs } or nil.
  */
 const CLAIM_SCRIPT = `${NOW}
 local s = redis.call('HMGET', KEYS[1], 'state', 'deadline', 'node', 'connected', 'claimUntil', 'reason')
@@ -149,8 +149,8 @@ else
 end
 redis.call('HSET', KEYS[1], 'state', 'firing', 'firer', ARGV[2], 'claimUntil', now + lease)
 redis.call('ZADD', KEYS[3], now + lease, ARGV[1])
-local h = redis.call('HMGET', KEYS[1], 'tenant', 'user', 'firedAt')
-return { reason, h[1], h[2], h[3], redis.call('HGETALL', KEYS[2]) }
+local h = redis.call('HMGET', KEYS[1], 'tenant', 'user', 'firedAt', 'conn', 'timeout')
+return { reason, h[1], h[2], h[3], h[4], h[5], redis.call('HGETALL', KEYS[2]) }
 `;
 
 /** KEYS: switch, due. ARGV: id, this node, lease. */
@@ -177,7 +177,7 @@ interface DeadmanCommands {
   tradewireDeadmanDetach(...args: string[]): Promise<number>;
   tradewireDeadmanDisarm(...args: string[]): Promise<[number, string]>;
   tradewireDeadmanSweep(...args: (string | number)[]): Promise<string[]>;
-  tradewireDeadmanClaim(...args: (string | number)[]): Promise<[string, string, string, string, string[]] | null>;
+  tradewireDeadmanClaim(...args: (string | number)[]): Promise<[string, string, string, string, string, string, string[]] | null>;
   tradewireDeadmanRenew(...args: (string | number)[]): Promise<number>;
   tradewireDeadmanComplete(...args: (string | number)[]): Promise<number>;
 }
@@ -258,13 +258,13 @@ export class RedisDeadmanSwitchStore implements DeadmanSwitchStore {
   async claim(switchId: string, node: string): Promise<ClaimedSwitch | null> {
     const claimed = await this.redis.tradewireDeadmanClaim(switchKey(switchId), ordersKey(switchId), DUE_KEY, switchId, node, this.leaseMs, NODE_PREFIX);
     if (!claimed) return null;
-    const [reason, tenant, userId, firedAt, pairs] = claimed;
+    const [reason, tenant, userId, firedAt, connection, timeout, pairs] = claimed;
     const orders: CoveredOrder[] = [];
     for (let i = 0; i + 1 < pairs.length; i += 2) {
       const order = coveredOrderFromKey(pairs[i] ?? '', pairs[i + 1] ?? '');
       if (order) orders.push(order);
     }
-    return { switchId, owner: { tenant, userId }, reason: reason as DeadmanFireReason, firedAt: Number(firedAt), orders };
+    return { switchId, owner: { tenant, userId }, reason: reason as DeadmanFireReason, firedAt: Number(firedAt), orders, connection, timeoutMs: Number(timeout) };
   }
 
   async renewClaim(switchId: string, node: string): Promise<boolean> {
