@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TradewireClient, type DeadmanFired, type DeadmanSwitchState } from '#libs/client';
@@ -229,6 +230,29 @@ describe("dead-man's switch", { timeout: 30_000 }, () => {
     );
     expect(fired).toMatchObject({ user: 'dm-trader', canceled: 2, failed: 0, outcome: 'accepted' });
     expect(fired.node).not.toBe(`test-${doomed.port}`);
+  });
+
+  it('is detached, not lost, when the replica holding its connection drains (SIGTERM): the client re-attaches it elsewhere and the orders stay', async () => {
+    const draining = await GatewayProcess.start(replicaEnv());
+    const first = await ordersSocket(draining);
+    const armed = await arm(first, 3_000);
+    const order = await submit(first);
+    expect(await draining.stop()).toEqual({ code: 0, signal: null });
+    // The drain closed the connection while the switch's store was still open: the switch waits for the client.
+    const store = new Redis(redis.url);
+    try {
+      expect(await store.hget(`tradewire:{deadman}:s:${armed.switchId}`, 'connected')).toBe('0');
+    } finally {
+      store.disconnect();
+    }
+    expect(draining.process.output).not.toContain("dead-man's switch store unavailable");
+    const connection = draining.auditRecords().find((record) => record.kind === 'deadman.armed' && record.switchId === armed.switchId)?.connection;
+    expect(draining.auditRecords().find((record) => record.kind === 'disconnect' && record.connection === connection)).toMatchObject({ code: 'shutdown' });
+    const second = await ordersSocket(replicaB);
+    expect(await arm(second, 3_000, armed.switchId)).toMatchObject({ armed: true, switchId: armed.switchId, resumed: true, orders: 1 });
+    expect(working(order.orderId)).toBe(true);
+    expect(cancelsOf(order.orderId)).toEqual([]);
+    expect((await typedRequest(second, NAMESPACES.orders, 'order:deadman', { timeoutMs: 0 })).ok).toBe(true);
   });
 
   it('refuses bad input, the wrong role and a licence without trading, and changes nothing', async () => {
