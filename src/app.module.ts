@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AccountStreamModule } from './account-streams/account-stream.module.js';
 import { AdminModule } from './admin/admin.module.js';
+import { AuditModule } from './audit/audit.module.js';
 import { ComplianceModule } from './compliance/compliance.module.js';
 import type { AppConfig } from './config/index.js';
 import { ConfigModule } from './config/config.module.js';
@@ -26,6 +27,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config, logger),
+        AuditModule.forRoot(config, logger),
         EngineModule,
         LicensingModule,
         FleetModule,

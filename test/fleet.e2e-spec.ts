@@ -136,7 +136,10 @@ describe('fleet: node registry, operator actions and runtime limits across repli
     // The bystander is still served and heard nothing.
     expect((await request(bystander.socket, 'ping', {})).ok).toBe(true);
     expect(bystanderEvents).toEqual([]);
-    await waitFor('the audit line on the replica asked', () => (/"audit":"operator-action".*"action":"disconnect".*operator action: disconnect/.test(replicaA.process.output) ? true : undefined));
+    // The audit trail of the replica asked: the fleet action with what each replica did, beside the HTTP request.
+    const audited = await replicaA.audited((record) => record.kind === 'fleet.action' && record.action === 'disconnect', 'the fleet.action record');
+    expect(audited).toMatchObject({ user: expect.any(String) as unknown, target: { tenant: TENANT, userId: 'to-disconnect', reason: 'account under review', id: answer.body.id }, outcome: { nodes: answer.body.nodes, missing: [] } });
+    await replicaA.audited((record) => record.kind === 'admin.action' && record.path === '/admin/disconnect', 'the admin.action record');
   });
 
   it('disconnects one connection by its id, the others of the same user staying, over the same transport too', async () => {

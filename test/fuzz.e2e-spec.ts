@@ -35,7 +35,7 @@ const HEARTBEAT_MS = 50;
 const runSettings = <T>(numRuns: number): fc.Parameters<T> => ({ numRuns, ...(SEED === undefined ? {} : { seed: SEED }), endOnFailure: LONG_RUNS === 0 });
 
 const ALL_NAMESPACES = Object.values(NAMESPACES);
-const CLIENT_EVENT_NAMES = ['subscribe', 'unsubscribe', 'resync', 'ping', 'auth:refresh', 'order:submit', 'order:cancel', 'order:cancel-all', 'order:amend'] as const;
+const CLIENT_EVENT_NAMES = ['subscribe', 'unsubscribe', 'resync', 'ping', 'auth:refresh', 'order:submit', 'order:cancel', 'order:cancel-all', 'order:amend', 'order:deadman'] as const;
 /** socket.io-client refuses to emit these names itself; a hostile client could, and the raw path covers that. */
 const CLIENT_RESERVED = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
 

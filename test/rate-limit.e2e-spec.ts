@@ -178,6 +178,20 @@ describe('rate limits', () => {
       expect(socket.connected).toBe(true);
       socket.close();
     });
+
+    it("lets a blocked user arm, refresh and disarm its dead-man's switch, from the cancels' bucket", async () => {
+      const { socket } = await connectClient(gateway.url, NAMESPACES.orders, { auth: { token: await hsToken({ sub: 'flooder-deadman', lic: FULL_LICENCE }) } });
+      for (let i = 0; i < 6; i += 1) await request(socket, 'unsubscribe', {});
+      expect(refusal(await request(socket, 'unsubscribe', {})).message).toMatch(/blocked/);
+
+      const armed = await request(socket, 'order:deadman', { timeoutMs: 5_000 });
+      expect(armed).toMatchObject({ ok: true, data: { armed: true, resumed: false } });
+      expect(await request(socket, 'order:deadman', { timeoutMs: 5_000 })).toMatchObject({ ok: true, data: { armed: true, resumed: true } });
+      expect(await request(socket, 'order:deadman', { timeoutMs: 0 })).toEqual({ ok: true, data: { armed: false, switchId: armed.ok ? armed.data.switchId : '' } });
+      // The fourth takes the cancels' bucket (3 a minute here) past its limit: refused as a cancel, not as blocked.
+      expect(refusal(await request(socket, 'order:deadman', { timeoutMs: 5_000 }))).toMatchObject({ code: 'RATE_LIMITED', message: 'too many cancel requests' });
+      socket.close();
+    });
   });
 
   describe('new connections per client address', () => {

@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io-client';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { NAMESPACES, type AckResponse, type MdResyncResponse, type MdSubscribeResponse, type OrderSubmitResponse, type RequestsOf } from '#libs/contracts';
+import { NAMESPACES, type AckResponse, type MdResyncResponse, type MdSubscribeResponse, type OrderDeadmanResponse, type OrderSubmitResponse, type RequestsOf } from '#libs/contracts';
 import { requestHandlerOf, type GatewaySocket } from '#libs/realtime';
 import { request, requestRaw, type NamespaceSocket } from './support/gateway.js';
 
@@ -16,6 +16,9 @@ describe('typed requests', () => {
       subscribe: request(marketData, 'subscribe', { instruments: ['NASDAQ:AAPL'], channels: ['quote'] }),
       submit: request(orders, 'order:submit', { clientOrderId: 'c-1', account: 'ACC-1', instrument: 'NASDAQ:AAPL', side: 'buy', type: 'market', quantity: '1' }),
       accounts: request(positions, 'subscribe', { accounts: ['ACC-1'] }),
+      deadman: request(orders, 'order:deadman', { timeoutMs: 5_000 }),
+      // @ts-expect-error the dead-man's switch takes its timeout as a number of milliseconds
+      wrongDeadman: request(orders, 'order:deadman', { timeoutMs: '5000' }),
       // @ts-expect-error a market-data subscribe needs instruments and channels, not accounts
       wrongPayload: request(marketData, 'subscribe', { accounts: ['ACC-1'] }),
       // @ts-expect-error no such channel in the contract
@@ -29,6 +32,7 @@ describe('typed requests', () => {
     });
     expectTypeOf<ReturnType<typeof _send>['subscribe']>().toEqualTypeOf<Promise<AckResponse<MdSubscribeResponse>>>();
     expectTypeOf<ReturnType<typeof _send>['submit']>().toEqualTypeOf<Promise<AckResponse<OrderSubmitResponse>>>();
+    expectTypeOf<ReturnType<typeof _send>['deadman']>().toEqualTypeOf<Promise<AckResponse<OrderDeadmanResponse>>>();
     expectTypeOf<ReturnType<typeof _send>['malformed']>().toEqualTypeOf<Promise<AckResponse<unknown>>>();
     const _wrongAnswer = async (orders: NamespaceSocket<'/orders'>) => {
       // @ts-expect-error order:submit answers an OrderSubmitResponse, not a subscribe answer

@@ -6,6 +6,7 @@ export { TradewireClient } from './tradewire-client.js';
 export { MarketDataClient, MarketDataSubscription } from './market-data.js';
 export { AccountStreamClient, AccountSubscription, AccountStore, OrderStore, PositionStore, PortfolioStore } from './account-streams.js';
 export { OrdersClient, newClientOrderId, type AmendOrderResult, type CancelAllOrdersResult, type SubmitOrderResult } from './order-commands.js';
+export { DeadmanSwitch, type DeadmanSwitchEvents, type DeadmanSwitchState } from './deadman-switch.js';
 export { BookState, CHECKSUM_LEVELS, type BookCheck } from './book-state.js';
 export { FullJitterBackoff, jitterWithin, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 export { REFUSAL_POLICY, classifyRefusal, type RefusalAction, type RefusalContext } from './refusal-policy.js';
@@ -15,6 +16,8 @@ export { bookChecksum, crc32 } from '#libs/contracts';
 export type {
   AccountEvent,
   BookLevel,
+  DeadmanFired,
+  DeadmanFireReason,
   ErrorCode,
   LicencePayload,
   MdChannel,

@@ -10,6 +10,7 @@ import {
 import { AccountStreamClient, OrderStore } from './account-streams.js';
 import { checkAmendOrder, checkCancelAllOrders, checkCancelOrder, checkSubmitOrder } from './argument-checks.js';
 import type { ConnectionHub } from './connection.js';
+import { DeadmanSwitch } from './deadman-switch.js';
 import type { TradewireError } from './errors.js';
 import type { AmendOrderInput, CancelAllOrdersInput, CancelOrderInput, SubmitOrderInput } from './types.js';
 
@@ -44,8 +45,12 @@ export function newClientOrderId(): string {
  * answer, so the order reaches the engine once.
  */
 export class OrdersClient extends AccountStreamClient<'order', OrderStore> {
+  /** The dead-man's switch of this client's `/orders` connection: `arm(timeoutMs)`, `disarm()`, kept refreshed. */
+  readonly deadman: DeadmanSwitch;
+
   constructor(hub: ConnectionHub, reportError: (error: TradewireError) => void) {
     super('order', new OrderStore(), hub, reportError);
+    this.deadman = new DeadmanSwitch(hub, reportError);
   }
 
   /**

@@ -91,6 +91,7 @@ export class TradewireClient extends TypedEmitter<TradewireClientEvents> {
 
   /** Closes every namespace and the connection; the client cannot be used again. */
   close(): void {
+    this.orders.deadman.stop();
     this.hub.close();
   }
 

@@ -89,6 +89,59 @@ export interface OrderAmendResponse {
   status: OrderStatus;
 }
 
+/**
+ * `order:deadman`: the dead-man's switch of the connection. `timeoutMs` from `DEADMAN_MIN_TIMEOUT_MS` to
+ * `DEADMAN_MAX_TIMEOUT_MS` arms it, or refreshes the one the connection holds; `0` disarms it. `switchId` re-attaches a
+ * switch armed on an earlier connection (after a reconnect, through any replica) so that its orders stay covered.
+ */
+export interface OrderDeadmanRequest {
+  timeoutMs: number;
+  switchId?: string;
+}
+
+/** The bounds of `order:deadman`'s `timeoutMs` (0 disarms). */
+export const DEADMAN_MIN_TIMEOUT_MS = 1_000;
+export const DEADMAN_MAX_TIMEOUT_MS = 3_600_000;
+/** The most orders one switch covers; past it, a submit through a connection holding it is refused. */
+export const DEADMAN_MAX_ORDERS = 10_000;
+/** A switch id, as the gateway issues it (a UUID) and a client sends it back. */
+export const DEADMAN_SWITCH_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
+
+/**
+ * Why a switch fired: not refreshed in time while its connection was up (`timeout`), its connection dropped and did
+ * not come back in time (`disconnect`), or the replica holding its connection died (`replica_lost`).
+ */
+export type DeadmanFireReason = 'timeout' | 'disconnect' | 'replica_lost';
+
+/** A switch that fired: the gateway had the engine cancel the orders it covered (`orders` of them, terminal ones included). */
+export interface DeadmanFired {
+  switchId: string;
+  reason: DeadmanFireReason;
+  /** When it fired (epoch ms, the gateway's clock). */
+  firedAt: number;
+  orders: number;
+}
+
+/**
+ * The answer to `order:deadman`. Armed: the switch, its timeout, its `deadline` (epoch ms, the gateway's clock; each
+ * refresh moves it), whether it continues an armed switch (`resumed`: a refresh or a re-attach) and how many orders it
+ * covers. `fired`: the switch the request named or the connection held fired before this request came.
+ */
+export interface OrderDeadmanResponse {
+  armed: boolean;
+  switchId?: string;
+  timeoutMs?: number;
+  deadline?: number;
+  resumed?: boolean;
+  orders?: number;
+  fired?: DeadmanFired;
+}
+
+/** The `deadman` event on `/orders`: the connection's switch fired (it is disarmed now). */
+export interface DeadmanEvent extends DeadmanFired {
+  state: 'fired';
+}
+
 // ---------------------------------------------------------------- engine side (`engine.order.*`, request/reply)
 
 /** Who sent a command and when (engine time base: epoch milliseconds). */

@@ -2,7 +2,7 @@ export { MD_CHANNELS, type Decimal, type MdChannel, type OrderSide, type OrderSt
 import { MD_CHANNELS, type Decimal, type MdChannel, type OrderSide, type OrderStatus, type OrderType } from './primitives.js';
 import type { WireError } from './error-codes.js';
 import type { Licence } from './licence.js';
-import type { OrderAmendRequest, OrderAmendResponse, OrderCancelAllRequest, OrderCancelAllResponse, OrderCancelRequest, OrderCancelResponse, OrderSubmitRequest, OrderSubmitResponse } from './orders.js';
+import type { DeadmanEvent, OrderAmendRequest, OrderAmendResponse, OrderDeadmanRequest, OrderDeadmanResponse, OrderCancelAllRequest, OrderCancelAllResponse, OrderCancelRequest, OrderCancelResponse, OrderSubmitRequest, OrderSubmitResponse } from './orders.js';
 
 /** Socket.IO namespaces, one per domain, all on one port. */
 export const NAMESPACES = {
@@ -25,6 +25,7 @@ export const CLIENT_EVENTS = {
   orderCancel: 'order:cancel',
   orderCancelAll: 'order:cancel-all',
   orderAmend: 'order:amend',
+  orderDeadman: 'order:deadman',
 } as const;
 
 /** Server → client event names. */
@@ -42,6 +43,7 @@ export const SERVER_EVENTS = {
   ordersSnapshot: 'orders:snapshot',
   positionsSnapshot: 'positions:snapshot',
   portfolioSnapshot: 'portfolio:snapshot',
+  deadman: 'deadman',
 } as const;
 
 /** Every acknowledged request answers with this. */
@@ -379,6 +381,7 @@ export interface ServerToClientEvents {
   'orders:snapshot': (payload: OrdersSnapshot) => void;
   'positions:snapshot': (payload: PositionsSnapshot) => void;
   'portfolio:snapshot': (payload: PortfolioSnapshot) => void;
+  deadman: (payload: DeadmanEvent) => void;
 }
 
 /**
@@ -403,6 +406,7 @@ export interface OrdersRequests extends AccountStreamRequests {
   'order:cancel': [request: OrderCancelRequest, response: OrderCancelResponse];
   'order:cancel-all': [request: OrderCancelAllRequest, response: OrderCancelAllResponse];
   'order:amend': [request: OrderAmendRequest, response: OrderAmendResponse];
+  'order:deadman': [request: OrderDeadmanRequest, response: OrderDeadmanResponse];
 }
 /** Requests of each namespace, by namespace. */
 export interface NamespaceRequests {

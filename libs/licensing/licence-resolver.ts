@@ -67,6 +67,11 @@ export class LicenceResolver {
     await this.registry?.stop();
   }
 
+  /** The entry in effect for one user or tenant (an engine override, else the registry's), if any: what a change set. */
+  entryOf(scope: LicenceScope): Licence | undefined {
+    return this.entry(scope.kind, scope.id);
+  }
+
   private entry(kind: LicenceScopeKind, id: string): Licence | undefined {
     return this.overrides[kind].get(id) ?? this.registry?.lookup(kind, id);
   }

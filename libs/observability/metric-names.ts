@@ -33,6 +33,11 @@ export const METRICS = {
   orderEngineLatency: 'tradewire_order_engine_seconds',
   accountLogHydrations: 'tradewire_account_log_hydrations_total',
   accountLogAppends: 'tradewire_account_log_appends_total',
+  deadmanArmed: 'tradewire_deadman_armed',
+  deadmanFires: 'tradewire_deadman_fires_total',
+  deadmanCancels: 'tradewire_deadman_cancels_total',
+  auditRecords: 'tradewire_audit_records_total',
+  auditRecordsLost: 'tradewire_audit_records_lost_total',
 } as const;
 
 export const E2E_LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

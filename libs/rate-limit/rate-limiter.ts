@@ -41,10 +41,11 @@ export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
 };
 
 /**
- * Requests that only ever take an order off the market: a desk must be able to get out of its orders at the moment
- * its dashboard trips the limits. They have their own bucket (`cancels`) and nothing else applies to them.
+ * Requests that only ever take an order off the market (the dead-man's switch arms a cancel, and its refreshes must
+ * never be refused or the switch would fire): a desk must be able to get out of its orders at the moment its dashboard
+ * trips the limits. They have their own bucket (`cancels`) and nothing else applies to them.
  */
-export const CANCEL_EVENTS: ReadonlySet<string> = new Set(['order:cancel', 'order:cancel-all']);
+export const CANCEL_EVENTS: ReadonlySet<string> = new Set(['order:cancel', 'order:cancel-all', 'order:deadman']);
 
 /** Whose requests share buckets: a user of a tenant (the same `sub` in two tenants is two users). */
 export interface RateLimitedUser {

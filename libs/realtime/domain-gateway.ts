@@ -6,6 +6,7 @@ import { tokenFromHandshake } from '#libs/auth';
 import {
   CLIENT_EVENTS,
   GatewayError,
+  NAMESPACES,
   SERVER_EVENTS,
   wireError,
   type AuthRefreshResponse,
@@ -22,6 +23,7 @@ import { entitlementsOf, licenceUnusable, sameLicence, type LicenceChange } from
 import { RateLimitInterceptor } from './rate-limit.interceptor.js';
 import { AckInterceptor } from './ack.interceptor.js';
 import { AuthRefreshDto } from './auth-refresh.dto.js';
+import { auditConnection, auditRefusedHandshake, type HandshakeAttempt } from './connection-audit.js';
 import { GatewayExceptionFilter } from './gateway-exception.filter.js';
 import { RefusedInboundEvent } from './inbound-packet-limits.js';
 import type { GatewayRuntime } from './gateway-runtime.js';
@@ -73,13 +75,15 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     this.namespace = namespace;
     this.runtime.registry.registerNamespace(namespace);
     namespace.use((socket, next) => {
-      this.authenticate(socket).then(
+      const attempt: HandshakeAttempt = {};
+      this.authenticate(socket, attempt).then(
         () => next(),
         (error: unknown) => {
           const refusal = error instanceof GatewayError ? error : new GatewayError('INTERNAL', 'handshake failed');
           if (!(error instanceof GatewayError)) this.runtime.logger.error({ err: errorSummary(error), namespace: this.namespaceName }, 'handshake failed');
           this.runtime.metrics.handshake(this.namespaceName, refusal.code);
           if (refusal.code === 'NOT_ENTITLED' || refusal.code === 'CONNECTION_LIMIT') this.runtime.metrics.licenceRefusal(this.namespaceName, refusal.code, 'handshake');
+          auditRefusedHandshake(this.runtime, socket, refusal.code, attempt);
           next(refusal);
         },
       );
@@ -93,6 +97,8 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     metrics.connectionOpened(this.namespaceName);
     registry.add(socket);
     this.runtime.usage.connectionOpened(socket.data.user.tenant, socket.data.user.userId);
+    // First of the socket's middleware: every audited request's answer, whoever gives it, passes through the audit.
+    auditConnection(this.runtime, socket, this.servedEvents(), this.namespaceName !== NAMESPACES.marketData);
     this.limitInboundFrames(socket);
     this.orderSubscriptionRequests(socket);
     // Last: a request waits for its turn only once nothing else will hold it back.
@@ -184,13 +190,16 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
       const user = socket.data.user;
       if (!users.has(user.userId) && !tenants.has(user.tenant)) continue;
       const outcome = this.applyLicence(socket, this.runtime.licences.resolve(user));
-      if (outcome !== 'unchanged') this.runtime.metrics.licenceChange(change.source, outcome);
+      if (outcome === 'unchanged') continue;
+      this.runtime.metrics.licenceChange(change.source, outcome);
+      this.runtime.audit.licenceApplied({ user: user.userId, tenant: user.tenant, connection: socket.data.connectionId, namespace: this.namespaceName, source: change.source, outcome, tier: socket.data.licence.tier });
     }
   }
 
   private disconnectUnentitled(socket: GatewaySocket, reason: string): void {
     this.runtime.metrics.licenceRefusal(this.namespaceName, 'NOT_ENTITLED', 'live');
     socket.emit(SERVER_EVENTS.error, wireError('NOT_ENTITLED', `${reason}; the connection is closed`));
+    socket.data.closedBecause = 'NOT_ENTITLED';
     socket.disconnect(true);
   }
 
@@ -208,11 +217,12 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     };
   }
 
-  private async authenticate(socket: GatewaySocket): Promise<void> {
+  private async authenticate(socket: GatewaySocket, attempt: HandshakeAttempt): Promise<void> {
     await this.limitHandshakes(socket);
     const token = tokenFromHandshake(socket.handshake);
     if (!token) throw new GatewayError('UNAUTHORIZED', 'no token: pass auth.token, an Authorization: Bearer header or ?token=');
     const user = await this.runtime.verifier.verify(token);
+    attempt.user = user;
     const licence = this.runtime.licences.resolve(user);
     const unusable = licenceUnusable(licence);
     if (unusable) throw new GatewayError('NOT_ENTITLED', unusable);
@@ -324,6 +334,7 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
       () => {
         if (Date.now() < expiresAt) return this.armExpiryTimers(socket); // a deadline past setTimeout's limit: re-arm
         socket.emit(SERVER_EVENTS.error, wireError('TOKEN_EXPIRED', 'token has expired; reconnect with a fresh token'));
+        socket.data.closedBecause = 'TOKEN_EXPIRED';
         socket.disconnect(true);
       },
       Math.min(untilExpiry, MAX_TIMER_MS),

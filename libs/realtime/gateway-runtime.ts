@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { AuditTrail } from '#libs/audit';
 import type { WelcomeLimits } from '#libs/contracts';
 import { TokenVerifier } from '#libs/auth';
 import { LicenceResolver, SeatLedger } from '#libs/licensing';
@@ -50,5 +51,6 @@ export class GatewayRuntime {
     @Inject(PINO_LOGGER) readonly logger: Logger,
     @Inject(GATEWAY_RUNTIME_OPTIONS) readonly options: GatewayRuntimeOptions,
     readonly usage: UsageMeter,
+    readonly audit: AuditTrail,
   ) {}
 }

@@ -8,6 +8,8 @@ export interface GatewaySocketData {
   licence: Licence;
   connectionId: string;
   connectedAt: number;
+  /** Why the gateway closed the connection, when it did: a contract error code or `shutdown` (for the audit trail). */
+  closedBecause?: string;
 }
 
 /**

@@ -366,6 +366,7 @@ export class StreamFanout {
       const socket = subscriber.socket;
       this.removeSocket(socket);
       socket.emit(SERVER_EVENTS.error, wireError('SLOW_CLIENT', `more than ${this.slowClients.graceMs} ms behind the stream`));
+      socket.data.closedBecause = 'SLOW_CLIENT';
       socket.disconnect(true);
       return false;
     }

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import ms from 'ms';
 import { validateSync, type ValidationError } from 'class-validator';
+import { checkAuditFileWritable, parseAuditDestination, type AuditDestination } from '#libs/audit';
 import { DEFAULT_MAX_TOKEN_LIFETIME_MS, type JwtVerificationSettings } from '#libs/auth';
 import { parseEventRules, parseRateRule, parseRefusalThreshold, TrustedProxies, type RateLimitSettings } from '#libs/rate-limit';
 import { EnvironmentSchema } from './environment.schema.js';
@@ -26,6 +27,8 @@ export class AppConfig {
   /** The node registry: how long a silent replica stays listed, and the address it is listed with. */
   readonly fleet: { nodeTtlMs: number; address: string };
   readonly logLevel: EnvironmentSchema['LOG_LEVEL'];
+  /** Where the audit trail is written (`AUDIT_LOG`): off, stdout, stderr or a file of its own. */
+  readonly audit: AuditDestination;
   readonly natsUrl?: string;
   readonly redisUrl?: string;
   readonly engineTransports: EngineTransportName[];
@@ -72,6 +75,8 @@ export class AppConfig {
   readonly rateLimits: RateLimitSettings;
   /** Order commands: the engine's time to answer, and how long and how many `clientOrderId`s are remembered. */
   readonly orders: { timeoutMs: number; idempotencyTtlMs: number; idempotencyMaxKeys: number };
+  /** The dead-man's switch: a replica's lease in Redis, past which another replica fires its due switches. */
+  readonly deadman: { leaseMs: number };
   /** The durable account log in NATS JetStream (used with the NATS engine transport only). */
   readonly accountLog: { stream: string; maxPerSubject: number; maxAgeMs: number; hydrateTimeoutMs: number };
 
@@ -81,6 +86,7 @@ export class AppConfig {
     this.nodeId = env.NODE_ID ?? `${hostname()}-${process.pid}`;
     this.fleet = { nodeTtlMs: env.NODE_TTL_MS, address: env.NODE_ADDRESS ?? `${firstIpv4Address() ?? hostname()}:${env.PORT}` };
     this.logLevel = env.LOG_LEVEL;
+    this.audit = parseAuditDestination(env.AUDIT_LOG);
     this.natsUrl = env.NATS_URL;
     this.redisUrl = env.REDIS_URL;
     this.engineTransports = resolveEngineTransports(env);
@@ -117,6 +123,7 @@ export class AppConfig {
     if (!rateLimits.settings) throw new ConfigurationError(rateLimits.problems);
     this.rateLimits = rateLimits.settings;
     this.orders = { timeoutMs: env.ORDER_TIMEOUT_MS, idempotencyTtlMs: env.ORDER_IDEMPOTENCY_TTL_MS, idempotencyMaxKeys: env.ORDER_IDEMPOTENCY_MAX_KEYS };
+    this.deadman = { leaseMs: env.DEADMAN_LEASE_MS };
     this.accountLog = { stream: env.ACCOUNT_LOG_STREAM, maxPerSubject: env.ACCOUNT_LOG_MAX_PER_SUBJECT, maxAgeMs: env.ACCOUNT_LOG_MAX_AGE_MS, hydrateTimeoutMs: env.ACCOUNT_LOG_HYDRATE_TIMEOUT_MS };
   }
 
@@ -196,6 +203,8 @@ function crossFieldProblems(env: EnvironmentSchema): string[] {
   const maxLifetime = readMaxTokenLifetime(env.JWT_MAX_LIFETIME);
   if (typeof maxLifetime === 'string') problems.push(`JWT_MAX_LIFETIME: ${maxLifetime}`);
   problems.push(...readRateLimits(env).problems);
+  const audit = readAuditDestination(env.AUDIT_LOG);
+  if (typeof audit === 'string') problems.push(`AUDIT_LOG: ${audit}`);
   return problems;
 }
 
@@ -243,6 +252,17 @@ function resolveEngineTransports(env: EnvironmentSchema): EngineTransportName[] 
   if (env.NATS_URL) return ['nats'];
   if (env.REDIS_URL) return ['redis'];
   return ['simulator'];
+}
+
+/** `AUDIT_LOG`, a file one checked to be writable (created if missing), or what is wrong with it. */
+function readAuditDestination(text: string): AuditDestination | string {
+  try {
+    const destination = parseAuditDestination(text);
+    if (destination.kind === 'file') checkAuditFileWritable(destination.path);
+    return destination;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
 }
 
 /** The longest token lifetime accepted: 1 s to 30 days. */

@@ -1,4 +1,5 @@
 import { Transform } from 'class-transformer';
+import { DEFAULT_AUDIT_DESTINATION } from '#libs/audit';
 import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
 
 const ENGINE_TRANSPORT_VALUES = ['simulator', 'nats', 'redis', 'nats,redis', 'redis,nats'] as const;
@@ -103,6 +104,11 @@ export class EnvironmentSchema {
   @Transform(trimmed)
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+
+  // off, stdout, stderr or a file path (`file:<path>` too), read by parseAuditDestination in app-config.ts.
+  @Transform(trimmed)
+  @IsString()
+  AUDIT_LOG = DEFAULT_AUDIT_DESTINATION;
 
   @IsOptional()
   @Transform(trimmed)
@@ -277,6 +283,14 @@ export class EnvironmentSchema {
   @Min(100)
   @Max(10_000_000)
   ORDER_IDEMPOTENCY_MAX_KEYS = 100_000;
+
+  // The dead-man's switch (order:deadman): how long a replica's lease on Redis lasts; past it, another replica fires
+  // the dead replica's switches that are due (docs/operations.md, "Dead-man's switch").
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(60_000)
+  DEADMAN_LEASE_MS = 5_000;
 
   // The durable account log (NATS JetStream with the NATS engine transport, else Redis Streams with the Redis one):
   // the stream's name (the Redis keys' prefix) and retention, and how long rebuilding one account's state from it may

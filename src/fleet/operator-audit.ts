@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import { AuditTrail } from '#libs/audit';
 import type { AuthenticatedUser } from '#libs/auth';
-import { PINO_LOGGER, type Logger } from '#libs/observability';
 
 /** One operator action, as the audit trail keeps it. */
 export interface OperatorActionRecord {
@@ -13,20 +13,15 @@ export interface OperatorActionRecord {
 }
 
 /**
- * AUDIT HOOK (fleet operator actions). Every fleet-wide operator action goes through `record`, once, on the replica
- * that received the HTTP request, after the fleet answered. Today it writes one structured log line
- * (`audit: "operator-action"`); an audit trail replaces the body of this class and nothing else.
+ * Every fleet-wide operator action goes through `record`, once, on the replica that received the HTTP request, after
+ * the fleet answered: a `fleet.action` record of the audit trail (`AUDIT_LOG`, docs/operations.md §18), beside the
+ * `admin.action` record of the HTTP request itself.
  */
 @Injectable()
 export class OperatorAudit {
-  /** At `info` whatever LOG_LEVEL says: an operator's action is never filtered out of the record. */
-  private readonly log: Logger;
-
-  constructor(@Inject(PINO_LOGGER) logger: Logger) {
-    this.log = logger.child({ audit: 'operator-action' }, { level: 'info' });
-  }
+  constructor(private readonly trail: AuditTrail) {}
 
   record(operator: AuthenticatedUser, entry: OperatorActionRecord): void {
-    this.log.info({ operator: { userId: operator.userId, tenant: operator.tenant }, ...entry }, `operator action: ${entry.action}`);
+    this.trail.fleetAction({ user: operator.userId, tenant: operator.tenant, ...entry });
   }
 }

@@ -50,6 +50,8 @@ export class GracefulShutdown implements BeforeApplicationShutdown, OnApplicatio
     httpServer?.close();
     // A DISCONNECT packet per socket first (the client sees "io server disconnect" and follows reconnectInMs), then
     // the Socket.IO server closes the connections behind them.
+    // The audit trail's disconnect records say why (written out when AuditModule closes, after this).
+    for (const socket of this.connections.sockets()) socket.data.closedBecause = 'shutdown';
     for (const namespace of namespaces) namespace.local.disconnectSockets(false);
     await new Promise((resolveFlush) => setTimeout(resolveFlush, 100));
     const io = namespaces[0]?.server;

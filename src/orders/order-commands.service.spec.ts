@@ -2,6 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayContext, unitUser } from '../../test/support/app-context.js';
 import { OrderEngine } from '../engine/order-engine.channel.js';
+import { DeadmanSwitchService } from './deadman/deadman-switch.service.js';
 import { OrderCommandsService } from './order-commands.service.js';
 
 /**
@@ -38,5 +39,13 @@ describe('OrderCommandsService', () => {
   it('refuses an account the user may not trade and a zero quantity, before the engine sees them', async () => {
     await expect(commands.submit(trader, { clientOrderId: 'unit-2', account: 'ACC-2001', instrument: 'NASDAQ:AAPL', side: 'buy', type: 'market', quantity: '1' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(commands.submit(trader, { clientOrderId: 'unit-3', account: 'ACC-1001', instrument: 'NASDAQ:AAPL', side: 'buy', type: 'market', quantity: '0' })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+
+  it("cancels on its owner's behalf by clientOrderId (the dead-man's switch's cancel, with the switch in the same graph), and the engine refuses a second", async () => {
+    expect(app.get(DeadmanSwitchService)).toBeInstanceOf(DeadmanSwitchService);
+    await commands.submit(trader, { clientOrderId: 'unit-4', account: 'ACC-1001', instrument: 'NASDAQ:AAPL', side: 'buy', type: 'limit', quantity: '10', price: '1.5' });
+    const owner = { userId: trader.userId, tenant: trader.tenant };
+    expect(await commands.cancelOnBehalf(owner, { account: 'ACC-1001', clientOrderId: 'unit-4' })).toEqual({ status: 'canceled' });
+    await expect(commands.cancelOnBehalf(owner, { account: 'ACC-1001', clientOrderId: 'unit-4' })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
   });
 });

@@ -164,6 +164,26 @@ export class OrderCommandsService implements OnApplicationShutdown {
       ...(command.clientOrderId !== undefined ? { clientOrderId: command.clientOrderId } : {}),
       ...origin(user),
     };
+    return this.requestCancel(body);
+  }
+
+  /**
+   * A cancel the gateway sends on its own, for a user (the dead-man's switch, which names orders that user submitted:
+   * the account was checked then, and taking an order off the market needs no check now). Counted by its caller.
+   */
+  cancelOnBehalf(owner: { userId: string; tenant: string }, order: { account: string; orderId?: string; clientOrderId: string }): Promise<OrderCancelResponse> {
+    const body: EngineOrderCancelRequest = {
+      account: order.account,
+      ...(order.orderId !== undefined ? { orderId: order.orderId } : {}),
+      clientOrderId: order.clientOrderId,
+      userId: owner.userId,
+      tenant: owner.tenant,
+      ts: Date.now(),
+    };
+    return this.requestCancel(body);
+  }
+
+  private async requestCancel(body: EngineOrderCancelRequest): Promise<OrderCancelResponse> {
     const channel = this.requireChannel();
     let reply: unknown;
     try {

@@ -1,8 +1,10 @@
 import { Inject } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, WebSocketGateway } from '@nestjs/websockets';
 import { AccountDirectory } from '#libs/auth';
-import { CLIENT_EVENTS, NAMESPACES, type OrderAmendResponse, type OrderCancelAllResponse, type OrderCancelResponse, type OrderSubmitResponse, type RequestsOf } from '#libs/contracts';
+import { CLIENT_EVENTS, NAMESPACES, type OrderAmendResponse, type OrderCancelAllResponse, type OrderCancelResponse, type OrderDeadmanResponse, type OrderSubmitResponse, type RequestsOf } from '#libs/contracts';
 import { AccountStreamGateway, GatewayRuntime, requestHandlerOf, type AccountStream, type GatewaySocket } from '#libs/realtime';
+import { DeadmanSwitchService } from './deadman/deadman-switch.service.js';
+import { OrderDeadmanDto } from './deadman/order-deadman.dto.js';
 import { OrderAmendDto } from './dto/order-amend.dto.js';
 import { OrderCancelAllDto } from './dto/order-cancel-all.dto.js';
 import { OrderCancelDto } from './dto/order-cancel.dto.js';
@@ -24,6 +26,7 @@ export class OrdersGateway extends AccountStreamGateway<'order'> {
     directory: AccountDirectory,
     @Inject(accountStreamToken('order')) private readonly orders: AccountStream<'order'>,
     private readonly commands: OrderCommandsService,
+    private readonly deadman: DeadmanSwitchService,
   ) {
     super(runtime, directory);
   }
@@ -35,7 +38,8 @@ export class OrdersGateway extends AccountStreamGateway<'order'> {
   @OrdersRequest(CLIENT_EVENTS.orderSubmit)
   @TradingCommand()
   submitOrder(@ConnectedSocket() socket: GatewaySocket<typeof NAMESPACES.orders>, @MessageBody() body: OrderSubmitDto): Promise<OrderSubmitResponse> {
-    return this.commands.submit(socket.data.user, body);
+    // The dead-man's switch covers what is submitted through the connection.
+    return this.deadman.submitted(socket, body, () => this.commands.submit(socket.data.user, body));
   }
 
   @OrdersRequest(CLIENT_EVENTS.orderCancel)
@@ -54,5 +58,11 @@ export class OrdersGateway extends AccountStreamGateway<'order'> {
   @TradingCommand()
   amendOrder(@ConnectedSocket() socket: GatewaySocket<typeof NAMESPACES.orders>, @MessageBody() body: OrderAmendDto): Promise<OrderAmendResponse> {
     return this.commands.amend(socket.data.user, body);
+  }
+
+  @OrdersRequest(CLIENT_EVENTS.orderDeadman)
+  @TradingCommand()
+  deadmanSwitch(@ConnectedSocket() socket: GatewaySocket<typeof NAMESPACES.orders>, @MessageBody() body: OrderDeadmanDto): Promise<OrderDeadmanResponse> {
+    return this.deadman.command(socket, body);
   }
 }

@@ -4,6 +4,7 @@ import { redisConnection } from '#libs/redis';
 import { AccountStreamModule } from '../account-streams/account-stream.module.js';
 import { AppConfig } from '../config/index.js';
 import { EngineModule } from '../engine/engine.module.js';
+import { DEADMAN_PROVIDERS } from './deadman/deadman.providers.js';
 import { MemoryOrderIdempotencyStore } from './memory-order-idempotency.store.js';
 import { OrderCommandsService } from './order-commands.service.js';
 import { ORDER_IDEMPOTENCY_STORE, type OrderIdempotencyStore } from './order-idempotency.store.js';
@@ -39,6 +40,8 @@ export const OrdersModule = AccountStreamModule.forKind('order', {
       labelNames: ['command'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     }),
+    // The dead-man's switch (order:deadman): src/orders/deadman/.
+    ...DEADMAN_PROVIDERS,
   ],
   exports: [OrderCommandsService],
 });

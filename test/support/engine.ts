@@ -6,6 +6,8 @@ export interface TestEngineOptions {
   submitReplyDelayMs?: number;
   /** Publish each accepted order's `new` event on `acct.{account}.order`, numbered by the engine, as a real engine does. */
   publishOrderEvents?: boolean;
+  /** Refuse (INVALID_REQUEST) a cancel of an order that is not working, as a real engine does; else answer every cancel. */
+  strictCancels?: boolean;
 }
 
 /**
@@ -103,8 +105,25 @@ export class TestEngine {
     setTimeout(() => msg.respond(JSON.stringify({ orderId, status: 'new' })), this.submitReplyDelayMs);
   }
 
+  /** The orders still working (accepted, not canceled), by orderId. */
+  workingOrderIds(): string[] {
+    return [...this.working.keys()];
+  }
+
+  /** Cancels a working order named by orderId or clientOrderId (publishing its `canceled` event when it publishes events). */
   private onCancel(msg: Msg): void {
-    this.cancels.push(msg.json<EngineOrderCancelRequest>());
+    const request = msg.json<EngineOrderCancelRequest>();
+    this.cancels.push(request);
+    const order = [...this.working.values()].find(
+      (candidate) => candidate.account === request.account && (request.orderId !== undefined ? candidate.orderId === request.orderId : candidate.clientOrderId === request.clientOrderId),
+    );
+    if (order) {
+      this.working.delete(order.orderId);
+      if (this.options.publishOrderEvents) this.publishOrder(order.account, { ...this.orderFields(order), status: 'canceled', execType: 'canceled', leavesQuantity: '0' });
+    } else if (this.options.strictCancels) {
+      msg.respond(JSON.stringify({ code: 'INVALID_REQUEST', message: 'no working order of this account has that id' }));
+      return;
+    }
     msg.respond(JSON.stringify({ status: 'pending_cancel' }));
   }
 

@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io, type Manager, type Socket } from 'socket.io-client';
 import type { AckResponse, ClientToServer, Namespace, RequestAnswer, RequestPayload, RequestsOf, ServerToClientEvents, WelcomePayload, WireError } from '#libs/contracts';
@@ -7,11 +10,39 @@ import { freePort, ManagedProcess, waitFor } from './processes.js';
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 
+/** One record of a gateway's audit trail (docs/operations.md, "Audit trail"). */
+export type AuditLine = Record<string, unknown> & { kind: string; ts: number; node: string };
+
+/** Every test gateway audits to a file of its own here (unless a test sets AUDIT_LOG), read by `auditRecords()`. */
+let auditDir: string | undefined;
+let auditFiles = 0;
+function nextAuditFile(): string {
+  if (!auditDir) {
+    const dir = mkdtempSync(join(tmpdir(), 'tradewire-audit-'));
+    auditDir = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return join(auditDir, `audit-${process.pid}-${++auditFiles}.jsonl`);
+}
+
+/** The file an AUDIT_LOG value names, as the gateway reads it; undefined for off, stdout and stderr. */
+function auditFileOf(value: string): string | undefined {
+  if (value === 'off' || value === 'stdout' || value === 'stderr') return undefined;
+  const path = value.startsWith('file:') ? value.slice('file:'.length) : value;
+  return isAbsolute(path) ? path : resolve(repoRoot, path);
+}
+
 /** The real gateway (dist/src/main.js, built by `npm test`) as a child process, exactly as it runs in production. */
 export class GatewayProcess {
+  /** The audit trail as it stood when the gateway stopped (its file is then removed, when it was the default one). */
+  private auditAtStop: string | undefined;
+
   private constructor(
     readonly port: number,
     readonly process: ManagedProcess,
+    /** Where this gateway's audit trail is written, when it is a file. */
+    readonly auditFile: string | undefined,
+    private readonly ownsAuditFile: boolean,
   ) {}
 
   get url(): string {
@@ -21,6 +52,8 @@ export class GatewayProcess {
   /** `port`: a given one, e.g. to restart a gateway where its clients will look for it; else a free one. */
   static async start(env: Record<string, string> = {}, options: { waitReady?: boolean; port?: number } = {}): Promise<GatewayProcess> {
     const port = options.port ?? (await freePort());
+    const ownsAuditFile = env.AUDIT_LOG === undefined;
+    const auditLog = env.AUDIT_LOG ?? nextAuditFile();
     const child = spawn(process.execPath, ['dist/src/main.js'], {
       cwd: repoRoot,
       env: {
@@ -32,11 +65,12 @@ export class GatewayProcess {
         SIMULATOR: 'off',
         DRAIN_DELAY_MS: '300',
         NODE_ID: `test-${port}`,
+        AUDIT_LOG: auditLog,
         ...env,
       },
       stdio: 'pipe',
     });
-    const gateway = new GatewayProcess(port, new ManagedProcess(child));
+    const gateway = new GatewayProcess(port, new ManagedProcess(child), auditFileOf(auditLog), ownsAuditFile);
     if (options.waitReady !== false) {
       try {
         await waitFor(`gateway on ${port} ready`, async () => {
@@ -53,7 +87,27 @@ export class GatewayProcess {
   }
 
   async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    return this.process.stop('SIGTERM');
+    const exit = await this.process.stop('SIGTERM');
+    if (this.auditFile && this.auditAtStop === undefined) {
+      this.auditAtStop = readAudit(this.auditFile);
+      if (this.ownsAuditFile) rmSync(this.auditFile, { force: true });
+    }
+    return exit;
+  }
+
+  /** The records of this gateway's audit trail so far (after `stop()`: all of them), in the order written. */
+  auditRecords(): AuditLine[] {
+    if (!this.auditFile) throw new Error('this gateway does not audit to a file');
+    const text = this.auditAtStop ?? readAudit(this.auditFile);
+    return text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as AuditLine);
+  }
+
+  /** Waits until the audit trail holds a record that `match` accepts; returns it. */
+  async audited(match: (record: AuditLine) => boolean, what = 'audit record', timeoutMs = 5_000): Promise<AuditLine> {
+    return waitFor(what, () => this.auditRecords().find(match), timeoutMs);
   }
 
   /**
@@ -175,3 +229,12 @@ export function nextEvent<T>(socket: Socket, event: string, timeoutMs = 5_000): 
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function readAudit(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw error;
+  }
+}
