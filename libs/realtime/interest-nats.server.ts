@@ -29,6 +29,26 @@ export class InterestNatsServer extends ServerNats implements EngineInterest {
     return handlerForPattern(this.messageHandlers, pattern, (p) => super.getHandlerByPattern(p));
   }
 
+  /**
+   * The callback of a pattern Nest subscribes at start (account streams, sessions): its EngineFastPath handler when it
+   * has one, called synchronously with the decoded payload, else Nest's own (deserializer, then the pipeline).
+   */
+  override getMessageHandler(channel: string): ReturnType<ServerNats['getMessageHandler']> {
+    const direct = this.fastPath?.handlerFor(channel);
+    if (!direct) return super.getMessageHandler(channel);
+    return (error: Error | null, message: { subject: string; headers?: unknown; data: Uint8Array }) => {
+      if (error) {
+        this.logger.error(error);
+        return;
+      }
+      try {
+        direct(decodeEnginePayload(message), new NatsContext([message.subject, message.headers as NatsContext['args'][1]]));
+      } catch (failure) {
+        this.logger.error(failure);
+      }
+    };
+  }
+
   override bindEvents(client: NatsConnection): void {
     // Let Nest subscribe everything else (sessions, account streams) exactly as it would.
     const deferred = new Map<string, ReturnType<ServerNats['getHandlerByPattern']>>();

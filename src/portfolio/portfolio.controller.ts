@@ -1,16 +1,22 @@
-import { Controller } from '@nestjs/common';
+import { Controller, type OnModuleInit } from '@nestjs/common';
 import { BaseRpcContext, Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { accountFromSubject, ENGINE_SUBJECTS } from '#libs/contracts';
-import { EngineEventIntake, validatePortfolio } from '#libs/realtime';
+import { EngineEventIntake, EngineFastPath, validatePortfolio } from '#libs/realtime';
 import { PortfolioService } from './portfolio.service.js';
 
 /** Engine `acct.{ACCOUNT}.portfolio` events in: validated once, sequenced and fanned out by the service's stream. */
 @Controller()
-export class PortfolioController {
+export class PortfolioController implements OnModuleInit {
   constructor(
     private readonly intake: EngineEventIntake,
     private readonly portfolio: PortfolioService,
+    private readonly fastPath: EngineFastPath,
   ) {}
+
+  /** Engine → client latency of account events: the transports call the handler directly, outside Nest's pipeline. */
+  onModuleInit(): void {
+    this.fastPath.register(ENGINE_SUBJECTS.portfolio, (payload, context) => this.onPortfolioEvent(payload, context));
+  }
 
   @EventPattern<string>(ENGINE_SUBJECTS.portfolio)
   onPortfolioEvent(@Payload() payload: unknown, @Ctx() context: BaseRpcContext<unknown>): void {

@@ -1,14 +1,14 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ACCOUNT_STREAM_EVENTS, NAMESPACES } from '#libs/contracts';
 import { GatewayMetrics, UsageMeter } from '#libs/observability';
-import { AccountStream, validatePortfolio } from '#libs/realtime';
+import { AccountStream, GATEWAY_RUNTIME_OPTIONS, validatePortfolio, type GatewayRuntimeOptions } from '#libs/realtime';
 
 /** Portfolio state: per-account sequence, snapshot and replay log, and who watches which account. */
 @Injectable()
 export class PortfolioService {
   readonly stream: AccountStream<'portfolio'>;
 
-  constructor(metrics: GatewayMetrics, usage: UsageMeter) {
+  constructor(metrics: GatewayMetrics, usage: UsageMeter, @Inject(GATEWAY_RUNTIME_OPTIONS) runtime: GatewayRuntimeOptions) {
     this.stream = new AccountStream(
       {
         kind: 'portfolio',
@@ -19,6 +19,7 @@ export class PortfolioService {
         maxItems: 1,
         replayDepth: 10_000,
         validate: validatePortfolio,
+        slowClients: runtime.slowClients,
       },
       metrics,
       usage,

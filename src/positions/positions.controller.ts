@@ -1,16 +1,22 @@
-import { Controller } from '@nestjs/common';
+import { Controller, type OnModuleInit } from '@nestjs/common';
 import { BaseRpcContext, Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { accountFromSubject, ENGINE_SUBJECTS } from '#libs/contracts';
-import { EngineEventIntake, validatePosition } from '#libs/realtime';
+import { EngineEventIntake, EngineFastPath, validatePosition } from '#libs/realtime';
 import { PositionsService } from './positions.service.js';
 
 /** Engine `acct.{ACCOUNT}.position` events in: validated once, sequenced and fanned out by the service's stream. */
 @Controller()
-export class PositionsController {
+export class PositionsController implements OnModuleInit {
   constructor(
     private readonly intake: EngineEventIntake,
     private readonly positions: PositionsService,
+    private readonly fastPath: EngineFastPath,
   ) {}
+
+  /** Engine → client latency of account events: the transports call the handler directly, outside Nest's pipeline. */
+  onModuleInit(): void {
+    this.fastPath.register(ENGINE_SUBJECTS.position, (payload, context) => this.onPositionsEvent(payload, context));
+  }
 
   @EventPattern<string>(ENGINE_SUBJECTS.position)
   onPositionsEvent(@Payload() payload: unknown, @Ctx() context: BaseRpcContext<unknown>): void {

@@ -1,14 +1,14 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ACCOUNT_STREAM_EVENTS, NAMESPACES } from '#libs/contracts';
 import { GatewayMetrics, UsageMeter } from '#libs/observability';
-import { AccountStream, validatePosition } from '#libs/realtime';
+import { AccountStream, GATEWAY_RUNTIME_OPTIONS, validatePosition, type GatewayRuntimeOptions } from '#libs/realtime';
 
 /** Positions state: per-account sequence, snapshot and replay log, and who watches which account. */
 @Injectable()
 export class PositionsService {
   readonly stream: AccountStream<'position'>;
 
-  constructor(metrics: GatewayMetrics, usage: UsageMeter) {
+  constructor(metrics: GatewayMetrics, usage: UsageMeter, @Inject(GATEWAY_RUNTIME_OPTIONS) runtime: GatewayRuntimeOptions) {
     this.stream = new AccountStream(
       {
         kind: 'position',
@@ -19,6 +19,7 @@ export class PositionsService {
         maxItems: 1_000,
         replayDepth: 10_000,
         validate: validatePosition,
+        slowClients: runtime.slowClients,
       },
       metrics,
       usage,
