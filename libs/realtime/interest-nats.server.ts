@@ -31,12 +31,16 @@ export class InterestNatsServer extends ServerNats implements EngineInterest {
 
   /**
    * The callback of a pattern Nest subscribes at start (account streams, sessions): its EngineFastPath handler when it
-   * has one, called synchronously with the decoded payload, else Nest's own (deserializer, then the pipeline).
+   * has one, called synchronously with the decoded payload, else Nest's own (deserializer, then the pipeline). Looked
+   * up per message: the transports start, and subscribe, before the modules' init hooks have registered their handlers.
    */
   override getMessageHandler(channel: string): ReturnType<ServerNats['getMessageHandler']> {
-    const direct = this.fastPath?.handlerFor(channel);
-    if (!direct) return super.getMessageHandler(channel);
+    const viaNest = super.getMessageHandler(channel) as (error: Error | null, message: unknown) => Promise<unknown>;
+    const fastPath = this.fastPath;
+    if (!fastPath) return viaNest;
     return (error: Error | null, message: { subject: string; headers?: unknown; data: Uint8Array }) => {
+      const direct = fastPath.handlerFor(channel);
+      if (!direct) return viaNest(error, message);
       if (error) {
         this.logger.error(error);
         return;
