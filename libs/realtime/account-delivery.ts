@@ -139,13 +139,13 @@ export class AccountDelivery {
   /** Writes what the socket is owed, as far as its connection takes it; disconnects it when it stays behind too long. */
   private catchUpLane(lane: WatchLane): void {
     if (lane.removed || lane.backlog.size === 0) return;
-    if (Date.now() - lane.behindSince > this.policy.graceMs) return this.disconnect(lane);
+    if (Date.now() - lane.behindSince > this.policy.graceMs) return this.disconnect(lane, `more than ${this.policy.graceMs} ms behind the stream`);
     for (const cursor of lane.backlog) {
       if (!connectionHasRoom(lane.connection, this.policy)) return this.armRecheck(lane);
       const owed = this.backlog.framesAfter(cursor.account, cursor.sentSeq, this.catchUp);
       if (owed === null) {
         // The account's log moved past what this socket has: orders cannot be skipped, a state stream can resync.
-        if (this.catchUp === 'complete') return this.disconnect(lane);
+        if (this.catchUp === 'complete') return this.disconnect(lane, `further behind account ${cursor.account} than its log keeps: resubscribe with since`);
         const snapshot = this.backlog.snapshot(cursor.account);
         this.metrics.slowClient(this.namespace, 'resync');
         this.send(lane.socket, snapshot.frame);
@@ -165,9 +165,9 @@ export class AccountDelivery {
     lane.behindSince = 0;
   }
 
-  private disconnect(lane: WatchLane): void {
+  private disconnect(lane: WatchLane, message: string): void {
     this.metrics.slowClient(this.namespace, 'disconnected');
     this.removeSocket(lane.socket);
-    disconnectSlowClient(lane.socket, this.policy.graceMs);
+    disconnectSlowClient(lane.socket, message);
   }
 }

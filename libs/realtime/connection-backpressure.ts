@@ -44,8 +44,8 @@ export function writePacket(connection: EngineConnection, packet: string, option
   }
 }
 
-/** Tells a client it could not keep up (`SLOW_CLIENT`) and closes its connection, every namespace of it. */
-export function disconnectSlowClient(socket: GatewaySocket, graceMs: number): void {
-  socket.emit(SERVER_EVENTS.error, wireError('SLOW_CLIENT', `more than ${graceMs} ms behind the stream`));
+/** Tells a client it could not keep up (`SLOW_CLIENT`, saying how) and closes its connection, every namespace of it. */
+export function disconnectSlowClient(socket: GatewaySocket, message: string): void {
+  socket.emit(SERVER_EVENTS.error, wireError('SLOW_CLIENT', message));
   socket.disconnect(true);
 }

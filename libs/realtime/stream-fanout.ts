@@ -356,7 +356,7 @@ export class StreamFanout {
       this.metrics.slowClient(this.namespace, 'disconnected');
       const socket = subscriber.socket;
       this.removeSocket(socket);
-      disconnectSlowClient(socket, this.slowClients.graceMs);
+      disconnectSlowClient(socket, `more than ${this.slowClients.graceMs} ms behind the stream`);
       return false;
     }
     subscriber.recheck ??= setTimeout(() => {
