@@ -10,13 +10,14 @@ import { MarketDataModule } from './market-data/market-data.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { PortfolioModule } from './portfolio/portfolio.module.js';
 import { PositionsModule } from './positions/positions.module.js';
+import { ValuationModule } from './valuation/valuation.module.js';
 
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, logger), HealthModule, MarketDataModule, OrdersModule, PositionsModule, PortfolioModule, ComplianceModule],
+      imports: [CoreModule.forRoot(config, logger), HealthModule, MarketDataModule, OrdersModule, PositionsModule, PortfolioModule, ComplianceModule, ValuationModule],
       controllers: [AdminController, LicenceEventsController],
     };
   }

@@ -43,6 +43,9 @@ interface AccountState<K extends AccountKind> {
 export type AccountApplyOutcome = 'applied' | 'stale';
 export type AccountHydrationOutcome = 'hydrated' | 'failed' | 'timeout';
 
+const NO_WATCHERS: ReadonlySet<GatewaySocket> = new Set();
+const NO_ITEMS: ReadonlyMap<string, never> = new Map<string, never>();
+
 /** Two deliveries of one engine event (live and from the log) have the same fingerprint. */
 function fingerprintOf(ts: number, engineSeq: number | undefined, fields: unknown): string {
   return `${ts}|${engineSeq ?? ''}|${JSON.stringify(fields)}`;
@@ -254,6 +257,29 @@ export class AccountStream<K extends AccountKind> {
 
   seqOf(account: string): number {
     return this.accounts.get(account)?.seq ?? 0;
+  }
+
+  // ---- Derived events (gateway valuations, docs/protocol.md §6.6): read the engine state and write to the watchers,
+  // never sequenced, logged or replayed.
+
+  /** The accounts watched on this replica right now. */
+  watchedAccounts(): IterableIterator<string> {
+    return this.watchers.keys();
+  }
+
+  /** The sockets watching `account` here (empty when none). */
+  watchersOf(account: string): ReadonlySet<GatewaySocket> {
+    return this.watchers.get(account) ?? NO_WATCHERS;
+  }
+
+  /** The account's items as the engine last sent them (the snapshot state), by key; empty for an unknown account. */
+  itemsOf(account: string): ReadonlyMap<string, AccountEvent<K>> {
+    return this.accounts.get(account)?.items ?? NO_ITEMS;
+  }
+
+  /** Writes a derived event's frame to one watcher, counted like the stream's own frames. */
+  sendDerived(socket: GatewaySocket, frame: string, event: string): void {
+    this.write(socket, frame, event);
   }
 
   private sendSnapshot(socket: GatewaySocket, account: string, state: AccountState<K>): void {

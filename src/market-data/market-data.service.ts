@@ -107,6 +107,8 @@ export class MarketDataService implements OnModuleDestroy {
   private readonly delayedSnapshots = new Map<string, SnapshotJsonCache>();
   /** WS_COMPRESSION=all: market-data frames may be deflated too. */
   private readonly deflateMarketData: boolean;
+  /** Live mark-to-market's quote feed (see "quotes for the gateway's own use"). */
+  private quoteObserver?: (instrument: string, ts: number, data: QuoteData) => void;
 
   constructor(
     private readonly catalog: InstrumentCatalog,
@@ -153,6 +155,7 @@ export class MarketDataService implements OnModuleDestroy {
 
   onQuote(instrument: string, ts: number, data: QuoteData): void {
     this.onValue(this.quotes, streamName('quote', instrument), ts, data);
+    this.quoteObserver?.(instrument, ts, data);
   }
 
   onTrade(instrument: string, ts: number, data: TradeData): void {
@@ -289,6 +292,47 @@ export class MarketDataService implements OnModuleDestroy {
     const exchange = payload.exchange;
     // `local`: every replica receives the engine event itself; relaying it through the adapter would deliver it twice.
     this.namespace?.local.to(sessionRoom(exchange)).emit(SERVER_EVENTS.session, payload);
+  }
+
+  // ------------------------------------------------------------------ quotes for the gateway's own use
+  // Live mark-to-market (src/valuation) needs the quotes of the instruments held in watched accounts, whether or not a
+  // client subscribed to them: it holds them like one more local subscriber (the same interest count, so the engine
+  // subscription and this cache's clean-up follow both) and, for delayed entitlements, in the one delay line.
+
+  /** Every quote this replica receives also goes to `observer` (the valuer). */
+  observeQuotes(observer: (instrument: string, ts: number, data: QuoteData) => void): void {
+    this.quoteObserver = observer;
+  }
+
+  /** Keeps `instrument`'s quotes coming in; resolves once the engine subscription is in place. */
+  async holdQuotes(instrument: string): Promise<void> {
+    const stream = streamName('quote', instrument);
+    if (!this.addInterest(stream)) return;
+    const exchange = instrument.slice(0, instrument.indexOf(':'));
+    await this.engineInterest.want(mdSubject('quote', exchange, instrument.slice(exchange.length + 1)));
+  }
+
+  releaseQuotes(instrument: string): void {
+    this.removeInterest(streamName('quote', instrument));
+  }
+
+  /** The quote this replica holds for `instrument`, while it receives its quotes. */
+  currentQuote(instrument: string): { ts: number; data: QuoteData } | undefined {
+    return this.quotes.get(streamName('quote', instrument));
+  }
+
+  /** Records `instrument`'s quotes in the delay line (within MD_DELAY_MAX_ENTRIES) until released. */
+  holdDelayedQuotes(instrument: string): void {
+    this.delayLine.track(streamName('quote', instrument), 'state');
+  }
+
+  releaseDelayedQuotes(instrument: string): void {
+    this.delayLine.untrack(streamName('quote', instrument));
+  }
+
+  /** The latest quote of `instrument` the delay line has released (none before it was held for MD_DELAY_MS). */
+  delayedQuote(instrument: string): DelayedEntry<QuoteData> | undefined {
+    return this.delayLine.latestReleased(streamName('quote', instrument)) as DelayedEntry<QuoteData> | undefined;
   }
 
   // ------------------------------------------------------------------ client side
