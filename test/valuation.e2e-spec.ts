@@ -232,3 +232,27 @@ describe('live mark-to-market', () => {
     expect(await gateway.metric('tradewire_valuations_total', { namespace: NAMESPACES.positions })).toBeGreaterThan(0);
   });
 });
+
+describe('live mark-to-market on the built-in simulator', () => {
+  let gateway: GatewayProcess;
+  afterAll(async () => {
+    await gateway?.stop();
+  });
+
+  it('moves the simulated positions with the simulated quotes between fills', async () => {
+    // The simulator sends positions on fills only; the gateway marks them to its quotes in between.
+    gateway = await GatewayProcess.start({ ENGINE_TRANSPORT: 'simulator', SIMULATOR: 'on', SIMULATOR_RATE: '2000', SIMULATOR_ORDER_RATE: '40', VALUATION_INTERVAL_MS: String(INTERVAL_MS) });
+    const accounts = ['ACC-1001', 'ACC-1002', 'ACC-1003'];
+    const { socket } = await connectClient(gateway.url, NAMESPACES.positions, { auth: { token: await hsToken({ sub: 'sim-watcher', lic: FULL_LICENCE, accounts }) } });
+    try {
+      const valuations = collect<PositionsValuation>(socket, 'positions:valuation');
+      expect((await request<AccountSubscribeResponse>(socket, 'subscribe', { accounts })).ok).toBe(true);
+      await waitFor('a valuation of a simulated position', () => (valuations.length > 0 ? true : undefined), 20_000);
+      const item = valuations[0]?.items[0];
+      expect(item).toMatchObject({ source: 'gateway', delayed: false });
+      expect(item?.marketPrice).toMatch(/^\d+\.\d+$/);
+    } finally {
+      socket.close();
+    }
+  });
+});
