@@ -47,8 +47,8 @@ interface PricedPosition {
   position: AccountEvent<'position'>;
   instrument: Instrument;
   mark: Mark;
-  /** The price differs from the engine's own mark (what a new watcher's snapshot shows). */
-  offEngine: boolean;
+  /** The price differs from the engine's own mark (what a new watcher's snapshot shows); worked out when needed. */
+  offEngine: () => boolean;
   /** The price differs from what this view's watchers were last shown. */
   moved: boolean;
   revalued?: ReturnType<typeof revaluePosition>;
@@ -197,10 +197,11 @@ export class AccountValuer implements OnApplicationBootstrap, OnModuleDestroy {
       const mode = group.access.get(exchange) ?? 'none';
       const mark = mode === 'none' ? undefined : this.markOf(position.symbol, mode === 'delayed');
       if (!mark) continue;
-      const offEngine = !samePrice(mark.price, position.marketPrice);
+      let off: boolean | undefined;
+      const offEngine = () => (off ??= !samePrice(mark.price, position.marketPrice));
       const last = view.prices.get(position.symbol);
       // After a new engine event for the position, its watchers hold the engine's mark: compare with that.
-      const moved = last !== undefined && last.seq === position.seq ? !samePrice(mark.price, last.price) : offEngine;
+      const moved = last !== undefined && last.seq === position.seq ? !samePrice(mark.price, last.price) : offEngine();
       if (moved) view.prices.set(position.symbol, { seq: position.seq, price: mark.price });
       priced.push({ position, instrument, mark, offEngine, moved });
     }
@@ -216,7 +217,7 @@ export class AccountValuer implements OnApplicationBootstrap, OnModuleDestroy {
       if (items.length > 0) this.sendPositions(group.positionWatchers, { account, seq, ts: now, source: 'gateway', items });
     }
     if (group.newPositionWatchers.length > 0) {
-      const items = priced.filter((entry) => entry.offEngine).map((entry) => revalued(entry).position);
+      const items = priced.filter((entry) => entry.offEngine()).map((entry) => revalued(entry).position);
       if (items.length > 0) this.sendPositions(group.newPositionWatchers, { account, seq, ts: now, source: 'gateway', items });
     }
 
@@ -226,9 +227,9 @@ export class AccountValuer implements OnApplicationBootstrap, OnModuleDestroy {
     if (!portfolio || (group.portfolioWatchers.length === 0 && group.newPortfolioWatchers.length === 0)) return;
     // The gateway has no exchange rates: only positions in the portfolio's currency move it.
     const inCurrency = priced.filter((entry) => entry.instrument.currency === portfolio.currency);
-    const offEngine = inCurrency.some((entry) => entry.offEngine);
-    const sendToWatchers = group.portfolioWatchers.length > 0 && (inCurrency.some((entry) => entry.moved) || (portfolioChanged && offEngine));
-    const sendToNew = group.newPortfolioWatchers.length > 0 && offEngine;
+    const offEngine = () => inCurrency.some((entry) => entry.offEngine());
+    const sendToWatchers = group.portfolioWatchers.length > 0 && (inCurrency.some((entry) => entry.moved) || (portfolioChanged && offEngine()));
+    const sendToNew = group.newPortfolioWatchers.length > 0 && offEngine();
     if (!sendToWatchers && !sendToNew) return;
     const contributions: PortfolioContribution[] = inCurrency.map((entry) => ({ delta: revalued(entry).delta, quoteTs: entry.mark.quoteTs, delayed: entry.mark.delayed }));
     const valued = revaluePortfolio(portfolio, contributions);

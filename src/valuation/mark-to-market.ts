@@ -86,13 +86,15 @@ export function revaluePortfolio(portfolio: AccountEvent<'portfolio'>, contribut
 
 /** Two decimal strings that are the same number ("189.50" and "189.5"). */
 export function samePrice(a: Decimal, b: Decimal): boolean {
-  return new Big(a).eq(b);
+  return a === b || new Big(a).eq(b); // the same text (the usual case between two rounds) needs no parsing
 }
 
-/** True for a decimal that is zero ("0", "-0", "0.000"). */
+/** True for a decimal that is zero ("0", "-0", "0.000"): every digit a 0 (contract decimals have no exponent). */
 export function isZero(value: Decimal): boolean {
-  return new Big(value).eq(0);
+  return ZERO.test(value);
 }
+
+const ZERO = /^-?0+(\.0+)?$/;
 
 /** `value + delta`, exactly, written with at least as many decimals as `value` had. */
 function moved(value: Decimal, delta: Big): Decimal {
