@@ -1,10 +1,11 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Redis } from 'ioredis';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TradewireClient, type Position } from '#libs/client';
 import { NAMESPACES, type AccountSubscribeResponse, type PortfolioValuation, type PositionsValuation } from '#libs/contracts';
 import { collect, connectClient, GatewayProcess, nextEvent, request, sleep } from './support/gateway.js';
-import { NatsServer, waitFor } from './support/processes.js';
+import { NatsServer, RedisServer, waitFor } from './support/processes.js';
 import { FULL_LICENCE, hsToken } from './support/tokens.js';
 
 /**
@@ -251,6 +252,44 @@ describe('live mark-to-market on the built-in simulator', () => {
       const item = valuations[0]?.items[0];
       expect(item).toMatchObject({ source: 'gateway', delayed: false });
       expect(item?.marketPrice).toMatch(/^\d+\.\d+$/);
+    } finally {
+      socket.close();
+    }
+  });
+});
+
+describe('live mark-to-market over the Redis engine transport', () => {
+  let redis: RedisServer;
+  let gateway: GatewayProcess;
+  let engine: Redis;
+  afterAll(async () => {
+    engine?.disconnect();
+    await gateway?.stop();
+    await redis?.stop();
+  });
+
+  it('revalues the portfolio from quotes published on Redis, with no engine event', async () => {
+    redis = await RedisServer.start();
+    gateway = await GatewayProcess.start({ ENGINE_TRANSPORT: 'redis', REDIS_URL: redis.url, VALUATION_INTERVAL_MS: String(INTERVAL_MS) });
+    engine = new Redis(redis.url);
+    await engine.publish(`acct.${ACCOUNT}.position`, JSON.stringify({ ...POSITION, seq: 1, ts: Date.now() }));
+    await engine.publish(`acct.${ACCOUNT}.portfolio`, JSON.stringify({ ...PORTFOLIO, seq: 1, ts: Date.now() }));
+    const { socket } = await connectClient(gateway.url, NAMESPACES.portfolio, { auth: { token: await hsToken({ sub: 'redis-watcher', lic: FULL_LICENCE, accounts: [ACCOUNT] }) } });
+    try {
+      const valuations = collect<PortfolioValuation>(socket, 'portfolio:valuation');
+      await waitFor('the engine portfolio at the gateway', async () => {
+        const answer = await request<AccountSubscribeResponse>(socket, 'subscribe', { accounts: [ACCOUNT] });
+        return answer.ok && answer.data.accounts[0]?.seq === 1 ? true : undefined;
+      });
+      const engineEvents = collect<unknown>(socket, 'portfolio'); // from the state at seq 1 on
+      // Redis delivers every quote (pattern subscription): the valuer needs no engine subscription of its own.
+      const quoteTs = Date.now();
+      await waitFor('the revalued portfolio', async () => {
+        await engine.publish('md.quote.NASDAQ.AAPL', JSON.stringify({ bid: '190.49', ask: '190.51', bidSize: '1', askSize: '1', last: '190.50', lastSize: '1', volume: '1', ts: quoteTs }));
+        return valuations.length > 0 ? true : undefined;
+      });
+      expect(valuations[0]).toMatchObject({ account: ACCOUNT, seq: 1, source: 'gateway', portfolio: { ...PORTFOLIO, marketValue: '19050.00', equity: '100050.00', dayPnl: '100.00', totalPnl: '1062.50', quoteTs, seq: 1 } });
+      expect(engineEvents).toEqual([]);
     } finally {
       socket.close();
     }
