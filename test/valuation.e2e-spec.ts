@@ -164,8 +164,12 @@ describe('live mark-to-market', () => {
     // A valuation never took a seq: resuming from the engine's seq replays nothing.
     const resumed = await connectClient(gateway.url, NAMESPACES.positions, { auth: { token: await hsToken({ sub: 'trader', lic: FULL_LICENCE, accounts: [ACCOUNT] }) } });
     sockets.push(resumed.socket);
+    const caughtUp = collect<PositionsValuation>(resumed.socket, 'positions:valuation');
     const answer = await request<AccountSubscribeResponse>(resumed.socket, 'subscribe', { accounts: [ACCOUNT], since: { [ACCOUNT]: 1 } });
     expect(answer).toEqual({ ok: true, data: { accounts: [{ account: ACCOUNT, seq: 1, replayed: 0, resetRequired: false }] } });
+    // A watcher that just came holds the engine's figures: the next round brings it the current valuation, no quote needed.
+    await waitFor('the newcomer valued', () => (caughtUp.length > 0 ? true : undefined));
+    expect(pricesOf(caughtUp)).toEqual(['192.41']);
   });
 
   it('takes quantities and figures from each new engine event, and moves them from its mark', async () => {

@@ -65,6 +65,8 @@ export class AccountStream<K extends AccountKind> {
   private readonly livePrefix: string;
   private readonly snapshotPrefix: string;
   private accountLog?: AccountLogAttachment;
+  /** Derived events' bookkeeping (gateway valuations): who just got a snapshot or a replay. */
+  private watchObserver?: (socket: GatewaySocket, account: string) => void;
 
   constructor(
     private readonly options: AccountStreamOptions<K>,
@@ -232,6 +234,7 @@ export class AccountStream<K extends AccountKind> {
       this.watchedBySocket.set(socket.id, watched);
     }
     watched.add(account);
+    this.watchObserver?.(socket, account);
     return { account, seq: state.seq, replayed, resetRequired };
   }
 
@@ -275,6 +278,11 @@ export class AccountStream<K extends AccountKind> {
   /** The account's items as the engine last sent them (the snapshot state), by key; empty for an unknown account. */
   itemsOf(account: string): ReadonlyMap<string, AccountEvent<K>> {
     return this.accounts.get(account)?.items ?? NO_ITEMS;
+  }
+
+  /** Tells `observer` of every `watch` (the socket was just sent a snapshot or a replay of the account). */
+  observeWatches(observer: (socket: GatewaySocket, account: string) => void): void {
+    this.watchObserver = observer;
   }
 
   /** Writes a derived event's frame to one watcher, counted like the stream's own frames. */

@@ -27,7 +27,10 @@ interface ViewState {
 interface AccountState {
   /** Keyed by the view's signature (`LSE=delayed;NASDAQ=realtime`). */
   views: Map<string, ViewState>;
-  /** The view each watcher was in at the last valuation: one that was not (new, or its licence changed) gets all of it. */
+  /**
+   * The view each watcher was in at the last valuation: one that was not (new, subscribed again, or its licence
+   * changed) is sent all of the view's valuation, not only what moved.
+   */
   known: Map<GatewaySocket, string>;
   /** The positions of an account watched on /portfolio alone were asked for from the account log once. */
   positionsPrepared: boolean;
@@ -95,15 +98,19 @@ export class AccountValuer implements OnApplicationBootstrap, OnModuleDestroy {
   onApplicationBootstrap(): void {
     if (this.intervalMs === 0) return;
     this.marketData.observeQuotes((instrument, ts, data) => this.onQuote(instrument, ts, data));
+    // A socket that (re)subscribes holds the engine's figures again: the next round treats it as new to its view.
+    const forget = (socket: GatewaySocket, account: string) => this.accounts.get(account)?.known.delete(socket);
+    this.positions.stream.observeWatches(forget);
+    this.portfolio.stream.observeWatches(forget);
     // One timer for every account: two valuations of an account are at least one interval apart.
     this.timer = setInterval(() => this.valueWatchedAccounts(), this.intervalMs);
     this.timer.unref();
   }
 
   onModuleDestroy(): void {
+    // Only the rounds stop: the engine subscriptions end with the transports, the delay line with market data.
     clearInterval(this.timer);
     this.timer = undefined;
-    this.followQuotes(new Set(), new Set());
   }
 
   private onQuote(instrument: string, ts: number, data: QuoteData): void {
