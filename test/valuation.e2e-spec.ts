@@ -201,6 +201,28 @@ describe('live mark-to-market', () => {
     expect(trader.valuations.at(-1)?.seq).toBe(2);
   });
 
+  it('shares the engine subscription with market-data clients: either may leave without stopping the other', async () => {
+    const trader = await watch(NAMESPACES.positions, FULL_LICENCE, 'trader-3');
+    await quotesHeld();
+    const md = await connectClient(gateway.url, NAMESPACES.marketData, { auth: { token: await hsToken({ sub: 'md-user', lic: FULL_LICENCE }) } });
+    sockets.push(md.socket);
+    expect((await request(md.socket, 'subscribe', { instruments: [AAPL], channels: ['quote'] })).ok).toBe(true);
+    expect((await request(md.socket, 'unsubscribe', { instruments: [AAPL] })).ok).toBe(true);
+    // The market-data client's last subscription ended; the valuer's holds the instrument's quotes in.
+    publishQuote('193.10');
+    await waitFor('a valuation after the client left', () => (pricesOf(trader.valuations).includes('193.10') ? true : undefined));
+
+    // And the other way round: the valuer lets go (nobody watches), the market-data client keeps its quotes.
+    expect((await request(md.socket, 'subscribe', { instruments: [AAPL], channels: ['quote'] })).ok).toBe(true);
+    const quotes = collect<{ data: { last: string } }[]>(md.socket, 'md');
+    const watching = sockets.filter((socket) => socket !== md.socket);
+    for (const socket of watching) socket.close();
+    sockets.splice(0, sockets.length, md.socket);
+    await waitFor('quotes released by the valuer', async () => ((await gateway.metric('tradewire_valuation_instruments', { price: 'realtime' })) === 0 ? true : undefined));
+    publishQuote('193.20');
+    await waitFor('the quote after the valuer left', () => (quotes.flat().some((message) => message.data.last === '193.20') ? true : undefined));
+  });
+
   it('shows a delayed licence the delayed price and a licence without the exchange nothing', async () => {
     const realtime = await watch(NAMESPACES.positions, FULL_LICENCE, 'rt-user');
     const delayed = await watch(NAMESPACES.positions, licence({ NASDAQ: 'delayed' }), 'delayed-user');
