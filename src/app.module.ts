@@ -12,6 +12,7 @@ import { LicenceChangeEvents } from './licensing/licence-change.events.js';
 import { GracefulShutdown } from './lifecycle/graceful-shutdown.js';
 import { MarketDataModule } from './market-data/market-data.module.js';
 import { OrdersModule } from './orders/orders.module.js';
+import { ValuationModule } from './valuation/valuation.module.js';
 
 /**
  * The application: the engine (transports, routes from the registry of stream kinds, account log, order channel), one
@@ -31,6 +32,7 @@ export class AppModule {
         AccountStreamModule.forKind('position'),
         AccountStreamModule.forKind('portfolio'),
         ComplianceModule,
+        ValuationModule,
       ],
       controllers: [AdminController],
       providers: [LicenceChangeEvents, MetricsPort, GracefulShutdown],

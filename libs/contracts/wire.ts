@@ -2,6 +2,7 @@ export { MD_CHANNELS, type Decimal, type MdChannel, type OrderSide, type OrderSt
 import { MD_CHANNELS, type Decimal, type MdChannel, type OrderSide, type OrderStatus, type OrderType } from './primitives.js';
 import type { WireError } from './error-codes.js';
 import type { Licence } from './licence.js';
+import type { PortfolioValuation, PositionsValuation } from './valuation.js';
 import type { OrderAmendRequest, OrderAmendResponse, OrderCancelAllRequest, OrderCancelAllResponse, OrderCancelRequest, OrderCancelResponse, OrderSubmitRequest, OrderSubmitResponse } from './orders.js';
 
 /** Socket.IO namespaces, one per domain, all on one port. */
@@ -339,6 +340,9 @@ export interface ServerToClientEvents {
   'orders:snapshot': (payload: OrdersSnapshot) => void;
   'positions:snapshot': (payload: PositionsSnapshot) => void;
   'portfolio:snapshot': (payload: PortfolioSnapshot) => void;
+  /** Gateway valuations (live mark-to-market, docs/protocol.md §6.7): derived, not sequenced, never replayed. */
+  'positions:valuation': (payload: PositionsValuation) => void;
+  'portfolio:valuation': (payload: PortfolioValuation) => void;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { GatewayMetrics } from '#libs/observability';
+import type { DeliveryRecorder, GatewayMetrics } from '#libs/observability';
 import { connectionHasRoom, disconnectSlowClient } from './connection-backpressure.js';
 import { engineConnectionOf, type EngineConnection, type GatewaySocket } from './gateway-socket.js';
 import type { SlowClientPolicy } from './stream-fanout.js';
@@ -19,6 +19,15 @@ export interface AccountFrame {
  */
 export type AccountCatchUp = 'complete' | 'latest-per-key';
 
+/**
+ * A derived event of one account (a gateway valuation, docs/protocol.md §6.7): not an event of the stream, never
+ * logged or replayed. `seq` is the account's seq it is based on; one frame is shared by every watcher it goes to.
+ */
+export interface DerivedAccountFrame extends AccountFrame {
+  /** Where it is counted (its own event name). */
+  recorder: DeliveryRecorder;
+}
+
 /** What the account stream tells its delivery about an account's retained events. */
 export interface AccountBacklog {
   /**
@@ -35,6 +44,8 @@ interface AccountCursor {
   readonly account: string;
   /** The seq of the last event (or snapshot, or replay) written to the socket. */
   sentSeq: number;
+  /** The latest derived event not written yet (the socket was behind): written after what it is owed, if still current. */
+  derived?: DerivedAccountFrame;
 }
 
 /** One socket's account watches and whether it keeps up with them. */
@@ -73,8 +84,8 @@ export class AccountDelivery {
     private readonly policy: SlowClientPolicy,
     private readonly backlog: AccountBacklog,
     private readonly metrics: Pick<GatewayMetrics, 'slowClient'>,
-    /** Writes one packet to the socket (and counts it). */
-    private readonly send: (socket: GatewaySocket, frame: string) => void,
+    /** Writes one packet to the socket and counts it (a live event's, unless a derived event's recorder is given). */
+    private readonly send: (socket: GatewaySocket, frame: string, recorder?: DeliveryRecorder) => void,
   ) {}
 
   /** The socket now holds the account up to `seq` (after its snapshot or replay); live events follow from there. */
@@ -90,6 +101,7 @@ export class AccountDelivery {
       lane.cursors.set(account, cursor);
     }
     cursor.sentSeq = seq;
+    cursor.derived = undefined; // the snapshot or replay supersedes it; the next one is based on what it holds now
     lane.backlog.delete(cursor);
     if (lane.backlog.size === 0) lane.behindSince = 0;
   }
@@ -129,6 +141,27 @@ export class AccountDelivery {
     this.armRecheck(lane);
   }
 
+  /**
+   * A derived event for a socket watching its account: written now if the socket keeps up, else conflated (only the
+   * account's latest is kept, written once the socket has caught up on the account). Never a reason to disconnect.
+   */
+  deliverDerived(socket: GatewaySocket, account: string, derived: DerivedAccountFrame): void {
+    const lane = this.lanes.get(socket.id);
+    const cursor = lane?.cursors.get(account);
+    if (!lane || !cursor) return;
+    if (lane.backlog.size === 0 && connectionHasRoom(lane.connection, this.policy)) {
+      this.send(socket, derived.frame, derived.recorder);
+      return;
+    }
+    if (lane.backlog.size === 0) {
+      lane.behindSince = Date.now();
+      this.metrics.slowClient(this.namespace, 'behind');
+    }
+    cursor.derived = derived;
+    lane.backlog.add(cursor);
+    this.armRecheck(lane);
+  }
+
   private armRecheck(lane: WatchLane): void {
     lane.recheck ??= setTimeout(() => {
       lane.recheck = undefined;
@@ -150,6 +183,7 @@ export class AccountDelivery {
         this.metrics.slowClient(this.namespace, 'resync');
         this.send(lane.socket, snapshot.frame);
         cursor.sentSeq = snapshot.seq;
+        if (!this.flushDerived(lane, cursor)) return this.armRecheck(lane);
         lane.backlog.delete(cursor);
         continue;
       }
@@ -159,10 +193,27 @@ export class AccountDelivery {
         this.send(lane.socket, event.frame);
         cursor.sentSeq = event.seq;
       }
-      if (written < owed.length) return this.armRecheck(lane);
+      if (written < owed.length || !this.flushDerived(lane, cursor)) return this.armRecheck(lane);
       lane.backlog.delete(cursor);
     }
     lane.behindSince = 0;
+  }
+
+  /**
+   * Writes the account's pending derived event once the socket holds every event it was owed: dropped when it is based
+   * on an older state than the socket now holds (the next round sends a current one). False while there is no room.
+   */
+  private flushDerived(lane: WatchLane, cursor: AccountCursor): boolean {
+    const derived = cursor.derived;
+    if (!derived) return true;
+    if (derived.seq < cursor.sentSeq) {
+      cursor.derived = undefined;
+      return true;
+    }
+    if (!connectionHasRoom(lane.connection, this.policy)) return false;
+    cursor.derived = undefined;
+    this.send(lane.socket, derived.frame, derived.recorder);
+    return true;
   }
 
   private disconnect(lane: WatchLane, message: string): void {

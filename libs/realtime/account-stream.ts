@@ -55,6 +55,9 @@ interface LoggedFrame extends AccountFrame {
 export type AccountApplyOutcome = 'applied' | 'stale';
 export type AccountHydrationOutcome = 'hydrated' | 'failed' | 'timeout';
 
+const NO_WATCHERS: ReadonlySet<GatewaySocket> = new Set();
+const NO_ITEMS: ReadonlyMap<string, never> = new Map<string, never>();
+
 /** Two deliveries of one engine event (live and from the log) have the same fingerprint. */
 function fingerprintOf(ts: number, engineSeq: number | undefined, fields: unknown): string {
   return `${ts}|${engineSeq ?? ''}|${JSON.stringify(fields)}`;
@@ -78,6 +81,10 @@ export class AccountStream<K extends AccountKind> {
   private readonly delivery: AccountDelivery;
   private readonly liveDelivery: DeliveryRecorder;
   private readonly snapshotDelivery: DeliveryRecorder;
+  /** Derived events' bookkeeping (gateway valuations): who just got a snapshot or a replay. */
+  private watchObserver?: (socket: GatewaySocket, account: string) => void;
+  /** Derived events' metrics, per event name, resolved once. */
+  private readonly derivedRecorders = new Map<string, DeliveryRecorder>();
 
   constructor(
     private readonly options: AccountStreamOptions<K>,
@@ -97,7 +104,7 @@ export class AccountStream<K extends AccountKind> {
       options.slowClients ?? DEFAULT_SLOW_CLIENT_POLICY,
       { framesAfter: (account, seq, mode) => this.framesAfter(account, seq, mode), snapshot: (account) => this.snapshotFrame(account) },
       metrics,
-      (socket, frame) => this.write(socket, frame, this.liveDelivery),
+      (socket, frame, recorder) => this.write(socket, frame, recorder ?? this.liveDelivery),
     );
   }
 
@@ -284,6 +291,7 @@ export class AccountStream<K extends AccountKind> {
     }
     watched.add(account);
     this.delivery.watching(socket, account, state.seq);
+    this.watchObserver?.(socket, account);
     return { account, seq: state.seq, replayed, resetRequired };
   }
 
@@ -311,6 +319,47 @@ export class AccountStream<K extends AccountKind> {
 
   seqOf(account: string): number {
     return this.accounts.get(account)?.seq ?? 0;
+  }
+
+  // ---- Derived events (gateway valuations, docs/protocol.md §6.7): read the engine state and write to the watchers,
+  // never sequenced, logged or replayed.
+
+  /** The accounts watched on this replica right now. */
+  watchedAccounts(): IterableIterator<string> {
+    return this.watchers.keys();
+  }
+
+  /** The sockets watching `account` here (empty when none). */
+  watchersOf(account: string): ReadonlySet<GatewaySocket> {
+    return this.watchers.get(account) ?? NO_WATCHERS;
+  }
+
+  /** The account's items as the engine last sent them (the snapshot state), by key; empty for an unknown account. */
+  itemsOf(account: string): ReadonlyMap<string, AccountEvent<K>> {
+    return this.accounts.get(account)?.items ?? NO_ITEMS;
+  }
+
+  /** Tells `observer` of every `watch` (the socket was just sent a snapshot or a replay of the account). */
+  observeWatches(observer: (socket: GatewaySocket, account: string) => void): void {
+    this.watchObserver = observer;
+  }
+
+  /**
+   * Hands a derived event of `account` to one of its watchers, through the same slow-client delivery as the stream's
+   * own events: written now when the watcher keeps up, else conflated to the account's latest and written after the
+   * events it is owed (dropped if based on an older state than it then holds). `seq`: the account's seq it is based on.
+   */
+  sendDerived(socket: GatewaySocket, account: string, seq: number, frame: string, event: string): void {
+    this.delivery.deliverDerived(socket, account, { seq, frame, recorder: this.derivedRecorder(event) });
+  }
+
+  private derivedRecorder(event: string): DeliveryRecorder {
+    let recorder = this.derivedRecorders.get(event);
+    if (!recorder) {
+      recorder = this.metrics.deliveryRecorder(this.options.namespace, event);
+      this.derivedRecorders.set(event, recorder);
+    }
+    return recorder;
   }
 
   private sendSnapshot(socket: GatewaySocket, account: string, state: AccountState<K>): void {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { QuoteChannel } from './channels/quote.channel.js';
 import { DelayedMarketData } from './delayed-market-data.js';
 import { ExchangeSessions } from './exchange-sessions.js';
 import { MarketDataChannels, MARKET_DATA_KINDS } from './market-data-channels.js';
@@ -20,6 +21,6 @@ import { MarketDataService } from './market-data.service.js';
     ExchangeSessions,
     ...MARKET_DATA_KINDS.map((descriptor) => descriptor.handler as new (...dependencies: never[]) => unknown),
   ],
-  exports: [MarketDataService],
+  exports: [MarketDataService, QuoteChannel],
 })
 export class MarketDataModule {}
