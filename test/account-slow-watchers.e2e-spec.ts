@@ -3,12 +3,12 @@ import { Redis } from 'ioredis';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TradewireClient, type Order, type TradewireError } from '#libs/client';
-import { NAMESPACES, type AccountSubscribeResponse, type WireError } from '#libs/contracts';
+import { NAMESPACES, type AccountSubscribeResponse, type PositionsValuation, type WireError } from '#libs/contracts';
 import { orderEvent } from './support/account-log.js';
 import { FrameTamperProxy } from './support/frame-tamper-proxy.js';
 import { collect, connectClient, GatewayProcess, request, sleep } from './support/gateway.js';
 import { NatsServer, RedisServer, waitFor } from './support/processes.js';
-import { hsToken } from './support/tokens.js';
+import { FULL_LICENCE, hsToken } from './support/tokens.js';
 
 /**
  * Account watchers that stop reading. The slow client is a real socket.io-client (and, for the replay, the SDK)
@@ -77,13 +77,14 @@ describe('slow account watchers', () => {
   const proxies: FrameTamperProxy[] = [];
 
   /** A gateway on both engine transports, reached through a proxy that can stop reading (WS frames pass as they are). */
-  const startBehindProxy = async (graceMs: number): Promise<{ gateway: GatewayProcess; proxy: FrameTamperProxy }> => {
+  const startBehindProxy = async (graceMs: number, env: Record<string, string> = {}): Promise<{ gateway: GatewayProcess; proxy: FrameTamperProxy }> => {
     const gateway = await GatewayProcess.start({
       ENGINE_TRANSPORT: 'nats,redis',
       NATS_URL: nats.url,
       REDIS_URL: redis.url,
       SLOW_CLIENT_GRACE_MS: String(graceMs),
       WS_COMPRESSION: 'off',
+      ...env,
     });
     gateways.push(gateway);
     const proxy = await FrameTamperProxy.start(gateway.port);
@@ -245,5 +246,67 @@ describe('slow account watchers', () => {
     } finally {
       client.close();
     }
+  }, 120_000);
+
+  it('holds back gateway valuations for a watcher that fell behind: after what it is owed, only the latest per account, and none older than the positions it holds', async () => {
+    const account = 'ACC-SLOW-3';
+    const aapl = 'NASDAQ:AAPL';
+    const { gateway, proxy } = await startBehindProxy(60_000, { VALUATION_INTERVAL_MS: '100' });
+    const token = await hsToken({ sub: 'slow-valued', lic: FULL_LICENCE, accounts: [account] });
+    const positions = await connectClient(proxy.url, NAMESPACES.positions, { auth: { token }, forceNew: true });
+    // What the watcher receives, in order: engine positions and gateway valuations (the AAPL price they show).
+    const received: { event: 'position' | 'valuation'; seq: number; price?: string }[] = [];
+    positions.socket.on('position', (position: PositionFrame) => received.push({ event: 'position', seq: position.seq }));
+    positions.socket.on('positions:valuation', (valuation: PositionsValuation) => received.push({ event: 'valuation', seq: valuation.seq, price: valuation.items.find((item) => item.symbol === aapl)?.marketPrice }));
+    const errors = collect<WireError>(positions.socket, 'error');
+    const publishQuote = (last: string) => natsPublisher.publish('md.quote.NASDAQ.AAPL', JSON.stringify({ bid: last, ask: last, bidSize: '1', askSize: '1', last, lastSize: '1', volume: '1', ts: Date.now() }));
+
+    await redisPublisher.publish(`acct.${account}.position`, JSON.stringify(positionEvent(aapl, 10))); // marked at 101.00
+    expect((await request<AccountSubscribeResponse>(positions.socket, 'subscribe', { accounts: [account] })).ok).toBe(true);
+    await waitFor('the valuer to hold the quotes', async () => ((await gateway.metric('tradewire_valuation_instruments', { price: 'realtime' })) >= 1 ? true : undefined));
+    publishQuote('102.00');
+    await waitFor('a first valuation', () => (received.some((r) => r.event === 'valuation' && r.price === '102.00') ? true : undefined), 10_000, 50);
+
+    // The client stops reading; positions of other instruments (no quotes: never revalued) back its connection up.
+    pause(proxy);
+    const behind = () => gateway.metric('tradewire_slow_client_events_total', { namespace: NAMESPACES.positions, action: 'behind' });
+    let quantity = 0;
+    for (let batch = 0; batch < 200 && (await behind()) === 0; batch++) {
+      const pipeline = redisPublisher.pipeline();
+      for (let round = 0; round < 500; round++) for (const symbol of SYMBOLS.slice(1)) pipeline.publish(`acct.${account}.position`, JSON.stringify(positionEvent(symbol, ++quantity)));
+      await pipeline.exec();
+      await sleep(20);
+    }
+    expect(await behind()).toBeGreaterThanOrEqual(1);
+
+    // Held back: the price moves for a dozen valuation rounds; each builds a valuation the watcher is owed.
+    const built = () => gateway.metric('tradewire_valuations_total', { namespace: NAMESPACES.positions });
+    const written = () => gateway.metric('tradewire_messages_sent_total', { namespace: NAMESPACES.positions, event: 'positions:valuation' });
+    const [builtBefore, writtenBefore] = [await built(), await written()];
+    for (let tick = 1; tick <= 24; tick++) {
+      publishQuote(`${103 + tick}.00`);
+      await sleep(50);
+    }
+    await waitFor('valuations built while it is behind', async () => ((await built()) >= builtBefore + 5 ? true : undefined), 10_000, 100);
+    // None written meanwhile: the latest waits for the watcher, the others were replaced.
+    expect(await written()).toBeLessThanOrEqual(writtenBefore + 1);
+    const lastPrice = '127.00';
+
+    resume(proxy);
+    await waitFor('the valuation at the last price', () => (received.at(-1)?.event === 'valuation' && received.at(-1)?.price === lastPrice ? true : undefined), 30_000, 100);
+    await sleep(500);
+    const afterStall = received.slice(received.findIndex((r) => r.event === 'valuation' && r.price === '102.00') + 1).filter((r) => r.event === 'valuation');
+    // Of the dozen or more built during the stall, the latest (and at most one written as it began).
+    expect(afterStall.length).toBeLessThanOrEqual(2);
+    expect(afterStall.at(-1)?.price).toBe(lastPrice);
+    // Never a valuation based on an older state than the positions the watcher had already been sent.
+    let positionSeq = 0;
+    for (const frame of received) {
+      if (frame.event === 'position') positionSeq = Math.max(positionSeq, frame.seq);
+      else expect(frame.seq).toBeGreaterThanOrEqual(positionSeq);
+    }
+    expect(errors).toEqual([]);
+    expect(await gateway.metric('tradewire_slow_client_events_total', { namespace: NAMESPACES.positions, action: 'disconnected' })).toBe(0);
+    positions.socket.io.engine.close();
   }, 120_000);
 });
