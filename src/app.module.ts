@@ -14,6 +14,7 @@ import { LicensingModule } from './licensing/licensing.module.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MarketDataModule } from './market-data/market-data.module.js';
 import { OrdersModule } from './orders/orders.module.js';
+import { ValuationModule } from './valuation/valuation.module.js';
 
 /**
  * The application: the configuration and logger (the only global module), the engine (transports, routes from the
@@ -39,6 +40,7 @@ export class AppModule {
         ComplianceModule,
         AdminModule,
         LifecycleModule,
+        ValuationModule,
       ],
       providers: [MetricsPort],
     };

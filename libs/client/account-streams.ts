@@ -6,6 +6,9 @@ import {
   type AccountSubscribeRequest,
   type AccountSubscribeResponse,
   type OrderStatus,
+  type PortfolioValuation,
+  type PositionsValuation,
+  VALUATION_EVENTS,
 } from '#libs/contracts';
 import { checkAccountSubscribe } from './argument-checks.js';
 import type { ConnectionHub, NamespaceChannel } from './connection.js';
@@ -13,7 +16,7 @@ import { TypedEmitter, type ListenerArgs } from './emitter.js';
 import { BadFrameError, listenerFailed, TradewireError } from './errors.js';
 import { asTradewireError, isRestoredOnReconnect } from './market-data.js';
 import type { AccountSnapshotInfo, AccountSubscribeOptions, AccountSubscriptionEvents, Order, OrderEvents, Portfolio, PortfolioEvents, Position, PositionEvents, StreamDiagnostics } from './types.js';
-import { isAccountEvent, isObject } from './wire-checks.js';
+import { isAccountEvent, isObject, isValuation } from './wire-checks.js';
 import { oncePerTurn } from './once-per-turn.js';
 
 const KIND_NAMESPACE = { order: NAMESPACES.orders, position: NAMESPACES.positions, portfolio: NAMESPACES.portfolio } as const;
@@ -25,12 +28,30 @@ const ACCOUNT_SUBSCRIBE_TIMEOUT_MS = 65_000;
 const DONE_STATUSES: readonly OrderStatus[] = ['filled', 'canceled', 'rejected', 'expired'];
 
 /** The client-side state of one account stream kind; every store counts its changes in `version`. */
-export abstract class AccountStore<E> {
+export abstract class AccountStore<E extends { seq: number }> {
   /** Grows by one at every change: cheap change detection for UI frameworks. */
   version = 0;
   abstract apply(event: E): void;
   abstract replace(account: string, items: E[]): void;
   abstract clear(account?: string): void;
+  /** The held item that `item` would replace. */
+  protected abstract held(item: E): E | undefined;
+  protected abstract put(item: E): void;
+
+  /**
+   * Gateway valuations: each item replaces the held one only while that is still the engine state it revalued (the
+   * same seq); a valuation of an older state, or of an item the store does not hold, is ignored. True when any applied.
+   */
+  applyValuation(items: readonly E[]): boolean {
+    let applied = false;
+    for (const item of items) {
+      if (this.held(item)?.seq !== item.seq) continue;
+      this.put(item);
+      applied = true;
+    }
+    if (applied) this.version++;
+    return applied;
+  }
 }
 
 /** Orders by `orderId`, open and done. */
@@ -66,6 +87,14 @@ export class OrderStore extends AccountStore<Order> {
     this.version++;
   }
 
+  protected held(order: Order): Order | undefined {
+    return this.orders.get(order.orderId);
+  }
+
+  protected put(order: Order): void {
+    this.orders.set(order.orderId, order);
+  }
+
   replace(account: string, items: Order[]): void {
     for (const [id, order] of this.orders) if (order.account === account) this.orders.delete(id);
     for (const item of items) this.orders.set(item.orderId, item);
@@ -99,10 +128,18 @@ export class PositionStore extends AccountStore<Position> {
   }
 
   apply(position: Position): void {
+    this.put(position);
+    this.version++;
+  }
+
+  protected held(position: Position): Position | undefined {
+    return this.get(position.account, position.symbol);
+  }
+
+  protected put(position: Position): void {
     let account = this.positions.get(position.account);
     if (!account) this.positions.set(position.account, (account = new Map<string, Position>()));
     account.set(position.symbol, position);
-    this.version++;
   }
 
   replace(account: string, items: Position[]): void {
@@ -134,6 +171,14 @@ export class PortfolioStore extends AccountStore<Portfolio> {
   apply(portfolio: Portfolio): void {
     this.portfolios.set(portfolio.account, portfolio);
     this.version++;
+  }
+
+  protected held(portfolio: Portfolio): Portfolio | undefined {
+    return this.portfolios.get(portfolio.account);
+  }
+
+  protected put(portfolio: Portfolio): void {
+    this.portfolios.set(portfolio.account, portfolio);
   }
 
   replace(account: string, items: Portfolio[]): void {
@@ -178,6 +223,13 @@ export class AccountSubscription<K extends AccountKind> extends TypedEmitter<Eve
     this.active = false;
     this.owner.release(this);
     this.removeAllListeners();
+  }
+
+  /** @internal A gateway valuation (positions and portfolio only). */
+  deliverValuation(valuation: PositionsValuation | PortfolioValuation): void {
+    if (!this.active) return;
+    (this.emit as (event: string, ...rest: unknown[]) => void)('valuation', valuation);
+    (this.emit as (event: string, ...rest: unknown[]) => void)('revalued', valuation.account);
   }
 
   /** @internal */
@@ -256,6 +308,8 @@ export class AccountStreamClient<K extends AccountKind, S extends AccountStore<A
     const events = ACCOUNT_STREAM_EVENTS[this.kind];
     channel.listen(events.live, (event: unknown) => this.onLive(event));
     channel.listen(events.snapshot, (snapshot: unknown) => this.onSnapshot(snapshot));
+    if (this.kind === 'position') channel.listen(VALUATION_EVENTS.positions, (valuation: unknown) => this.onValuation(valuation));
+    if (this.kind === 'portfolio') channel.listen(VALUATION_EVENTS.portfolio, (valuation: unknown) => this.onValuation(valuation));
     channel.onDisconnected(() => {
       this.serverHolds = null;
       this.connectionEpoch++;
@@ -400,6 +454,25 @@ export class AccountStreamClient<K extends AccountKind, S extends AccountStore<A
     const items = snapshot.items;
     if (!Array.isArray(items)) return null;
     return items.every((item) => isAccountEvent(this.kind, item)) ? (items) : null;
+  }
+
+  /**
+   * A gateway valuation (docs/protocol.md §6.8): derived from the gateway's quotes, not an engine event. It changes the
+   * store's figures but never the account's seq (so `since` and duplicate detection stay the engine's), and is not
+   * replayed after a reconnect: the next one comes with the next price move.
+   */
+  private onValuation(valuation: unknown): void {
+    const event = this.kind === 'position' ? VALUATION_EVENTS.positions : VALUATION_EVENTS.portfolio;
+    let items: AccountEvent<K>[];
+    if (this.kind === 'position' && isValuation('position', valuation)) items = valuation.items as unknown as AccountEvent<K>[];
+    else if (this.kind === 'portfolio' && isValuation('portfolio', valuation)) items = [valuation.portfolio as unknown as AccountEvent<K>];
+    else {
+      this.reportError(new BadFrameError(event, 'not a gateway valuation', valuation));
+      return;
+    }
+    // Valuations of an account the SDK is not following (or no longer holds) change nothing.
+    if (!this.cursors.has(valuation.account) || !this.store.applyValuation(items)) return;
+    for (const subscription of this.subscriptions) if (subscription.follows(valuation.account)) subscription.deliverValuation(valuation);
   }
 
   private onLive(event: unknown): void {

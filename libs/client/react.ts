@@ -106,7 +106,7 @@ export function useTrades(instrument: string, options: { throttleMs?: number; li
   return options.limit !== undefined && tape.length > options.limit ? tape.slice(tape.length - options.limit) : tape;
 }
 
-interface ListStore<E> extends AccountStore<E> {
+interface ListStore<E extends { seq: number }> extends AccountStore<E> {
   list(): readonly E[];
 }
 
@@ -121,6 +121,7 @@ function useAccountStream<K extends AccountKind>(
     const subscription = stream.subscribe(key === '' ? {} : { accounts: key.split(',') });
     subscription.on('event', rerender);
     subscription.on('snapshot', rerender);
+    subscription.on('revalued', rerender);
     return () => subscription.unsubscribe();
   }, [stream, key]);
   const version = stream.store.version;

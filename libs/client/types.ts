@@ -8,10 +8,13 @@ import type {
   Namespace,
   OrderSide,
   OrderType,
+  PortfolioValuation,
+  PositionsValuation,
   QuoteData,
   SessionPayload,
   SystemPayload,
   TradeData,
+  ValuationMark,
   WelcomePayload,
 } from '#libs/contracts';
 import type { BackoffOptions } from './backoff.js';
@@ -165,8 +168,14 @@ export interface MarketDataSubscriptionEvents {
 // ---------------------------------------------------------------- account streams
 
 export type Order = AccountEvent<'order'>;
-export type Position = AccountEvent<'position'>;
-export type Portfolio = AccountEvent<'portfolio'>;
+/**
+ * A position as the engine last sent it, or as the gateway revalued it since (live mark-to-market): then `source` is
+ * `'gateway'`, with the `quoteTs` of the quote used and `delayed` for a delayed price. Quantities and realized P&L are
+ * always the engine's.
+ */
+export type Position = AccountEvent<'position'> & Partial<ValuationMark>;
+/** A portfolio as the engine last sent it, or revalued by the gateway (`source: 'gateway'`, see Position). */
+export type Portfolio = AccountEvent<'portfolio'> & Partial<ValuationMark>;
 
 export interface AccountSubscribeOptions {
   /** Accounts to follow; all the token's accounts when left out. */
@@ -196,6 +205,8 @@ export interface AccountSubscriptionEvents<E> {
   reset: (info: AccountSnapshotInfo) => void;
   /** After a reconnect: the server replays what was missed. */
   replay: (info: AccountReplayInfo) => void;
+  /** A gateway valuation changed the store's figures for `account` (positions and portfolio only; see `valuation`). */
+  revalued: (account: string) => void;
   error: (error: TradewireError) => void;
 }
 
@@ -204,9 +215,13 @@ export interface OrderEvents extends AccountSubscriptionEvents<Order> {
 }
 export interface PositionEvents extends AccountSubscriptionEvents<Position> {
   position: (position: Position) => void;
+  /** The gateway revalued positions of an account from its quotes (applied to the store first); not an engine event. */
+  valuation: (valuation: PositionsValuation) => void;
 }
 export interface PortfolioEvents extends AccountSubscriptionEvents<Portfolio> {
   portfolio: (portfolio: Portfolio) => void;
+  /** The gateway revalued the account's portfolio from its quotes (applied to the store first); not an engine event. */
+  valuation: (valuation: PortfolioValuation) => void;
 }
 
 // ---------------------------------------------------------------- order commands

@@ -1,4 +1,4 @@
-import { isErrorCode, parseStream, type AccountEvent, type AccountKind, type BookData, type BookLevel, type MdChannel, type MdMessage, type QuoteData, type TradeData, type WireError } from '#libs/contracts';
+import { isErrorCode, parseStream, type AccountEvent, type AccountKind, type BookData, type BookLevel, type MdChannel, type MdMessage, type PortfolioValuation, type PositionsValuation, type QuoteData, type TradeData, type ValuationMark, type WireError } from '#libs/contracts';
 
 /** Checks on what arrives from the server: the SDK trusts no frame's shape until one of these has passed. */
 
@@ -60,4 +60,20 @@ const ACCOUNT_KEY: Record<AccountKind, string> = { order: 'orderId', position: '
 
 export function isAccountEvent<K extends AccountKind>(kind: K, value: unknown): value is AccountEvent<K> {
   return isObject(value) && isString(value.account) && isSeq(value.seq) && isString(value[ACCOUNT_KEY[kind]]);
+}
+
+/** A gateway-revalued item: an account event with `source: 'gateway'` and the quote time it used. */
+function isValued<K extends 'position' | 'portfolio'>(kind: K, value: unknown): value is AccountEvent<K> & ValuationMark {
+  if (!isAccountEvent(kind, value)) return false;
+  const mark = value as Partial<Record<keyof ValuationMark, unknown>>;
+  return mark.source === 'gateway' && typeof mark.quoteTs === 'number' && typeof mark.delayed === 'boolean';
+}
+
+/** A `positions:valuation` (kind `position`) or `portfolio:valuation` (kind `portfolio`) the SDK can apply. */
+export function isValuation(kind: 'position', value: unknown): value is PositionsValuation;
+export function isValuation(kind: 'portfolio', value: unknown): value is PortfolioValuation;
+export function isValuation(kind: 'position' | 'portfolio', value: unknown): boolean {
+  if (!isObject(value) || !isString(value.account) || !isSeq(value.seq) || value.source !== 'gateway') return false;
+  if (kind === 'position') return Array.isArray(value.items) && value.items.every((item) => isValued('position', item) && item.account === value.account);
+  return isValued('portfolio', value.portfolio) && value.portfolio.account === value.account;
 }

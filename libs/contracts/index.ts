@@ -5,3 +5,4 @@ export * from './engine-subjects.js';
 export * from './licence-parser.js';
 export * from './orders.js';
 export * from './book-checksum.js';
+export * from './valuation.js';

@@ -3,6 +3,7 @@ import { MD_CHANNELS, type Decimal, type MdChannel, type OrderSide, type OrderSt
 import type { WireError } from './error-codes.js';
 import type { Licence } from './licence.js';
 import type { DeadmanEvent, OrderAmendRequest, OrderAmendResponse, OrderDeadmanRequest, OrderDeadmanResponse, OrderCancelAllRequest, OrderCancelAllResponse, OrderCancelRequest, OrderCancelResponse, OrderSubmitRequest, OrderSubmitResponse } from './orders.js';
+import type { PortfolioValuation, PositionsValuation } from './valuation.js';
 
 /** Socket.IO namespaces, one per domain, all on one port. */
 export const NAMESPACES = {
@@ -382,6 +383,9 @@ export interface ServerToClientEvents {
   'positions:snapshot': (payload: PositionsSnapshot) => void;
   'portfolio:snapshot': (payload: PortfolioSnapshot) => void;
   deadman: (payload: DeadmanEvent) => void;
+  /** Gateway valuations (live mark-to-market, docs/protocol.md §6.8): derived, not sequenced, never replayed. */
+  'positions:valuation': (payload: PositionsValuation) => void;
+  'portfolio:valuation': (payload: PortfolioValuation) => void;
 }
 
 /**

@@ -1,9 +1,12 @@
 import type { AccountEvent, AccountFieldsByKind, AccountKind, AccountSubscribed } from '#libs/contracts';
-import type { DeliveryCounters, GatewayMetrics, UsageMeter } from '#libs/observability';
+import type { DeliveryCounters, DeliveryRecorder, GatewayMetrics, UsageMeter } from '#libs/observability';
+import { AccountDelivery, type AccountCatchUp, type AccountFrame } from './account-delivery.js';
 import { liveEventsAfterRead, type AccountLogAttachment } from './account-log.js';
+import { DEFLATED, writePacket } from './connection-backpressure.js';
 import type { EngineStamp, Validated } from './engine-event-validators.js';
 import { engineConnectionOf, type GatewaySocket } from './gateway-socket.js';
 import { eventPacketPrefix } from './socket-packet.js';
+import { DEFAULT_SLOW_CLIENT_POLICY, type SlowClientPolicy } from './stream-fanout.js';
 
 export interface AccountStreamOptions<K extends AccountKind> {
   kind: K;
@@ -18,6 +21,8 @@ export interface AccountStreamOptions<K extends AccountKind> {
   replayDepth: number;
   /** The engine event validator of this kind, for events read back from the account log. */
   validate: (payload: unknown) => Validated<EngineStamp & { fields: AccountFieldsByKind[K] }>;
+  /** The market-data fan-out's slow-client policy, applied to account watchers too (default: its defaults). */
+  slowClients?: SlowClientPolicy;
 }
 
 /** A live engine event as it came in, kept until the account is hydrated so that hydration can add what the log lacks. */
@@ -30,8 +35,10 @@ interface ReceivedEvent<K extends AccountKind> {
 interface AccountState<K extends AccountKind> {
   seq: number;
   items: Map<string, AccountEvent<K>>;
-  /** Recent events as serialized frames, oldest first, for replay. */
-  log: { seq: number; frame: string }[];
+  /** Recent events as serialized frames, oldest first, for replay and for watchers catching up. */
+  log: LoggedFrame[];
+  /** The seq of the newest event trimmed off the log (0: none yet): a watcher at or past it can catch up from the log. */
+  trimmedThrough: number;
   /** True once the state was rebuilt from the account log (always false without one). */
   hydrated: boolean;
   /** The hydration in flight, shared by every subscriber that waits for it. */
@@ -40,8 +47,16 @@ interface AccountState<K extends AccountKind> {
   received: ReceivedEvent<K>[];
 }
 
+/** A logged event: its frame and the snapshot key it replaced, for per-key catch-up. */
+interface LoggedFrame extends AccountFrame {
+  key: string;
+}
+
 export type AccountApplyOutcome = 'applied' | 'stale';
 export type AccountHydrationOutcome = 'hydrated' | 'failed' | 'timeout';
+
+const NO_WATCHERS: ReadonlySet<GatewaySocket> = new Set();
+const NO_ITEMS: ReadonlyMap<string, never> = new Map<string, never>();
 
 /** Two deliveries of one engine event (live and from the log) have the same fingerprint. */
 function fingerprintOf(ts: number, engineSeq: number | undefined, fields: unknown): string {
@@ -62,6 +77,14 @@ export class AccountStream<K extends AccountKind> {
   private readonly livePrefix: string;
   private readonly snapshotPrefix: string;
   private accountLog?: AccountLogAttachment;
+  /** Writes live events to each watcher, or holds its cursor while its connection is backed up (slow clients). */
+  private readonly delivery: AccountDelivery;
+  private readonly liveDelivery: DeliveryRecorder;
+  private readonly snapshotDelivery: DeliveryRecorder;
+  /** Derived events' bookkeeping (gateway valuations): who just got a snapshot or a replay. */
+  private watchObserver?: (socket: GatewaySocket, account: string) => void;
+  /** Derived events' metrics, per event name, resolved once. */
+  private readonly derivedRecorders = new Map<string, DeliveryRecorder>();
 
   constructor(
     private readonly options: AccountStreamOptions<K>,
@@ -70,6 +93,19 @@ export class AccountStream<K extends AccountKind> {
   ) {
     this.livePrefix = eventPacketPrefix(options.namespace, options.liveEvent);
     this.snapshotPrefix = eventPacketPrefix(options.namespace, options.snapshotEvent);
+    this.liveDelivery = metrics.deliveryRecorder(options.namespace, options.liveEvent);
+    this.snapshotDelivery = metrics.deliveryRecorder(options.namespace, options.snapshotEvent);
+    // Orders are never skipped; a position or a portfolio is the whole state of its key, so a watcher that fell behind
+    // needs only the latest of each (whoever produced it: every event of the stream goes through `applyTo`).
+    const catchUp: AccountCatchUp = options.kind === 'order' ? 'complete' : 'latest-per-key';
+    this.delivery = new AccountDelivery(
+      options.namespace,
+      catchUp,
+      options.slowClients ?? DEFAULT_SLOW_CLIENT_POLICY,
+      { framesAfter: (account, seq, mode) => this.framesAfter(account, seq, mode), snapshot: (account) => this.snapshotFrame(account) },
+      metrics,
+      (socket, frame, recorder) => this.write(socket, frame, recorder ?? this.liveDelivery),
+    );
   }
 
   /**
@@ -82,13 +118,12 @@ export class AccountStream<K extends AccountKind> {
       state.received.push({ ts, engineSeq, fields });
       if (state.received.length > this.options.replayDepth) state.received.splice(0, state.received.length - this.options.replayDepth);
     }
-    const frame = this.applyTo(state, account, ts, engineSeq, fields);
-    if (frame === null) return 'stale';
+    const logged = this.applyTo(state, account, ts, engineSeq, fields);
+    if (logged === null) return 'stale';
     const sockets = this.watchers.get(account);
     if (sockets && sockets.size > 0) {
-      const now = Date.now();
-      for (const socket of sockets) this.write(socket, frame, this.options.liveEvent);
-      this.metrics.latency(this.options.namespace, Math.max(0, now - ts) / 1000);
+      for (const socket of sockets) this.delivery.deliver(socket, account, logged);
+      this.liveDelivery.latency(Math.max(0, Date.now() - ts) / 1000);
     }
     return 'applied';
   }
@@ -152,7 +187,7 @@ export class AccountStream<K extends AccountKind> {
    */
   private rebuild(account: string, payloads: unknown[]): void {
     const previous = this.stateOf(account);
-    const fresh: AccountState<K> = { seq: 0, items: new Map(), log: [], hydrated: true, received: [] };
+    const fresh: AccountState<K> = { seq: 0, items: new Map(), log: [], trimmedThrough: 0, hydrated: true, received: [] };
     let numbered = false;
     const readFingerprints: string[] = [];
     for (const payload of payloads) {
@@ -169,8 +204,8 @@ export class AccountStream<K extends AccountKind> {
     this.accounts.set(account, fresh);
   }
 
-  /** Sequences one event into the state; its serialized frame, or null when it is stale. */
-  private applyTo(state: AccountState<K>, account: string, ts: number, engineSeq: number | undefined, fields: AccountFieldsByKind[K]): string | null {
+  /** Sequences one event into the state; its logged frame, or null when it is stale. */
+  private applyTo(state: AccountState<K>, account: string, ts: number, engineSeq: number | undefined, fields: AccountFieldsByKind[K]): LoggedFrame | null {
     if (engineSeq !== undefined && engineSeq <= state.seq) return null;
     state.seq = engineSeq ?? state.seq + 1;
     const event = { account, seq: state.seq, ts, ...fields } as AccountEvent<K>;
@@ -178,10 +213,36 @@ export class AccountStream<K extends AccountKind> {
     state.items.delete(key); // re-insert so that iteration order is recency order
     state.items.set(key, event);
     if (state.items.size > this.options.maxItems) state.items.delete(state.items.keys().next().value as string);
-    const frame = `${this.livePrefix}${JSON.stringify(event)}]`;
-    state.log.push({ seq: state.seq, frame });
-    if (state.log.length > this.options.replayDepth) state.log.splice(0, state.log.length - this.options.replayDepth);
-    return frame;
+    const logged: LoggedFrame = { seq: state.seq, frame: `${this.livePrefix}${JSON.stringify(event)}]`, key };
+    state.log.push(logged);
+    // Trimmed an eighth at a time: shifting a full log (10,000 entries) on every event cost more than the event itself.
+    if (state.log.length > this.options.replayDepth + (this.options.replayDepth >> 3)) {
+      const trimmed = state.log.splice(0, state.log.length - this.options.replayDepth);
+      state.trimmedThrough = trimmed[trimmed.length - 1].seq;
+    }
+    return logged;
+  }
+
+  /** The logged events after `seq` (see AccountBacklog.framesAfter). */
+  private framesAfter(account: string, seq: number, catchUp: AccountCatchUp): readonly AccountFrame[] | null {
+    const state = this.accounts.get(account);
+    if (!state || seq < state.trimmedThrough) return null;
+    const log = state.log;
+    // The log is in seq order: find the first entry after `seq`.
+    let low = 0;
+    let high = log.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (log[middle].seq <= seq) low = middle + 1;
+      else high = middle;
+    }
+    if (catchUp === 'complete') return log.slice(low);
+    const latest: AccountFrame[] = [];
+    for (let i = low; i < log.length; i++) {
+      const entry = log[i];
+      if (state.items.get(entry.key)?.seq === entry.seq) latest.push(entry);
+    }
+    return latest;
   }
 
   /**
@@ -201,7 +262,7 @@ export class AccountStream<K extends AccountKind> {
       if (reachesBack) {
         for (const entry of state.log) {
           if (entry.seq <= since) continue;
-          this.write(socket, entry.frame, this.options.liveEvent);
+          this.write(socket, entry.frame, this.liveDelivery);
           replayed++;
         }
       } else {
@@ -229,6 +290,8 @@ export class AccountStream<K extends AccountKind> {
       this.watchedBySocket.set(socket.id, watched);
     }
     watched.add(account);
+    this.delivery.watching(socket, account, state.seq);
+    this.watchObserver?.(socket, account);
     return { account, seq: state.seq, replayed, resetRequired };
   }
 
@@ -237,6 +300,7 @@ export class AccountStream<K extends AccountKind> {
     if (!sockets?.delete(socket)) return false;
     if (sockets.size === 0) this.watchers.delete(account);
     this.watchedBySocket.get(socket.id)?.delete(account);
+    this.delivery.unwatching(socket, account);
     this.metrics.subscriptionsChanged(this.options.namespace, -1);
     this.usage?.accountUnwatched(socket.data.user.tenant, socket.data.user.userId, this.options.namespace);
     return true;
@@ -250,26 +314,80 @@ export class AccountStream<K extends AccountKind> {
     for (const account of this.watchedBy(socket)) this.unwatch(socket, account);
     this.watchedBySocket.delete(socket.id);
     this.deliveredBySocket.delete(socket.id);
+    this.delivery.removeSocket(socket);
   }
 
   seqOf(account: string): number {
     return this.accounts.get(account)?.seq ?? 0;
   }
 
+  // ---- Derived events (gateway valuations, docs/protocol.md §6.8): read the engine state and write to the watchers,
+  // never sequenced, logged or replayed.
+
+  /** The accounts watched on this replica right now. */
+  watchedAccounts(): IterableIterator<string> {
+    return this.watchers.keys();
+  }
+
+  /** The sockets watching `account` here (empty when none). */
+  watchersOf(account: string): ReadonlySet<GatewaySocket> {
+    return this.watchers.get(account) ?? NO_WATCHERS;
+  }
+
+  /** The account's items as the engine last sent them (the snapshot state), by key; empty for an unknown account. */
+  itemsOf(account: string): ReadonlyMap<string, AccountEvent<K>> {
+    return this.accounts.get(account)?.items ?? NO_ITEMS;
+  }
+
+  /** Tells `observer` of every `watch` (the socket was just sent a snapshot or a replay of the account). */
+  observeWatches(observer: (socket: GatewaySocket, account: string) => void): void {
+    this.watchObserver = observer;
+  }
+
+  /**
+   * Hands a derived event of `account` to one of its watchers, through the same slow-client delivery as the stream's
+   * own events: written now when the watcher keeps up, else conflated to the account's latest and written after the
+   * events it is owed (dropped if based on an older state than it then holds). `seq`: the account's seq it is based on.
+   */
+  sendDerived(socket: GatewaySocket, account: string, seq: number, frame: string, event: string): void {
+    this.delivery.deliverDerived(socket, account, { seq, frame, recorder: this.derivedRecorder(event) });
+  }
+
+  private derivedRecorder(event: string): DeliveryRecorder {
+    let recorder = this.derivedRecorders.get(event);
+    if (!recorder) {
+      recorder = this.metrics.deliveryRecorder(this.options.namespace, event);
+      this.derivedRecorders.set(event, recorder);
+    }
+    return recorder;
+  }
+
   private sendSnapshot(socket: GatewaySocket, account: string, state: AccountState<K>): void {
+    this.write(socket, this.snapshotOf(account, state).frame, this.snapshotDelivery);
+  }
+
+  private snapshotFrame(account: string): AccountFrame {
+    return this.snapshotOf(account, this.stateOf(account));
+  }
+
+  private snapshotOf(account: string, state: AccountState<K>): AccountFrame {
     const items = [...state.items.values()];
     const payload =
       this.options.itemKey === undefined || this.options.kind === 'portfolio'
         ? { account, seq: state.seq, portfolio: items[items.length - 1] ?? null }
         : { account, seq: state.seq, items };
-    this.write(socket, `${this.snapshotPrefix}${JSON.stringify(payload)}]`, this.options.snapshotEvent);
+    return { seq: state.seq, frame: `${this.snapshotPrefix}${JSON.stringify(payload)}]` };
   }
 
-  private write(socket: GatewaySocket, frame: string, event: string): void {
+  /**
+   * Straight to the WebSocket when nothing waits in engine.io (see writePacket). Deflatable as engine.io would send it:
+   * where a client negotiated permessage-deflate, ws compresses a packet from its 1 KB threshold (snapshots, replays).
+   */
+  private write(socket: GatewaySocket, frame: string, recorder: DeliveryRecorder): void {
     const connection = engineConnectionOf(socket);
     if (connection.readyState !== 'open') return;
-    connection.write(frame);
-    this.metrics.sent(this.options.namespace, event, frame.length);
+    writePacket(connection, frame, DEFLATED);
+    recorder.sent(frame.length, 1);
     const delivered = this.deliveredBySocket.get(socket.id);
     if (delivered) {
       delivered.messages += 1;
@@ -280,7 +398,7 @@ export class AccountStream<K extends AccountKind> {
   private stateOf(account: string): AccountState<K> {
     let state = this.accounts.get(account);
     if (!state) {
-      state = { seq: 0, items: new Map(), log: [], hydrated: false, received: [] };
+      state = { seq: 0, items: new Map(), log: [], trimmedThrough: 0, hydrated: false, received: [] };
       this.accounts.set(account, state);
     }
     return state;

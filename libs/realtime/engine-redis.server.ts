@@ -50,10 +50,10 @@ export class EngineRedisServer extends ServerRedis {
 
   // With wildcards Nest passes the subscribed pattern as `channel` and the concrete channel as `pattern`.
   override async handleMessage(channel: string, buffer: string, pub: Parameters<ServerRedis['handleMessage']>[2], pattern: string): Promise<void> {
+    // Account events are appended to the log first, whichever way they are handled (capture ignores other patterns).
+    if (this.accountCapture) this.capture(channel, pattern, buffer);
     const direct = this.routes.handlerFor(channel);
     if (!direct) {
-      // Account patterns never have a direct handler: market data does not reach this lookup.
-      if (this.accountCapture) this.capture(channel, pattern, buffer);
       await super.handleMessage(channel, buffer, pub, pattern);
       return;
     }

@@ -10,7 +10,9 @@ export type EngineDelivery =
   /** Market data: tens of thousands a second, subscribed per subject while local clients want it (NATS), handed by
    * the transports straight to the handler, outside Nest's per-message pipeline; best effort, gaps are visible. */
   | 'hot'
-  /** Account streams: every replica subscribes the whole pattern, and the account log keeps them for `since`. */
+  /** Account streams: every replica subscribes the whole pattern, and the account log keeps them for `since`. Handed
+   * by the transports straight to the handler too (after the account log's capture, where the transport keeps it): an
+   * order event's way to its watcher is latency a trader sees, and Nest's per-message promise chain was part of it. */
   | 'durable'
   /** Low-rate control events (sessions, licence and screen changes): subscribed whole, never kept. */
   | 'control';
@@ -33,21 +35,24 @@ export interface EngineRoute {
 @Injectable()
 export class EngineRoutes {
   private readonly routes = new Map<string, EngineRoute>();
-  private readonly hotHandlers = new Map<string, EngineEventHandler>();
+  private readonly directHandlers = new Map<string, EngineEventHandler>();
 
   add(route: EngineRoute): void {
     if (this.routes.has(route.subject)) throw new Error(`engine subject ${route.subject} is registered twice`);
     this.routes.set(route.subject, route);
-    if (route.delivery === 'hot') this.hotHandlers.set(route.subject, route.handle);
+    if (route.delivery !== 'control') this.directHandlers.set(route.subject, route.handle);
   }
 
   all(): EngineRoute[] {
     return [...this.routes.values()];
   }
 
-  /** The direct handler of a hot pattern: the transports call it without Nest's per-message pipeline. */
+  /**
+   * The direct handler of a hot or durable pattern: the transports call it synchronously with the decoded payload,
+   * without Nest's per-message pipeline. Control patterns (a few events a minute) keep Nest's.
+   */
   handlerFor(pattern: string): EngineEventHandler | undefined {
-    return this.hotHandlers.get(pattern);
+    return this.directHandlers.get(pattern);
   }
 
   /** Patterns a selective transport (NATS) subscribes per concrete subject, while local clients want them. */

@@ -10,7 +10,7 @@ import { subjectMatches } from './subject-matcher.js';
  * Nest's NATS transport, but market-data patterns are not subscribed wholesale: a concrete subject
  * (`md.quote.NASDAQ.AAPL`) is subscribed while some local client wants it and dropped when the last one leaves, so a
  * replica only receives the instruments its own clients watch. Messages go to the handler registered for the wildcard
- * pattern: its direct handler when it is hot (EngineRoutes) (no Nest pipeline per message), else its `@EventPattern` one.
+ * pattern: its direct handler (EngineRoutes: hot and durable kinds, no Nest pipeline per message), else Nest's.
  */
 export class InterestNatsServer extends ServerNats implements EngineInterest {
   private readonly active = new Map<string, Subscription>();
@@ -29,6 +29,27 @@ export class InterestNatsServer extends ServerNats implements EngineInterest {
 
   override getHandlerByPattern(pattern: string): MessageHandler | null {
     return handlerForPattern(this.messageHandlers, pattern, (p) => super.getHandlerByPattern(p));
+  }
+
+  /**
+   * The callback of a pattern Nest subscribes at start (account streams, sessions, licence and screen changes): its
+   * direct handler when it has one (EngineRoutes: durable kinds), called synchronously with the decoded payload, else
+   * Nest's own (deserializer, then its per-message promise chain). The routes are complete before this transport exists.
+   */
+  override getMessageHandler(channel: string): ReturnType<ServerNats['getMessageHandler']> {
+    const direct = this.routes.handlerFor(channel);
+    if (!direct) return super.getMessageHandler(channel);
+    return (error: Error | null, message: { subject: string; headers?: unknown; data: Uint8Array }) => {
+      if (error) {
+        this.logger.error(error);
+        return;
+      }
+      try {
+        direct(decodeEnginePayload(message), new NatsContext([message.subject, message.headers as NatsContext['args'][1]]));
+      } catch (failure) {
+        this.logger.error(failure);
+      }
+    };
   }
 
   override bindEvents(client: NatsConnection): void {

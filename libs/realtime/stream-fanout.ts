@@ -1,16 +1,7 @@
-import { wireError, SERVER_EVENTS } from '#libs/contracts';
 import type { DeliveryCounters, DeliveryRecorder, GatewayMetrics } from '#libs/observability';
+import { connectionHasRoom, DEFLATED, disconnectSlowClient, NOT_DEFLATED, writePacket, type PacketSendOptions } from './connection-backpressure.js';
 import { engineConnectionOf, type EngineConnection, type GatewaySocket } from './gateway-socket.js';
 import { eventPacketPrefix } from './socket-packet.js';
-
-const WS_OPEN = 1;
-/** The engine.io packet type of a message; engine.io prefixes it to every Socket.IO packet it sends. */
-const ENGINE_IO_MESSAGE = '4';
-/** A failed write means the connection is closing; engine.io sees the same error and closes the socket. */
-const ignoreWriteError = (): void => undefined;
-/** ws send options of an `md` frame: whether permessage-deflate (when negotiated) may compress it. */
-const DEFLATED = { compress: true } as const;
-const NOT_DEFLATED = { compress: false } as const;
 
 /**
  * Updates a 'latest' stream keeps for its unthrottled subscribers (`throttleMs` 0 means every update); one further
@@ -188,7 +179,7 @@ export class StreamFanout {
   private readonly event: string;
   private readonly metrics: FanoutMetrics;
   private readonly delivery: DeliveryRecorder;
-  private readonly sendOptions: typeof DEFLATED | typeof NOT_DEFLATED;
+  private readonly sendOptions: PacketSendOptions;
   private readonly slowClients: SlowClientPolicy;
   private readonly resnapshot: (socket: GatewaySocket, stream: string) => void;
   private readonly usage: (socket: GatewaySocket) => DeliveryCounters | undefined;
@@ -354,7 +345,7 @@ export class StreamFanout {
   /** True when the client may be written to now; otherwise it is behind and a recheck (or the disconnect) is armed. */
   private keepsUp(subscriber: Subscriber, now: number): boolean {
     const connection = subscriber.connection;
-    if (connection.writeBuffer.length < this.slowClients.maxQueuedFrames && (connection.transport.socket?.bufferedAmount ?? 0) < this.slowClients.maxQueuedBytes) {
+    if (connectionHasRoom(connection, this.slowClients)) {
       subscriber.behindSince = 0;
       return true;
     }
@@ -365,9 +356,7 @@ export class StreamFanout {
       this.metrics.slowClient(this.namespace, 'disconnected');
       const socket = subscriber.socket;
       this.removeSocket(socket);
-      socket.emit(SERVER_EVENTS.error, wireError('SLOW_CLIENT', `more than ${this.slowClients.graceMs} ms behind the stream`));
-      socket.data.closedBecause = 'SLOW_CLIENT';
-      socket.disconnect(true);
+      disconnectSlowClient(socket, `more than ${this.slowClients.graceMs} ms behind the stream`);
       return false;
     }
     subscriber.recheck ??= setTimeout(() => {
@@ -452,20 +441,8 @@ export class StreamFanout {
     if (oldestTs < Number.POSITIVE_INFINITY) this.delivery.latency(Math.max(0, now - oldestTs) / 1000);
   }
 
-  /**
-   * Writes a Socket.IO packet. Over WebSocket with nothing queued in engine.io, straight to the ws socket as an
-   * engine.io message packet: engine.io's own path (packet object, encode, flush and drain events per packet) cost
-   * about as much as the write itself at trading-floor rates. Order is kept: anything engine.io holds goes first,
-   * because then this frame waits behind it in engine.io too. The direct write says whether to deflate; engine.io
-   * cannot, so a frame that waits in it is recognised by the SelectiveDeflateWsEngine instead.
-   */
   private write(connection: EngineConnection, packet: string): void {
-    const ws = connection.transport.socket;
-    if (connection.transport.name === 'websocket' && ws && ws.readyState === WS_OPEN && connection.writeBuffer.length === 0) {
-      ws.send(ENGINE_IO_MESSAGE + packet, this.sendOptions, ignoreWriteError);
-    } else {
-      connection.write(packet);
-    }
+    writePacket(connection, packet, this.sendOptions);
   }
 
   private hasPending(subscriber: Subscriber): boolean {

@@ -52,6 +52,12 @@ describe('AccountStreamModule.forKind', () => {
     ]);
   });
 
+  it('hands account events to their handler directly (the transports skip Nest\'s per-message pipeline), control events not', () => {
+    const routes = app.get(EngineRoutes);
+    for (const subject of [ENGINE_SUBJECTS.order, ENGINE_SUBJECTS.position, ENGINE_SUBJECTS.portfolio]) expect(routes.handlerFor(subject)).toBeTypeOf('function');
+    expect(routes.handlerFor(ENGINE_SUBJECTS.session)).toBeUndefined();
+  });
+
   it('keeps an account snapshot by symbol, sends it to a watcher, then live events; replays `since`', async () => {
     engineEvent('ACC-1001', position('AAPL', '10'));
     engineEvent('ACC-1001', position('MSFT', '5'));

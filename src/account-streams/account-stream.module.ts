@@ -3,7 +3,7 @@ import { WebSocketGateway } from '@nestjs/websockets';
 import { AccountDirectory } from '#libs/auth';
 import { ACCOUNT_STREAM_EVENTS, type AccountKind, type Namespace } from '#libs/contracts';
 import { GatewayMetrics, ObservabilityModule, UsageMeter } from '#libs/observability';
-import { AccountStream, AccountStreamGateway, GatewayRuntime, type AccountStreamOptions } from '#libs/realtime';
+import { AccountStream, AccountStreamGateway, GATEWAY_RUNTIME_OPTIONS, GatewayRuntime, type AccountStreamOptions, type GatewayRuntimeOptions } from '#libs/realtime';
 import { AuthModule } from '../auth/auth.module.js';
 import { GatewayRuntimeModule } from '../realtime/gateway-runtime.module.js';
 import { accountStreamSettings, STREAM_KIND_REGISTRY, type RegisteredStreamKind } from '../engine/stream-kinds.js';
@@ -42,9 +42,10 @@ export class AccountStreamModule {
     };
     const streamProvider: Provider = {
       provide: accountStreamToken(kind),
-      useFactory: (metrics: GatewayMetrics, usage: UsageMeter) =>
-new AccountStream(options, metrics, usage),
-      inject: [GatewayMetrics, UsageMeter],
+      // Account watchers are held to the market-data fan-out's slow-client policy (the same limits and grace period).
+      useFactory: (metrics: GatewayMetrics, usage: UsageMeter, runtime: GatewayRuntimeOptions) =>
+        new AccountStream({ ...options, slowClients: runtime.slowClients }, metrics, usage),
+      inject: [GatewayMetrics, UsageMeter, GATEWAY_RUNTIME_OPTIONS],
     };
     const eventsProvider: Provider = {
       provide: accountEventsToken(kind),

@@ -68,6 +68,8 @@ export class AppConfig {
   readonly simulatorEnabled: boolean;
   readonly simulatorRate: number;
   readonly simulatorOrderRate: number;
+  /** Live mark-to-market (src/valuation): the most often a watched account is revalued from quotes; 0: off. */
+  readonly valuationIntervalMs: number;
   readonly tokenExpiryWarningMs: number;
   /** Where `/metrics` is served (the main port unless `METRICS_PORT`) and the bearer token it asks for, if any. */
   readonly metrics: { port?: number; token?: string };
@@ -117,6 +119,7 @@ export class AppConfig {
     this.simulatorEnabled = env.SIMULATOR ? env.SIMULATOR === 'on' : this.engineTransports.includes('simulator');
     this.simulatorRate = env.SIMULATOR_RATE;
     this.simulatorOrderRate = env.SIMULATOR_ORDER_RATE;
+    this.valuationIntervalMs = env.VALUATION_INTERVAL_MS;
     this.tokenExpiryWarningMs = env.TOKEN_EXPIRY_WARNING_MS;
     this.metrics = { port: env.METRICS_PORT, token: env.METRICS_TOKEN };
     const rateLimits = readRateLimits(env);
@@ -189,6 +192,7 @@ function crossFieldProblems(env: EnvironmentSchema): string[] {
   const problems: string[] = [];
   const jwtSources = [env.JWT_SECRET, env.JWT_PUBLIC_KEY, env.JWT_JWKS_URL].filter(Boolean).length;
   if (jwtSources > 1) problems.push('JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URL are exclusive: set exactly one');
+  if (env.VALUATION_INTERVAL_MS > 0 && env.VALUATION_INTERVAL_MS < 100) problems.push('VALUATION_INTERVAL_MS must be 0 (off) or at least 100');
   if (env.NODE_ENV === 'production' && jwtSources === 0) {
     problems.push('JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL is required when NODE_ENV=production');
   }

@@ -177,6 +177,13 @@ export class EnvironmentSchema {
   @Max(10_000)
   SIMULATOR_ORDER_RATE = 2;
 
+  /** Live mark-to-market: how often, at most, the gateway revalues a watched account from its quotes; 0: never. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  VALUATION_INTERVAL_MS = 1_000;
+
   @IsOptional()
   @Transform(trimmed)
   @IsIn(['on', 'off'])

@@ -70,6 +70,23 @@ export class DelayedMarketData implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * A stream's latest state kept on the delay line without a delayed subscriber (live mark-to-market values delayed
+   * licences' positions on it), until released; within MD_DELAY_MAX_ENTRIES like the rest.
+   */
+  holdState(stream: string): void {
+    this.delayLine.track(stream, 'state');
+  }
+
+  releaseState(stream: string): void {
+    this.delayLine.untrack(stream);
+  }
+
+  /** The latest state of a stream the delay line has released (none before it was recorded for MD_DELAY_MS). */
+  latestReleased(stream: string): DelayedEntry | undefined {
+    return this.delayLine.latestReleased(stream);
+  }
+
   /** Queues a delayed key's latest release for one socket; its seq, 0 while nothing has been released yet. */
   sendSnapshot(socket: GatewaySocket, channel: MdChannel, stream: string, key: string): number {
     const entry = this.delayLine.latestReleased(stream);

@@ -12,6 +12,8 @@ export interface Instrument {
   lotSize: string;
   /** A reference price: where the simulator starts. */
   refPrice: string;
+  /** Value of one unit of quantity per unit of price (a futures contract's multiplier); "1" when left out. */
+  multiplier?: string;
 }
 
 /** The reference data: which `EXCHANGE:SYMBOL` instruments exist. Anything else is UNKNOWN_SYMBOL. */
@@ -35,6 +37,9 @@ export class InstrumentCatalog {
       if (typeof i.exchange !== 'string' || typeof i.symbol !== 'string' || !INSTRUMENT_PATTERN.test(`${i.exchange}:${i.symbol}`)) {
         throw new Error(`INSTRUMENTS_FILE ${path}: entry ${index} needs an upper-case exchange and symbol`);
       }
+      if (i.multiplier !== undefined && (typeof i.multiplier !== 'string' || !/^\d{1,12}(\.\d{1,12})?$/.test(i.multiplier) || /^[0.]+$/.test(i.multiplier))) {
+        throw new Error(`INSTRUMENTS_FILE ${path}: entry ${index} has a multiplier that is not a positive decimal string`);
+      }
       return {
         exchange: i.exchange,
         symbol: i.symbol,
@@ -44,6 +49,7 @@ export class InstrumentCatalog {
         tickSize: i.tickSize ?? '0.01',
         lotSize: i.lotSize ?? '1',
         refPrice: i.refPrice ?? '100.00',
+        multiplier: i.multiplier ?? '1',
       };
     });
     return new InstrumentCatalog(instruments);

@@ -3,6 +3,7 @@ import { ObservabilityModule } from '#libs/observability';
 import { EngineModule } from '../engine/engine.module.js';
 import { LicensingModule } from '../licensing/licensing.module.js';
 import { GatewayRuntimeModule } from '../realtime/gateway-runtime.module.js';
+import { QuoteChannel } from './channels/quote.channel.js';
 import { DelayedMarketData } from './delayed-market-data.js';
 import { ExchangeSessions } from './exchange-sessions.js';
 import { MarketDataChannels, MARKET_DATA_KINDS } from './market-data-channels.js';
@@ -28,6 +29,6 @@ import { ReferenceDataModule } from './reference-data.module.js';
     ExchangeSessions,
     ...MARKET_DATA_KINDS.map((descriptor) => descriptor.handler as new (...dependencies: never[]) => unknown),
   ],
-  exports: [MarketDataService],
+  exports: [MarketDataService, QuoteChannel],
 })
 export class MarketDataModule {}

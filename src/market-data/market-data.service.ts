@@ -256,6 +256,23 @@ export class MarketDataService {
     channel.forget(stream);
   }
 
+  // ------------------------------------------------------------------ streams held for the gateway's own use
+  // Live mark-to-market (src/valuation) needs the quotes of the instruments held in watched accounts, whether or not a
+  // client subscribed to them: it holds their streams like one more local subscriber, so that the engine subscription
+  // and the channel's state follow both it and the clients (the same interest count).
+
+  /** One more local holder of `stream`; resolves once this replica receives its engine subject. */
+  async holdStream(stream: string): Promise<void> {
+    if (!this.addInterest(stream)) return;
+    const parsed = parseStream(stream);
+    const subject = parsed && this.channels.get(parsed.channel).engineSubject(parsed.instrument);
+    if (subject) await this.engineInterest.want(subject);
+  }
+
+  releaseStream(stream: string): void {
+    this.removeInterest(stream);
+  }
+
   sessionStatus(exchange: string, now = Date.now()): SessionPayload | undefined {
     return this.sessions.statusOf(exchange, now);
   }

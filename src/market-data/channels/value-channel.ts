@@ -85,4 +85,10 @@ export abstract class ValueChannel<C extends 'quote' | 'trade', T extends QuoteD
   forget(stream: string): void {
     this.states.delete(stream);
   }
+
+  /** The stream's last value while this replica receives it (undefined before its first event, or once forgotten). */
+  protected lastValue(stream: string): { ts: number; data: T } | undefined {
+    const state = this.states.get(stream);
+    return state && { ts: state.ts, data: state.data };
+  }
 }

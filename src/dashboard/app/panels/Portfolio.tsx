@@ -12,6 +12,9 @@ export interface PortfolioView {
   dayPnl: string;
   totalPnl: string;
   ts: number;
+  /** 'gateway' when the gateway revalued it from its quotes since the engine's last event. */
+  source?: string;
+  quoteTs?: number;
 }
 
 function Field({ label, value, coloured }: { label: string; value: string; coloured?: boolean }) {
@@ -29,7 +32,7 @@ function PortfolioCard({ portfolio, stale }: { portfolio: PortfolioView; stale: 
     <article ref={ref} className={`card${stale ? ' stale' : ''}`} data-account={portfolio.account}>
       <header>
         <b>{portfolio.account}</b>
-        <span>updated {formatTime(portfolio.ts)}</span>
+        <span>{portfolio.source === 'gateway' ? `marked live, quote of ${formatTime(portfolio.quoteTs)}` : `updated ${formatTime(portfolio.ts)}`}</span>
       </header>
       <div className="equity">
         {formatDecimal(portfolio.equity)}

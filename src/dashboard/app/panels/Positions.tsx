@@ -1,5 +1,5 @@
 import { memo } from 'react';
-import { formatDecimal, signClass } from '../format.js';
+import { formatDecimal, formatTime, signClass } from '../format.js';
 import { useFlashOnChange } from '../flash.js';
 
 export interface PositionView {
@@ -12,6 +12,16 @@ export interface PositionView {
   unrealizedPnl: string;
   realizedPnl: string;
   dayPnl: string;
+  /** 'gateway' when the gateway revalued it from its quotes since the engine's last event. */
+  source?: string;
+  quoteTs?: number;
+  delayed?: boolean;
+}
+
+/** Where the row's market price comes from: the engine's last event, or the gateway's live mark (and its quote time). */
+function markTitle(position: PositionView): string {
+  if (position.source !== 'gateway') return 'engine mark';
+  return `gateway mark, ${position.delayed ? 'delayed ' : ''}quote of ${formatTime(position.quoteTs)}`;
 }
 
 function PositionRow({ position }: { position: PositionView }) {
@@ -22,7 +32,9 @@ function PositionRow({ position }: { position: PositionView }) {
       <td className="l">{position.symbol}</td>
       <td className={`qty ${signClass(position.quantity)}`}>{formatDecimal(position.quantity)}</td>
       <td>{formatDecimal(position.avgPrice)}</td>
-      <td>{formatDecimal(position.marketPrice)}</td>
+      <td className={position.source === 'gateway' ? 'live-mark' : ''} title={markTitle(position)}>
+        {formatDecimal(position.marketPrice)}
+      </td>
       <td>{formatDecimal(position.marketValue)}</td>
       <td className={signClass(position.unrealizedPnl)}>{formatDecimal(position.unrealizedPnl)}</td>
       <td className={signClass(position.realizedPnl)}>{formatDecimal(position.realizedPnl)}</td>
