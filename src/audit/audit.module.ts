@@ -4,6 +4,8 @@ import type { Counter } from 'prom-client';
 import { AUDIT_KINDS, AuditTrail } from '#libs/audit';
 import { METRICS, type Logger } from '#libs/observability';
 import { AppConfig } from '../config/index.js';
+import { LicensingModule } from '../licensing/licensing.module.js';
+import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { AdminAuditMiddleware } from './admin-audit.middleware.js';
 import { LicenceAudit } from './licence-audit.js';
 
@@ -28,6 +30,8 @@ export class AuditModule implements NestModule, OnApplicationShutdown {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
     return {
       module: AuditModule,
+      // The licence changes it records, and the client address of an admin request read as rate limits read it.
+      imports: [LicensingModule, RateLimitModule],
       providers: [
         makeCounterProvider({ name: METRICS.auditRecords, help: 'Audit records written to AUDIT_LOG, by kind', labelNames: ['kind'] }),
         makeCounterProvider({
