@@ -70,6 +70,8 @@ export interface EngineQuote {
   low?: string | number;
   prevClose?: string | number;
   ts: number;
+  /** The engine's own sequence of this subject, optional: a skipped number shows the gateway that events were lost (feed health). */
+  seq?: number;
 }
 
 export interface EngineTrade {
@@ -78,6 +80,8 @@ export interface EngineTrade {
   side: 'buy' | 'sell';
   tradeId: string;
   ts: number;
+  /** The engine's own sequence of this subject, optional: a skipped number shows the gateway that events were lost (feed health). */
+  seq?: number;
 }
 
 export interface EngineBook {
@@ -85,6 +89,8 @@ export interface EngineBook {
   bids: [string | number, string | number][];
   asks: [string | number, string | number][];
   ts: number;
+  /** The engine's own sequence of this subject, optional: a skipped number shows the gateway that events were lost (feed health). */
+  seq?: number;
 }
 
 export interface EngineSession {

@@ -144,9 +144,10 @@ export interface MdDataByChannel {
   quote: QuoteData;
   trade: TradeData;
   book: BookData;
+  status: FeedStatus;
 }
 
-export interface MdMessage<C extends MdChannel = MdChannel> {
+export interface MdMessage<C extends MdSubscribeChannel = MdChannel> {
   stream: string;
   type: 'snapshot' | 'update';
   seq: number;
@@ -156,9 +157,41 @@ export interface MdMessage<C extends MdChannel = MdChannel> {
   delayed?: boolean;
 }
 
+// ---- feed health: the `status` channel (docs/protocol.md §5.12)
+
+/**
+ * `status` is subscribed like a channel, but it carries no engine data: it is the gateway's view of the health of an
+ * instrument's feed. Its streams are `status:{instrument}` and arrive in `md` frames like the others.
+ */
+export const STATUS_CHANNEL = 'status';
+/** What `subscribe` / `unsubscribe` accept in `channels`: the three data channels and `status`. */
+export const MD_SUBSCRIBE_CHANNELS = [...MD_CHANNELS, STATUS_CHANNEL] as const;
+export type MdSubscribeChannel = (typeof MD_SUBSCRIBE_CHANNELS)[number];
+
+export const FEED_STATES = ['live', 'stale', 'halted', 'closed'] as const;
+/** live: events arrive within the exchange's cadence; stale: they do not (or were lost); halted/closed: the session says none are due. */
+export type FeedState = (typeof FEED_STATES)[number];
+
+export const FEED_STATUS_REASONS = ['no_events', 'seq_gap', 'session_closed', 'session_pre_open', 'session_halted'] as const;
+/**
+ * Why a feed is not `live`: `no_events` (nothing within the cadence, or nothing yet), `seq_gap` (the engine's `seq`
+ * skipped), `session_closed` / `session_pre_open` (state `closed`), `session_halted` (state `halted`).
+ */
+export type FeedStatusReason = (typeof FEED_STATUS_REASONS)[number];
+
+export interface FeedStatus {
+  state: FeedState;
+  /** Milliseconds since this gateway received the instrument's last quote, trade or book event, when it was computed; null before the first one. */
+  lastEventAgeMs: number | null;
+  /** Epoch ms when this state began. */
+  since: number;
+  /** Null when `live`. */
+  reason: FeedStatusReason | null;
+}
+
 export interface MdSubscribeRequest {
   instruments: string[];
-  channels: MdChannel[];
+  channels: MdSubscribeChannel[];
   throttleMs?: number;
   depth?: number;
 }
@@ -169,11 +202,13 @@ export interface MdSubscribed {
   delayed: boolean;
   delayMs: number;
   throttleMs: number;
+  /** On a `status:{instrument}` stream: the feed's current status (its snapshot follows in `md` as well). */
+  status?: FeedStatus;
 }
 
 export interface MdRejected {
   instrument: string;
-  channel: MdChannel;
+  channel: MdSubscribeChannel;
   code: WireError['code'];
   message: string;
 }
@@ -187,7 +222,7 @@ export interface MdSubscribeResponse {
 
 export interface MdUnsubscribeRequest {
   instruments: string[];
-  channels?: MdChannel[];
+  channels?: MdSubscribeChannel[];
 }
 export interface MdUnsubscribeResponse {
   unsubscribed: string[];
@@ -209,8 +244,20 @@ export interface SessionPayload {
   nextChange?: number;
 }
 
+/** `status:NASDAQ:AAPL`, the feed-status stream of an instrument. */
+export function statusStreamName(instrument: string): string {
+  return `${STATUS_CHANNEL}:${instrument}`;
+}
+
+/** `status:NASDAQ:AAPL` → `NASDAQ:AAPL`; null for any other stream. */
+export function instrumentOfStatusStream(stream: string): string | null {
+  if (!stream.startsWith(`${STATUS_CHANNEL}:`)) return null;
+  const instrument = stream.slice(STATUS_CHANNEL.length + 1);
+  return INSTRUMENT_PATTERN.test(instrument) ? instrument : null;
+}
+
 /** `quote:NASDAQ:AAPL` → channel `quote`, instrument `NASDAQ:AAPL`. */
-export function streamName(channel: MdChannel, instrument: string): string {
+export function streamName(channel: MdSubscribeChannel, instrument: string): string {
   return `${channel}:${instrument}`;
 }
 

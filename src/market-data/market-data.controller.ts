@@ -3,6 +3,7 @@ import { BaseRpcContext, Ctx, EventPattern, Payload } from '@nestjs/microservice
 import { ENGINE_SUBJECTS, exchangeFromSessionSubject, instrumentFromMdSubject, type MdChannel } from '#libs/contracts';
 import { EngineEventIntake, EngineFastPath, validateBook, validateQuote, validateSession, validateTrade } from '#libs/realtime';
 import { MarketDataService } from './market-data.service.js';
+import { StatusChannel } from './channels/status.channel.js';
 
 /**
  * Engine market data in. No pipes, guards or interceptors here: engine events are the hot path, validated once by
@@ -15,6 +16,8 @@ export class MarketDataController implements OnModuleInit {
     private readonly intake: EngineEventIntake,
     private readonly marketData: MarketDataService,
     private readonly fastPath: EngineFastPath,
+    /** Feed health: every accepted quote, trade or book event stamps its instrument's feed (one timestamp store). */
+    private readonly status: StatusChannel,
   ) {}
 
   /** Quotes, trades and books are the hot path: the transports call these handlers directly, outside Nest's pipeline. */
@@ -28,14 +31,18 @@ export class MarketDataController implements OnModuleInit {
   onQuote(@Payload() payload: unknown, @Ctx() context: BaseRpcContext<unknown>): void {
     const event = this.intake.accept('quote', context, payload, validateQuote);
     const instrument = event && this.instrumentOf('quote', event.subject);
-    if (event && instrument) this.marketData.onQuote(instrument, event.value.ts, event.value.data);
+    if (!event || !instrument) return;
+    this.status.onEngineEvent(instrument, 'quote', event.value.seq);
+    this.marketData.onQuote(instrument, event.value.ts, event.value.data);
   }
 
   @EventPattern<string>(ENGINE_SUBJECTS.trade)
   onTrade(@Payload() payload: unknown, @Ctx() context: BaseRpcContext<unknown>): void {
     const event = this.intake.accept('trade', context, payload, validateTrade);
     const instrument = event && this.instrumentOf('trade', event.subject);
-    if (event && instrument) this.marketData.onTrade(instrument, event.value.ts, event.value.data);
+    if (!event || !instrument) return;
+    this.status.onEngineEvent(instrument, 'trade', event.value.seq);
+    this.marketData.onTrade(instrument, event.value.ts, event.value.data);
   }
 
   @EventPattern<string>(ENGINE_SUBJECTS.book)
@@ -43,6 +50,7 @@ export class MarketDataController implements OnModuleInit {
     const event = this.intake.accept('book', context, payload, validateBook);
     const instrument = event && this.instrumentOf('book', event.subject);
     if (!event || !instrument) return;
+    this.status.onEngineEvent(instrument, 'book', event.value.seq);
     const { ts, type, bids, asks } = event.value;
     if (this.marketData.onBook(instrument, ts, type, bids, asks) === 'no_snapshot') {
       this.intake.drop('book', event.subject, 'invalid_fields', 'book delta before any snapshot');

@@ -10,6 +10,9 @@ import {
   type BookLevel,
   type MdChannel,
   type MdMessage,
+  instrumentOfStatusStream,
+  STATUS_CHANNEL,
+  type MdSubscribeChannel,
   type MdRejected,
   type MdSubscribed,
   type MdSubscribeResponse,
@@ -29,6 +32,7 @@ import { InstrumentCatalog } from './instrument-catalog.js';
 import { TradingCalendar } from './trading-calendar.js';
 import { diffLevels, OrderBook, type BookView } from './order-book.js';
 import { mdMessageJson, SnapshotJsonCache, valueUpdateJson, valueUpdatePrefix } from './md-serializer.js';
+import { StatusChannel } from './channels/status.channel.js';
 
 export const DEFAULT_BOOK_DEPTH = 10;
 /** The contract's largest book depth. */
@@ -121,6 +125,8 @@ export class MarketDataService implements OnModuleDestroy {
     config: AppConfig,
     /** Streams per user across their connections (and replicas, with Redis): the RATE_LIMIT_MAX_SUBSCRIPTIONS cap. */
     private readonly userStreams: UserStreamCounter,
+    /** The `status` channel (feed health): its own subscriptions, fed the sessions and quote interest from here. */
+    private readonly status: StatusChannel,
   ) {
     this.deflateMarketData = config.wsCompression === 'all';
     this.delayLine = new DelayLine({
@@ -142,6 +148,13 @@ export class MarketDataService implements OnModuleDestroy {
       resnapshot: (socket, key) => this.resnapshot(socket, key),
       usage: (socket) => this.usage.countersFor(socket.data.user.tenant, socket.data.user.userId),
       deflate: this.deflateMarketData,
+    });
+    // ---- status channel (feed health)
+    this.status.attach({
+      namespace,
+      sessions: (exchange, now) => this.sessionStatus(exchange, now),
+      holdQuotes: (instrument) => this.addInterest(streamName('quote', instrument)),
+      releaseQuotes: (instrument) => this.removeInterest(streamName('quote', instrument)),
     });
   }
 
@@ -283,6 +296,7 @@ export class MarketDataService implements OnModuleDestroy {
       this.engineOnlySessions.set(exchange, payload);
     }
     this.emitSession(payload);
+    this.status.sessionChanged(exchange); // status channel: halted (or back) at once
   }
 
   private emitSession(payload: SessionPayload): void {
@@ -300,7 +314,8 @@ export class MarketDataService implements OnModuleDestroy {
     const depth = request.depth ?? DEFAULT_BOOK_DEPTH;
     const subscribed: MdSubscribed[] = [];
     const rejected: MdRejected[] = [];
-    const channels = [...new Set(request.channels)];
+    // The `status` channel is served by its own channel (below); the loop covers the data channels.
+    const channels = [...new Set(request.channels)].filter((channel): channel is MdChannel => channel !== STATUS_CHANNEL);
     const perUser = this.options.maxSubscriptionsPerUser;
     const heldElsewhere = perUser > 0 ? await this.userStreams.heldElsewhere(userKeyOf(socket)) : 0;
     if (socket.disconnected) return { subscribed, rejected, sessions: [] }; // it left while the count was read
@@ -337,6 +352,12 @@ export class MarketDataService implements OnModuleDestroy {
         const seq = this.sendSnapshot(socket, channel, stream, key);
         subscribed.push({ stream, seq, delayed, delayMs: delayed ? this.delayLine.delayMs : 0, throttleMs });
       }
+    }
+    // ---- status channel (feed health)
+    if (request.channels.includes(STATUS_CHANNEL)) {
+      const statuses = await this.status.subscribe(socket, request.instruments);
+      subscribed.push(...statuses.subscribed);
+      rejected.push(...statuses.rejected);
     }
     // The engine subscription is in place (the SUB flushed to NATS), and the user's stream count is visible to the
     // other replicas, before the client hears it is subscribed.
@@ -417,11 +438,12 @@ export class MarketDataService implements OnModuleDestroy {
     for (const subject of newlyWanted) {
       this.engineInterest.want(subject).catch((error: unknown) => this.logger.warn({ err: error, subject }, 'engine subscription failed'));
     }
+    this.status.reentitle(socket); // status channel
     this.leaveUnusedSessionRooms(socket);
   }
 
-  unsubscribe(socket: GatewaySocket, instruments: string[], channels?: MdChannel[]): string[] {
-    const wanted = new Set(channels ?? ['quote', 'trade', 'book']);
+  unsubscribe(socket: GatewaySocket, instruments: string[], channels?: MdSubscribeChannel[]): string[] {
+    const wanted = new Set<MdSubscribeChannel>(channels ?? ['quote', 'trade', 'book', STATUS_CHANNEL]);
     const removed: string[] = [];
     for (const key of this.fanout.streamsOf(socket)) {
       const stream = key.includes('@') ? key.slice(0, key.indexOf('@')) : key;
@@ -429,11 +451,13 @@ export class MarketDataService implements OnModuleDestroy {
       if (!parsed || !wanted.has(parsed.channel) || !instruments.includes(parsed.instrument)) continue;
       if (this.drop(socket, key)) removed.push(stream);
     }
+    if (wanted.has(STATUS_CHANNEL)) removed.push(...this.status.unsubscribe(socket, instruments)); // status channel
     this.leaveUnusedSessionRooms(socket);
     return removed;
   }
 
   resync(socket: GatewaySocket, stream: string): { stream: string; seq: number } {
+    if (instrumentOfStatusStream(stream)) return this.status.resync(socket, stream); // status channel
     const parsed = parseStream(stream);
     const key = parsed && this.fanout.streamsOf(socket).find((k) => k === stream || k.startsWith(`${stream}@`));
     if (!parsed || !key) throw new GatewayError('INVALID_REQUEST', `not subscribed to ${stream}`);
@@ -448,6 +472,7 @@ export class MarketDataService implements OnModuleDestroy {
   }
 
   removeSocket(socket: GatewaySocket): void {
+    this.status.removeSocket(socket); // status channel
     if (!this.fanout) return;
     for (const key of this.fanout.streamsOf(socket)) this.drop(socket, key);
     this.fanout.removeSocket(socket);
