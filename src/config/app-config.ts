@@ -211,7 +211,7 @@ function parseFeedCadence(value: string | undefined): { cadence: Map<string, num
       problems.push(`FEED_STALE_AFTER_MS_BY_EXCHANGE: "${entry}" is not EXCHANGE=milliseconds (100 to 86400000)`);
       continue;
     }
-    cadence.set(match[1] as string, staleAfterMs);
+    cadence.set(match[1], staleAfterMs);
   }
   return { cadence, problems };
 }

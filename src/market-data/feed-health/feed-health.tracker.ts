@@ -115,7 +115,7 @@ export class FeedHealthTracker {
     feed.lastEventAt = now;
     if (seq === undefined) return;
     const slot = CHANNEL_SLOT[channel];
-    const last = feed.lastSeq[slot] as number;
+    const last = feed.lastSeq[slot];
     feed.lastSeq[slot] = seq;
     // A lower or equal seq is an engine restart or a repeat, not a loss: numbering starts again from it.
     if (last !== NO_SEQ && seq > last + 1) {
