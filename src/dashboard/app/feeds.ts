@@ -84,8 +84,8 @@ export function useWatchlistFeed(client: TradewireClient, instruments: readonly 
     tradeKeys: new Set<string>(),
     tradesSeen: 0,
     sessionStatus: new Map<string, string>(),
-    /** Instruments whose feed status has been heard: a later `live` is news ("live again"), the first is not. */
-    feedsSeen: new Set<string>(),
+    /** Instruments whose feed was last reported stale or halted: their next `live` is news ("live again"). */
+    feedsAlarmed: new Set<string>(),
   });
   // An instrument the gateway refused is not asked for again at every change of the list (each ask counts against
   // the subscribe rate limit); its row stays, marked, until it is removed. Removed, it may be added and asked anew.
@@ -153,9 +153,13 @@ export function useWatchlistFeed(client: TradewireClient, instruments: readonly 
     // the quote handlers above; at the same throttle, the SDK sends it in the same `subscribe` request.
     const health = client.marketData.subscribe({ instruments: list, channels: ['status'], throttleMs: THROTTLE_MS });
     health.on('status', (status) => {
-      if (status.state !== 'live') log.add(status.state === 'stale' ? 'warn' : 'info', 'feed', `${status.instrument} ${status.state} (${status.reason ?? ''}) since ${formatClock(status.since)}`);
-      else if (s.feedsSeen.has(status.instrument)) log.add('ok', 'feed', `${status.instrument} live again`);
-      s.feedsSeen.add(status.instrument);
+      // Stale and halted are news; closed is the session, already logged as such. Live is news after one of those.
+      if (status.state === 'stale' || status.state === 'halted') {
+        log.add(status.state === 'stale' ? 'warn' : 'info', 'feed', `${status.instrument} ${status.state} (${status.reason ?? ''}) since ${formatClock(status.since)}`);
+        s.feedsAlarmed.add(status.instrument);
+      } else if (status.state === 'live' && s.feedsAlarmed.delete(status.instrument)) {
+        log.add('ok', 'feed', `${status.instrument} live again`);
+      }
       rerender();
     });
     health.on('error', (error) => log.add('error', 'feed status', describeError(error)));
