@@ -8,7 +8,7 @@ import { ManagedProcess, NatsServer, waitFor } from './support/processes.js';
 import { FULL_LICENCE, hsToken } from './support/tokens.js';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
-const STALE_AFTER_MS = 800;
+const STALE_AFTER_MS = 1_500;
 
 /**
  * Feed health as a dashboard sees it: the simulator (the `npm run simulate` CLI, publishing into a real nats-server)

@@ -9,7 +9,7 @@ import { connectClient, GatewayProcess, request } from './support/gateway.js';
 import { NatsServer, waitFor } from './support/processes.js';
 import { FULL_LICENCE, hsToken } from './support/tokens.js';
 
-const STALE_AFTER_MS = 600;
+const STALE_AFTER_MS = 1_000;
 
 /**
  * The `status` channel (feed health) end to end: a real gateway on a real nats-server, driven only by engine events a
