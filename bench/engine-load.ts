@@ -9,6 +9,8 @@ import type { ReferenceFiles } from './lib/universe.js';
  * The engine side of a scenario, from one of two sources that take the same flags:
  * - `simulator`: the project's simulator CLI (dist/src/simulator/simulate.cli.js), the gateway's own load source;
  * - `direct`: bench/engine-publisher.cli.ts, the harness's in-house NATS publisher, which also reports exact counts.
+ * The simulator publishes through `@tradewire/publisher` (checked, batched); the direct publisher stays on the raw
+ * NATS client on purpose, as the reference the library is measured against (bench/publisher-throughput.ts).
  * `auto` picks the simulator when it has been built.
  */
 export type EngineSource = 'simulator' | 'direct';

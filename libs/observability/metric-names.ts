@@ -33,6 +33,8 @@ export const METRICS = {
   orderEngineLatency: 'tradewire_order_engine_seconds',
   accountLogHydrations: 'tradewire_account_log_hydrations_total',
   accountLogAppends: 'tradewire_account_log_appends_total',
+  feedStaleInstruments: 'tradewire_feed_stale_instruments',
+  feedSeqGaps: 'tradewire_feed_seq_gaps_total',
 } as const;
 
 export const E2E_LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

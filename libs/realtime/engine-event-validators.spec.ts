@@ -31,6 +31,19 @@ describe('engine event validation', () => {
     expect(validateBook({ type: 'delta', bids: [['1', '0']], asks: [], ts })).toMatchObject({ ok: true });
   });
 
+  it("reads the engine's own seq of market-data events when present (feed health), and refuses a malformed one", () => {
+    const ts = Date.now();
+    const quote = { bid: '1.0', ask: '1.1', bidSize: '10', askSize: '10', last: '1.05', lastSize: '1', volume: '100', ts };
+    expect(validateQuote({ ...quote, seq: 41 })).toMatchObject({ ok: true, value: { ts, seq: 41 } });
+    expect(validateQuote(quote)).toMatchObject({ ok: true, value: { seq: undefined } });
+    expect(validateTrade({ price: '1', size: '2', side: 'buy', tradeId: 'T', ts, seq: 0 })).toMatchObject({ ok: true, value: { seq: 0 } });
+    expect(validateBook({ type: 'snapshot', bids: [], asks: [], ts, seq: 9 })).toMatchObject({ ok: true, value: { seq: 9 } });
+    for (const seq of [-1, 1.5, '7', 2 ** 60, null]) {
+      expect(validateQuote({ ...quote, seq })).toEqual({ ok: false, reason: 'seq is not a non-negative integer' });
+      expect(validateBook({ type: 'delta', bids: [], asks: [], ts, seq })).toEqual({ ok: false, reason: 'seq is not a non-negative integer' });
+    }
+  });
+
   it('reads the engine seq of account events when present', () => {
     const ts = Date.now();
     const order = { orderId: 'O', clientOrderId: 'C', symbol: 'NASDAQ:AAPL', side: 'buy', type: 'limit', status: 'new', execType: 'new', quantity: '1', filledQuantity: '0', leavesQuantity: '1', ts, seq: 7 };

@@ -58,6 +58,8 @@ export class AppConfig {
   /** How long delayed-only entitlements wait for market data, and the entry budget that bounds what is held meanwhile. */
   readonly mdDelayMs: number;
   readonly mdDelayMaxEntries: number;
+  /** Feed health (the `status` channel): the cadence per exchange (with a default) and how often states are checked. */
+  readonly feedHealth: { staleAfterMs: number; staleAfterMsByExchange: ReadonlyMap<string, number>; checkIntervalMs: number };
   /** How long readiness reports 503 before clients are told to leave: time for the load balancer to notice. */
   readonly drainDelayMs: number;
   readonly simulatorEnabled: boolean;
@@ -104,6 +106,7 @@ export class AppConfig {
     this.slowClientGraceMs = env.SLOW_CLIENT_GRACE_MS;
     this.mdDelayMs = env.MD_DELAY_MS;
     this.mdDelayMaxEntries = env.MD_DELAY_MAX_ENTRIES;
+    this.feedHealth = { staleAfterMs: env.FEED_STALE_AFTER_MS, staleAfterMsByExchange: parseFeedCadence(env.FEED_STALE_AFTER_MS_BY_EXCHANGE).cadence, checkIntervalMs: env.FEED_HEALTH_CHECK_MS };
     this.drainDelayMs = Math.min(env.DRAIN_DELAY_MS, Math.floor(env.SHUTDOWN_TIMEOUT_MS / 2));
     this.simulatorEnabled = env.SIMULATOR ? env.SIMULATOR === 'on' : this.engineTransports.includes('simulator');
     this.simulatorRate = env.SIMULATOR_RATE;
@@ -166,6 +169,7 @@ const OPTIONAL_KEYS = [
   'TRUSTED_PROXIES',
   'METRICS_PORT',
   'METRICS_TOKEN',
+  'FEED_STALE_AFTER_MS_BY_EXCHANGE',
 ] as const;
 
 function flattenErrors(errors: ValidationError[]): string[] {
@@ -192,7 +196,24 @@ function crossFieldProblems(env: EnvironmentSchema): string[] {
   const maxLifetime = readMaxTokenLifetime(env.JWT_MAX_LIFETIME);
   if (typeof maxLifetime === 'string') problems.push(`JWT_MAX_LIFETIME: ${maxLifetime}`);
   problems.push(...readRateLimits(env).problems);
+  problems.push(...parseFeedCadence(env.FEED_STALE_AFTER_MS_BY_EXCHANGE).problems);
   return problems;
+}
+
+/** `FEED_STALE_AFTER_MS_BY_EXCHANGE`: `EXCHANGE=ms` pairs separated by commas, each from 100 ms to 24 h. */
+function parseFeedCadence(value: string | undefined): { cadence: Map<string, number>; problems: string[] } {
+  const cadence = new Map<string, number>();
+  const problems: string[] = [];
+  for (const entry of (value ?? '').split(',').map((part) => part.trim()).filter(Boolean)) {
+    const match = /^([A-Z0-9_]{1,16})=(\d+)$/.exec(entry);
+    const staleAfterMs = match ? Number(match[2]) : NaN;
+    if (!match || staleAfterMs < 100 || staleAfterMs > 86_400_000) {
+      problems.push(`FEED_STALE_AFTER_MS_BY_EXCHANGE: "${entry}" is not EXCHANGE=milliseconds (100 to 86400000)`);
+      continue;
+    }
+    cadence.set(match[1], staleAfterMs);
+  }
+  return { cadence, problems };
 }
 
 /** The `RATE_LIMIT_*` rules and `TRUSTED_PROXIES`, read once; each unreadable variable is a problem naming it. */

@@ -145,6 +145,27 @@ export class EnvironmentSchema {
   @Max(50_000_000)
   MD_DELAY_MAX_ENTRIES = 200_000;
 
+  // ---- feed health (the `status` channel): an open instrument with no engine event for this long is stale; the
+  // per-exchange list (`EGX=60000,BINANCE=3000`, read by parseFeedCadence in app-config.ts) overrides it.
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(86_400_000)
+  FEED_STALE_AFTER_MS = 15_000;
+
+  @IsOptional()
+  @Transform(trimmed)
+  @IsString()
+  FEED_STALE_AFTER_MS_BY_EXCHANGE?: string;
+
+  /** How often feed states are worked out: a stale feed is reported at most this late. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(60_000)
+  FEED_HEALTH_CHECK_MS = 1_000;
+  // ---- end feed health
+
   @Transform(toInt)
   @IsInt()
   @Min(0)

@@ -20,6 +20,7 @@ import { ComplianceScreenEvents } from '../compliance/compliance-screen.events.j
 import { LicenceChangeEvents } from '../licensing/licence-change.events.js';
 import { BookChannel } from '../market-data/channels/book.channel.js';
 import { QuoteChannel } from '../market-data/channels/quote.channel.js';
+import { StatusChannel } from '../market-data/channels/status.channel.js';
 import { TradeChannel } from '../market-data/channels/trade.channel.js';
 import { ExchangeSessions } from '../market-data/exchange-sessions.js';
 
@@ -111,6 +112,8 @@ export const STREAM_KIND_REGISTRY = [
   streamKind({ kind: 'quote', subject: ENGINE_SUBJECTS.quote, delivery: 'hot', validate: validateQuote, handler: QuoteChannel, fanout: STREAM_KINDS.state }),
   streamKind({ kind: 'trade', subject: ENGINE_SUBJECTS.trade, delivery: 'hot', validate: validateTrade, handler: TradeChannel, fanout: STREAM_KINDS.events }),
   streamKind({ kind: 'book', subject: ENGINE_SUBJECTS.book, delivery: 'hot', validate: validateBook, handler: BookChannel, fanout: STREAM_KINDS.deltas }),
+  // Feed health per instrument, computed in the gateway from the quotes, trades, books and sessions it observes.
+  derivedStreamKind({ kind: 'status', handler: StatusChannel, fanout: STREAM_KINDS.state }),
   streamKind({ kind: 'session', subject: ENGINE_SUBJECTS.session, delivery: 'control', validate: validateSession, handler: ExchangeSessions }),
   // Account streams (durable).
   streamKind({

@@ -1,6 +1,8 @@
 import {
   accountSubject,
+  MD_CHANNELS,
   mdSubject,
+  sessionSubject,
   type EngineOrderAmendReply,
   type EngineOrderAmendRequest,
   type EngineOrderCancelAllReply,
@@ -29,6 +31,8 @@ export interface SimulatorOptions {
   bookDepth: number;
   /** Pseudo-random seed, so that a benchmark's load is the same run to run. */
   seed: number;
+  /** Number market-data events per subject (`seq`), as engines that let the gateway see lost events do. */
+  mdSeq?: boolean;
 }
 
 const BOOK_SNAPSHOT_EVERY_MS = 5_000;
@@ -49,6 +53,15 @@ class SimulatedInstrument {
   lowTicks: number;
   volume = 0;
   tradeSeq = 0;
+  /** Gone quiet (a dead feed handler, a stuck line): nothing of this instrument is published until it resumes. */
+  quiet = false;
+  /** The engine's seq per market-data channel (with `mdSeq`). */
+  readonly mdSeqs: Record<MdChannel, number> = { quote: 0, trade: 0, book: 0 };
+  /**
+   * Seq numbers to skip at each channel's next market-data event: events "lost" on the way, as the gateway will see.
+   * Per channel, so that the loss shows on whichever channels the gateway receives (over NATS, only those it wants).
+   */
+  readonly skipSeq: Record<MdChannel, number> = { quote: 0, trade: 0, book: 0 };
   readonly book = { bids: new Map<number, number>(), asks: new Map<number, number>() };
 
   constructor(
@@ -140,6 +153,33 @@ export class MarketSimulator {
 
   get running(): boolean {
     return this.timer !== undefined;
+  }
+
+  // ---- feed faults, for trying the gateway's feed health (the `status` channel); see simulate.cli.ts --control
+
+  /** The instrument publishes nothing until `resume`. Returns false for an instrument the simulator does not have. */
+  quiet(instrument: string): boolean {
+    const sim = this.byInstrument.get(instrument);
+    if (sim) sim.quiet = true;
+    return sim !== undefined;
+  }
+
+  resume(instrument: string): boolean {
+    const sim = this.byInstrument.get(instrument);
+    if (sim) sim.quiet = false;
+    return sim !== undefined;
+  }
+
+  /** The next market-data event of each channel of the instrument skips `count` seq numbers (with `mdSeq`): lost events. */
+  skipSeq(instrument: string, count: number): boolean {
+    const sim = this.byInstrument.get(instrument);
+    if (sim) for (const channel of MD_CHANNELS) sim.skipSeq[channel] += count;
+    return sim !== undefined;
+  }
+
+  /** An engine session event for the exchange: `HALTED` halts it, `OPEN` resumes it (docs/protocol.md §7.1). */
+  session(exchange: string, status: 'HALTED' | 'OPEN' | 'CLOSED' | 'PRE_OPEN'): void {
+    this.emit(sessionSubject(exchange), { status, ts: Date.now() });
   }
 
   /**
@@ -311,8 +351,7 @@ export class MarketSimulator {
 
   private emitQuote(sim: SimulatedInstrument, now: number): void {
     const spread = 1 + Math.floor(this.random() * 3);
-    const [exchange, symbol] = sim.subjectParts;
-    this.emit(mdSubject('quote', exchange, symbol), {
+    this.emitMd(sim, 'quote', {
       bid: sim.price(sim.ticks - spread),
       ask: sim.price(sim.ticks + spread),
       bidSize: sim.size(1 + Math.floor(this.random() * 500)),
@@ -333,8 +372,8 @@ export class MarketSimulator {
     const lots = 1 + Math.floor(this.random() * 200);
     sim.volume += lots;
     sim.tradeSeq += 1;
-    const [exchange, symbol] = sim.subjectParts;
-    this.emit(mdSubject('trade', exchange, symbol), {
+    const symbol = sim.instrument.symbol;
+    this.emitMd(sim, 'trade', {
       price: sim.price(),
       size: sim.size(lots),
       side: this.random() < 0.5 ? 'buy' : 'sell',
@@ -350,9 +389,8 @@ export class MarketSimulator {
       sim.book.bids.set(sim.ticks - level, 1 + Math.floor(this.random() * 1000));
       sim.book.asks.set(sim.ticks + level, 1 + Math.floor(this.random() * 1000));
     }
-    const [exchange, symbol] = sim.subjectParts;
     const side = (levels: Map<number, number>) => [...levels].map(([ticks, lots]) => [sim.price(ticks), sim.size(lots)]);
-    this.emit(mdSubject('book', exchange, symbol), { type: 'snapshot', bids: side(sim.book.bids), asks: side(sim.book.asks), ts: now });
+    this.emitMd(sim, 'book', { type: 'snapshot', bids: side(sim.book.bids), asks: side(sim.book.asks), ts: now });
   }
 
   private emitBookDelta(sim: SimulatedInstrument, now: number): void {
@@ -375,8 +413,7 @@ export class MarketSimulator {
       levels.set(ticks, lots);
       changes.push([sim.price(ticks), sim.size(lots)]);
     }
-    const [exchange, symbol] = sim.subjectParts;
-    this.emit(mdSubject('book', exchange, symbol), { type: 'delta', bids: isBid ? changes : [], asks: isBid ? [] : changes, ts: now });
+    this.emitMd(sim, 'book', { type: 'delta', bids: isBid ? changes : [], asks: isBid ? [] : changes, ts: now });
   }
 
   private orderEvent(now: number): void {
@@ -500,6 +537,18 @@ export class MarketSimulator {
       totalPnl: pnl.toFixed(2),
       ts: now,
     });
+  }
+
+  /** A market-data event of `sim`, unless it is quiet; numbered per subject with `mdSeq`. */
+  private emitMd(sim: SimulatedInstrument, channel: MdChannel, payload: Record<string, unknown>): void {
+    if (sim.quiet) return;
+    const [exchange, symbol] = sim.subjectParts;
+    if (this.options.mdSeq) {
+      sim.mdSeqs[channel] += 1 + sim.skipSeq[channel];
+      sim.skipSeq[channel] = 0;
+      payload.seq = sim.mdSeqs[channel];
+    }
+    this.emit(mdSubject(channel, exchange, symbol), payload);
   }
 
   private emit(subject: string, payload: Record<string, unknown>): void {

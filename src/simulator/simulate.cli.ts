@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { connect } from '@nats-io/transport-node';
@@ -22,7 +23,15 @@ const USAGE = `Publishes simulated engine events into NATS or Redis (the benchma
   --order-rate N                order events per second (default 5)
   --duration S                  stop after S seconds (default: run until interrupted)
   --seed N                      PRNG seed, for repeatable load (default 42)
-  --tick-ms N                   publish every N ms (default 1: a real feed is not released in 10 ms bursts)`;
+  --tick-ms N                   publish every N ms (default 1: a real feed is not released in 10 ms bursts)
+  --md-seq                      number market-data events per subject (seq), so that the gateway sees lost events
+  --control                     read feed faults from stdin, one command a line, for trying feed health:
+                                  quiet EXCHANGE:SYMBOL      stop publishing the instrument
+                                  resume EXCHANGE:SYMBOL     publish it again
+                                  gap EXCHANGE:SYMBOL [N]    skip N seq numbers (default 5; needs --md-seq)
+                                  halt EXCHANGE              publish md.session.EXCHANGE HALTED
+                                  open EXCHANGE              publish md.session.EXCHANGE OPEN
+                                each answered on stdout with "ok <command>" (after a broker flush) or "error <why>"`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -39,6 +48,8 @@ async function main(): Promise<void> {
       duration: { type: 'string' },
       seed: { type: 'string', default: '42' },
       'tick-ms': { type: 'string', default: '1' },
+      'md-seq': { type: 'boolean', default: false },
+      control: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -75,7 +86,7 @@ async function main(): Promise<void> {
 
   const simulator = new MarketSimulator(
     instruments,
-    { rate: Number(values.rate), channels, accounts, orderRate: Number(values['order-rate']), bookDepth: 25, seed: Number(values.seed) },
+    { rate: Number(values.rate), channels, accounts, orderRate: Number(values['order-rate']), bookDepth: 25, seed: Number(values.seed), mdSeq: values['md-seq'] },
     publish,
   );
   simulator.start(Number(values['tick-ms']));
@@ -91,9 +102,31 @@ async function main(): Promise<void> {
     process.stderr.write(`simulator: published ${simulator.published} events\n`);
     process.exit(0);
   };
+  if (values.control) {
+    createInterface({ input: process.stdin }).on('line', (line) => {
+      const answer = control(simulator, line.trim());
+      // Answered once the broker has what was published before it: a test may act on "ok" at once.
+      if (answer.startsWith('ok')) void flush().then(() => process.stdout.write(`${answer}\n`));
+      else process.stdout.write(`${answer}\n`);
+    });
+  }
   if (values.duration) setTimeout(() => void stop(), Number(values.duration) * 1000);
   process.once('SIGTERM', () => void stop());
   process.once('SIGINT', () => void stop());
+}
+
+/** One `--control` command (see USAGE): `ok <command>` or `error <why>`. */
+function control(simulator: MarketSimulator, line: string): string {
+  const [command, target, count] = line.split(/\s+/);
+  if (!target) return `error ${line}: expected a command and an instrument or exchange`;
+  let known = true;
+  if (command === 'quiet') known = simulator.quiet(target);
+  else if (command === 'resume') known = simulator.resume(target);
+  else if (command === 'gap') known = simulator.skipSeq(target, count === undefined ? 5 : Number(count));
+  else if (command === 'halt') simulator.session(target, 'HALTED');
+  else if (command === 'open') simulator.session(target, 'OPEN');
+  else return `error ${line}: unknown command ${command ?? ''}`;
+  return known ? `ok ${line}` : `error ${line}: ${target} is not a simulated instrument`;
 }
 
 main().catch((error: unknown) => {
