@@ -4,7 +4,7 @@ import type { EngineEventKind } from '#libs/contracts';
 import { GatewayMetrics, OncePerKeyLogger, PINO_LOGGER, type Logger } from '#libs/observability';
 import { engineSubjectOf, engineTransportOf } from './engine-context.js';
 import { MalformedEnginePayload } from './engine-message.deserializer.js';
-import type { Validated } from './engine-event-validators.js';
+import type { Validated } from '#libs/contracts';
 
 export type MalformedReason = MalformedEnginePayload['reason'] | 'invalid_fields' | 'bad_subject' | 'unknown_instrument' | 'unknown_account' | 'stale_seq';
 

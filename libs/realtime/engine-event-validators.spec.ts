@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { enumValue, toDecimal, validateBook, validateOrder, validateQuote, validateSession, validateTrade } from './engine-event-validators.js';
+import { enumValue, toDecimal, validateBook, validateOrder, validateQuote, validateSession, validateTrade } from '#libs/contracts';
 import { subjectMatches } from './subject-matcher.js';
 import { decodeEnginePayload, MalformedEnginePayload } from './engine-message.deserializer.js';
 

@@ -4,7 +4,8 @@ export { ConnectionRegistry, type NamespaceStats } from './connection-registry.j
 export { DomainGateway } from './domain-gateway.js';
 export { EngineEventIntake, type MalformedReason } from './engine-event-intake.js';
 export { EngineFastPath, type EngineEventHandler } from './engine-fast-path.js';
-export * from './engine-event-validators.js';
+// The engine payload validators live in libs/contracts (shared with the publisher library); re-exported for the gateway.
+export { enumValue, toDecimal, validateBook, validateOrder, validatePortfolio, validatePosition, validateQuote, validateSession, validateTrade, type EngineStamp, type Validated } from '#libs/contracts';
 export { InProcessContext, engineSubjectOf, engineTransportOf, type EngineTransportId } from './engine-context.js';
 export { decodeEnginePayload, EngineMessageDeserializer, MalformedEnginePayload, MAX_ENGINE_EVENT_BYTES } from './engine-message.deserializer.js';
 export { GatewayExceptionFilter } from './gateway-exception.filter.js';
