@@ -5,7 +5,6 @@ import {
   complianceReasonsProblem,
   COMPLIANCE_BOARD_PATTERN,
   INSTRUMENT_PATTERN,
-  COMPLIANCE_REASONS,
   normalizeBoard,
   type ComplianceClaim,
   type ComplianceReason,
