@@ -12,6 +12,8 @@ import { createLogger, GatewayMetrics, PinoNestLogger } from '#libs/observabilit
 import { TrustedProxies } from '#libs/rate-limit';
 import {
   ConnectionRegistry,
+  CONTROL_SUBJECTS,
+  EngineEventIntake,
   EngineFastPath,
   EngineInterestRegistry,
   EngineMessageDeserializer,
@@ -29,6 +31,7 @@ import { GatewayErrorHttpFilter } from './common/gateway-error-http.filter.js';
 import { redisConnection } from '#libs/redis';
 import { AppConfig, ConfigurationError } from './config/index.js';
 import { EngineLinks } from './engine/engine-links.js';
+import { applyControlLog, attachEngineFeedback, controlLogKind, jetStreamControlLog, redisControlLog } from './engine/control-log.js';
 import { DASHBOARD_DIR } from './dashboard/dashboard-assets.js';
 import { ReadinessState } from './health/readiness.state.js';
 import { METRICS_PATH, metricsEndpoint, metricsServer } from './http/metrics-endpoint.js';
@@ -114,6 +117,9 @@ async function bootstrap(): Promise<void> {
   // Engine transports: a hybrid app, one microservice listener per transport, all dispatching to the same controllers
   // (market data through their fast-path handlers, outside Nest's per-message pipeline).
   const fastPath = app.get(EngineFastPath);
+  // Control events (licence.changed, compliance.screen) come from their durable log, not straight off the transport.
+  const redisControl = redisControlLog(config, logger, links);
+  let redisEngine: EngineRedisServer | undefined;
   let inProcess: InProcessEngineTransport | undefined;
   let natsEngine: InterestNatsServer | undefined;
   for (const transport of config.engineTransports) {
@@ -130,6 +136,7 @@ async function bootstrap(): Promise<void> {
         },
         [ENGINE_SUBJECTS.quote, ENGINE_SUBJECTS.trade, ENGINE_SUBJECTS.book],
         fastPath,
+        CONTROL_SUBJECTS,
       );
       app.connectMicroservice<MicroserviceOptions>({ strategy: nats });
       app.get(EngineInterestRegistry).attach(nats);
@@ -142,8 +149,9 @@ async function bootstrap(): Promise<void> {
         deserializer: new EngineMessageDeserializer(),
         retryAttempts: Number.MAX_SAFE_INTEGER,
         retryDelay: 500,
-      }, fastPath, redisAccountLog, logger);
+      }, fastPath, redisAccountLog, logger, natsConfigured ? undefined : redisControl);
       app.connectMicroservice<MicroserviceOptions>({ strategy: server });
+      redisEngine = server;
       links.trackTransport('redis', server.status);
     } else if (transport === 'simulator') {
       inProcess = new InProcessEngineTransport(fastPath);
@@ -152,6 +160,17 @@ async function bootstrap(): Promise<void> {
     }
   }
   await app.startAllMicroservices();
+  // --- publisher feedback and the durable control log (src/engine/control-log.ts, docs/publishing.md) ---
+  const natsForFeedback = natsEngine;
+  attachEngineFeedback(app.get(EngineEventIntake), config, logger, links, natsForFeedback ? () => natsForFeedback.unwrap<NatsConnection>() : undefined);
+  const controlLog = controlLogKind(config);
+  if (controlLog === 'jetstream' && natsEngine) {
+    const nats = natsEngine;
+    await applyControlLog(jetStreamControlLog(config, logger, () => nats.unwrap<NatsConnection>()), nats, 'nats', { config, logger, readiness });
+  } else if (controlLog === 'redis-streams' && redisControl && redisEngine) {
+    await applyControlLog(redisControl, redisEngine, 'redis', { config, logger, readiness });
+  }
+  // --- end publisher feedback and control log ---
   await app.listen(config.port, '0.0.0.0');
   // Before every other listener of the server, Socket.IO's included (it takes over the listeners present when it
   // attaches, during listen), so that its answers get the headers too. Added in the same turn as the listen completes,

@@ -7,3 +7,4 @@ export * from './orders.js';
 export * from './book-checksum.js';
 export * from './engine-event-validators.js';
 export * from './engine-control-validators.js';
+export * from './engine-feedback.js';

@@ -21,6 +21,8 @@ export class InterestNatsServer extends ServerNats implements EngineInterest {
     private readonly interestPatterns: readonly string[],
     /** Direct handlers of hot patterns: their messages skip Nest's per-message pipeline. */
     private readonly fastPath?: EngineFastPath,
+    /** Patterns delivered from a durable log (control-event-log.ts) instead: never subscribed directly. */
+    private readonly logPatterns: readonly string[] = [],
   ) {
     super(options);
   }
@@ -32,7 +34,7 @@ export class InterestNatsServer extends ServerNats implements EngineInterest {
   override bindEvents(client: NatsConnection): void {
     // Let Nest subscribe everything else (sessions, account streams) exactly as it would.
     const deferred = new Map<string, ReturnType<ServerNats['getHandlerByPattern']>>();
-    for (const pattern of this.interestPatterns) {
+    for (const pattern of [...this.interestPatterns, ...this.logPatterns]) {
       const handler = this.messageHandlers.get(pattern);
       if (handler) {
         deferred.set(pattern, handler);

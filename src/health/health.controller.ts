@@ -47,7 +47,8 @@ export class HealthController implements OnModuleDestroy {
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
     if (!this.readiness.isReady) {
-      throw new ServiceUnavailableException({ status: 'shutting_down', info: {}, error: { readiness: { status: 'down', draining: this.readiness.isDraining } }, details: {} });
+      const controlLog = this.readiness.isReplayingControlLog ? { controlLog: 'replaying' } : {};
+      throw new ServiceUnavailableException({ status: this.readiness.isDraining ? 'shutting_down' : 'starting', info: {}, error: { readiness: { status: 'down', draining: this.readiness.isDraining, ...controlLog } }, details: {} });
     }
     return this.health.check([
       () => this.engineTransports(),
