@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'docker/**', 'test-artifacts/**', 'libs/client/dist/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'docker/**', 'test-artifacts/**', 'libs/client/dist/**', 'libs/publisher/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -20,7 +20,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['eslint.config.js', 'libs/client/build.mjs'],
+    files: ['eslint.config.js', 'libs/client/build.mjs', 'libs/publisher/build.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
   },
 );

@@ -47,6 +47,8 @@ import { AccountDirectory } from '#libs/auth';
 import { mintDevelopmentToken } from './simulator/dev-token.js';
 import { MarketSimulator } from './simulator/market-simulator.js';
 import { SimulatorOrderChannel } from './simulator/simulator-order.channel.js';
+import { TradewirePublisher } from '#libs/publisher';
+import { inProcessPublisherTransport } from './simulator/in-process-publisher.transport.js';
 
 /** Clients are told to come back after this: long enough for the load balancer to take this replica out. */
 const RECONNECT_IN_MS = 2_000;
@@ -187,7 +189,7 @@ async function bootstrap(): Promise<void> {
     simulator = new MarketSimulator(
       app.get(InstrumentCatalog).all(),
       { rate: config.simulatorRate, channels: ['quote', 'trade', 'book'], accounts: app.get(AccountDirectory).accountsOf('acme-capital'), orderRate: config.simulatorOrderRate, bookDepth: 25, seed: Date.now() },
-      (subject, payload) => target.publish(subject, payload),
+      new TradewirePublisher(inProcessPublisherTransport(target)),
     );
     simulator.start();
   }

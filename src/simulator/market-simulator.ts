@@ -1,6 +1,5 @@
+import type { TradewirePublisher } from '#libs/publisher';
 import {
-  accountSubject,
-  mdSubject,
   type EngineOrderAmendReply,
   type EngineOrderAmendRequest,
   type EngineOrderCancelAllReply,
@@ -16,8 +15,6 @@ import {
 import type { Instrument } from '../market-data/instrument-catalog.js';
 import { mulberry32 } from './seeded-random.js';
 
-/** Where the simulator's events go: the in-process transport, NATS or Redis. */
-export type EnginePublish = (subject: string, payload: Record<string, unknown>) => void;
 
 export interface SimulatorOptions {
   /** Market-data events per second across all instruments. */
@@ -73,6 +70,11 @@ class SimulatedInstrument {
     return (lots * Number(this.instrument.lotSize)).toFixed(this.sizeDecimals);
   }
 
+  /** `EXCHANGE:SYMBOL`. */
+  get key(): string {
+    return `${this.instrument.exchange}:${this.instrument.symbol}`;
+  }
+
   get subjectParts(): [string, string] {
     return [this.instrument.exchange, this.instrument.symbol];
   }
@@ -114,12 +116,12 @@ export class MarketSimulator {
   private nextBookSnapshot = 0;
   private orderSeq = 0;
   private lastTickAt = 0;
-  published = 0;
 
   constructor(
     instruments: Instrument[],
     private readonly options: SimulatorOptions,
-    private readonly publish: EnginePublish,
+    /** Where the events go (the in-process transport, NATS or Redis): typed, and checked as the gateway checks them. */
+    private readonly publisher: TradewirePublisher,
   ) {
     this.random = mulberry32(options.seed);
     this.instruments = instruments.map((instrument) => new SimulatedInstrument(instrument, this.random));
@@ -136,6 +138,11 @@ export class MarketSimulator {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /** Events published so far. */
+  get published(): number {
+    return this.publisher.published;
   }
 
   get running(): boolean {
@@ -311,8 +318,7 @@ export class MarketSimulator {
 
   private emitQuote(sim: SimulatedInstrument, now: number): void {
     const spread = 1 + Math.floor(this.random() * 3);
-    const [exchange, symbol] = sim.subjectParts;
-    this.emit(mdSubject('quote', exchange, symbol), {
+    this.publisher.quote(sim.key, {
       bid: sim.price(sim.ticks - spread),
       ask: sim.price(sim.ticks + spread),
       bidSize: sim.size(1 + Math.floor(this.random() * 500)),
@@ -333,8 +339,8 @@ export class MarketSimulator {
     const lots = 1 + Math.floor(this.random() * 200);
     sim.volume += lots;
     sim.tradeSeq += 1;
-    const [exchange, symbol] = sim.subjectParts;
-    this.emit(mdSubject('trade', exchange, symbol), {
+    const [, symbol] = sim.subjectParts;
+    this.publisher.trade(sim.key, {
       price: sim.price(),
       size: sim.size(lots),
       side: this.random() < 0.5 ? 'buy' : 'sell',
@@ -350,9 +356,8 @@ export class MarketSimulator {
       sim.book.bids.set(sim.ticks - level, 1 + Math.floor(this.random() * 1000));
       sim.book.asks.set(sim.ticks + level, 1 + Math.floor(this.random() * 1000));
     }
-    const [exchange, symbol] = sim.subjectParts;
-    const side = (levels: Map<number, number>) => [...levels].map(([ticks, lots]) => [sim.price(ticks), sim.size(lots)]);
-    this.emit(mdSubject('book', exchange, symbol), { type: 'snapshot', bids: side(sim.book.bids), asks: side(sim.book.asks), ts: now });
+    const side = (levels: Map<number, number>) => [...levels].map(([ticks, lots]): [string, string] => [sim.price(ticks), sim.size(lots)]);
+    this.publisher.book(sim.key, { type: 'snapshot', bids: side(sim.book.bids), asks: side(sim.book.asks), ts: now });
   }
 
   private emitBookDelta(sim: SimulatedInstrument, now: number): void {
@@ -375,8 +380,7 @@ export class MarketSimulator {
       levels.set(ticks, lots);
       changes.push([sim.price(ticks), sim.size(lots)]);
     }
-    const [exchange, symbol] = sim.subjectParts;
-    this.emit(mdSubject('book', exchange, symbol), { type: 'delta', bids: isBid ? changes : [], asks: isBid ? [] : changes, ts: now });
+    this.publisher.book(sim.key, { type: 'delta', bids: isBid ? changes : [], asks: isBid ? [] : changes, ts: now });
   }
 
   private orderEvent(now: number): void {
@@ -439,7 +443,7 @@ export class MarketSimulator {
     const sim = order.instrument;
     const leaves = change.status === 'canceled' ? 0 : order.remainingLots;
     order.fields = { ...order.fields, ...change, filledQuantity: sim.size(order.filledLots), leavesQuantity: sim.size(leaves) };
-    this.emit(accountSubject(order.account, 'order'), { ...order.fields, ts: now });
+    this.publisher.order(order.account, { ...order.fields, ts: now });
   }
 
   private applyFill(order: SimulatedOrder, lots: number, now: number): void {
@@ -466,7 +470,7 @@ export class MarketSimulator {
     const avgTicks = position.lots === 0 ? 0 : position.costTicks / position.lots;
     const marketValue = position.lots * sim.ticks * lotValue;
     const unrealized = (sim.ticks - avgTicks) * position.lots * lotValue;
-    this.emit(accountSubject(order.account, 'position'), {
+    this.publisher.position(order.account, {
       symbol: `${sim.instrument.exchange}:${sim.instrument.symbol}`,
       quantity: sim.size(position.lots),
       avgPrice: (avgTicks * sim.tick).toFixed(sim.decimals),
@@ -490,7 +494,7 @@ export class MarketSimulator {
       pnl += (sim.ticks - avgTicks) * position.lots * lotValue + position.realized;
     }
     const cash = this.cash.get(account) ?? 0;
-    this.emit(accountSubject(account, 'portfolio'), {
+    this.publisher.portfolio(account, {
       currency: 'USD',
       equity: (cash + marketValue).toFixed(2),
       cash: cash.toFixed(2),
@@ -500,10 +504,5 @@ export class MarketSimulator {
       totalPnl: pnl.toFixed(2),
       ts: now,
     });
-  }
-
-  private emit(subject: string, payload: Record<string, unknown>): void {
-    this.published++;
-    this.publish(subject, payload);
   }
 }
