@@ -86,6 +86,22 @@ function splitInstrument(instrument: string): [string, string] {
   return [token('exchange', instrument.slice(0, colon)), token('symbol', instrument.slice(colon + 1))];
 }
 
+/** Subjects built (and their tokens checked) once per instrument and channel; bounded so a churning universe cannot grow it. */
+class SubjectCache {
+  private readonly subjects = new Map<string, string>();
+  constructor(private readonly channel: 'quote' | 'trade' | 'book') {}
+  of(instrument: string): string {
+    let subject = this.subjects.get(instrument);
+    if (subject === undefined) {
+      const [exchange, symbol] = splitInstrument(instrument);
+      subject = mdSubject(this.channel, exchange, symbol);
+      if (this.subjects.size >= 100_000) this.subjects.clear();
+      this.subjects.set(instrument, subject);
+    }
+    return subject;
+  }
+}
+
 const MARKET: EventRoute = { kind: 'market' };
 const CONTROL: EventRoute = { kind: 'control' };
 
@@ -97,6 +113,9 @@ const CONTROL: EventRoute = { kind: 'control' };
  */
 export class TradewirePublisher {
   private readonly seqs = new Map<string, number>();
+  private readonly quoteSubjects = new SubjectCache('quote');
+  private readonly tradeSubjects = new SubjectCache('trade');
+  private readonly bookSubjects = new SubjectCache('book');
   private readonly validate: boolean;
   private closed = false;
   /** Events sent, all kinds. */
@@ -119,20 +138,17 @@ export class TradewirePublisher {
 
   /** `md.quote.{EXCHANGE}.{SYMBOL}`. */
   quote(instrument: string, quote: WithOptionalTs<EngineQuote>): void {
-    const [exchange, symbol] = splitInstrument(instrument);
-    this.send('quote', mdSubject('quote', exchange, symbol), withTs(quote), validateQuote, MARKET);
+    this.send('quote', this.quoteSubjects.of(instrument), withTs(quote), validateQuote, MARKET);
   }
 
   /** `md.trade.{EXCHANGE}.{SYMBOL}`. */
   trade(instrument: string, trade: WithOptionalTs<EngineTrade>): void {
-    const [exchange, symbol] = splitInstrument(instrument);
-    this.send('trade', mdSubject('trade', exchange, symbol), withTs(trade), validateTrade, MARKET);
+    this.send('trade', this.tradeSubjects.of(instrument), withTs(trade), validateTrade, MARKET);
   }
 
   /** `md.book.{EXCHANGE}.{SYMBOL}`: a snapshot, or a delta of absolute sizes (0 removes a level). */
   book(instrument: string, book: WithOptionalTs<EngineBook>): void {
-    const [exchange, symbol] = splitInstrument(instrument);
-    this.send('book', mdSubject('book', exchange, symbol), withTs(book), validateBook, MARKET);
+    this.send('book', this.bookSubjects.of(instrument), withTs(book), validateBook, MARKET);
   }
 
   /** `md.session.{EXCHANGE}`. */

@@ -148,7 +148,8 @@ export class RedisStreamsControlLog implements ControlEventLog {
       const key = this.streamKey(subject);
       let start = '-';
       for (;;) {
-        const page = await this.redis.xrange(key, start, '+', 'COUNT', READ_PAGE);
+        // On the reader: it waits for Redis to be there (the writer fails at once, so that appends never queue).
+        const page = await this.reader.xrange(key, start, '+', 'COUNT', READ_PAGE);
         for (const [id, fields] of page) {
           deliver(subject, decodeEnginePayload(payloadOf(fields)));
           last.set(subject, id);

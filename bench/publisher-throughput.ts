@@ -1,0 +1,105 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { mdSubject, type EngineQuote } from '#libs/contracts';
+import { TradewirePublisher } from '#libs/publisher';
+import { coreLayout, pinSelfToLoadCpus } from './lib/processes.js';
+import { startNatsServer } from './lib/nats-server.js';
+
+/**
+ * How fast `@tradewire/publisher` publishes quotes over NATS against the raw NATS client doing the same (JSON.stringify
+ * and publish), in the same process and run, rounds alternated so that both see the same machine. Each round publishes
+ * `--events` quotes over `--instruments` instruments as fast as it can, then flushes; the figure is events per second
+ * to the flush. The library validates every quote with the gateway's validator (the default), and also without.
+ *
+ *   node dist/bench/publisher-throughput.js --rounds 7 --events 200000
+ */
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '7' },
+    events: { type: 'string', default: '200000' },
+    instruments: { type: 'string', default: '500' },
+  },
+});
+const rounds = Number(values.rounds);
+const events = Number(values.events);
+const instruments = Array.from({ length: Number(values.instruments) }, (_, i) => ({ exchange: 'BENCH', symbol: `S${String(i).padStart(5, '0')}` }));
+const subjects = instruments.map((i) => mdSubject('quote', i.exchange, i.symbol));
+const keys = instruments.map((i) => `${i.exchange}:${i.symbol}`);
+
+/** The quotes an engine sends: a random walk of decimal strings, made the same way for every variant. */
+function makeQuote(n: number, price: number): EngineQuote {
+  return {
+    bid: (price - 0.01).toFixed(2),
+    ask: (price + 0.01).toFixed(2),
+    bidSize: String(100 + (n % 900)),
+    askSize: String(100 + ((n * 7) % 900)),
+    last: price.toFixed(2),
+    lastSize: String(1 + (n % 500)),
+    volume: String(1_000_000 + n),
+    ts: Date.now(),
+  };
+}
+
+type Variant = 'raw' | 'library' | 'library-unchecked';
+
+async function round(variant: Variant, nats: NatsConnection, checked: TradewirePublisher, unchecked: TradewirePublisher): Promise<number> {
+  let price = 100;
+  const started = performance.now();
+  for (let n = 0; n < events; n++) {
+    price += ((n * 2654435761) % 7) / 100 - 0.03;
+    if (price < 1) price = 100;
+    const i = n % subjects.length;
+    const quote = makeQuote(n, price);
+    if (variant === 'raw') nats.publish(subjects[i] as string, JSON.stringify(quote));
+    else (variant === 'library' ? checked : unchecked).quote(keys[i] as string, quote);
+    // Yield now and then, as a real publisher does, so that the client writes while we produce.
+    if (n % 5_000 === 4_999) await new Promise((resolve) => setImmediate(resolve));
+  }
+  if (variant === 'raw') await nats.flush();
+  else await (variant === 'library' ? checked : unchecked).flush();
+  return events / ((performance.now() - started) / 1000);
+}
+
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+};
+
+const layout = coreLayout();
+pinSelfToLoadCpus(layout);
+const runDir = mkdtempSync(join(tmpdir(), 'tradewire-publisher-bench-'));
+const server = await startNatsServer(runDir, 'publisher', layout);
+const nats = await connect({ servers: server.url, name: 'bench-raw' });
+const checked = await TradewirePublisher.connect({ nats: { servers: server.url } });
+const unchecked = await TradewirePublisher.connect({ nats: { servers: server.url } }, { validate: false });
+const results: Record<Variant, number[]> = { raw: [], library: [], 'library-unchecked': [] };
+try {
+  // One warm-up round each (JIT), not counted.
+  for (const variant of ['raw', 'library', 'library-unchecked'] as const) await round(variant, nats, checked, unchecked);
+  for (let r = 0; r < rounds; r++) {
+    // Alternate the order round by round so neither variant always runs first.
+    const order: Variant[] = r % 2 === 0 ? ['raw', 'library', 'library-unchecked'] : ['library-unchecked', 'library', 'raw'];
+    for (const variant of order) results[variant].push(await round(variant, nats, checked, unchecked));
+  }
+} finally {
+  await nats.drain();
+  await checked.close();
+  await unchecked.close();
+  await server.stop();
+  rmSync(runDir, { recursive: true, force: true });
+}
+const raw = median(results.raw);
+const summary = {
+  events,
+  rounds,
+  rawPerSecond: Math.round(raw),
+  libraryPerSecond: Math.round(median(results.library)),
+  libraryUncheckedPerSecond: Math.round(median(results['library-unchecked'])),
+  libraryRatio: Number((median(results.library) / raw).toFixed(3)),
+  libraryUncheckedRatio: Number((median(results['library-unchecked']) / raw).toFixed(3)),
+  perRound: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.map(Math.round)])),
+};
+console.log(JSON.stringify(summary, null, 1));
