@@ -47,8 +47,8 @@ interface EventHandlingServer {
 
 /**
  * Applies the control log through the transport's own handlers (the same validation, metrics and feedback as a live
- * event), everything retained first. Waits up to CONTROL_LOG_START_TIMEOUT_MS; past that the replica starts not ready
- * and becomes ready once the replay is done (retrying while the log cannot be read).
+ * event), everything retained first. Waits up to CONTROL_LOG_START_TIMEOUT_MS, or until a first failure to read the log;
+ * then the replica starts not ready and becomes ready once the replay is done (retrying while the log cannot be read).
  */
 export async function applyControlLog(log: ControlEventLog, server: EventHandlingServer, transport: 'nats' | 'redis', deps: { config: AppConfig; logger: Logger; readiness: ReadinessState }): Promise<void> {
   const { config, logger, readiness } = deps;
@@ -59,6 +59,8 @@ export async function applyControlLog(log: ControlEventLog, server: EventHandlin
     const handled = server.handleEvent(subject, { pattern: subject, data: payload }, context).catch((error: unknown) => logger.error({ err: error, subject }, 'control event handler failed'));
     replaying?.push(handled);
   };
+  let firstFailure: (() => void) | undefined;
+  const failedOnce = new Promise<'failed'>((resolve) => (firstFailure = () => resolve('failed')));
   const replay = async (): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -70,6 +72,7 @@ export async function applyControlLog(log: ControlEventLog, server: EventHandlin
         return;
       } catch (error) {
         replaying = [];
+        firstFailure?.();
         if (attempt === 1 || attempt % 10 === 0) logger.warn({ err: error, stream: config.controlLog.stream, attempt }, 'control log cannot be read: not ready until it is applied');
         await new Promise((resolve) => setTimeout(resolve, 2_000));
       }
@@ -78,7 +81,10 @@ export async function applyControlLog(log: ControlEventLog, server: EventHandlin
   const done = replay();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), config.controlLog.startTimeoutMs)));
-  if ((await Promise.race([done, timedOut])) === 'timeout') logger.warn({ stream: config.controlLog.stream }, 'control log not applied yet: starting not ready');
+  // A log that cannot be read at all (JetStream off, Redis away) does not hold up the start: the replica opens its port
+  // not ready, and says why on /health/ready, at once; a slow replay holds it up to the timeout.
+  const outcome = await Promise.race([done, timedOut, failedOnce]);
+  if (outcome !== undefined) logger.warn({ stream: config.controlLog.stream, outcome }, 'control log not applied yet: starting not ready');
   clearTimeout(timer);
 }
 

@@ -33,7 +33,7 @@ export class ReadinessState implements OnModuleDestroy {
 
   markStarted(): void {
     this.started = true;
-    this.metrics.setReady(this.isReady);
+    this.metrics.setReady(this.isReady && !this.controlLogPending);
   }
 
   beginDraining(): void {
@@ -46,9 +46,10 @@ export class ReadinessState implements OnModuleDestroy {
   }
 
   get isReady(): boolean {
-    return this.started && !this.draining && !this.controlLogPending;
+    return this.started && !this.draining;
   }
 
+  /** The readiness check `controlLog` is down (and the ready gauge 0) from this until `controlLogReplayed`. */
   controlLogReplaying(): void {
     this.controlLogPending = true;
     this.metrics.setReady(false);
