@@ -45,22 +45,31 @@ function makeQuote(n: number, price: number): EngineQuote {
 
 type Variant = 'raw' | 'library' | 'library-unchecked';
 
-async function round(variant: Variant, nats: NatsConnection, checked: TradewirePublisher, unchecked: TradewirePublisher): Promise<number> {
+/** One round's figures: events per second of wall time, and per CPU-second of this process (user + system). */
+interface RoundFigures {
+  perSecond: number;
+  perCpuSecond: number;
+}
+
+async function round(variant: Variant, nats: NatsConnection, checked: TradewirePublisher, unchecked: TradewirePublisher): Promise<RoundFigures> {
   let price = 100;
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   for (let n = 0; n < events; n++) {
     price += ((n * 2654435761) % 7) / 100 - 0.03;
     if (price < 1) price = 100;
     const i = n % subjects.length;
     const quote = makeQuote(n, price);
-    if (variant === 'raw') nats.publish(subjects[i] as string, JSON.stringify(quote));
-    else (variant === 'library' ? checked : unchecked).quote(keys[i] as string, quote);
+    if (variant === 'raw') nats.publish(subjects[i], JSON.stringify(quote));
+    else (variant === 'library' ? checked : unchecked).quote(keys[i], quote);
     // Yield now and then, as a real publisher does, so that the client writes while we produce.
     if (n % 5_000 === 4_999) await new Promise((resolve) => setImmediate(resolve));
   }
   if (variant === 'raw') await nats.flush();
   else await (variant === 'library' ? checked : unchecked).flush();
-  return events / ((performance.now() - started) / 1000);
+  const wallSeconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { perSecond: events / wallSeconds, perCpuSecond: events / ((cpu.user + cpu.system) / 1e6) };
 }
 
 const median = (xs: number[]) => {
@@ -75,7 +84,7 @@ const server = await startNatsServer(runDir, 'publisher', layout);
 const nats = await connect({ servers: server.url, name: 'bench-raw' });
 const checked = await TradewirePublisher.connect({ nats: { servers: server.url } });
 const unchecked = await TradewirePublisher.connect({ nats: { servers: server.url } }, { validate: false });
-const results: Record<Variant, number[]> = { raw: [], library: [], 'library-unchecked': [] };
+const results: Record<Variant, RoundFigures[]> = { raw: [], library: [], 'library-unchecked': [] };
 try {
   // One warm-up round each (JIT), not counted.
   for (const variant of ['raw', 'library', 'library-unchecked'] as const) await round(variant, nats, checked, unchecked);
@@ -91,15 +100,20 @@ try {
   await server.stop();
   rmSync(runDir, { recursive: true, force: true });
 }
-const raw = median(results.raw);
+const figure = (variant: Variant, key: keyof RoundFigures) => median(results[variant].map((r) => r[key]));
+const ratio = (variant: Variant, key: keyof RoundFigures) => Number((figure(variant, key) / figure('raw', key)).toFixed(3));
 const summary = {
   events,
   rounds,
-  rawPerSecond: Math.round(raw),
-  libraryPerSecond: Math.round(median(results.library)),
-  libraryUncheckedPerSecond: Math.round(median(results['library-unchecked'])),
-  libraryRatio: Number((median(results.library) / raw).toFixed(3)),
-  libraryUncheckedRatio: Number((median(results['library-unchecked']) / raw).toFixed(3)),
-  perRound: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.map(Math.round)])),
+  // Wall time: what a publisher gets on this machine now. CPU time: what it costs, less sensitive to other load.
+  perSecond: { raw: Math.round(figure('raw', 'perSecond')), library: Math.round(figure('library', 'perSecond')), libraryUnchecked: Math.round(figure('library-unchecked', 'perSecond')) },
+  perCpuSecond: { raw: Math.round(figure('raw', 'perCpuSecond')), library: Math.round(figure('library', 'perCpuSecond')), libraryUnchecked: Math.round(figure('library-unchecked', 'perCpuSecond')) },
+  ratioToRaw: {
+    library: ratio('library', 'perSecond'),
+    libraryUnchecked: ratio('library-unchecked', 'perSecond'),
+    libraryPerCpu: ratio('library', 'perCpuSecond'),
+    libraryUncheckedPerCpu: ratio('library-unchecked', 'perCpuSecond'),
+  },
+  perRound: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.map((r) => Math.round(r.perSecond))])),
 };
 console.log(JSON.stringify(summary, null, 1));
