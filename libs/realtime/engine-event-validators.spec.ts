@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { enumValue, toDecimal, validateBook, validateOrder, validateQuote, validateSession, validateTrade } from '#libs/contracts';
 import { subjectMatches } from './subject-matcher.js';
-import { decodeEnginePayload, MalformedEnginePayload } from './engine-message.deserializer.js';
+import { decodeEnginePayload } from './engine-message.deserializer.js';
 
 describe('engine event validation', () => {
   it('keeps decimals as strings and refuses floats it would have to guess at', () => {
