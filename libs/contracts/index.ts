@@ -5,3 +5,6 @@ export * from './engine-subjects.js';
 export * from './licence-parser.js';
 export * from './orders.js';
 export * from './book-checksum.js';
+export * from './engine-event-validators.js';
+export * from './engine-control-validators.js';
+export * from './engine-feedback.js';

@@ -1,7 +1,7 @@
 import type { AccountEvent, AccountFieldsByKind, AccountKind, AccountSubscribed } from '#libs/contracts';
 import type { DeliveryCounters, GatewayMetrics, UsageMeter } from '#libs/observability';
 import { liveEventsAfterRead, type AccountLogAttachment } from './account-log.js';
-import type { EngineStamp, Validated } from './engine-event-validators.js';
+import type { EngineStamp, Validated } from '#libs/contracts';
 import { engineConnectionOf, type GatewaySocket } from './gateway-socket.js';
 import { eventPacketPrefix } from './socket-packet.js';
 

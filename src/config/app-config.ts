@@ -74,6 +74,9 @@ export class AppConfig {
   readonly orders: { timeoutMs: number; idempotencyTtlMs: number; idempotencyMaxKeys: number };
   /** The durable account log in NATS JetStream (used with the NATS engine transport only). */
   readonly accountLog: { stream: string; maxPerSubject: number; maxAgeMs: number; hydrateTimeoutMs: number };
+  /** Publisher feedback (`gateway.rejected.<kind>`) and the durable control log (docs/publishing.md). */
+  readonly engineFeedbackPerSecond: number;
+  readonly controlLog: { stream: string; maxEvents: number; startTimeoutMs: number };
 
   constructor(env: EnvironmentSchema) {
     this.env = env.NODE_ENV;
@@ -118,6 +121,8 @@ export class AppConfig {
     this.rateLimits = rateLimits.settings;
     this.orders = { timeoutMs: env.ORDER_TIMEOUT_MS, idempotencyTtlMs: env.ORDER_IDEMPOTENCY_TTL_MS, idempotencyMaxKeys: env.ORDER_IDEMPOTENCY_MAX_KEYS };
     this.accountLog = { stream: env.ACCOUNT_LOG_STREAM, maxPerSubject: env.ACCOUNT_LOG_MAX_PER_SUBJECT, maxAgeMs: env.ACCOUNT_LOG_MAX_AGE_MS, hydrateTimeoutMs: env.ACCOUNT_LOG_HYDRATE_TIMEOUT_MS };
+    this.engineFeedbackPerSecond = env.ENGINE_FEEDBACK_PER_SECOND;
+    this.controlLog = { stream: env.CONTROL_LOG_STREAM, maxEvents: env.CONTROL_LOG_MAX_EVENTS, startTimeoutMs: env.CONTROL_LOG_START_TIMEOUT_MS };
   }
 
   get isProduction(): boolean {

@@ -59,6 +59,11 @@ export interface StreamKindDescriptor<T> {
   fanout?: StreamKind;
   /** Durable kinds: the account stream they feed. */
   account?: AccountStreamSettings;
+  /**
+   * Control kinds that change what clients may do (licences, screens): kept in the durable control log (JetStream or
+   * Redis Streams) and applied from it only, all of it before the replica is ready (src/engine/control-log.ts).
+   */
+  controlLog?: true;
 }
 
 /** A registry entry once its payload type has been checked: the validator and the handler agree on one `T`. */
@@ -84,6 +89,7 @@ export interface EngineFedStreamKind {
   handler: InjectionToken;
   fanout?: StreamKind;
   account?: AccountStreamSettings;
+  controlLog?: true;
   /** Hands a value this kind's validator accepted to the provider resolved from `handler`. */
   deliver(handler: unknown, subject: string, value: unknown): EngineEventOutcome;
 }
@@ -141,8 +147,8 @@ export const STREAM_KIND_REGISTRY = [
     account: accountStream({ kind: 'portfolio', namespace: NAMESPACES.portfolio, itemKey: () => null, maxItems: 1, replayDepth: 10_000 }),
   }),
   // Control events.
-  streamKind({ kind: 'licence', subject: ENGINE_SUBJECTS.licenceChanged, delivery: 'control', validate: validateLicenceChanged, handler: LicenceChangeEvents }),
-  streamKind({ kind: 'compliance', subject: ENGINE_SUBJECTS.complianceScreen, delivery: 'control', validate: validateScreenChange, handler: ComplianceScreenEvents }),
+  streamKind({ kind: 'licence', subject: ENGINE_SUBJECTS.licenceChanged, delivery: 'control', validate: validateLicenceChanged, handler: LicenceChangeEvents, controlLog: true }),
+  streamKind({ kind: 'compliance', subject: ENGINE_SUBJECTS.complianceScreen, delivery: 'control', validate: validateScreenChange, handler: ComplianceScreenEvents, controlLog: true }),
 ] as const satisfies readonly RegisteredStreamKind[];
 
 /** The registry entry of an account kind (the registry has one for each). */

@@ -1,8 +1,6 @@
+import type { TradewirePublisher } from '#libs/publisher';
 import {
-  accountSubject,
   MD_CHANNELS,
-  mdSubject,
-  sessionSubject,
   type EngineOrderAmendReply,
   type EngineOrderAmendRequest,
   type EngineOrderCancelAllReply,
@@ -18,8 +16,6 @@ import {
 import type { Instrument } from '../market-data/instrument-catalog.js';
 import { mulberry32 } from './seeded-random.js';
 
-/** Where the simulator's events go: the in-process transport, NATS or Redis. */
-export type EnginePublish = (subject: string, payload: Record<string, unknown>) => void;
 
 export interface SimulatorOptions {
   /** Market-data events per second across all instruments. */
@@ -86,6 +82,11 @@ class SimulatedInstrument {
     return (lots * Number(this.instrument.lotSize)).toFixed(this.sizeDecimals);
   }
 
+  /** `EXCHANGE:SYMBOL`. */
+  get key(): string {
+    return `${this.instrument.exchange}:${this.instrument.symbol}`;
+  }
+
   get subjectParts(): [string, string] {
     return [this.instrument.exchange, this.instrument.symbol];
   }
@@ -127,12 +128,12 @@ export class MarketSimulator {
   private nextBookSnapshot = 0;
   private orderSeq = 0;
   private lastTickAt = 0;
-  published = 0;
 
   constructor(
     instruments: Instrument[],
     private readonly options: SimulatorOptions,
-    private readonly publish: EnginePublish,
+    /** Where the events go (the in-process transport, NATS or Redis): typed, and checked as the gateway checks them. */
+    private readonly publisher: TradewirePublisher,
   ) {
     this.random = mulberry32(options.seed);
     this.instruments = instruments.map((instrument) => new SimulatedInstrument(instrument, this.random));
@@ -149,6 +150,11 @@ export class MarketSimulator {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /** Events published so far. */
+  get published(): number {
+    return this.publisher.published;
   }
 
   get running(): boolean {
@@ -179,7 +185,7 @@ export class MarketSimulator {
 
   /** An engine session event for the exchange: `HALTED` halts it, `OPEN` resumes it (docs/protocol.md §7.1). */
   session(exchange: string, status: 'HALTED' | 'OPEN' | 'CLOSED' | 'PRE_OPEN'): void {
-    this.emit(sessionSubject(exchange), { status, ts: Date.now() });
+    this.publisher.session(exchange, { status, ts: Date.now() });
   }
 
   /**
@@ -351,7 +357,10 @@ export class MarketSimulator {
 
   private emitQuote(sim: SimulatedInstrument, now: number): void {
     const spread = 1 + Math.floor(this.random() * 3);
-    this.emitMd(sim, 'quote', {
+    const numbered = this.numbered(sim, 'quote');
+    if (!numbered) return;
+    this.publisher.quote(sim.key, {
+      ...numbered,
       bid: sim.price(sim.ticks - spread),
       ask: sim.price(sim.ticks + spread),
       bidSize: sim.size(1 + Math.floor(this.random() * 500)),
@@ -372,8 +381,11 @@ export class MarketSimulator {
     const lots = 1 + Math.floor(this.random() * 200);
     sim.volume += lots;
     sim.tradeSeq += 1;
-    const symbol = sim.instrument.symbol;
-    this.emitMd(sim, 'trade', {
+    const [, symbol] = sim.subjectParts;
+    const numbered = this.numbered(sim, 'trade');
+    if (!numbered) return;
+    this.publisher.trade(sim.key, {
+      ...numbered,
       price: sim.price(),
       size: sim.size(lots),
       side: this.random() < 0.5 ? 'buy' : 'sell',
@@ -389,8 +401,10 @@ export class MarketSimulator {
       sim.book.bids.set(sim.ticks - level, 1 + Math.floor(this.random() * 1000));
       sim.book.asks.set(sim.ticks + level, 1 + Math.floor(this.random() * 1000));
     }
-    const side = (levels: Map<number, number>) => [...levels].map(([ticks, lots]) => [sim.price(ticks), sim.size(lots)]);
-    this.emitMd(sim, 'book', { type: 'snapshot', bids: side(sim.book.bids), asks: side(sim.book.asks), ts: now });
+    const side = (levels: Map<number, number>) => [...levels].map(([ticks, lots]): [string, string] => [sim.price(ticks), sim.size(lots)]);
+    const numbered = this.numbered(sim, 'book');
+    if (!numbered) return;
+    this.publisher.book(sim.key, { ...numbered, type: 'snapshot', bids: side(sim.book.bids), asks: side(sim.book.asks), ts: now });
   }
 
   private emitBookDelta(sim: SimulatedInstrument, now: number): void {
@@ -413,7 +427,9 @@ export class MarketSimulator {
       levels.set(ticks, lots);
       changes.push([sim.price(ticks), sim.size(lots)]);
     }
-    this.emitMd(sim, 'book', { type: 'delta', bids: isBid ? changes : [], asks: isBid ? [] : changes, ts: now });
+    const numbered = this.numbered(sim, 'book');
+    if (!numbered) return;
+    this.publisher.book(sim.key, { ...numbered, type: 'delta', bids: isBid ? changes : [], asks: isBid ? [] : changes, ts: now });
   }
 
   private orderEvent(now: number): void {
@@ -476,7 +492,7 @@ export class MarketSimulator {
     const sim = order.instrument;
     const leaves = change.status === 'canceled' ? 0 : order.remainingLots;
     order.fields = { ...order.fields, ...change, filledQuantity: sim.size(order.filledLots), leavesQuantity: sim.size(leaves) };
-    this.emit(accountSubject(order.account, 'order'), { ...order.fields, ts: now });
+    this.publisher.order(order.account, { ...order.fields, ts: now });
   }
 
   private applyFill(order: SimulatedOrder, lots: number, now: number): void {
@@ -503,7 +519,7 @@ export class MarketSimulator {
     const avgTicks = position.lots === 0 ? 0 : position.costTicks / position.lots;
     const marketValue = position.lots * sim.ticks * lotValue;
     const unrealized = (sim.ticks - avgTicks) * position.lots * lotValue;
-    this.emit(accountSubject(order.account, 'position'), {
+    this.publisher.position(order.account, {
       symbol: `${sim.instrument.exchange}:${sim.instrument.symbol}`,
       quantity: sim.size(position.lots),
       avgPrice: (avgTicks * sim.tick).toFixed(sim.decimals),
@@ -527,7 +543,7 @@ export class MarketSimulator {
       pnl += (sim.ticks - avgTicks) * position.lots * lotValue + position.realized;
     }
     const cash = this.cash.get(account) ?? 0;
-    this.emit(accountSubject(account, 'portfolio'), {
+    this.publisher.portfolio(account, {
       currency: 'USD',
       equity: (cash + marketValue).toFixed(2),
       cash: cash.toFixed(2),
@@ -539,20 +555,15 @@ export class MarketSimulator {
     });
   }
 
-  /** A market-data event of `sim`, unless it is quiet; numbered per subject with `mdSeq`. */
-  private emitMd(sim: SimulatedInstrument, channel: MdChannel, payload: Record<string, unknown>): void {
-    if (sim.quiet) return;
-    const [exchange, symbol] = sim.subjectParts;
-    if (this.options.mdSeq) {
-      sim.mdSeqs[channel] += 1 + sim.skipSeq[channel];
-      sim.skipSeq[channel] = 0;
-      payload.seq = sim.mdSeqs[channel];
-    }
-    this.emit(mdSubject(channel, exchange, symbol), payload);
-  }
-
-  private emit(subject: string, payload: Record<string, unknown>): void {
-    this.published++;
-    this.publish(subject, payload);
+  /**
+   * Whether `sim` publishes now (undefined: it is quiet) and, with `mdSeq`, the engine seq of its next event on
+   * `channel` (numbered per subject, skipping what `skipSeq` lost).
+   */
+  private numbered(sim: SimulatedInstrument, channel: MdChannel): { seq?: number } | undefined {
+    if (sim.quiet) return undefined;
+    if (!this.options.mdSeq) return {};
+    sim.mdSeqs[channel] += 1 + sim.skipSeq[channel];
+    sim.skipSeq[channel] = 0;
+    return { seq: sim.mdSeqs[channel] };
   }
 }

@@ -1,12 +1,11 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { connect } from '@nats-io/transport-node';
-import { Redis } from 'ioredis';
 import { MD_CHANNELS, type MdChannel } from '#libs/contracts';
 import { AccountDirectory } from '#libs/auth';
 import { InstrumentCatalog } from '../market-data/instrument-catalog.js';
-import { MarketSimulator, type EnginePublish } from './market-simulator.js';
+import { TradewirePublisher } from '#libs/publisher';
+import { MarketSimulator } from './market-simulator.js';
 
 const USAGE = `Publishes simulated engine events into NATS or Redis (the benchmarks' load source).
 
@@ -63,31 +62,19 @@ async function main(): Promise<void> {
   const directory = AccountDirectory.fromFile(resolve(values['accounts-file']));
   const accounts = directory.allAccounts().slice(0, Number(values.accounts));
 
-  let publish: EnginePublish;
-  let flush: () => Promise<void>;
-  let close: () => Promise<void>;
-  if (values.transport === 'redis') {
-    const redis = new Redis(values.url ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: true });
-    publish = (subject, payload) => void redis.publish(subject, JSON.stringify(payload));
-    flush = async () => {
-      await redis.ping();
-    };
-    close = async () => {
-      await redis.quit();
-    };
-  } else if (values.transport === 'nats') {
-    const nats = await connect({ servers: (values.url ?? 'nats://127.0.0.1:4222').split(','), name: 'tradewire-simulator' });
-    publish = (subject, payload) => nats.publish(subject, JSON.stringify(payload));
-    flush = () => nats.flush();
-    close = () => nats.drain();
-  } else {
-    throw new Error(`--transport must be nats or redis, not ${values.transport}`);
-  }
+  if (values.transport !== 'nats' && values.transport !== 'redis') throw new Error(`--transport must be nats or redis, not ${values.transport}`);
+  // Through the publisher library, as any internal service would: checked events, batched writes; over Redis account
+  // events also go into the gateway's account log, so none is lost while no replica runs.
+  const publisher = await TradewirePublisher.connect(
+    values.transport === 'redis'
+      ? { redis: { url: values.url ?? 'redis://127.0.0.1:6379' } }
+      : { nats: { servers: (values.url ?? 'nats://127.0.0.1:4222').split(','), connectOptions: { name: 'tradewire-simulator' } } },
+  );
 
   const simulator = new MarketSimulator(
     instruments,
     { rate: Number(values.rate), channels, accounts, orderRate: Number(values['order-rate']), bookDepth: 25, seed: Number(values.seed), mdSeq: values['md-seq'] },
-    publish,
+    publisher,
   );
   simulator.start(Number(values['tick-ms']));
   const startedAt = Date.now();
@@ -97,8 +84,8 @@ async function main(): Promise<void> {
   const stop = async (): Promise<void> => {
     clearInterval(report);
     simulator.stop();
-    await flush();
-    await close();
+    await publisher.flush().catch((error: unknown) => process.stderr.write(`simulator: ${String(error)}\n`));
+    await publisher.close();
     process.stderr.write(`simulator: published ${simulator.published} events\n`);
     process.exit(0);
   };
@@ -106,8 +93,13 @@ async function main(): Promise<void> {
     createInterface({ input: process.stdin }).on('line', (line) => {
       const answer = control(simulator, line.trim());
       // Answered once the broker has what was published before it: a test may act on "ok" at once.
-      if (answer.startsWith('ok')) void flush().then(() => process.stdout.write(`${answer}\n`));
-      else process.stdout.write(`${answer}\n`);
+      if (!answer.startsWith('ok')) process.stdout.write(`${answer}\n`);
+      else {
+        publisher.flush().then(
+          () => process.stdout.write(`${answer}\n`),
+          (error: unknown) => process.stdout.write(`error ${line.trim()}: ${String(error)}\n`),
+        );
+      }
     });
   }
   if (values.duration) setTimeout(() => void stop(), Number(values.duration) * 1000);

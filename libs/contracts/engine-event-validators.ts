@@ -1,14 +1,5 @@
-import {
-  isPlausibleEngineTime,
-  type BookLevel,
-  type Decimal,
-  type OrderFields,
-  type PortfolioFields,
-  type PositionFields,
-  type QuoteData,
-  type SessionStatus,
-  type TradeData,
-} from '#libs/contracts';
+import { isPlausibleEngineTime } from './engine-subjects.js';
+import type { BookLevel, Decimal, OrderFields, PortfolioFields, PositionFields, QuoteData, SessionStatus, TradeData } from './wire.js';
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; reason: string };
 
