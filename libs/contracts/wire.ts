@@ -1,5 +1,5 @@
 export { MD_CHANNELS, MD_SUBSCRIBE_CHANNELS, STATUS_CHANNEL, type Decimal, type MdChannel, type MdSubscribeChannel, type OrderSide, type OrderStatus, type OrderType } from './primitives.js';
-import { MD_SUBSCRIBE_CHANNELS, STATUS_CHANNEL, type Decimal, type MdChannel, type MdSubscribeChannel, type OrderSide, type OrderStatus, type OrderType } from './primitives.js';
+import { MD_SUBSCRIBE_CHANNELS, STATUS_CHANNEL, type Decimal, type MdSubscribeChannel, type OrderSide, type OrderStatus, type OrderType } from './primitives.js';
 import type { WireError } from './error-codes.js';
 import type { Licence } from './licence.js';
 import type { OrderAmendRequest, OrderAmendResponse, OrderCancelAllRequest, OrderCancelAllResponse, OrderCancelRequest, OrderCancelResponse, OrderSubmitRequest, OrderSubmitResponse } from './orders.js';
@@ -144,7 +144,7 @@ export interface MdDataByChannel {
   status: FeedStatus;
 }
 
-export interface MdMessage<C extends MdSubscribeChannel = MdChannel> {
+export interface MdMessage<C extends MdSubscribeChannel = MdSubscribeChannel> {
   stream: string;
   type: 'snapshot' | 'update';
   seq: number;

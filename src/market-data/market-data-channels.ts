@@ -30,6 +30,10 @@ export class MarketDataChannels implements OnModuleInit {
     if (missing.length > 0) throw new Error(`market-data channels of the contract with no entry in the registry of stream kinds: ${missing.join(', ')}`);
   }
 
+  all(): MarketDataChannel[] {
+    return [...this.channels.values()].map((entry) => entry.channel);
+  }
+
   get(name: MdSubscribeChannel): MarketDataChannel {
     const entry = this.channels.get(name);
     if (!entry) throw new Error(`market-data channel ${name} is not in the registry of stream kinds`);

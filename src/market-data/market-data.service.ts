@@ -293,8 +293,9 @@ export class MarketDataService {
     this.subjectInterest.delete(subject);
     if (!this.engineInterest.isSelective) return; // the transport delivers everything: the state stays current
     this.engineInterest.release(subject);
-    // No longer received, so no longer current: the next subscriber starts from the engine's next event.
-    channel.forget(stream);
+    // No longer received, so no longer current: the next subscriber starts from the engine's next event. Every
+    // channel fed by the subject forgets the instrument's stream (the quotes a status stream kept coming, say).
+    for (const fed of this.channels.all()) if (fed.engineSubject(parsed.instrument) === subject) fed.forget(streamName(fed.name, parsed.instrument));
   }
 
   sessionStatus(exchange: string, now = Date.now()): SessionPayload | undefined {
