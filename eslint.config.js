@@ -32,6 +32,7 @@ const LIB_LAYERS = {
   licensing: ['contracts', 'observability'],
   'rate-limit': ['contracts', 'observability'],
   realtime: ['auth', 'contracts', 'licensing', 'observability', 'rate-limit', 'redis'],
+  publisher: ['contracts', 'redis'],
 };
 const LIB_NAMES = Object.keys(LIB_LAYERS);
 
@@ -45,7 +46,7 @@ function libBoundaries(lib) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'docker/**', 'test-artifacts/**', 'libs/client/dist/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'docker/**', 'test-artifacts/**', 'libs/client/dist/**', 'libs/publisher/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -76,7 +77,7 @@ export default tseslint.config(
   },
   ...LIB_NAMES.map(libBoundaries),
   {
-    files: ['eslint.config.js', 'libs/client/build.mjs'],
+    files: ['eslint.config.js', 'libs/client/build.mjs', 'libs/publisher/build.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
   },
 );

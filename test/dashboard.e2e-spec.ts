@@ -109,6 +109,9 @@ async function expectBookVerified(page: Page): Promise<void> {
   expect(await page.locator('#ladder tbody tr.ask').count()).toBeGreaterThan(0);
 }
 
+/** A cell's drawn opacity, run in the page (the tests' types have no DOM, hence the window's one function declared here). */
+const CELL_OPACITY = (cell: unknown): string => (globalThis as unknown as { getComputedStyle: (element: unknown) => { opacity: string } }).getComputedStyle(cell).opacity;
+
 /** The whole page from its top (the sticky top bar stays where a scroll left it otherwise). */
 async function screenshot(page: Page, name: string): Promise<void> {
   await page.evaluate('window.scrollTo(0, 0)');
@@ -127,7 +130,8 @@ describe('the dashboard in a browser', () => {
   const pageErrors: string[] = [];
 
   // The expiry warning comes 68 s before a token's end: a 76 s token is warned of 8 s after it was made (second test).
-  const startGateway = () => GatewayProcess.start({ NATS_URL: nats.url, TOKEN_EXPIRY_WARNING_MS: '68000' }, { port });
+  // BINANCE (always open) gets a short feed cadence: the feed-health test makes one of its instruments go quiet.
+  const startGateway = () => GatewayProcess.start({ NATS_URL: nats.url, TOKEN_EXPIRY_WARNING_MS: '68000', FEED_STALE_AFTER_MS_BY_EXCHANGE: 'BINANCE=1500', FEED_HEALTH_CHECK_MS: '200' }, { port });
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (install Debian's chromium, or set CHROMIUM_PATH)`);
@@ -137,7 +141,7 @@ describe('the dashboard in a browser', () => {
     gateway = await startGateway();
     // The project's simulator as the market-data engine: quotes, trades, book snapshots and deltas, first portfolios.
     simulator = new ManagedProcess(
-      spawn(process.execPath, ['dist/src/simulator/simulate.cli.js', '--transport', 'nats', '--url', nats.url, '--rate', '300', '--accounts', '1', '--order-rate', '0', '--tick-ms', '20'], {
+      spawn(process.execPath, ['dist/src/simulator/simulate.cli.js', '--transport', 'nats', '--url', nats.url, '--rate', '300', '--accounts', '1', '--order-rate', '0', '--tick-ms', '20', '--control'], {
         cwd: repoRoot,
         stdio: 'pipe',
       }),
@@ -217,6 +221,40 @@ describe('the dashboard in a browser', () => {
     await screenshot(page, 'dashboard.png');
     expect(pageErrors).toEqual([]);
   }, 90_000);
+
+  it('greys the row of an instrument whose feed went quiet, and shows it live again when it resumes', async () => {
+    const tab = await browser.newPage();
+    const errors: string[] = [];
+    tab.on('pageerror', (error) => errors.push(error.message));
+    await tab.goto(`${gateway.url}/?token=${encodeURIComponent(await hsToken({ sub: 'feed-watcher', accounts: [ACCOUNT], lic: FULL_LICENCE }, { expiresIn: 600 }))}`);
+    await tab.locator('header[data-connection="connected"]').waitFor();
+    const row = tab.locator('#quotes tr[data-instrument="BINANCE:BTCUSDT"]');
+    await expect.poll(() => row.getAttribute('data-feed'), { timeout: 10_000 }).toBe('live');
+    const simulatorSays = async (command: string) => {
+      const before = simulator.output.length;
+      simulator.child.stdin?.write(`${command}\n`);
+      await expect.poll(() => simulator.output.slice(before).includes(`ok ${command}`), { timeout: 5_000 }).toBe(true);
+    };
+
+    await simulatorSays('quiet BINANCE:BTCUSDT');
+    await expect.poll(() => row.getAttribute('data-feed'), { timeout: 10_000 }).toBe('stale');
+    expect(await row.getAttribute('class')).toContain('feed-stale');
+    expect(await row.locator('.badge.feed').textContent()).toBe('STALE');
+    expect(await row.getAttribute('title')).toMatch(/^feed stale since .*: no engine event within the expected cadence/);
+    // Greyed: its cells are drawn faded; the other rows are not.
+    expect(Number(await row.locator('td.bid').evaluate(CELL_OPACITY))).toBeLessThan(1);
+    expect(Number(await tab.locator('#quotes tr[data-instrument="NASDAQ:MSFT"] td.bid').evaluate(CELL_OPACITY))).toBe(1);
+    expect(await tab.locator('#log li', { hasText: 'BINANCE:BTCUSDT stale (no_events)' }).count()).toBe(1);
+    mkdirSync(artifacts, { recursive: true });
+    await screenshot(tab, 'dashboard-feed-stale.png');
+
+    await simulatorSays('resume BINANCE:BTCUSDT');
+    await expect.poll(() => row.getAttribute('data-feed'), { timeout: 10_000 }).toBe('live');
+    expect(await row.locator('.badge.feed').count()).toBe(0);
+    expect(await tab.locator('#log li', { hasText: 'BINANCE:BTCUSDT live again' }).count()).toBe(1);
+    await tab.close();
+    expect(errors).toEqual([]);
+  }, 60_000);
 
   it('asks for a fresh token when the gateway warns of the expiry, and refreshes it without reconnecting', async () => {
     const tab = await browser.newPage();

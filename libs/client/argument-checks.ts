@@ -1,4 +1,4 @@
-import { INSTRUMENT_PATTERN, MD_CHANNELS, ORDER_ID_PATTERN, ORDER_SIDES, ORDER_TYPES, PRICED_ORDER_TYPES, type MdChannel } from '#libs/contracts';
+import { INSTRUMENT_PATTERN, MD_CHANNELS, MD_SUBSCRIBE_CHANNELS, ORDER_ID_PATTERN, ORDER_SIDES, ORDER_TYPES, PRICED_ORDER_TYPES, type MdChannel } from '#libs/contracts';
 import { InvalidArgumentError } from './errors.js';
 import type { AccountSubscribeOptions, AmendOrderInput, CancelAllOrdersInput, CancelOrderInput, MarketDataSubscribeOptions, SubmitOrderInput, TradewireClientOptions } from './types.js';
 
@@ -37,7 +37,7 @@ export function checkMarketDataSubscribe(options: MarketDataSubscribeOptions): v
   }
   if (!Array.isArray(options.channels) || options.channels.length === 0) fail('channels', 'must be a non-empty array');
   for (const channel of options.channels) {
-    if (!(MD_CHANNELS as readonly unknown[]).includes(channel)) fail('channels', `${String(channel)} is not one of ${MD_CHANNELS.join(', ')}`);
+    if (!(MD_SUBSCRIBE_CHANNELS as readonly unknown[]).includes(channel)) fail('channels', `${String(channel)} is not one of ${MD_SUBSCRIBE_CHANNELS.join(', ')}`);
   }
   if (options.throttleMs !== undefined) checkNonNegativeInteger('throttleMs', options.throttleMs, 60_000);
   if (options.depth !== undefined && (typeof options.depth !== 'number' || !Number.isInteger(options.depth) || options.depth < 1 || options.depth > 50)) {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bookChecksum, NAMESPACES, type BookLevel, type MdMessage } from '#libs/contracts';
 import { ScriptedGateway, until } from './spec-support/scripted-gateway.js';
-import { TradewireClient, type Book, type ResyncInfo, type TradewireError } from './index.js';
+import { TradewireClient, type Book, type FeedStatusInfo, type ResyncInfo, type TradewireError } from './index.js';
 
 const MD = NAMESPACES.marketData;
 
@@ -245,6 +245,44 @@ describe('market data in the SDK', () => {
     expect(books[1]).toMatchObject({ seq: 30, verified: true });
     expect(restored).toEqual([false, true]);
     expect(client.diagnostics().reconnects).toBe(1);
+  });
+
+  it("keeps each instrument's feed status from the subscribe answer and the status stream, and reports changes only", async () => {
+    const since = Date.now() - 60_000;
+    gateway.on(MD, 'subscribe', () => ({
+      ok: true,
+      data: {
+        subscribed: [{ stream: 'status:LSE:VOD', seq: 3, delayed: false, delayMs: 0, throttleMs: 0, status: { state: 'live', lastEventAgeMs: 40, since, reason: null } }],
+        rejected: [],
+        sessions: [],
+      },
+    }));
+    const health = client.marketData.subscribe({ instruments: ['LSE:VOD'], channels: ['status'] });
+    const changes: FeedStatusInfo[] = [];
+    health.on('status', (status) => changes.push(status));
+    await until('the status from the answer', () => changes.length === 1);
+    expect(gateway.requestsOf(MD, 'subscribe')[0]?.payload).toEqual({ instruments: ['LSE:VOD'], channels: ['status'] });
+    expect(changes[0]).toMatchObject({ instrument: 'LSE:VOD', state: 'live', reason: null, since });
+    // The snapshot after the answer says the same: no second event. Then a change, and a malformed status (skipped).
+    gateway.emit(MD, 'md', [{ stream: 'status:LSE:VOD', type: 'snapshot', seq: 3, ts: Date.now(), data: { state: 'live', lastEventAgeMs: 45, since, reason: null } }]);
+    gateway.emit(MD, 'md', [{ stream: 'status:LSE:VOD', type: 'update', seq: 4, ts: Date.now(), data: { state: 'stale', lastEventAgeMs: 15_200, since: since + 50_000, reason: 'no_events' } }]);
+    gateway.emit(MD, 'md', [{ stream: 'status:LSE:VOD', type: 'update', seq: 5, ts: Date.now(), data: { state: 'asleep', lastEventAgeMs: 1, since, reason: null } }]);
+    await until('the bad frame', () => client.diagnostics().badFrames === 1);
+    expect(changes.map((c) => c.state)).toEqual(['live', 'stale']);
+    expect(client.marketData.feedStatus('LSE:VOD')).toMatchObject({ state: 'stale', reason: 'no_events', lastEventAgeMs: 15_200 });
+    expect(health.feedStatus('LSE:VOD')).toBe(client.marketData.feedStatus('LSE:VOD'));
+    // A second subscription of the same status gets the status held at once, without another request.
+    const second = client.marketData.subscribe({ instruments: ['LSE:VOD'], channels: ['status'] });
+    const seen: FeedStatusInfo[] = [];
+    second.on('status', (status) => seen.push(status));
+    await until('the held status', () => seen.length === 1);
+    expect(seen[0]?.state).toBe('stale');
+    expect(gateway.requestsOf(MD, 'subscribe')).toHaveLength(1);
+    health.unsubscribe();
+    second.unsubscribe();
+    await until('unsubscribe', () => gateway.requestsOf(MD, 'unsubscribe').length === 1);
+    expect(gateway.requestsOf(MD, 'unsubscribe')[0]?.payload).toEqual({ instruments: ['LSE:VOD'], channels: ['status'] });
+    expect(client.marketData.feedStatus('LSE:VOD')).toBeUndefined();
   });
 
   it('checks its arguments and throws typed errors', () => {

@@ -1,8 +1,10 @@
 import {
   NAMESPACES,
   streamName,
+  type FeedStatus,
   type MdChannel,
   type MdMessage,
+  type MdSubscribeChannel,
   type MdRejected,
   type MdSubscribed,
   type MdSubscribeResponse,
@@ -18,8 +20,8 @@ import { BookState } from './book-state.js';
 import type { ConnectionHub, NamespaceChannel } from './connection.js';
 import { TypedEmitter, type ListenerArgs } from './emitter.js';
 import { BadFrameError, listenerFailed, TradewireError } from './errors.js';
-import type { Book, MarketDataSubscribeOptions, MarketDataSubscriptionEvents, Quote, ResyncInfo, StreamDiagnostics, Trade } from './types.js';
-import { checkMdMessage, isObject, isWireError } from './wire-checks.js';
+import type { Book, FeedStatusInfo, MarketDataSubscribeOptions, MarketDataSubscriptionEvents, Quote, ResyncInfo, StreamDiagnostics, Trade } from './types.js';
+import { checkMdMessage, isFeedStatus, isObject, isWireError } from './wire-checks.js';
 import { oncePerTurn } from './once-per-turn.js';
 
 const DEFAULT_DEPTH = 10;
@@ -28,7 +30,7 @@ const DEFAULT_TRADE_TAPE = 100;
 /** What the SDK holds for one stream of the connection. */
 interface StreamState {
   stream: string;
-  channel: MdChannel;
+  channel: MdSubscribeChannel;
   instrument: string;
   holders: Set<MarketDataSubscription>;
   /** none: not asked for on this connection; requested: in a subscribe in flight; active: subscribed. */
@@ -72,7 +74,7 @@ export interface MarketDataCounters {
  */
 export class MarketDataSubscription extends TypedEmitter<MarketDataSubscriptionEvents> {
   readonly instruments: readonly string[];
-  readonly channels: readonly MdChannel[];
+  readonly channels: readonly MdSubscribeChannel[];
   readonly throttleMs: number | undefined;
   readonly depth: number;
   private active = true;
@@ -110,6 +112,11 @@ export class MarketDataSubscription extends TypedEmitter<MarketDataSubscriptionE
     return this.owner.trades(instrument);
   }
 
+  /** The instrument's feed status (with the `status` channel), undefined until the server has said. */
+  feedStatus(instrument: string): FeedStatusInfo | undefined {
+    return this.owner.feedStatus(instrument);
+  }
+
   /** Lets the subscription's streams go (those no other subscription holds are unsubscribed) and drops its listeners. */
   unsubscribe(): void {
     if (!this.active) return;
@@ -135,6 +142,7 @@ export class MarketDataClient {
   private readonly quotes = new Map<string, Quote>();
   private readonly books = new Map<string, Book>();
   private readonly tapes = new Map<string, readonly Trade[]>();
+  private readonly feedStatuses = new Map<string, FeedStatusInfo>();
   private readonly sessionsByExchange = new Map<string, SessionPayload>();
   private readonly subscriptions = new Set<MarketDataSubscription>();
   /** Subscriptions whose state they should be sent at the next flush (they joined streams already held). */
@@ -210,6 +218,20 @@ export class MarketDataClient {
     return this.tapes.get(instrument) ?? [];
   }
 
+  /**
+   * The health of the instrument's feed as the gateway last said (subscribe the `status` channel): `live`, `stale`,
+   * `halted` or `closed`, with why and since when. Undefined until the server has said.
+   */
+  feedStatus(instrument: string): FeedStatusInfo | undefined {
+    checkInstrument(instrument);
+    return this.feedStatuses.get(instrument);
+  }
+
+  /** Every instrument's feed status the SDK holds. */
+  feedStatusList(): FeedStatusInfo[] {
+    return [...this.feedStatuses.values()];
+  }
+
   /** The latest trading session of each exchange of the subscribed instruments. */
   sessions(): SessionPayload[] {
     return [...this.sessionsByExchange.values()];
@@ -267,8 +289,8 @@ export class MarketDataClient {
     for (const subscription of this.joined) this.replayState(subscription);
     this.joined.clear();
     if (!channel.connected) return; // the next connect flushes again
-    const orphans = new Map<MdChannel, string[]>();
-    const wanted = new Map<string, { channel: MdChannel; throttleMs: number | undefined; depth: number; states: StreamState[] }>();
+    const orphans = new Map<MdSubscribeChannel, string[]>();
+    const wanted = new Map<string, { channel: MdSubscribeChannel; throttleMs: number | undefined; depth: number; states: StreamState[] }>();
     for (const state of this.streams.values()) {
       if (state.holders.size === 0) {
         this.streams.delete(state.stream);
@@ -319,6 +341,8 @@ export class MarketDataClient {
       const wasDelayed = state.delayed;
       state.delayed = item.delayed === true;
       state.delayMs = typeof item.delayMs === 'number' ? item.delayMs : 0;
+      // A status stream's answer carries its current status: known at once, before the snapshot frame.
+      if (state.channel === 'status' && isFeedStatus(item.status)) this.setFeedStatus(state, item.status, Date.now());
       for (const holder of state.holders) {
         (subscribedBy.get(holder) ?? subscribedBy.set(holder, []).get(holder)!).push(item);
         if (state.delayed !== wasDelayed || (state.delayed && state.seq === null)) {
@@ -357,6 +381,8 @@ export class MarketDataClient {
       if (book && subscription.channels.includes('book')) subscription.deliver('book', book);
       const tape = this.tapes.get(instrument);
       if (tape && tape.length > 0 && subscription.channels.includes('trade')) subscription.deliver('trade', tape[tape.length - 1]);
+      const status = this.feedStatuses.get(instrument);
+      if (status && subscription.channels.includes('status')) subscription.deliver('status', status);
     }
   }
 
@@ -365,6 +391,7 @@ export class MarketDataClient {
     state.resyncTimer = null;
     if (state.channel === 'quote') this.quotes.delete(state.instrument);
     else if (state.channel === 'book') this.books.delete(state.instrument);
+    else if (state.channel === 'status') this.feedStatuses.delete(state.instrument);
     else this.tapes.delete(state.instrument);
   }
 
@@ -398,7 +425,14 @@ export class MarketDataClient {
     this.reportError(error);
   }
 
-  private apply(state: StreamState, message: MdMessage, receivedAt: number): void {
+  private apply(state: StreamState, message: MdMessage<MdSubscribeChannel>, receivedAt: number): void {
+    if (state.channel === 'status') {
+      // Every status message is the whole status: an older one than held is out of date.
+      if (state.seq !== null && message.seq < state.seq) return;
+      this.mark(state, message, receivedAt);
+      this.setFeedStatus(state, message.data as FeedStatus, receivedAt);
+      return;
+    }
     const delayed = message.delayed === true;
     const fields = { instrument: state.instrument, seq: message.seq, ts: message.ts, delayed, receivedAt };
     if (state.channel === 'quote') {
@@ -427,6 +461,15 @@ export class MarketDataClient {
       return;
     }
     this.applyBook(state, message as MdMessage<'book'>, receivedAt, fields);
+  }
+
+  private setFeedStatus(state: StreamState, status: FeedStatus, receivedAt: number): void {
+    const held = this.feedStatuses.get(state.instrument);
+    const info: FeedStatusInfo = { instrument: state.instrument, state: status.state, lastEventAgeMs: status.lastEventAgeMs, since: status.since, reason: status.reason, receivedAt };
+    this.feedStatuses.set(state.instrument, info);
+    // The answer and the snapshot after it say the same: holders hear a status once, then each change.
+    if (held && held.state === info.state && held.reason === info.reason && held.since === info.since) return;
+    for (const holder of state.holders) holder.deliver('status', info);
   }
 
   private applyBook(state: StreamState, message: MdMessage<'book'>, receivedAt: number, fields: Omit<Book, 'bids' | 'asks' | 'checksum' | 'verified'>): void {
@@ -463,7 +506,7 @@ export class MarketDataClient {
     for (const holder of state.holders) holder.deliver('book', view);
   }
 
-  private mark(state: StreamState, message: MdMessage, receivedAt: number): void {
+  private mark(state: StreamState, message: MdMessage<MdSubscribeChannel>, receivedAt: number): void {
     state.seq = message.seq;
     state.receivedAt = receivedAt;
     state.delayed = message.delayed === true || (state.delayed && message.delayed === undefined && state.delayMs > 0);
@@ -529,9 +572,9 @@ export class MarketDataClient {
   }
 }
 
-function splitStream(stream: string): [MdChannel, string] {
+function splitStream(stream: string): [MdSubscribeChannel, string] {
   const colon = stream.indexOf(':');
-  return [stream.slice(0, colon) as MdChannel, stream.slice(colon + 1)];
+  return [stream.slice(0, colon) as MdSubscribeChannel, stream.slice(colon + 1)];
 }
 
 function holdersOf(states: StreamState[]): Set<MarketDataSubscription> {
@@ -548,7 +591,7 @@ export function asTradewireError(error: unknown): TradewireError {
 }
 
 interface ChannelGroup {
-  channel: MdChannel;
+  channel: MdSubscribeChannel;
   throttleMs: number | undefined;
   depth: number;
   states: StreamState[];
@@ -556,7 +599,7 @@ interface ChannelGroup {
 
 interface SubscribeGroup {
   instruments: string[];
-  channels: MdChannel[];
+  channels: MdSubscribeChannel[];
   throttleMs: number | undefined;
   /** The book's depth, when the request has the book channel. */
   depth: number | undefined;

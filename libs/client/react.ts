@@ -11,6 +11,7 @@ import {
   type Book,
   type ConnectionState,
   type ConnectionStateInfo,
+  type FeedStatusInfo,
   type MarketDataSubscribeOptions,
   type Order,
   type Portfolio,
@@ -19,7 +20,7 @@ import {
   type Trade,
   type TradewireClient,
 } from './index.js';
-import type { AccountEvent, AccountKind, MdChannel } from '#libs/contracts';
+import type { AccountEvent, AccountKind, MdSubscribeChannel } from '#libs/contracts';
 
 const ClientContext = createContext<TradewireClient | null>(null);
 
@@ -60,7 +61,7 @@ export function useConnectionState(): ConnectionStateValue {
 type MarketDataHookOptions = Pick<MarketDataSubscribeOptions, 'throttleMs' | 'depth'>;
 
 /** Subscribes `channel` of `instruments` while mounted; re-renders at each message of it. */
-function useMarketDataStream(instruments: readonly string[], channel: MdChannel, options: MarketDataHookOptions): TradewireClient {
+function useMarketDataStream(instruments: readonly string[], channel: MdSubscribeChannel, options: MarketDataHookOptions): TradewireClient {
   const client = useTradewireClient();
   const [, rerender] = useReducer((n: number) => n + 1, 0);
   const key = instruments.join(',');
@@ -106,7 +107,19 @@ export function useTrades(instrument: string, options: { throttleMs?: number; li
   return options.limit !== undefined && tape.length > options.limit ? tape.slice(tape.length - options.limit) : tape;
 }
 
+/**
+ * The feed status of each instrument (the `status` channel: `live`, `stale`, `halted`, `closed`), by instrument;
+ * re-renders on each change only, never per tick.
+ */
+export function useFeedStatus(instruments: readonly string[]): Record<string, FeedStatusInfo | undefined> {
+  const client = useMarketDataStream(instruments, 'status', {});
+  const statuses: Record<string, FeedStatusInfo | undefined> = {};
+  for (const instrument of instruments) statuses[instrument] = client.marketData.feedStatus(instrument);
+  return statuses;
+}
+
 interface ListStore<E extends { seq: number }> extends AccountStore<E> {
+
   list(): readonly E[];
 }
 

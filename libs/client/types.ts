@@ -1,8 +1,9 @@
 import type {
   AccountEvent,
   BookLevel,
+  FeedStatus,
   LicencePayload,
-  MdChannel,
+  MdSubscribeChannel,
   MdRejected,
   MdSubscribed,
   Namespace,
@@ -88,7 +89,8 @@ export interface TradewireClientEvents {
 
 export interface MarketDataSubscribeOptions {
   instruments: string[];
-  channels: MdChannel[];
+  /** `quote`, `trade`, `book`, and `status`: the feed's health per instrument (see `FeedStatusInfo`). */
+  channels: MdSubscribeChannel[];
   /** Max flush rate per stream, ms (0: every update); the server may raise it to `limits.minThrottleMs`. */
   throttleMs?: number;
   /**
@@ -126,12 +128,22 @@ export interface Book extends StreamFields {
   verified: boolean;
 }
 
+/**
+ * The health of an instrument's feed as the gateway sees it (the `status` channel): `live`, `stale` (no engine event
+ * within the exchange's cadence, or events lost), `halted` or `closed` (the session: no events are due).
+ */
+export interface FeedStatusInfo extends FeedStatus {
+  instrument: string;
+  /** When the SDK received it (local clock, epoch ms). `lastEventAgeMs` is as of the server's message. */
+  receivedAt: number;
+}
+
 export type ResyncReason = 'gap' | 'checksum' | 'reconnect';
 
 export interface ResyncInfo {
   stream: string;
   instrument: string;
-  channel: MdChannel;
+  channel: MdSubscribeChannel;
   reason: ResyncReason;
   /** For a gap: the seq the update built on and the one the SDK had. */
   prevSeq?: number;
@@ -144,7 +156,7 @@ export interface ResyncInfo {
 export interface DelayedInfo {
   stream: string;
   instrument: string;
-  channel: MdChannel;
+  channel: MdSubscribeChannel;
   delayed: boolean;
   delayMs?: number;
 }
@@ -153,6 +165,8 @@ export interface MarketDataSubscriptionEvents {
   quote: (quote: Quote) => void;
   trade: (trade: Trade) => void;
   book: (book: Book) => void;
+  /** The instrument's feed status changed (and its current status, once subscribed). */
+  status: (status: FeedStatusInfo) => void;
   /** Items the server refused (per instrument and channel), or a live stream it stopped (e.g. `NOT_COMPLIANT`). */
   rejected: (items: MdRejected[]) => void;
   /** Streams the server accepted; again after every reconnect, with `restored: true`. */

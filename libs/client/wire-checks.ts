@@ -1,4 +1,24 @@
-import { isErrorCode, parseStream, type AccountEvent, type AccountKind, type BookData, type BookLevel, type MdChannel, type MdMessage, type PortfolioValuation, type PositionsValuation, type QuoteData, type TradeData, type ValuationMark, type WireError } from '#libs/contracts';
+import {
+  FEED_STATES,
+  FEED_STATUS_REASONS,
+  instrumentOfStatusStream,
+  isErrorCode,
+  parseStream,
+  STATUS_CHANNEL,
+  type AccountEvent,
+  type AccountKind,
+  type BookData,
+  type BookLevel,
+  type FeedStatus,
+  type MdMessage,
+  type MdSubscribeChannel,
+  type PortfolioValuation,
+  type PositionsValuation,
+  type QuoteData,
+  type TradeData,
+  type ValuationMark,
+  type WireError,
+} from '#libs/contracts';
 
 /** Checks on what arrives from the server: the SDK trusts no frame's shape until one of these has passed. */
 
@@ -19,9 +39,23 @@ function isLevel(value: unknown): value is BookLevel {
 
 const QUOTE_FIELDS = ['bid', 'ask', 'bidSize', 'askSize', 'last', 'lastSize', 'volume'] as const;
 
-function checkData(channel: MdChannel, data: unknown): string | null {
+/** A `status` message's data: a feed status the SDK can hand out. */
+export function isFeedStatus(data: unknown): data is FeedStatus {
+  if (!isObject(data)) return false;
+  const { state, lastEventAgeMs, since, reason } = data;
+  return (
+    (FEED_STATES as readonly unknown[]).includes(state) &&
+    (lastEventAgeMs === null || typeof lastEventAgeMs === 'number') &&
+    typeof since === 'number' &&
+    (reason === null || (FEED_STATUS_REASONS as readonly unknown[]).includes(reason))
+  );
+}
+
+function checkData(channel: MdSubscribeChannel, data: unknown): string | null {
   if (!isObject(data)) return 'data is not an object';
   switch (channel) {
+    case 'status':
+      return isFeedStatus(data) ? null : 'status without state, lastEventAgeMs, since or reason';
     case 'quote': {
       const quote = data as Partial<Record<keyof QuoteData, unknown>>;
       const missing = QUOTE_FIELDS.find((field) => !isString(quote[field]));
@@ -42,10 +76,11 @@ function checkData(channel: MdChannel, data: unknown): string | null {
 }
 
 /** An `md` message the SDK can apply, with its parsed stream; or why not. */
-export function checkMdMessage(value: unknown): { message: MdMessage; channel: MdChannel; instrument: string } | { problem: string } {
+export function checkMdMessage(value: unknown): { message: MdMessage<MdSubscribeChannel>; channel: MdSubscribeChannel; instrument: string } | { problem: string } {
   if (!isObject(value)) return { problem: 'message is not an object' };
   if (!isString(value.stream)) return { problem: 'message without stream' };
-  const parsed = parseStream(value.stream);
+  const statusOf = instrumentOfStatusStream(value.stream);
+  const parsed: { channel: MdSubscribeChannel; instrument: string } | null = statusOf ? { channel: STATUS_CHANNEL, instrument: statusOf } : parseStream(value.stream);
   if (!parsed) return { problem: `unknown stream ${value.stream}` };
   if (value.type !== 'snapshot' && value.type !== 'update') return { problem: `unknown message type ${String(value.type)}` };
   if (!isSeq(value.seq)) return { problem: 'message without seq' };
@@ -53,7 +88,7 @@ export function checkMdMessage(value: unknown): { message: MdMessage; channel: M
   if (typeof value.ts !== 'number') return { problem: 'message without ts' };
   const problem = checkData(parsed.channel, value.data);
   if (problem) return { problem };
-  return { message: value as unknown as MdMessage, ...parsed };
+  return { message: value as unknown as MdMessage<MdSubscribeChannel>, ...parsed };
 }
 
 const ACCOUNT_KEY: Record<AccountKind, string> = { order: 'orderId', position: 'symbol', portfolio: 'currency' };

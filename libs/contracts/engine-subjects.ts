@@ -1,5 +1,5 @@
 import type { Licence } from './licence.js';
-import type { AccountKind, MdChannel } from './wire.js';
+import type { AccountKind, MdChannel, MdSubscribeChannel } from './wire.js';
 
 /**
  * Engine subjects (PROTOCOL.md §2). The same names are Redis channels. Patterns use NATS wildcards; the Redis
@@ -22,7 +22,8 @@ export const ENGINE_SUBJECTS = {
   complianceScreen: 'compliance.screen',
 } as const;
 
-export type EngineEventKind = MdChannel | 'session' | AccountKind | 'licence' | 'compliance';
+/** Every kind of the registry of stream kinds: the market-data channels (`status` is derived in the gateway, not sent by the engine), sessions, account streams and control events. */
+export type EngineEventKind = MdSubscribeChannel | 'session' | AccountKind | 'licence' | 'compliance';
 
 export function mdSubject(channel: MdChannel, exchange: string, symbol: string): string {
   return `md.${channel}.${exchange}.${symbol}`;
@@ -70,6 +71,8 @@ export interface EngineQuote {
   low?: string | number;
   prevClose?: string | number;
   ts: number;
+  /** The engine's own sequence of this subject, optional: a skipped number shows the gateway that events were lost (feed health). */
+  seq?: number;
 }
 
 export interface EngineTrade {
@@ -78,6 +81,8 @@ export interface EngineTrade {
   side: 'buy' | 'sell';
   tradeId: string;
   ts: number;
+  /** The engine's own sequence of this subject, optional: a skipped number shows the gateway that events were lost (feed health). */
+  seq?: number;
 }
 
 export interface EngineBook {
@@ -85,6 +90,8 @@ export interface EngineBook {
   bids: [string | number, string | number][];
   asks: [string | number, string | number][];
   ts: number;
+  /** The engine's own sequence of this subject, optional: a skipped number shows the gateway that events were lost (feed health). */
+  seq?: number;
 }
 
 export interface EngineSession {

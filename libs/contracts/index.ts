@@ -6,3 +6,6 @@ export * from './licence-parser.js';
 export * from './orders.js';
 export * from './book-checksum.js';
 export * from './valuation.js';
+export * from './engine-event-validators.js';
+export * from './engine-control-validators.js';
+export * from './engine-feedback.js';

@@ -1,5 +1,5 @@
-export { MD_CHANNELS, type Decimal, type MdChannel, type OrderSide, type OrderStatus, type OrderType } from './primitives.js';
-import { MD_CHANNELS, type Decimal, type MdChannel, type OrderSide, type OrderStatus, type OrderType } from './primitives.js';
+export { MD_CHANNELS, MD_SUBSCRIBE_CHANNELS, STATUS_CHANNEL, type Decimal, type MdChannel, type MdSubscribeChannel, type OrderSide, type OrderStatus, type OrderType } from './primitives.js';
+import { MD_SUBSCRIBE_CHANNELS, STATUS_CHANNEL, type Decimal, type MdSubscribeChannel, type OrderSide, type OrderStatus, type OrderType } from './primitives.js';
 import type { WireError } from './error-codes.js';
 import type { Licence } from './licence.js';
 import type { DeadmanEvent, OrderAmendRequest, OrderAmendResponse, OrderDeadmanRequest, OrderDeadmanResponse, OrderCancelAllRequest, OrderCancelAllResponse, OrderCancelRequest, OrderCancelResponse, OrderSubmitRequest, OrderSubmitResponse } from './orders.js';
@@ -184,9 +184,10 @@ export interface MdDataByChannel {
   quote: QuoteData;
   trade: TradeData;
   book: BookData;
+  status: FeedStatus;
 }
 
-export interface MdMessage<C extends MdChannel = MdChannel> {
+export interface MdMessage<C extends MdSubscribeChannel = MdSubscribeChannel> {
   stream: string;
   type: 'snapshot' | 'update';
   seq: number;
@@ -196,9 +197,32 @@ export interface MdMessage<C extends MdChannel = MdChannel> {
   delayed?: boolean;
 }
 
+// ---- feed health: the `status` channel (docs/protocol.md §5.12)
+
+export const FEED_STATES = ['live', 'stale', 'halted', 'closed'] as const;
+/** live: events arrive within the exchange's cadence; stale: they do not (or were lost); halted/closed: the session says none are due. */
+export type FeedState = (typeof FEED_STATES)[number];
+
+export const FEED_STATUS_REASONS = ['no_events', 'seq_gap', 'session_closed', 'session_pre_open', 'session_halted'] as const;
+/**
+ * Why a feed is not `live`: `no_events` (nothing within the cadence, or nothing yet), `seq_gap` (the engine's `seq`
+ * skipped), `session_closed` / `session_pre_open` (state `closed`), `session_halted` (state `halted`).
+ */
+export type FeedStatusReason = (typeof FEED_STATUS_REASONS)[number];
+
+export interface FeedStatus {
+  state: FeedState;
+  /** Milliseconds since this gateway received the instrument's last quote, trade or book event, when it was computed; null before the first one. */
+  lastEventAgeMs: number | null;
+  /** Epoch ms when this state began. */
+  since: number;
+  /** Null when `live`. */
+  reason: FeedStatusReason | null;
+}
+
 export interface MdSubscribeRequest {
   instruments: string[];
-  channels: MdChannel[];
+  channels: MdSubscribeChannel[];
   throttleMs?: number;
   depth?: number;
 }
@@ -209,11 +233,13 @@ export interface MdSubscribed {
   delayed: boolean;
   delayMs: number;
   throttleMs: number;
+  /** On a `status:{instrument}` stream: the feed's current status (its snapshot follows in `md` as well). */
+  status?: FeedStatus;
 }
 
 export interface MdRejected {
   instrument: string;
-  channel: MdChannel;
+  channel: MdSubscribeChannel;
   code: WireError['code'];
   message: string;
 }
@@ -227,7 +253,7 @@ export interface MdSubscribeResponse {
 
 export interface MdUnsubscribeRequest {
   instruments: string[];
-  channels?: MdChannel[];
+  channels?: MdSubscribeChannel[];
 }
 export interface MdUnsubscribeResponse {
   unsubscribed: string[];
@@ -249,18 +275,31 @@ export interface SessionPayload {
   nextChange?: number;
 }
 
+/** `status:NASDAQ:AAPL`, the feed-status stream of an instrument. */
+export function statusStreamName(instrument: string): string {
+  return `${STATUS_CHANNEL}:${instrument}`;
+}
+
+/** `status:NASDAQ:AAPL` → `NASDAQ:AAPL`; null for any other stream. */
+export function instrumentOfStatusStream(stream: string): string | null {
+  if (!stream.startsWith(`${STATUS_CHANNEL}:`)) return null;
+  const instrument = stream.slice(STATUS_CHANNEL.length + 1);
+  return INSTRUMENT_PATTERN.test(instrument) ? instrument : null;
+}
+
 /** `quote:NASDAQ:AAPL` → channel `quote`, instrument `NASDAQ:AAPL`. */
-export function streamName(channel: MdChannel, instrument: string): string {
+export function streamName(channel: MdSubscribeChannel, instrument: string): string {
   return `${channel}:${instrument}`;
 }
 
-export function parseStream(stream: string): { channel: MdChannel; instrument: string } | null {
+/** `quote:NASDAQ:AAPL` → `{ channel: 'quote', instrument: 'NASDAQ:AAPL' }`, for every market-data channel (`status` too); null otherwise. */
+export function parseStream(stream: string): { channel: MdSubscribeChannel; instrument: string } | null {
   const colon = stream.indexOf(':');
   if (colon < 0) return null;
   const channel = stream.slice(0, colon);
   const instrument = stream.slice(colon + 1);
-  if (!(MD_CHANNELS as readonly string[]).includes(channel) || !INSTRUMENT_PATTERN.test(instrument)) return null;
-  return { channel: channel as MdChannel, instrument };
+  if (!(MD_SUBSCRIBE_CHANNELS as readonly string[]).includes(channel) || !INSTRUMENT_PATTERN.test(instrument)) return null;
+  return { channel: channel as MdSubscribeChannel, instrument };
 }
 
 /** `EXCHANGE:SYMBOL`, upper-case letters, digits, '.', '-' and '_'. */

@@ -1,29 +1,25 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { INSTRUMENT_PATTERN, isPlausibleEngineTime, type ComplianceClaim, type EngineComplianceScreenChange } from '#libs/contracts';
+import {
+  complianceReasonsProblem,
+  COMPLIANCE_BOARD_PATTERN,
+  INSTRUMENT_PATTERN,
+  normalizeBoard,
+  type ComplianceClaim,
+  type ComplianceReason,
+  type ComplianceStatus,
+  type ValidScreenChange,
+} from '#libs/contracts';
 import type { EntitlementRefusal } from './entitlements.js';
 
-export type ComplianceStatus = 'compliant' | 'non_compliant';
 
 /** The board applied when a token's `compliance` claim names none. */
 export const DEFAULT_COMPLIANCE_BOARD = 'AAOIFI';
 
-/**
- * Why a board finds an instrument non-compliant. A closed set: the codes are metric labels and part of the data
- * set's format (docs/operations.md).
- */
-export const COMPLIANCE_REASONS = [
-  'prohibited_business',
-  'non_permissible_revenue',
-  'debt',
-  'cash',
-  'receivables',
-  'receivables_and_cash',
-  'not_an_equity',
-  'board_decision',
-] as const;
-export type ComplianceReason = (typeof COMPLIANCE_REASONS)[number];
+// The reasons, statuses and the engine event's validator are contracts (libs/contracts/engine-control-validators.ts):
+// the publisher library checks with the same ones.
+export { COMPLIANCE_REASONS, normalizeBoard, validateScreenChange, type ComplianceReason, type ComplianceStatus, type ValidScreenChange } from '#libs/contracts';
 /** Reasons the gateway itself gives when the screen has no verdict: it fails closed. */
 export type ComplianceGapReason = 'not_screened' | 'unknown_board';
 
@@ -299,37 +295,6 @@ export class ComplianceScreen {
   }
 }
 
-export interface ValidScreenChange {
-  instrument: string;
-  board: string;
-  status: ComplianceStatus;
-  reasons: ComplianceReason[];
-  version?: string;
-  ts: number;
-}
-
-/** Validates an engine `compliance.screen` payload (the same result shape as the realtime library's validators). */
-export function validateScreenChange(payload: unknown): { ok: true; value: ValidScreenChange } | { ok: false; reason: string } {
-  if (!isObject(payload)) return { ok: false, reason: 'not an object' };
-  const p = payload as Partial<Record<keyof EngineComplianceScreenChange, unknown>>;
-  if (typeof p.instrument !== 'string' || !INSTRUMENT_PATTERN.test(p.instrument)) return { ok: false, reason: 'instrument must be EXCHANGE:SYMBOL' };
-  if (typeof p.board !== 'string' || !BOARD_PATTERN.test(p.board)) return { ok: false, reason: 'board must be a board id such as AAOIFI' };
-  if (p.status !== 'compliant' && p.status !== 'non_compliant') return { ok: false, reason: 'status must be compliant or non_compliant' };
-  if (!isPlausibleEngineTime(p.ts)) return { ok: false, reason: 'ts must be plausible epoch milliseconds' };
-  if (p.version !== undefined && (typeof p.version !== 'string' || p.version.length === 0 || p.version.length > 64)) return { ok: false, reason: 'version must be a short string' };
-  const reasons = p.reasons ?? (p.status === 'non_compliant' ? ['board_decision'] : []);
-  const problem = reasonsProblem(reasons, p.status);
-  if (problem) return { ok: false, reason: problem };
-  return { ok: true, value: { instrument: p.instrument, board: normalizeBoard(p.board), status: p.status, reasons: reasons as ComplianceReason[], version: p.version, ts: p.ts } };
-}
-
-const BOARD_PATTERN = /^[A-Za-z0-9_&-]{1,32}$/;
-
-/** Board ids are matched without regard to case: a claim's `aaoifi` is the screen's `AAOIFI`. */
-export function normalizeBoard(board: string): string {
-  return board.toUpperCase();
-}
-
 /** Parses and validates a screen file's text; throws ComplianceFileError naming the first problem. */
 export function parseComplianceScreen(text: string, path: string): ScreenData {
   const fail = (problem: string): never => {
@@ -347,7 +312,7 @@ export function parseComplianceScreen(text: string, path: string): ScreenData {
   if (!isObject(boards) || Object.keys(boards).length === 0) return fail('boards must name at least one board');
   const boardIds: string[] = [];
   for (const [id, definition] of Object.entries(boards)) {
-    if (!BOARD_PATTERN.test(id) || id !== normalizeBoard(id)) fail(`board id "${id}" must be upper case letters, digits, "_", "&" or "-"`);
+    if (!COMPLIANCE_BOARD_PATTERN.test(id) || id !== normalizeBoard(id)) fail(`board id "${id}" must be upper case letters, digits, "_", "&" or "-"`);
     if (!isObject(definition) || typeof definition.name !== 'string') fail(`boards.${id}.name must be a string`);
     boardIds.push(id);
   }
@@ -370,7 +335,7 @@ export function parseComplianceScreen(text: string, path: string): ScreenData {
       if (screen === undefined) continue; // not screened by this board: fail closed at check time
       if (!isObject(screen)) return fail(`${at}.screens.${board} must be an object`);
       if (screen.status !== 'compliant' && screen.status !== 'non_compliant') fail(`${at}.screens.${board}.status must be "compliant" or "non_compliant"`);
-      const problem = reasonsProblem(screen.reasons, screen.status as ComplianceStatus);
+      const problem = complianceReasonsProblem(screen.reasons, screen.status as ComplianceStatus);
       if (problem) fail(`${at}.screens.${board}: ${problem}`);
       byBoard.set(board, { status: screen.status as ComplianceStatus, reasons: [...(screen.reasons as ComplianceReason[])] });
     }
@@ -380,14 +345,6 @@ export function parseComplianceScreen(text: string, path: string): ScreenData {
   return { version: metadata.version, boards: boardIds, verdicts };
 }
 
-function reasonsProblem(reasons: unknown, status: ComplianceStatus): string | undefined {
-  if (!Array.isArray(reasons) || !reasons.every((r) => (COMPLIANCE_REASONS as readonly unknown[]).includes(r))) {
-    return `reasons must be a list of ${COMPLIANCE_REASONS.join(', ')}`;
-  }
-  if (status === 'non_compliant' && reasons.length === 0) return 'a non_compliant verdict needs at least one reason';
-  if (status === 'compliant' && reasons.length > 0) return 'a compliant verdict has no reasons';
-  return undefined;
-}
 
 function refusal(board: string, reason: ComplianceRefusal['reason'], message: string): ComplianceRefusal {
   return { code: 'NOT_COMPLIANT', message, board, reason };

@@ -28,7 +28,7 @@ export { MemorySeatStore } from './memory-seat-store.js';
 export { RedisSeatStore } from './redis-seat-store.js';
 export { FailoverSeatStore, SeatStoreUnavailableError, type FailoverSeatStoreOptions, type SeatsOnStoreFailure, type SharedSeatStore } from './failover-seat-store.js';
 export type { Seat, SeatClaim, SeatStore } from './seat-store.js';
-export { validateLicenceChanged, type LicenceChangeCommand } from './licence-change-event.js';
+export { validateLicenceChanged, type LicenceChangeCommand } from '#libs/contracts';
 export {
   ComplianceFileError,
   ComplianceScreen,

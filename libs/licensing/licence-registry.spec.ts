@@ -7,7 +7,7 @@ import type { Licence } from '#libs/contracts';
 import { DEMO_LICENCE, NO_LICENCE, REVOKED_LICENCE } from './default-licences.js';
 import { checkMarketDataEntitlement, licenceUnusable, requirementRefusal, sameLicence } from './entitlements.js';
 import { FileLicenceRegistry } from './file-licence-registry.js';
-import { validateLicenceChanged } from './licence-change-event.js';
+import { validateLicenceChanged } from '#libs/contracts';
 import { changedScopes, parseRegistryDocument, parseRegistryEntry, scopeOfRedisKey, type LicenceScope } from './licence-registry.js';
 import { LicenceResolver } from './licence-resolver.js';
 import { MemorySeatStore } from './memory-seat-store.js';

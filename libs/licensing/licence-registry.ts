@@ -2,13 +2,9 @@ import { parseLicence, type Licence } from '#libs/contracts';
 import { REVOKED_LICENCE } from './default-licences.js';
 import { sameLicence } from './entitlements.js';
 
-export type LicenceScopeKind = 'user' | 'tenant';
-
-/** Whose licence changed: one user, or every user of a tenant. */
-export interface LicenceScope {
-  kind: LicenceScopeKind;
-  id: string;
-}
+// Whose licence changed (one user, or every user of a tenant): a contract, shared with the engine event's validator.
+import type { LicenceScope, LicenceScopeKind } from '#libs/contracts';
+export type { LicenceScope, LicenceScopeKind };
 
 /** A registry's entries: a user's entry wins over its tenant's. A revocation is REVOKED_LICENCE. */
 export interface RegistryEntries {

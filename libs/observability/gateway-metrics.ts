@@ -63,6 +63,8 @@ export class GatewayMetrics {
     @InjectMetric(METRICS.delayedDropped) readonly delayedEventsDropped: Counter<string>,
     @InjectMetric(METRICS.accountLogHydrations) readonly accountLogHydrations: Counter<string>,
     @InjectMetric(METRICS.accountLogAppends) readonly accountLogAppends: Counter<string>,
+    @InjectMetric(METRICS.feedStaleInstruments) readonly feedStaleInstruments: Gauge<string>,
+    @InjectMetric(METRICS.feedSeqGaps) readonly feedSeqGapsTotal: Counter<string>,
   ) {
     this.connectionsByNs = new ChildCache((ns) => connections.labels(ns));
     this.subscriptionsByNs = new ChildCache((ns) => subscriptions.labels(ns));
@@ -145,6 +147,14 @@ export class GatewayMetrics {
   }
   accountLogAppend(outcome: 'stored' | 'duplicate' | 'failed'): void {
     this.accountLogAppends.labels(outcome).inc();
+  }
+
+  /** Feed health, set once per check (not on the hot path). */
+  feedStale(exchange: string, instruments: number): void {
+    this.feedStaleInstruments.labels(exchange).set(instruments);
+  }
+  feedSeqGaps(exchange: string, gaps: number): void {
+    if (gaps > 0) this.feedSeqGapsTotal.labels(exchange).inc(gaps);
   }
 
   delayedDropped(count: number): void {

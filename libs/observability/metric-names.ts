@@ -38,6 +38,8 @@ export const METRICS = {
   deadmanCancels: 'tradewire_deadman_cancels_total',
   auditRecords: 'tradewire_audit_records_total',
   auditRecordsLost: 'tradewire_audit_records_lost_total',
+  feedStaleInstruments: 'tradewire_feed_stale_instruments',
+  feedSeqGaps: 'tradewire_feed_seq_gaps_total',
 } as const;
 
 export const E2E_LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

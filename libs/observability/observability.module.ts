@@ -63,6 +63,12 @@ const metricProviders = [
     help: 'Licence changes applied to live connections, by source (file, redis, engine, refresh) and action (updated, disconnected)',
     labelNames: ['source', 'action'],
   }),
+  makeGaugeProvider({
+    name: METRICS.feedStaleInstruments,
+    help: 'Instruments whose market-data feed is stale (no engine event within the exchange cadence while its session is open, or an engine seq gap), among those whose status clients of this replica watch, per exchange',
+    labelNames: ['exchange'],
+  }),
+  makeCounterProvider({ name: METRICS.feedSeqGaps, help: "Gaps in the engine's own market-data seq seen on watched instruments, per exchange", labelNames: ['exchange'] }),
   makeGaugeProvider({ name: METRICS.ready, help: '1 when the gateway is ready for traffic, 0 while starting or draining' }),
   makeCounterProvider({ name: METRICS.delayedDropped, help: 'Trades held for delayed subscribers and dropped because their stream used up its share of MD_DELAY_MAX_ENTRIES' }),
   makeCounterProvider({ name: METRICS.complianceRefusals, help: 'Market-data subscribe items refused with NOT_COMPLIANT, by board and reason', labelNames: ['board', 'reason'] }),

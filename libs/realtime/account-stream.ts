@@ -3,7 +3,7 @@ import type { DeliveryCounters, DeliveryRecorder, GatewayMetrics, UsageMeter } f
 import { AccountDelivery, type AccountCatchUp, type AccountFrame } from './account-delivery.js';
 import { liveEventsAfterRead, type AccountLogAttachment } from './account-log.js';
 import { DEFLATED, writePacket } from './connection-backpressure.js';
-import type { EngineStamp, Validated } from './engine-event-validators.js';
+import type { EngineStamp, Validated } from '#libs/contracts';
 import { engineConnectionOf, type GatewaySocket } from './gateway-socket.js';
 import { eventPacketPrefix } from './socket-packet.js';
 import { DEFAULT_SLOW_CLIENT_POLICY, type SlowClientPolicy } from './stream-fanout.js';

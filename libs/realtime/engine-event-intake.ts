@@ -4,7 +4,8 @@ import type { EngineEventKind } from '#libs/contracts';
 import { GatewayMetrics, OncePerKeyLogger, PINO_LOGGER, type Logger } from '#libs/observability';
 import { engineSubjectOf, engineTransportOf } from './engine-context.js';
 import { MalformedEnginePayload } from './engine-message.deserializer.js';
-import type { Validated } from './engine-event-validators.js';
+import type { Validated } from '#libs/contracts';
+import { excerptOf, type EngineRejectionFeedback } from './engine-rejection-feedback.js';
 
 export type MalformedReason = MalformedEnginePayload['reason'] | 'invalid_fields' | 'bad_subject' | 'unknown_instrument' | 'unknown_account' | 'stale_seq';
 
@@ -15,6 +16,8 @@ export type MalformedReason = MalformedEnginePayload['reason'] | 'invalid_fields
 @Injectable()
 export class EngineEventIntake {
   private readonly onceLogger: OncePerKeyLogger;
+  /** Where drops are reported to publishers (`gateway.rejected.<kind>`), once the engine transport is up. */
+  private feedback?: EngineRejectionFeedback;
 
   constructor(
     private readonly metrics: GatewayMetrics,
@@ -27,19 +30,25 @@ export class EngineEventIntake {
     this.metrics.engineEvent(kind, engineTransportOf(context));
     const subject = engineSubjectOf(context);
     if (payload instanceof MalformedEnginePayload) {
-      this.drop(kind, subject, payload.reason);
+      this.drop(kind, subject, payload.reason, undefined, payload.excerpt);
       return null;
     }
     const result = validate(payload);
     if (!result.ok) {
-      this.drop(kind, subject, 'invalid_fields', result.reason);
+      this.drop(kind, subject, 'invalid_fields', result.reason, payload);
       return null;
     }
     return { subject, value: result.value };
   }
 
-  drop(kind: EngineEventKind, subject: string, reason: MalformedReason, detail?: string): void {
+  /** `payload`: the event as received or parsed, for the excerpt in the publisher's feedback. */
+  drop(kind: EngineEventKind, subject: string, reason: MalformedReason, detail?: string, payload?: unknown): void {
     this.metrics.malformedEngineEvent(kind, reason);
     this.onceLogger.warn(`${kind}:${reason}`, { kind, subject, reason, detail }, 'malformed engine event dropped');
+    this.feedback?.report(kind, subject, reason, detail, excerptOf(payload));
+  }
+
+  attachFeedback(feedback: EngineRejectionFeedback): void {
+    this.feedback = feedback;
   }
 }

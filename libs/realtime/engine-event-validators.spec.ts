@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { enumValue, toDecimal, validateBook, validateOrder, validateQuote, validateSession, validateTrade } from './engine-event-validators.js';
+import { enumValue, toDecimal, validateBook, validateOrder, validateQuote, validateSession, validateTrade } from '#libs/contracts';
 import { subjectMatches } from './subject-matcher.js';
-import { decodeEnginePayload, MalformedEnginePayload } from './engine-message.deserializer.js';
+import { decodeEnginePayload } from './engine-message.deserializer.js';
 
 describe('engine event validation', () => {
   it('keeps decimals as strings and refuses floats it would have to guess at', () => {
@@ -29,6 +29,19 @@ describe('engine event validation', () => {
     expect(validateBook({ type: 'delta', bids: [['1']], asks: [], ts })).toMatchObject({ ok: false });
     expect(validateBook({ type: 'sideways', bids: [], asks: [], ts })).toMatchObject({ ok: false });
     expect(validateBook({ type: 'delta', bids: [['1', '0']], asks: [], ts })).toMatchObject({ ok: true });
+  });
+
+  it("reads the engine's own seq of market-data events when present (feed health), and refuses a malformed one", () => {
+    const ts = Date.now();
+    const quote = { bid: '1.0', ask: '1.1', bidSize: '10', askSize: '10', last: '1.05', lastSize: '1', volume: '100', ts };
+    expect(validateQuote({ ...quote, seq: 41 })).toMatchObject({ ok: true, value: { ts, seq: 41 } });
+    expect(validateQuote(quote)).toMatchObject({ ok: true, value: { seq: undefined } });
+    expect(validateTrade({ price: '1', size: '2', side: 'buy', tradeId: 'T', ts, seq: 0 })).toMatchObject({ ok: true, value: { seq: 0 } });
+    expect(validateBook({ type: 'snapshot', bids: [], asks: [], ts, seq: 9 })).toMatchObject({ ok: true, value: { seq: 9 } });
+    for (const seq of [-1, 1.5, '7', 2 ** 60, null]) {
+      expect(validateQuote({ ...quote, seq })).toEqual({ ok: false, reason: 'seq is not a non-negative integer' });
+      expect(validateBook({ type: 'delta', bids: [], asks: [], ts, seq })).toEqual({ ok: false, reason: 'seq is not a non-negative integer' });
+    }
   });
 
   it('reads the engine seq of account events when present', () => {
@@ -98,8 +111,8 @@ describe('NATS subject matching', () => {
 describe('engine payloads nested deeper than the contract', () => {
   it('are refused by a scan of the text, before JSON.parse pays for them', () => {
     const ts = Date.now();
-    expect(decodeEnginePayload(`{"bid":${'['.repeat(60_000)}1${']'.repeat(60_000)},"ts":${ts}}`)).toEqual(new MalformedEnginePayload('too_deep'));
-    expect(decodeEnginePayload({ data: new TextEncoder().encode('{"a":'.repeat(20_000) + '1' + '}'.repeat(20_000)), subject: 'md.quote.X.Y' })).toEqual(new MalformedEnginePayload('too_deep'));
+    expect(decodeEnginePayload(`{"bid":${'['.repeat(60_000)}1${']'.repeat(60_000)},"ts":${ts}}`)).toMatchObject({ reason: 'too_deep' });
+    expect(decodeEnginePayload({ data: new TextEncoder().encode('{"a":'.repeat(20_000) + '1' + '}'.repeat(20_000)), subject: 'md.quote.X.Y' })).toMatchObject({ reason: 'too_deep' });
     // The contract's deepest shapes pass, and so does anything short (not worth a scan).
     const book = { type: 'snapshot', bids: Array.from({ length: 50 }, (_, i) => [String(100 - i), '1']), asks: [], ts };
     expect(decodeEnginePayload(JSON.stringify(book))).toEqual(book);

@@ -3,8 +3,14 @@ import { jsonNestingExceeds } from './inbound-packet-limits.js';
 
 /** An engine payload that could not even be parsed; the controller counts and drops it. */
 export class MalformedEnginePayload {
-  constructor(readonly reason: 'invalid_json' | 'not_utf8' | 'too_large' | 'too_deep') {}
+  constructor(
+    readonly reason: 'invalid_json' | 'not_utf8' | 'too_large' | 'too_deep',
+    /** The start of the text received, for the publisher's feedback (`gateway.rejected.<kind>`). */
+    readonly excerpt?: string,
+  ) {}
 }
+
+const EXCERPT_CHARS = 256;
 
 /** Engine events larger than this are refused before parsing: no legitimate event comes near it. */
 export const MAX_ENGINE_EVENT_BYTES = 1_048_576;
@@ -58,21 +64,21 @@ export function decodeEnginePayload(value: unknown): unknown {
     } catch {
       return new MalformedEnginePayload('not_utf8');
     }
-    if (engineJsonTooDeep(text)) return new MalformedEnginePayload('too_deep');
+    if (engineJsonTooDeep(text)) return new MalformedEnginePayload('too_deep', text.slice(0, EXCERPT_CHARS));
     try {
       return JSON.parse(text) as unknown;
     } catch {
-      return new MalformedEnginePayload('invalid_json');
+      return new MalformedEnginePayload('invalid_json', text.slice(0, EXCERPT_CHARS));
     }
   }
   if (typeof value === 'string' || value instanceof Buffer) {
     const text = value.toString();
-    if (text.length > MAX_ENGINE_EVENT_BYTES) return new MalformedEnginePayload('too_large');
-    if (engineJsonTooDeep(text)) return new MalformedEnginePayload('too_deep');
+    if (text.length > MAX_ENGINE_EVENT_BYTES) return new MalformedEnginePayload('too_large', text.slice(0, EXCERPT_CHARS));
+    if (engineJsonTooDeep(text)) return new MalformedEnginePayload('too_deep', text.slice(0, EXCERPT_CHARS));
     try {
       return JSON.parse(text) as unknown;
     } catch {
-      return new MalformedEnginePayload('invalid_json');
+      return new MalformedEnginePayload('invalid_json', text.slice(0, EXCERPT_CHARS));
     }
   }
   return value;

@@ -11,6 +11,11 @@ export interface AccountEventCapture {
   append(account: string, kind: AccountKind, text: string): void;
 }
 
+/** The control log (control-event-log.ts): takes a control event in (true) instead of its being handled at once. */
+export interface ControlEventCapture {
+  capture(subject: string, text: string): boolean;
+}
+
 /**
  * Nest's Redis transport with the direct handler lookup of exact-pattern-route.ts, and the engine fast path: messages
  * of a pattern with a direct handler skip Nest's per-message pipeline. With an account capture, account events are also
@@ -25,6 +30,7 @@ export class EngineRedisServer extends ServerRedis {
     private readonly routes: EngineRoutes,
     private readonly accountCapture?: AccountEventCapture,
     private readonly outageLogger?: Logger,
+    private readonly controlCapture?: ControlEventCapture,
   ) {
     super(options);
     routes.bindTo(this);
@@ -54,6 +60,8 @@ export class EngineRedisServer extends ServerRedis {
     if (this.accountCapture) this.capture(channel, pattern, buffer);
     const direct = this.routes.handlerFor(channel);
     if (!direct) {
+      // Control events are applied from the control log, in its order, never straight from pub/sub.
+      if (this.controlCapture?.capture(channel, buffer)) return;
       await super.handleMessage(channel, buffer, pub, pattern);
       return;
     }
@@ -65,7 +73,7 @@ export class EngineRedisServer extends ServerRedis {
    * contract ever is (MAX_ENGINE_EVENT_DEPTH) is refused by a scan of its text instead, as over NATS.
    */
   override parseMessage(content: unknown): ReturnType<ServerRedis['parseMessage']> {
-    if (typeof content === 'string' && engineJsonTooDeep(content)) return new MalformedEnginePayload('too_deep');
+    if (typeof content === 'string' && engineJsonTooDeep(content)) return new MalformedEnginePayload('too_deep', content.slice(0, 256));
     return super.parseMessage(content);
   }
 

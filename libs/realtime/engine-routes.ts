@@ -24,6 +24,11 @@ export interface EngineRoute {
   delivery: EngineDelivery;
   /** The account stream this kind feeds (durable kinds only): the account log keeps and replays it. */
   accountKind?: AccountKind;
+  /**
+   * Control kinds kept in the durable control log (licence and screen changes): every replica applies them from that
+   * log only, everything retained before it takes clients, so a restart forgets none (control-event-log.ts).
+   */
+  controlLog?: boolean;
   handle: EngineEventHandler;
 }
 
@@ -63,6 +68,11 @@ export class EngineRoutes {
   /** The account log's subjects and the account stream each one feeds. */
   durableRoutes(): { subject: string; accountKind: AccountKind }[] {
     return this.all().flatMap((route) => (route.delivery === 'durable' && route.accountKind ? [{ subject: route.subject, accountKind: route.accountKind }] : []));
+  }
+
+  /** Subjects kept in the durable control log and applied from it, never straight off a transport. */
+  controlLogPatterns(): string[] {
+    return this.all().filter((route) => route.delivery === 'control' && route.controlLog === true).map((route) => route.subject);
   }
 
   accountKindOf(pattern: string): AccountKind | undefined {

@@ -5,7 +5,8 @@ export { ConnectionRegistry, type NamespaceStats } from './connection-registry.j
 export { DomainGateway } from './domain-gateway.js';
 export { EngineEventIntake, type MalformedReason } from './engine-event-intake.js';
 export { EngineRoutes, type EngineDelivery, type EngineEventHandler, type EngineRoute } from './engine-routes.js';
-export * from './engine-event-validators.js';
+// The engine payload validators live in libs/contracts (shared with the publisher library); re-exported for the gateway.
+export { enumValue, toDecimal, validateBook, validateOrder, validatePortfolio, validatePosition, validateQuote, validateSession, validateTrade, type EngineStamp, type Validated } from '#libs/contracts';
 export { InProcessContext, engineSubjectOf, engineTransportOf, type EngineTransportId } from './engine-context.js';
 export { decodeEnginePayload, EngineMessageDeserializer, MalformedEnginePayload, MAX_ENGINE_EVENT_BYTES } from './engine-message.deserializer.js';
 export { GatewayExceptionFilter } from './gateway-exception.filter.js';
@@ -35,5 +36,7 @@ export { AccountSubscribeDto, AccountUnsubscribeDto } from './account-subscribe.
 export { GatewayIoAdapter, type SocketServerSettings } from './gateway-io.adapter.js';
 export { EngineInterestRegistry, type EngineInterest } from './engine-interest.js';
 export { InterestNatsServer } from './interest-nats.server.js';
-export { EngineRedisServer, type AccountEventCapture } from './engine-redis.server.js';
+export { EngineRedisServer, type AccountEventCapture, type ControlEventCapture } from './engine-redis.server.js';
 export { RedisStreamsAccountLog, type AccountLogAppendOutcome, type RedisStreamsAccountLogOptions } from './redis-streams-account-log.js';
+export { EngineRejectionFeedback, type EngineRejectionFeedbackOptions } from './engine-rejection-feedback.js';
+export { JetStreamControlLog, RedisStreamsControlLog, type ControlEventLog, type ControlLogOptions } from './control-event-log.js';

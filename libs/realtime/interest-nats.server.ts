@@ -23,9 +23,12 @@ export class InterestNatsServer extends ServerNats implements EngineInterest {
     super(options);
     routes.bindTo(this);
     this.interestPatterns = routes.interestPatterns();
+    this.logPatterns = routes.controlLogPatterns();
   }
 
   private readonly interestPatterns: readonly string[];
+  /** Patterns delivered from the durable control log (control-event-log.ts) instead: never subscribed directly. */
+  private readonly logPatterns: readonly string[];
 
   override getHandlerByPattern(pattern: string): MessageHandler | null {
     return handlerForPattern(this.messageHandlers, pattern, (p) => super.getHandlerByPattern(p));
@@ -55,7 +58,7 @@ export class InterestNatsServer extends ServerNats implements EngineInterest {
   override bindEvents(client: NatsConnection): void {
     // Let Nest subscribe everything else (sessions, account streams) exactly as it would.
     const deferred = new Map<string, ReturnType<ServerNats['getHandlerByPattern']>>();
-    for (const pattern of this.interestPatterns) {
+    for (const pattern of [...this.interestPatterns, ...this.logPatterns]) {
       const handler = this.messageHandlers.get(pattern);
       if (handler) {
         deferred.set(pattern, handler);

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { AccountKind } from '#libs/contracts';
+import { accountLogKeys, withStreamLogAppend, type StreamLogCommands } from '#libs/redis';
 import type { AccountLogReader } from './account-log.js';
 import { decodeEnginePayload, MAX_ENGINE_EVENT_BYTES } from './engine-message.deserializer.js';
 
@@ -28,27 +28,6 @@ const READ_PAGE = 1_000;
 const FAILURE_WARNING_INTERVAL_MS = 10_000;
 
 /**
- * One append, atomic in Redis (a script runs alone). KEYS: the dedup marker, the stream. ARGV: dedup window (ms), max
- * entries, max age (ms), payload. The marker is set after the XADD: Redis does not roll a script back, and a marker
- * left by a failed XADD would make every replica drop the event. The age cut uses the server's clock, which also makes
- * the stream's entry ids, so the two agree.
- */
-const APPEND_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], '*', 'payload', ARGV[4])
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
-local now = redis.call('TIME')
-local minId = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[3])
-if minId > 0 then redis.call('XTRIM', KEYS[2], 'MINID', minId) end
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return 1
-`;
-
-interface AccountLogCommands {
-  tradewireAccountLogAppend(dedupKey: string, streamKey: string, windowMs: number, maxLen: number, maxAgeMs: number, payload: string): Promise<number>;
-}
-
-/**
  * The account log in Redis Streams, for the Redis engine transport. Redis pub/sub keeps nothing, so every replica
  * appends each account event it receives to the account's stream, and reads an account back from there to hydrate it.
  *
@@ -64,7 +43,7 @@ interface AccountLogCommands {
  * dedup window are stored once. Engines that can send such events should send `seq`.
  */
 export class RedisStreamsAccountLog implements AccountLogReader {
-  private readonly redis: Redis & AccountLogCommands;
+  private readonly redis: Redis & StreamLogCommands;
   private failedSinceWarning = 0;
   private lastWarningAt = 0;
 
@@ -72,8 +51,8 @@ export class RedisStreamsAccountLog implements AccountLogReader {
     redis: Redis,
     private readonly options: RedisStreamsAccountLogOptions,
   ) {
-    redis.defineCommand('tradewireAccountLogAppend', { numberOfKeys: 2, lua: APPEND_SCRIPT });
-    this.redis = redis as Redis & AccountLogCommands;
+    // The script and the event identity are shared with the publisher library, whose appends of an event dedupe with ours.
+    this.redis = withStreamLogAppend(redis);
   }
 
   /** Resolves when Redis answers on the log's connection (readiness). */
@@ -82,7 +61,7 @@ export class RedisStreamsAccountLog implements AccountLogReader {
   }
 
   streamKey(account: string, kind: AccountKind): string {
-    return `${this.options.prefix}:${account}:${kind}`;
+    return accountLogKeys(this.options.prefix, account, kind, '').stream;
   }
 
   /**
@@ -92,9 +71,9 @@ export class RedisStreamsAccountLog implements AccountLogReader {
    */
   append(account: string, kind: AccountKind, text: string): void {
     if (text.length > MAX_ENGINE_EVENT_BYTES) return;
-    const dedupKey = `${this.options.prefix}:seen:${account}:${kind}:${identityOf(text)}`;
+    const keys = accountLogKeys(this.options.prefix, account, kind, text);
     const { dedupWindowMs, maxPerSubject, maxAgeMs, counted } = this.options;
-    this.redis.tradewireAccountLogAppend(dedupKey, this.streamKey(account, kind), dedupWindowMs, maxPerSubject, maxAgeMs, text).then(
+    this.redis.tradewireAccountLogAppend(keys.dedup, keys.stream, dedupWindowMs, maxPerSubject, maxAgeMs, text).then(
       (stored) => counted(stored === 1 ? 'stored' : 'duplicate'),
       (error: unknown) => this.failed(error),
     );
@@ -126,17 +105,6 @@ export class RedisStreamsAccountLog implements AccountLogReader {
     if (signal.aborted) throw new Error('account log read aborted');
     return events;
   }
-}
-
-/** The event's identity across replicas: the engine's `seq` when it sends a valid one, else the payload's digest. */
-function identityOf(text: string): string {
-  try {
-    const seq = (JSON.parse(text) as { seq?: unknown } | null)?.seq;
-    if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0) return `seq:${seq}`;
-  } catch {
-    // not JSON: identified by its text like any unnumbered event
-  }
-  return `sha:${createHash('sha1').update(text).digest('hex')}`;
 }
 
 /** The `payload` field of an entry's flat field list; an empty string (malformed on decoding) when missing. */

@@ -63,6 +63,8 @@ export class AppConfig {
   /** How long delayed-only entitlements wait for market data, and the entry budget that bounds what is held meanwhile. */
   readonly mdDelayMs: number;
   readonly mdDelayMaxEntries: number;
+  /** Feed health (the `status` channel): the cadence per exchange (with a default) and how often states are checked. */
+  readonly feedHealth: { staleAfterMs: number; staleAfterMsByExchange: ReadonlyMap<string, number>; checkIntervalMs: number };
   /** How long readiness reports 503 before clients are told to leave: time for the load balancer to notice. */
   readonly drainDelayMs: number;
   readonly simulatorEnabled: boolean;
@@ -81,6 +83,9 @@ export class AppConfig {
   readonly deadman: { leaseMs: number };
   /** The durable account log in NATS JetStream (used with the NATS engine transport only). */
   readonly accountLog: { stream: string; maxPerSubject: number; maxAgeMs: number; hydrateTimeoutMs: number };
+  /** Publisher feedback (`gateway.rejected.<kind>`) and the durable control log (docs/publishing.md). */
+  readonly engineFeedbackPerSecond: number;
+  readonly controlLog: { stream: string; maxEvents: number; startTimeoutMs: number };
 
   constructor(env: EnvironmentSchema) {
     this.env = env.NODE_ENV;
@@ -115,6 +120,7 @@ export class AppConfig {
     this.slowClientGraceMs = env.SLOW_CLIENT_GRACE_MS;
     this.mdDelayMs = env.MD_DELAY_MS;
     this.mdDelayMaxEntries = env.MD_DELAY_MAX_ENTRIES;
+    this.feedHealth = { staleAfterMs: env.FEED_STALE_AFTER_MS, staleAfterMsByExchange: parseFeedCadence(env.FEED_STALE_AFTER_MS_BY_EXCHANGE).cadence, checkIntervalMs: env.FEED_HEALTH_CHECK_MS };
     this.drainDelayMs = Math.min(env.DRAIN_DELAY_MS, Math.floor(env.SHUTDOWN_TIMEOUT_MS / 2));
     this.simulatorEnabled = env.SIMULATOR ? env.SIMULATOR === 'on' : this.engineTransports.includes('simulator');
     this.simulatorRate = env.SIMULATOR_RATE;
@@ -128,6 +134,8 @@ export class AppConfig {
     this.orders = { timeoutMs: env.ORDER_TIMEOUT_MS, idempotencyTtlMs: env.ORDER_IDEMPOTENCY_TTL_MS, idempotencyMaxKeys: env.ORDER_IDEMPOTENCY_MAX_KEYS };
     this.deadman = { leaseMs: env.DEADMAN_LEASE_MS };
     this.accountLog = { stream: env.ACCOUNT_LOG_STREAM, maxPerSubject: env.ACCOUNT_LOG_MAX_PER_SUBJECT, maxAgeMs: env.ACCOUNT_LOG_MAX_AGE_MS, hydrateTimeoutMs: env.ACCOUNT_LOG_HYDRATE_TIMEOUT_MS };
+    this.engineFeedbackPerSecond = env.ENGINE_FEEDBACK_PER_SECOND;
+    this.controlLog = { stream: env.CONTROL_LOG_STREAM, maxEvents: env.CONTROL_LOG_MAX_EVENTS, startTimeoutMs: env.CONTROL_LOG_START_TIMEOUT_MS };
   }
 
   get isProduction(): boolean {
@@ -180,6 +188,7 @@ const OPTIONAL_KEYS = [
   'TRUSTED_PROXIES',
   'METRICS_PORT',
   'METRICS_TOKEN',
+  'FEED_STALE_AFTER_MS_BY_EXCHANGE',
 ] as const;
 
 function flattenErrors(errors: ValidationError[]): string[] {
@@ -209,7 +218,24 @@ function crossFieldProblems(env: EnvironmentSchema): string[] {
   problems.push(...readRateLimits(env).problems);
   const audit = readAuditDestination(env.AUDIT_LOG);
   if (typeof audit === 'string') problems.push(`AUDIT_LOG: ${audit}`);
+  problems.push(...parseFeedCadence(env.FEED_STALE_AFTER_MS_BY_EXCHANGE).problems);
   return problems;
+}
+
+/** `FEED_STALE_AFTER_MS_BY_EXCHANGE`: `EXCHANGE=ms` pairs separated by commas, each from 100 ms to 24 h. */
+function parseFeedCadence(value: string | undefined): { cadence: Map<string, number>; problems: string[] } {
+  const cadence = new Map<string, number>();
+  const problems: string[] = [];
+  for (const entry of (value ?? '').split(',').map((part) => part.trim()).filter(Boolean)) {
+    const match = /^([A-Z0-9_]{1,16})=(\d+)$/.exec(entry);
+    const staleAfterMs = match ? Number(match[2]) : NaN;
+    if (!match || staleAfterMs < 100 || staleAfterMs > 86_400_000) {
+      problems.push(`FEED_STALE_AFTER_MS_BY_EXCHANGE: "${entry}" is not EXCHANGE=milliseconds (100 to 86400000)`);
+      continue;
+    }
+    cadence.set(match[1], staleAfterMs);
+  }
+  return { cadence, problems };
 }
 
 /** The `RATE_LIMIT_*` rules and `TRUSTED_PROXIES`, read once; each unreadable variable is a problem naming it. */

@@ -164,6 +164,27 @@ export class EnvironmentSchema {
   @Max(50_000_000)
   MD_DELAY_MAX_ENTRIES = 200_000;
 
+  // ---- feed health (the `status` channel): an open instrument with no engine event for this long is stale; the
+  // per-exchange list (`EGX=60000,BINANCE=3000`, read by parseFeedCadence in app-config.ts) overrides it.
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(86_400_000)
+  FEED_STALE_AFTER_MS = 15_000;
+
+  @IsOptional()
+  @Transform(trimmed)
+  @IsString()
+  FEED_STALE_AFTER_MS_BY_EXCHANGE?: string;
+
+  /** How often feed states are worked out: a stale feed is reported at most this late. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(60_000)
+  FEED_HEALTH_CHECK_MS = 1_000;
+  // ---- end feed health
+
   @Transform(toInt)
   @IsInt()
   @Min(0)
@@ -324,4 +345,32 @@ export class EnvironmentSchema {
   @Min(100)
   @Max(60_000)
   ACCOUNT_LOG_HYDRATE_TIMEOUT_MS = 5_000;
+
+  // --- Publisher feedback and the durable control log (docs/publishing.md) ---
+  // Reports of dropped engine events on `gateway.rejected.<kind>`, per kind and second per replica (0: none).
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
+  ENGINE_FEEDBACK_PER_SECOND = 10;
+
+  // The durable log of `licence.changed` and `compliance.screen` (a JetStream stream with NATS, Redis streams
+  // `<name>:<subject>` with Redis alone), applied in full before a replica takes clients.
+  @Transform(trimmed)
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'CONTROL_LOG_STREAM must be 1-64 letters, digits, _ or -' })
+  CONTROL_LOG_STREAM = 'TRADEWIRE_CONTROL';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000_000)
+  CONTROL_LOG_MAX_EVENTS = 100_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  CONTROL_LOG_START_TIMEOUT_MS = 10_000;
+  // --- end publisher feedback and control log ---
 }

@@ -20,6 +20,7 @@ import {
   type AccountLogReader,
   type AccountStream,
 } from '#libs/realtime';
+import { TradewirePublisher } from '#libs/publisher';
 import { redisConnection } from '#libs/redis';
 import { accountStreamToken } from '../account-streams/account-stream-events.js';
 import { AppConfig } from '../config/index.js';
@@ -27,11 +28,13 @@ import { ReadinessState } from '../health/readiness.state.js';
 import { InstrumentCatalog } from '../market-data/instrument-catalog.js';
 import { MarketSimulator } from '../simulator/market-simulator.js';
 import { SimulatorOrderChannel } from '../simulator/simulator-order.channel.js';
+import { inProcessPublisherTransport } from '../simulator/in-process-publisher.transport.js';
 import { EngineLinks } from './engine-links.js';
 import { NatsOrderChannel } from './nats-order.channel.js';
 import { OrderEngine } from './order-engine.channel.js';
 import { RedisOrderChannel } from './redis-order.channel.js';
 import { EngineEventTaps } from './engine-event-taps.js';
+import { EngineControlLog } from './control-log.js';
 import { STREAM_KIND_REGISTRY, type RegisteredStreamKind } from './stream-kinds.js';
 
 /** How long a replica's Redis Streams account log remembers that an event was stored (the other replicas' copies). */
@@ -70,6 +73,7 @@ export class EngineTransports implements OnApplicationBootstrap, OnApplicationSh
     private readonly catalog: InstrumentCatalog,
     private readonly directory: AccountDirectory,
     private readonly taps: EngineEventTaps,
+    private readonly controlLog: EngineControlLog,
   ) {}
 
   /** The built-in simulator, when it runs (the embedded default). */
@@ -84,9 +88,13 @@ export class EngineTransports implements OnApplicationBootstrap, OnApplicationSh
     // "Durable account log"). Every replica appends what it receives, so the log comes before the transport that feeds it.
     const natsConfigured = config.engineTransports.includes('nats') && Boolean(config.natsUrl);
     const redisAccountLog = !natsConfigured && config.engineTransports.includes('redis') && config.redisUrl ? await this.redisStreamsAccountLog(config.redisUrl) : undefined;
+    // Control events kept in the durable control log (the registry's `controlLog` kinds) come from that log, not
+    // straight off the transport: with Redis alone, the transport appends them to it.
+    const redisControlLog = this.controlLog.redisCapture();
 
     let inProcess: InProcessEngineTransport | undefined;
     let nats: InterestNatsServer | undefined;
+    let redis: EngineRedisServer | undefined;
     for (const transport of config.engineTransports) {
       if (transport === 'nats' && config.natsUrl) {
         // Market data is subscribed per instrument while local clients want it; the rest as the registry says.
@@ -109,7 +117,9 @@ export class EngineTransports implements OnApplicationBootstrap, OnApplicationSh
           this.routes,
           redisAccountLog,
           this.logger,
+          redisControlLog,
         );
+        redis = server;
         await this.start('redis', server);
       } else if (transport === 'simulator') {
         inProcess = new InProcessEngineTransport(this.routes);
@@ -122,10 +132,15 @@ export class EngineTransports implements OnApplicationBootstrap, OnApplicationSh
       this.simulatorInstance = new MarketSimulator(
         this.catalog.all(),
         { rate: config.simulatorRate, channels: ['quote', 'trade', 'book'], accounts: this.directory.accountsOf('acme-capital'), orderRate: config.simulatorOrderRate, bookDepth: 25, seed: Date.now() },
-        (subject, payload) => target.publish(subject, payload),
+        // Through the publisher library, as any engine publisher: checked as the gateway checks them.
+        new TradewirePublisher(inProcessPublisherTransport(target)),
       );
       this.simulatorInstance.start();
     }
+
+    // Dropped engine events are reported to their publishers on `gateway.rejected.<kind>` (docs/publishing.md).
+    const natsServer = nats;
+    this.controlLog.attachFeedback(natsServer ? () => natsServer.unwrap<NatsConnection>() : undefined);
 
     await this.attachOrderChannel(nats);
 
@@ -152,6 +167,10 @@ export class EngineTransports implements OnApplicationBootstrap, OnApplicationSh
       });
       this.attachAccountLog(log);
     }
+
+    // Licence changes and screens from the durable control log, everything retained applied before the HTTP server
+    // listens (this hook runs before it); a log that cannot be read leaves the replica not ready (control-log.ts).
+    await this.controlLog.apply({ nats: natsServer && { server: natsServer, connection: () => natsServer.unwrap<NatsConnection>() }, redis });
   }
 
   /** Stops the simulator's flow: the drain's first step once readiness has gone down. */
@@ -179,6 +198,7 @@ export class EngineTransports implements OnApplicationBootstrap, OnApplicationSh
         subject,
         delivery,
         accountKind: descriptor.account?.kind,
+        controlLog: descriptor.controlLog === true,
         handle: (payload, context) => {
           const event = intake.accept(kind, context, payload, validate);
           if (!event) return;

@@ -20,6 +20,7 @@ import { ComplianceScreenEvents } from '../compliance/compliance-screen.events.j
 import { LicenceChangeEvents } from '../licensing/licence-change.events.js';
 import { BookChannel } from '../market-data/channels/book.channel.js';
 import { QuoteChannel } from '../market-data/channels/quote.channel.js';
+import { StatusChannel } from '../market-data/channels/status.channel.js';
 import { TradeChannel } from '../market-data/channels/trade.channel.js';
 import { ExchangeSessions } from '../market-data/exchange-sessions.js';
 
@@ -58,6 +59,11 @@ export interface StreamKindDescriptor<T> {
   fanout?: StreamKind;
   /** Durable kinds: the account stream they feed. */
   account?: AccountStreamSettings;
+  /**
+   * Control kinds that change what clients may do (licences, screens): kept in the durable control log (JetStream or
+   * Redis Streams) and applied from it only, all of it before the replica is ready (src/engine/control-log.ts).
+   */
+  controlLog?: true;
 }
 
 /** A registry entry once its payload type has been checked: the validator and the handler agree on one `T`. */
@@ -83,6 +89,7 @@ export interface EngineFedStreamKind {
   handler: InjectionToken;
   fanout?: StreamKind;
   account?: AccountStreamSettings;
+  controlLog?: true;
   /** Hands a value this kind's validator accepted to the provider resolved from `handler`. */
   deliver(handler: unknown, subject: string, value: unknown): EngineEventOutcome;
 }
@@ -111,6 +118,8 @@ export const STREAM_KIND_REGISTRY = [
   streamKind({ kind: 'quote', subject: ENGINE_SUBJECTS.quote, delivery: 'hot', validate: validateQuote, handler: QuoteChannel, fanout: STREAM_KINDS.state }),
   streamKind({ kind: 'trade', subject: ENGINE_SUBJECTS.trade, delivery: 'hot', validate: validateTrade, handler: TradeChannel, fanout: STREAM_KINDS.events }),
   streamKind({ kind: 'book', subject: ENGINE_SUBJECTS.book, delivery: 'hot', validate: validateBook, handler: BookChannel, fanout: STREAM_KINDS.deltas }),
+  // Feed health per instrument, computed in the gateway from the quotes, trades, books and sessions it observes.
+  derivedStreamKind({ kind: 'status', handler: StatusChannel, fanout: STREAM_KINDS.state }),
   streamKind({ kind: 'session', subject: ENGINE_SUBJECTS.session, delivery: 'control', validate: validateSession, handler: ExchangeSessions }),
   // Account streams (durable).
   streamKind({
@@ -138,8 +147,8 @@ export const STREAM_KIND_REGISTRY = [
     account: accountStream({ kind: 'portfolio', namespace: NAMESPACES.portfolio, itemKey: () => null, maxItems: 1, replayDepth: 10_000 }),
   }),
   // Control events.
-  streamKind({ kind: 'licence', subject: ENGINE_SUBJECTS.licenceChanged, delivery: 'control', validate: validateLicenceChanged, handler: LicenceChangeEvents }),
-  streamKind({ kind: 'compliance', subject: ENGINE_SUBJECTS.complianceScreen, delivery: 'control', validate: validateScreenChange, handler: ComplianceScreenEvents }),
+  streamKind({ kind: 'licence', subject: ENGINE_SUBJECTS.licenceChanged, delivery: 'control', validate: validateLicenceChanged, handler: LicenceChangeEvents, controlLog: true }),
+  streamKind({ kind: 'compliance', subject: ENGINE_SUBJECTS.complianceScreen, delivery: 'control', validate: validateScreenChange, handler: ComplianceScreenEvents, controlLog: true }),
 ] as const satisfies readonly RegisteredStreamKind[];
 
 /** The registry entry of an account kind (the registry has one for each). */

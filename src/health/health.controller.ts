@@ -56,6 +56,8 @@ export class HealthController implements OnModuleDestroy {
     return this.health.check([
       () => this.engineTransports(),
       ...(this.readiness.accountLog ? [() => this.accountLog()] : []),
+      // Licence changes and compliance screens not applied yet: a client let in now could get what it lost.
+      ...(this.readiness.isReplayingControlLog ? [() => this.indicators.check('controlLog').down({ state: 'replaying' })] : []),
       ...(this.config.redisUrl ? [() => this.redis()] : []),
       () => this.eventLoop(),
       () => this.memory.checkHeap('heap', HEAP_LIMIT_BYTES),

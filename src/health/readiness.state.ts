@@ -22,6 +22,8 @@ const ACCOUNT_LOG_PROBE_MS = 5_000;
 export class ReadinessState implements OnModuleDestroy {
   private started = false;
   private draining = false;
+  /** While the durable control log (licence changes, compliance screens) is being applied: not ready. */
+  private controlLogPending = false;
   private accountLogStatus?: AccountLogStatus;
   private accountLogProbe?: NodeJS.Timeout;
 
@@ -31,7 +33,7 @@ export class ReadinessState implements OnModuleDestroy {
 
   markStarted(): void {
     this.started = true;
-    this.metrics.setReady(this.isReady);
+    this.metrics.setReady(this.isReady && !this.controlLogPending);
   }
 
   beginDraining(): void {
@@ -45,6 +47,21 @@ export class ReadinessState implements OnModuleDestroy {
 
   get isReady(): boolean {
     return this.started && !this.draining;
+  }
+
+  /** The readiness check `controlLog` is down (and the ready gauge 0) from this until `controlLogReplayed`. */
+  controlLogReplaying(): void {
+    this.controlLogPending = true;
+    this.metrics.setReady(false);
+  }
+
+  controlLogReplayed(): void {
+    this.controlLogPending = false;
+    this.metrics.setReady(this.isReady);
+  }
+
+  get isReplayingControlLog(): boolean {
+    return this.controlLogPending;
   }
 
   /**

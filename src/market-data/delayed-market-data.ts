@@ -1,5 +1,5 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { bookChecksum, parseStream, type BookLevel, type MdChannel, type MdMessage, type QuoteData, type TradeData } from '#libs/contracts';
+import { bookChecksum, parseStream, type BookLevel, type MdSubscribeChannel, type MdMessage, type QuoteData, type TradeData } from '#libs/contracts';
 import { GatewayMetrics } from '#libs/observability';
 import type { GatewaySocket } from '#libs/realtime';
 import { AppConfig } from '../config/index.js';
@@ -54,7 +54,7 @@ export class DelayedMarketData implements OnApplicationShutdown {
   }
 
   /** A delayed subscription was added: the delay line keeps the stream (every update of a trade stream, else the last). */
-  tracked(stream: string, channel: MdChannel, key: string): void {
+  tracked(stream: string, channel: MdSubscribeChannel, key: string): void {
     this.delayLine.track(stream, channel === 'trade' ? 'events' : 'state');
     if (channel !== 'book') return;
     const depths = this.bookDepths.get(stream) ?? new Set<number>();
@@ -88,7 +88,7 @@ export class DelayedMarketData implements OnApplicationShutdown {
   }
 
   /** Queues a delayed key's latest release for one socket; its seq, 0 while nothing has been released yet. */
-  sendSnapshot(socket: GatewaySocket, channel: MdChannel, stream: string, key: string): number {
+  sendSnapshot(socket: GatewaySocket, channel: MdSubscribeChannel, stream: string, key: string): number {
     const entry = this.delayLine.latestReleased(stream);
     if (!entry) return 0; // recorded for less than delayMs so far: the first release comes as this stream's snapshot
     let cache = this.snapshots.get(key);
@@ -129,7 +129,7 @@ export class DelayedMarketData implements OnApplicationShutdown {
 }
 
 /** Delayed data as it goes out: a book is always a snapshot (sliced to the key's depth), a quote or trade either. */
-function delayedMessage(stream: string, channel: MdChannel, key: string, entry: DelayedEntry, type: 'snapshot' | 'update'): MdMessage {
+function delayedMessage(stream: string, channel: MdSubscribeChannel, key: string, entry: DelayedEntry, type: 'snapshot' | 'update'): MdMessage<MdSubscribeChannel> {
   if (channel === 'book') {
     const book = entry.payload as DelayedBook;
     const depth = bookDepthOfKey(key);

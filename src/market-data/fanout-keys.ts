@@ -1,4 +1,4 @@
-import type { MdChannel } from '#libs/contracts';
+import type { MdSubscribeChannel } from '#libs/contracts';
 
 export const DEFAULT_BOOK_DEPTH = 10;
 const DELAYED = 'delayed';
@@ -7,7 +7,7 @@ const DELAYED = 'delayed';
  * The fan-out key of a subscription. Realtime: the stream, and for a book its group, `book:LSE:VOD@10@100` (depth 10,
  * throttle 100 ms). Delayed: `quote:LSE:VOD@delayed`, `book:LSE:VOD@delayed@10`.
  */
-export function fanoutKey(stream: string, channel: MdChannel, depth: number, throttleMs: number, delayed: boolean): string {
+export function fanoutKey(stream: string, channel: MdSubscribeChannel, depth: number, throttleMs: number, delayed: boolean): string {
   if (delayed) return channel === 'book' ? `${stream}@${DELAYED}@${depth}` : `${stream}@${DELAYED}`;
   return channel === 'book' ? `${stream}@${depth}@${throttleMs}` : stream;
 }

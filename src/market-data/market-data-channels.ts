@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { parseStream, type MdChannel } from '#libs/contracts';
+import { MD_SUBSCRIBE_CHANNELS, parseStream, type MdSubscribeChannel } from '#libs/contracts';
 import { STREAM_KINDS, type GatewaySocket, type StreamKind } from '#libs/realtime';
 import { STREAM_KIND_REGISTRY } from '../engine/stream-kinds.js';
 import type { MarketDataChannel } from './channels/market-data-channel.js';
@@ -25,9 +25,16 @@ export class MarketDataChannels implements OnModuleInit {
       const channel = this.moduleRef.get<MarketDataChannel>(descriptor.handler, { strict: false });
       this.channels.set(descriptor.kind, { channel, fanout: descriptor.fanout ?? STREAM_KINDS.state });
     }
+    // The contract's channels (what subscribe accepts) and the registry's market-data kinds are one list.
+    const missing = MD_SUBSCRIBE_CHANNELS.filter((name) => !this.channels.has(name));
+    if (missing.length > 0) throw new Error(`market-data channels of the contract with no entry in the registry of stream kinds: ${missing.join(', ')}`);
   }
 
-  get(name: MdChannel): MarketDataChannel {
+  all(): MarketDataChannel[] {
+    return [...this.channels.values()].map((entry) => entry.channel);
+  }
+
+  get(name: MdSubscribeChannel): MarketDataChannel {
     const entry = this.channels.get(name);
     if (!entry) throw new Error(`market-data channel ${name} is not in the registry of stream kinds`);
     return entry.channel;
@@ -37,7 +44,7 @@ export class MarketDataChannels implements OnModuleInit {
    * How a subscription's fan-out slot merges and overflows: the registry's mode for realtime data; delayed data goes
    * out as a snapshot per release, conflated, except events that all count (trades).
    */
-  fanoutKind(name: MdChannel, delayed: boolean): StreamKind {
+  fanoutKind(name: MdSubscribeChannel, delayed: boolean): StreamKind {
     const fanout = this.channels.get(name)?.fanout ?? STREAM_KINDS.state;
     if (!delayed) return fanout;
     return fanout === STREAM_KINDS.events ? STREAM_KINDS.events : STREAM_KINDS.state;

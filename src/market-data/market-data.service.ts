@@ -5,13 +5,14 @@ import {
   SERVER_EVENTS,
   streamName,
   parseStream,
-  type MdChannel,
+  MD_SUBSCRIBE_CHANNELS,
+  type MdSubscribeChannel,
   type MdRejected,
   type MdSubscribed,
   type MdSubscribeResponse,
   type SessionPayload,
 } from '#libs/contracts';
-import { checkMarketDataEntitlement, ComplianceScreen, exchangeAccess, isComplianceRefusal, type EntitlementRefusal } from '#libs/licensing';
+import { ComplianceScreen, exchangeAccess, isComplianceRefusal, type EntitlementRefusal } from '#libs/licensing';
 import { ComplianceMetrics, PINO_LOGGER, UsageMeter, type Logger } from '#libs/observability';
 import { UserStreamCounter } from '#libs/rate-limit';
 import { EngineInterestRegistry, GATEWAY_RUNTIME_OPTIONS, type GatewayNamespace, type GatewayRuntimeOptions, type GatewaySocket, type StreamFanout } from '#libs/realtime';
@@ -19,6 +20,7 @@ import type { MdSubscribeDto } from './dto/md-subscribe.dto.js';
 import { DelayedMarketData } from './delayed-market-data.js';
 import { ExchangeSessions } from './exchange-sessions.js';
 import { bookDepthOfKey, DEFAULT_BOOK_DEPTH, fanoutKey, isDelayedKey, streamOfKey } from './fanout-keys.js';
+import type { MarketDataChannel } from './channels/market-data-channel.js';
 import { InstrumentCatalog } from './instrument-catalog.js';
 import { MarketDataChannels } from './market-data-channels.js';
 import { MarketDataFanout } from './market-data.fanout.js';
@@ -29,12 +31,16 @@ export { DEFAULT_BOOK_DEPTH } from './fanout-keys.js';
  * Market-data subscriptions and entitlements: who may have which stream (licence, compliance screen, limits), which
  * fan-out key serves a subscription (realtime or delayed, a book's depth and throttle), and which engine subjects this
  * replica asks for because local clients want them. The state of the streams is the channels' (./channels, found
- * through MarketDataChannels from the registry of stream kinds); the fan-out core is MarketDataFanout.
+ * through MarketDataChannels from the registry of stream kinds); the fan-out core is MarketDataFanout. What differs
+ * between channels (the entitlement rule; whether a subscription counts against the limits, is metered, may be delayed
+ * or throttled) is each channel's `entitlement` and `policy`, never a branch on its name here.
  */
 @Injectable()
 export class MarketDataService {
   /** Local subscriptions per stream (all depths of a book count as one stream): what this replica asks the engine for. */
   private readonly interest = new Map<string, number>();
+  /** Local subscribers per engine subject: two channels may need the same one (a status stream needs the quotes). */
+  private readonly subjectInterest = new Map<string, number>();
 
   constructor(
     private readonly catalog: InstrumentCatalog,
@@ -89,24 +95,28 @@ export class MarketDataService {
           refuse(refusal.code, refusal.message);
           continue;
         }
+        const { policy } = this.channels.get(channel);
         const stream = streamName(channel, instrument);
-        const delayed = exchangeAccess(licence, exchange) === 'delayed';
-        const key = fanoutKey(stream, channel, depth, throttleMs, delayed);
-        if (!this.fanout.isSubscribed(socket, key) && this.fanout.subscriptionCount(socket) >= licence.maxSubscriptions) {
+        const delayed = policy.delayable && exchangeAccess(licence, exchange) === 'delayed';
+        const streamThrottleMs = policy.throttled ? throttleMs : 0;
+        const key = fanoutKey(stream, channel, depth, streamThrottleMs, delayed);
+        const isNew = !this.fanout.isSubscribed(socket, key);
+        if (policy.countsAgainstLimits && isNew && this.limitedSubscriptionCount(socket) >= licence.maxSubscriptions) {
           refuse('SUBSCRIPTION_LIMIT', `the licence allows ${licence.maxSubscriptions} subscriptions per connection`);
           continue;
         }
-        if (perUser > 0 && !this.fanout.isSubscribed(socket, key) && this.userStreams.count(userKeyOf(socket)) + heldElsewhere >= perUser) {
+        if (policy.countsAgainstLimits && perUser > 0 && isNew && this.userStreams.count(userKeyOf(socket)) + heldElsewhere >= perUser) {
           refuse('SUBSCRIPTION_LIMIT', `at most ${perUser} subscriptions per user at once, across all connections`);
           continue;
         }
         // A different depth (or delay) of the same stream replaces the old one.
         for (const other of this.fanout.streamsOf(socket)) if (other !== key && streamOfKey(other) === stream) this.drop(socket, other);
-        const wanted = this.attachKey(socket, channel, stream, key, throttleMs);
+        const wanted = this.attachKey(socket, channel, stream, key, streamThrottleMs);
         if (wanted) newlyWanted.push(wanted);
         this.sessions.join(socket, exchange);
         const seq = this.sendSnapshot(socket, channel, stream, key);
-        subscribed.push({ stream, seq, delayed, delayMs: delayed ? this.delayed.delayMs : 0, throttleMs });
+        const details = this.channels.get(channel).subscribedDetails?.(stream);
+        subscribed.push({ stream, seq, delayed, delayMs: delayed ? this.delayed.delayMs : 0, throttleMs: streamThrottleMs, ...details });
       }
     }
     // The engine subscription is in place (the SUB flushed to NATS), and the user's stream count is visible to the
@@ -122,26 +132,36 @@ export class MarketDataService {
    * Why `socket` may not have `channel` data of `instrument` now, or undefined when it may. One rule for both a new
    * subscription and a live one re-checked after the socket's licence or screen changed.
    */
-  private refusal(socket: GatewaySocket, instrument: string, channel: MdChannel): EntitlementRefusal | undefined {
+  private refusal(socket: GatewaySocket, instrument: string, channel: MdSubscribeChannel): EntitlementRefusal | undefined {
     const licence = socket.data.licence;
     const exchange = instrument.slice(0, instrument.indexOf(':'));
-    return checkMarketDataEntitlement(licence, exchange, channel) ?? this.compliance.check(socket.data.user.compliance, instrument);
+    return this.channels.get(channel).entitlement(licence, exchange) ?? this.compliance.check(socket.data.user.compliance, instrument);
+  }
+
+  /** The socket's subscriptions that count against `maxSubscriptions` (by their channel's policy). */
+  private limitedSubscriptionCount(socket: GatewaySocket): number {
+    let count = 0;
+    for (const key of this.fanout.streamsOf(socket)) if (this.channelOfKey(key)?.policy.countsAgainstLimits) count += 1;
+    return count;
+  }
+
+  private channelOfKey(key: string): MarketDataChannel | undefined {
+    const parsed = parseStream(streamOfKey(key));
+    return parsed ? this.channels.get(parsed.channel) : undefined;
   }
 
   /**
    * Adds the fan-out subscription behind `key` and what feeds it (engine interest; the delay line for delayed keys).
    * Returns the engine subject to subscribe to when this replica did not receive it yet.
    */
-  private attachKey(socket: GatewaySocket, channel: MdChannel, stream: string, key: string, throttleMs: number): string | undefined {
+  private attachKey(socket: GatewaySocket, channel: MdSubscribeChannel, stream: string, key: string, throttleMs: number): string | undefined {
     const delayed = isDelayedKey(key);
     const handler = this.channels.get(channel);
     if (!this.fanout.subscribe(socket, key, handler.slotThrottle(throttleMs, delayed), this.channels.fanoutKind(channel, delayed))) return undefined;
-    this.meterSubscription(socket, key, 'added');
-    this.userStreams.added(userKeyOf(socket));
+    if (handler.policy.metered) this.meterSubscription(socket, key, 'added');
+    if (handler.policy.countsAgainstLimits) this.userStreams.added(userKeyOf(socket));
     if (delayed) this.delayed.tracked(stream, channel, key);
-    if (!this.addInterest(stream)) return undefined;
-    const parsed = parseStream(stream);
-    return parsed ? handler.engineSubject(parsed.instrument) : undefined;
+    return this.addInterest(stream);
   }
 
   /**
@@ -163,7 +183,7 @@ export class MarketDataService {
       }
       // Still entitled, but perhaps no longer in the same way: a downgrade to delayed (or back) switches the stream.
       const exchange = parsed.instrument.slice(0, parsed.instrument.indexOf(':'));
-      const delayed = exchangeAccess(socket.data.licence, exchange) === 'delayed';
+      const delayed = this.channels.get(parsed.channel).policy.delayable && exchangeAccess(socket.data.licence, exchange) === 'delayed';
       if (delayed === isDelayedKey(key)) continue;
       const throttleMs = Math.max(this.fanout.throttleOf(socket, key) ?? 0, socket.data.licence.minThrottleMs);
       const switched = fanoutKey(stream, parsed.channel, bookDepthOfKey(key), throttleMs, delayed);
@@ -180,8 +200,8 @@ export class MarketDataService {
     this.leaveUnusedSessionRooms(socket);
   }
 
-  unsubscribe(socket: GatewaySocket, instruments: string[], channels?: MdChannel[]): string[] {
-    const wanted = new Set(channels ?? ['quote', 'trade', 'book']);
+  unsubscribe(socket: GatewaySocket, instruments: string[], channels?: MdSubscribeChannel[]): string[] {
+    const wanted = new Set<MdSubscribeChannel>(channels ?? MD_SUBSCRIBE_CHANNELS);
     const removed: string[] = [];
     for (const key of this.fanout.streamsOf(socket)) {
       const stream = key.includes('@') ? key.slice(0, key.indexOf('@')) : key;
@@ -213,8 +233,9 @@ export class MarketDataService {
 
   private drop(socket: GatewaySocket, key: string): boolean {
     if (!this.fanout.unsubscribe(socket, key)) return false;
-    this.meterSubscription(socket, key, 'removed');
-    this.userStreams.removed(userKeyOf(socket));
+    const policy = this.channelOfKey(key)?.policy;
+    if (policy?.metered) this.meterSubscription(socket, key, 'removed');
+    if (policy?.countsAgainstLimits) this.userStreams.removed(userKeyOf(socket));
     const stream = streamOfKey(key);
     if (isDelayedKey(key)) this.delayed.untracked(stream, key);
     this.removeInterest(stream);
@@ -232,11 +253,23 @@ export class MarketDataService {
     else this.usage.subscriptionRemoved(tenant, userId, exchange, channel);
   }
 
-  /** Returns true when the stream had no local subscriber before. */
-  private addInterest(stream: string): boolean {
+  /**
+   * One more local subscriber of the stream. Its first tells the channel (`watched`) and counts one more need of its
+   * engine subject; returns that subject when this replica did not receive it yet.
+   */
+  private addInterest(stream: string): string | undefined {
     const count = this.interest.get(stream) ?? 0;
     this.interest.set(stream, count + 1);
-    return count === 0;
+    if (count > 0) return undefined;
+    const parsed = parseStream(stream);
+    if (!parsed) return undefined;
+    const channel = this.channels.get(parsed.channel);
+    channel.watched?.(stream);
+    const subject = channel.engineSubject(parsed.instrument);
+    if (!subject) return undefined;
+    const needs = this.subjectInterest.get(subject) ?? 0;
+    this.subjectInterest.set(subject, needs + 1);
+    return needs === 0 ? subject : undefined;
   }
 
   private removeInterest(stream: string): void {
@@ -246,14 +279,23 @@ export class MarketDataService {
       return;
     }
     this.interest.delete(stream);
-    if (!this.engineInterest.isSelective) return; // the transport delivers everything: the state stays current
     const parsed = parseStream(stream);
     if (!parsed) return;
     const channel = this.channels.get(parsed.channel);
+    channel.unwatched?.(stream);
     const subject = channel.engineSubject(parsed.instrument);
-    if (subject) this.engineInterest.release(subject);
-    // No longer received, so no longer current: the next subscriber starts from the engine's next event.
-    channel.forget(stream);
+    if (!subject) return;
+    const needs = (this.subjectInterest.get(subject) ?? 1) - 1;
+    if (needs > 0) {
+      this.subjectInterest.set(subject, needs); // another channel's stream still needs the subject: it stays current
+      return;
+    }
+    this.subjectInterest.delete(subject);
+    if (!this.engineInterest.isSelective) return; // the transport delivers everything: the state stays current
+    this.engineInterest.release(subject);
+    // No longer received, so no longer current: the next subscriber starts from the engine's next event. Every
+    // channel fed by the subject forgets the instrument's stream (the quotes a status stream kept coming, say).
+    for (const fed of this.channels.all()) if (fed.engineSubject(parsed.instrument) === subject) fed.forget(streamName(fed.name, parsed.instrument));
   }
 
   // ------------------------------------------------------------------ streams held for the gateway's own use
@@ -281,7 +323,7 @@ export class MarketDataService {
    * Queues the stream's current state for one socket (its fan-out key names the book group); returns its seq (0 while
    * the stream has no data yet).
    */
-  private sendSnapshot(socket: GatewaySocket, channel: MdChannel, stream: string, key: string): number {
+  private sendSnapshot(socket: GatewaySocket, channel: MdSubscribeChannel, stream: string, key: string): number {
     if (isDelayedKey(key)) return this.delayed.sendSnapshot(socket, channel, stream, key);
     return this.channels.get(channel).sendSnapshot(socket, key);
   }

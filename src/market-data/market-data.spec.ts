@@ -2,10 +2,12 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINE_SUBJECTS, mdSubject, type MdMessage } from '#libs/contracts';
 import { EngineRoutes, InProcessContext, STREAM_KINDS } from '#libs/realtime';
+import { UsageMeter } from '#libs/observability';
 import { EngineEventTaps } from '../engine/engine-event-taps.js';
 import { eventually, gatewayContext, LoopbackNamespace, UNIT_LICENCE, unitUser } from '../../test/support/app-context.js';
 import { BookChannel } from './channels/book.channel.js';
 import { QuoteChannel } from './channels/quote.channel.js';
+import { StatusChannel } from './channels/status.channel.js';
 import { TradeChannel } from './channels/trade.channel.js';
 import { MarketDataChannels } from './market-data-channels.js';
 import { MarketDataService } from './market-data.service.js';
@@ -45,6 +47,7 @@ describe('market-data channels and service', () => {
     expect(channels.get('quote')).toBe(app.get(QuoteChannel));
     expect(channels.get('trade')).toBe(app.get(TradeChannel));
     expect(channels.get('book')).toBe(app.get(BookChannel));
+    expect(channels.get('status')).toBe(app.get(StatusChannel));
     expect(channels.fanoutKind('quote', false)).toBe(STREAM_KINDS.state);
     expect(channels.fanoutKind('trade', false)).toBe(STREAM_KINDS.events);
     expect(channels.fanoutKind('book', false)).toBe(STREAM_KINDS.deltas);
@@ -107,5 +110,37 @@ describe('market-data channels and service', () => {
     ]);
     expect(service.unsubscribe(socket, [AAPL])).toEqual([`quote:${AAPL}`]);
     expect(() => service.resync(socket, `quote:${AAPL}`)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', detailMessage: `not subscribed to quote:${AAPL}` }));
+  });
+
+  it('status: by its policy, not counted against maxSubscriptions, not metered, never delayed or throttled; allowed with any data channel', async () => {
+    const BTC = 'BINANCE:BTCUSDT'; // a venue that never closes: its feed is live, not closed for the night
+    const user = unitUser({ userId: 'user-4' });
+    const licence = { ...UNIT_LICENCE, channels: ['trade' as const], maxSubscriptions: 1, exchanges: { '*': 'delayed' as const } };
+    const { socket, md } = await loopback.connect(user, licence);
+    const usage = app.get(UsageMeter);
+    const metered = () => usage.subscriptionsByTenant().filter((row) => row.tenant === user.tenant && row.exchange === 'BINANCE');
+    const before = metered();
+    const answer = await service.subscribe(socket, { instruments: [BTC], channels: ['trade', 'status', 'quote'], throttleMs: 500 });
+    // The one subscription the licence allows is the trades; the status comes on top, real time, unthrottled.
+    expect(answer.subscribed).toEqual([
+      expect.objectContaining({ stream: `trade:${BTC}`, delayed: true }),
+      expect.objectContaining({ stream: `status:${BTC}`, delayed: false, delayMs: 0, throttleMs: 0 }),
+    ]);
+    expect(answer.subscribed[1]?.status).toMatchObject({ state: 'live', reason: null });
+    expect(answer.rejected).toEqual([expect.objectContaining({ instrument: BTC, channel: 'quote', code: 'NOT_ENTITLED' })]);
+    expect(metered().filter((row) => row.channel === 'status')).toEqual(before.filter((row) => row.channel === 'status'));
+    await eventually(() => md.some((message) => message.stream === `status:${BTC}`));
+    expect(md.find((message) => message.stream === `status:${BTC}`)).toMatchObject({ type: 'snapshot', seq: 1, data: { state: 'live' } });
+    // A quote applied by its channel is observed: the status's age is now measured.
+    engineEvent(mdSubject('quote', 'BINANCE', 'BTCUSDT'), ENGINE_SUBJECTS.quote, quote(192));
+    expect(service.resync(socket, `status:${BTC}`)).toEqual({ stream: `status:${BTC}`, seq: 1 });
+    await eventually(() => md.filter((message) => message.stream === `status:${BTC}`).length >= 2);
+    const resynced = md.filter((message) => message.stream === `status:${BTC}`)[1] as MdMessage<'status'>;
+    expect(resynced.data.lastEventAgeMs).toEqual(expect.any(Number));
+    expect(service.unsubscribe(socket, [BTC], ['status'])).toEqual([`status:${BTC}`]);
+    // A licence with no data channel of the exchange gets no status either.
+    const { socket: none } = await loopback.connect(unitUser({ userId: 'user-5' }), { ...UNIT_LICENCE, exchanges: { LSE: 'realtime' } });
+    const refused = await service.subscribe(none, { instruments: [BTC], channels: ['status'] });
+    expect(refused.rejected).toEqual([expect.objectContaining({ instrument: BTC, channel: 'status', code: 'NOT_ENTITLED' })]);
   });
 });

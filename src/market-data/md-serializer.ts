@@ -1,4 +1,4 @@
-import type { MdMessage, QuoteData, TradeData } from '#libs/contracts';
+import type { MdMessage, MdSubscribeChannel, QuoteData, TradeData } from '#libs/contracts';
 
 /**
  * The JSON of `md` messages as the fan-out sends them. Every function returns exactly `JSON.stringify` of an
@@ -16,7 +16,7 @@ export function valueUpdateJson(prefix: string, seq: number, ts: number, data: Q
 }
 
 /** Any `md` message (snapshots, book updates, delayed data). */
-export function mdMessageJson(message: MdMessage): string {
+export function mdMessageJson(message: MdMessage<MdSubscribeChannel>): string {
   return JSON.stringify(message);
 }
 
@@ -30,7 +30,7 @@ export class SnapshotJsonCache {
   private json = '';
 
   /** The snapshot of `seq`: built with `build` only when the cached one is of another seq. */
-  get(seq: number, build: () => MdMessage): string {
+  get(seq: number, build: () => MdMessage<MdSubscribeChannel>): string {
     if (seq !== this.seq) {
       this.json = mdMessageJson(build());
       this.seq = seq;

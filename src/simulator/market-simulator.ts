@@ -1,6 +1,6 @@
+import type { TradewirePublisher } from '#libs/publisher';
 import {
-  accountSubject,
-  mdSubject,
+  MD_CHANNELS,
   type EngineOrderAmendReply,
   type EngineOrderAmendRequest,
   type EngineOrderCancelAllReply,
@@ -16,8 +16,6 @@ import {
 import type { Instrument } from '../market-data/instrument-catalog.js';
 import { mulberry32 } from './seeded-random.js';
 
-/** Where the simulator's events go: the in-process transport, NATS or Redis. */
-export type EnginePublish = (subject: string, payload: Record<string, unknown>) => void;
 
 export interface SimulatorOptions {
   /** Market-data events per second across all instruments. */
@@ -29,6 +27,8 @@ export interface SimulatorOptions {
   bookDepth: number;
   /** Pseudo-random seed, so that a benchmark's load is the same run to run. */
   seed: number;
+  /** Number market-data events per subject (`seq`), as engines that let the gateway see lost events do. */
+  mdSeq?: boolean;
 }
 
 const BOOK_SNAPSHOT_EVERY_MS = 5_000;
@@ -49,6 +49,15 @@ class SimulatedInstrument {
   lowTicks: number;
   volume = 0;
   tradeSeq = 0;
+  /** Gone quiet (a dead feed handler, a stuck line): nothing of this instrument is published until it resumes. */
+  quiet = false;
+  /** The engine's seq per market-data channel (with `mdSeq`). */
+  readonly mdSeqs: Record<MdChannel, number> = { quote: 0, trade: 0, book: 0 };
+  /**
+   * Seq numbers to skip at each channel's next market-data event: events "lost" on the way, as the gateway will see.
+   * Per channel, so that the loss shows on whichever channels the gateway receives (over NATS, only those it wants).
+   */
+  readonly skipSeq: Record<MdChannel, number> = { quote: 0, trade: 0, book: 0 };
   readonly book = { bids: new Map<number, number>(), asks: new Map<number, number>() };
 
   constructor(
@@ -71,6 +80,11 @@ class SimulatedInstrument {
 
   size(lots: number): string {
     return (lots * Number(this.instrument.lotSize)).toFixed(this.sizeDecimals);
+  }
+
+  /** `EXCHANGE:SYMBOL`. */
+  get key(): string {
+    return `${this.instrument.exchange}:${this.instrument.symbol}`;
   }
 
   get subjectParts(): [string, string] {
@@ -114,12 +128,12 @@ export class MarketSimulator {
   private nextBookSnapshot = 0;
   private orderSeq = 0;
   private lastTickAt = 0;
-  published = 0;
 
   constructor(
     instruments: Instrument[],
     private readonly options: SimulatorOptions,
-    private readonly publish: EnginePublish,
+    /** Where the events go (the in-process transport, NATS or Redis): typed, and checked as the gateway checks them. */
+    private readonly publisher: TradewirePublisher,
   ) {
     this.random = mulberry32(options.seed);
     this.instruments = instruments.map((instrument) => new SimulatedInstrument(instrument, this.random));
@@ -138,8 +152,40 @@ export class MarketSimulator {
     this.timer = undefined;
   }
 
+  /** Events published so far. */
+  get published(): number {
+    return this.publisher.published;
+  }
+
   get running(): boolean {
     return this.timer !== undefined;
+  }
+
+  // ---- feed faults, for trying the gateway's feed health (the `status` channel); see simulate.cli.ts --control
+
+  /** The instrument publishes nothing until `resume`. Returns false for an instrument the simulator does not have. */
+  quiet(instrument: string): boolean {
+    const sim = this.byInstrument.get(instrument);
+    if (sim) sim.quiet = true;
+    return sim !== undefined;
+  }
+
+  resume(instrument: string): boolean {
+    const sim = this.byInstrument.get(instrument);
+    if (sim) sim.quiet = false;
+    return sim !== undefined;
+  }
+
+  /** The next market-data event of each channel of the instrument skips `count` seq numbers (with `mdSeq`): lost events. */
+  skipSeq(instrument: string, count: number): boolean {
+    const sim = this.byInstrument.get(instrument);
+    if (sim) for (const channel of MD_CHANNELS) sim.skipSeq[channel] += count;
+    return sim !== undefined;
+  }
+
+  /** An engine session event for the exchange: `HALTED` halts it, `OPEN` resumes it (docs/protocol.md §7.1). */
+  session(exchange: string, status: 'HALTED' | 'OPEN' | 'CLOSED' | 'PRE_OPEN'): void {
+    this.publisher.session(exchange, { status, ts: Date.now() });
   }
 
   /**
@@ -311,8 +357,10 @@ export class MarketSimulator {
 
   private emitQuote(sim: SimulatedInstrument, now: number): void {
     const spread = 1 + Math.floor(this.random() * 3);
-    const [exchange, symbol] = sim.subjectParts;
-    this.emit(mdSubject('quote', exchange, symbol), {
+    const numbered = this.numbered(sim, 'quote');
+    if (!numbered) return;
+    this.publisher.quote(sim.key, {
+      ...numbered,
       bid: sim.price(sim.ticks - spread),
       ask: sim.price(sim.ticks + spread),
       bidSize: sim.size(1 + Math.floor(this.random() * 500)),
@@ -333,8 +381,11 @@ export class MarketSimulator {
     const lots = 1 + Math.floor(this.random() * 200);
     sim.volume += lots;
     sim.tradeSeq += 1;
-    const [exchange, symbol] = sim.subjectParts;
-    this.emit(mdSubject('trade', exchange, symbol), {
+    const [, symbol] = sim.subjectParts;
+    const numbered = this.numbered(sim, 'trade');
+    if (!numbered) return;
+    this.publisher.trade(sim.key, {
+      ...numbered,
       price: sim.price(),
       size: sim.size(lots),
       side: this.random() < 0.5 ? 'buy' : 'sell',
@@ -350,9 +401,10 @@ export class MarketSimulator {
       sim.book.bids.set(sim.ticks - level, 1 + Math.floor(this.random() * 1000));
       sim.book.asks.set(sim.ticks + level, 1 + Math.floor(this.random() * 1000));
     }
-    const [exchange, symbol] = sim.subjectParts;
-    const side = (levels: Map<number, number>) => [...levels].map(([ticks, lots]) => [sim.price(ticks), sim.size(lots)]);
-    this.emit(mdSubject('book', exchange, symbol), { type: 'snapshot', bids: side(sim.book.bids), asks: side(sim.book.asks), ts: now });
+    const side = (levels: Map<number, number>) => [...levels].map(([ticks, lots]): [string, string] => [sim.price(ticks), sim.size(lots)]);
+    const numbered = this.numbered(sim, 'book');
+    if (!numbered) return;
+    this.publisher.book(sim.key, { ...numbered, type: 'snapshot', bids: side(sim.book.bids), asks: side(sim.book.asks), ts: now });
   }
 
   private emitBookDelta(sim: SimulatedInstrument, now: number): void {
@@ -375,8 +427,9 @@ export class MarketSimulator {
       levels.set(ticks, lots);
       changes.push([sim.price(ticks), sim.size(lots)]);
     }
-    const [exchange, symbol] = sim.subjectParts;
-    this.emit(mdSubject('book', exchange, symbol), { type: 'delta', bids: isBid ? changes : [], asks: isBid ? [] : changes, ts: now });
+    const numbered = this.numbered(sim, 'book');
+    if (!numbered) return;
+    this.publisher.book(sim.key, { ...numbered, type: 'delta', bids: isBid ? changes : [], asks: isBid ? [] : changes, ts: now });
   }
 
   private orderEvent(now: number): void {
@@ -439,7 +492,7 @@ export class MarketSimulator {
     const sim = order.instrument;
     const leaves = change.status === 'canceled' ? 0 : order.remainingLots;
     order.fields = { ...order.fields, ...change, filledQuantity: sim.size(order.filledLots), leavesQuantity: sim.size(leaves) };
-    this.emit(accountSubject(order.account, 'order'), { ...order.fields, ts: now });
+    this.publisher.order(order.account, { ...order.fields, ts: now });
   }
 
   private applyFill(order: SimulatedOrder, lots: number, now: number): void {
@@ -466,7 +519,7 @@ export class MarketSimulator {
     const avgTicks = position.lots === 0 ? 0 : position.costTicks / position.lots;
     const marketValue = position.lots * sim.ticks * lotValue;
     const unrealized = (sim.ticks - avgTicks) * position.lots * lotValue;
-    this.emit(accountSubject(order.account, 'position'), {
+    this.publisher.position(order.account, {
       symbol: `${sim.instrument.exchange}:${sim.instrument.symbol}`,
       quantity: sim.size(position.lots),
       avgPrice: (avgTicks * sim.tick).toFixed(sim.decimals),
@@ -490,7 +543,7 @@ export class MarketSimulator {
       pnl += (sim.ticks - avgTicks) * position.lots * lotValue + position.realized;
     }
     const cash = this.cash.get(account) ?? 0;
-    this.emit(accountSubject(account, 'portfolio'), {
+    this.publisher.portfolio(account, {
       currency: 'USD',
       equity: (cash + marketValue).toFixed(2),
       cash: cash.toFixed(2),
@@ -502,8 +555,15 @@ export class MarketSimulator {
     });
   }
 
-  private emit(subject: string, payload: Record<string, unknown>): void {
-    this.published++;
-    this.publish(subject, payload);
+  /**
+   * Whether `sim` publishes now (undefined: it is quiet) and, with `mdSeq`, the engine seq of its next event on
+   * `channel` (numbered per subject, skipping what `skipSeq` lost).
+   */
+  private numbered(sim: SimulatedInstrument, channel: MdChannel): { seq?: number } | undefined {
+    if (sim.quiet) return undefined;
+    if (!this.options.mdSeq) return {};
+    sim.mdSeqs[channel] += 1 + sim.skipSeq[channel];
+    sim.skipSeq[channel] = 0;
+    return { seq: sim.mdSeqs[channel] };
   }
 }

@@ -1,11 +1,11 @@
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { connect } from '@nats-io/transport-node';
-import { Redis } from 'ioredis';
 import { MD_CHANNELS, type MdChannel } from '#libs/contracts';
 import { AccountDirectory } from '#libs/auth';
 import { InstrumentCatalog } from '../market-data/instrument-catalog.js';
-import { MarketSimulator, type EnginePublish } from './market-simulator.js';
+import { TradewirePublisher } from '#libs/publisher';
+import { MarketSimulator } from './market-simulator.js';
 
 const USAGE = `Publishes simulated engine events into NATS or Redis (the benchmarks' load source).
 
@@ -22,7 +22,15 @@ const USAGE = `Publishes simulated engine events into NATS or Redis (the benchma
   --order-rate N                order events per second (default 5)
   --duration S                  stop after S seconds (default: run until interrupted)
   --seed N                      PRNG seed, for repeatable load (default 42)
-  --tick-ms N                   publish every N ms (default 1: a real feed is not released in 10 ms bursts)`;
+  --tick-ms N                   publish every N ms (default 1: a real feed is not released in 10 ms bursts)
+  --md-seq                      number market-data events per subject (seq), so that the gateway sees lost events
+  --control                     read feed faults from stdin, one command a line, for trying feed health:
+                                  quiet EXCHANGE:SYMBOL      stop publishing the instrument
+                                  resume EXCHANGE:SYMBOL     publish it again
+                                  gap EXCHANGE:SYMBOL [N]    skip N seq numbers (default 5; needs --md-seq)
+                                  halt EXCHANGE              publish md.session.EXCHANGE HALTED
+                                  open EXCHANGE              publish md.session.EXCHANGE OPEN
+                                each answered on stdout with "ok <command>" (after a broker flush) or "error <why>"`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -39,6 +47,8 @@ async function main(): Promise<void> {
       duration: { type: 'string' },
       seed: { type: 'string', default: '42' },
       'tick-ms': { type: 'string', default: '1' },
+      'md-seq': { type: 'boolean', default: false },
+      control: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -52,31 +62,19 @@ async function main(): Promise<void> {
   const directory = AccountDirectory.fromFile(resolve(values['accounts-file']));
   const accounts = directory.allAccounts().slice(0, Number(values.accounts));
 
-  let publish: EnginePublish;
-  let flush: () => Promise<void>;
-  let close: () => Promise<void>;
-  if (values.transport === 'redis') {
-    const redis = new Redis(values.url ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: true });
-    publish = (subject, payload) => void redis.publish(subject, JSON.stringify(payload));
-    flush = async () => {
-      await redis.ping();
-    };
-    close = async () => {
-      await redis.quit();
-    };
-  } else if (values.transport === 'nats') {
-    const nats = await connect({ servers: (values.url ?? 'nats://127.0.0.1:4222').split(','), name: 'tradewire-simulator' });
-    publish = (subject, payload) => nats.publish(subject, JSON.stringify(payload));
-    flush = () => nats.flush();
-    close = () => nats.drain();
-  } else {
-    throw new Error(`--transport must be nats or redis, not ${values.transport}`);
-  }
+  if (values.transport !== 'nats' && values.transport !== 'redis') throw new Error(`--transport must be nats or redis, not ${values.transport}`);
+  // Through the publisher library, as any internal service would: checked events, batched writes; over Redis account
+  // events also go into the gateway's account log, so none is lost while no replica runs.
+  const publisher = await TradewirePublisher.connect(
+    values.transport === 'redis'
+      ? { redis: { url: values.url ?? 'redis://127.0.0.1:6379' } }
+      : { nats: { servers: (values.url ?? 'nats://127.0.0.1:4222').split(','), connectOptions: { name: 'tradewire-simulator' } } },
+  );
 
   const simulator = new MarketSimulator(
     instruments,
-    { rate: Number(values.rate), channels, accounts, orderRate: Number(values['order-rate']), bookDepth: 25, seed: Number(values.seed) },
-    publish,
+    { rate: Number(values.rate), channels, accounts, orderRate: Number(values['order-rate']), bookDepth: 25, seed: Number(values.seed), mdSeq: values['md-seq'] },
+    publisher,
   );
   simulator.start(Number(values['tick-ms']));
   const startedAt = Date.now();
@@ -86,14 +84,41 @@ async function main(): Promise<void> {
   const stop = async (): Promise<void> => {
     clearInterval(report);
     simulator.stop();
-    await flush();
-    await close();
+    await publisher.flush().catch((error: unknown) => process.stderr.write(`simulator: ${String(error)}\n`));
+    await publisher.close();
     process.stderr.write(`simulator: published ${simulator.published} events\n`);
     process.exit(0);
   };
+  if (values.control) {
+    createInterface({ input: process.stdin }).on('line', (line) => {
+      const answer = control(simulator, line.trim());
+      // Answered once the broker has what was published before it: a test may act on "ok" at once.
+      if (!answer.startsWith('ok')) process.stdout.write(`${answer}\n`);
+      else {
+        publisher.flush().then(
+          () => process.stdout.write(`${answer}\n`),
+          (error: unknown) => process.stdout.write(`error ${line.trim()}: ${String(error)}\n`),
+        );
+      }
+    });
+  }
   if (values.duration) setTimeout(() => void stop(), Number(values.duration) * 1000);
   process.once('SIGTERM', () => void stop());
   process.once('SIGINT', () => void stop());
+}
+
+/** One `--control` command (see USAGE): `ok <command>` or `error <why>`. */
+function control(simulator: MarketSimulator, line: string): string {
+  const [command, target, count] = line.split(/\s+/);
+  if (!target) return `error ${line}: expected a command and an instrument or exchange`;
+  let known = true;
+  if (command === 'quiet') known = simulator.quiet(target);
+  else if (command === 'resume') known = simulator.resume(target);
+  else if (command === 'gap') known = simulator.skipSeq(target, count === undefined ? 5 : Number(count));
+  else if (command === 'halt') simulator.session(target, 'HALTED');
+  else if (command === 'open') simulator.session(target, 'OPEN');
+  else return `error ${line}: unknown command ${command ?? ''}`;
+  return known ? `ok ${line}` : `error ${line}: ${target} is not a simulated instrument`;
 }
 
 main().catch((error: unknown) => {

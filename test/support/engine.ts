@@ -76,9 +76,15 @@ export class TestEngine {
     this.nc.publish(`md.book.${instrument.replace(':', '.')}`, JSON.stringify({ type, bids, asks, ts: Date.now() }));
   }
 
-  publishQuote(instrument: string, bid: string, ask: string): void {
-    const quote = { bid, ask, bidSize: '100', askSize: '100', last: bid, lastSize: '1', volume: '1000', ts: Date.now() };
+  /** An engine quote; `seq` is the engine's own number of the subject, when the test numbers them (feed health). */
+  publishQuote(instrument: string, bid: string, ask: string, seq?: number): void {
+    const quote = { bid, ask, bidSize: '100', askSize: '100', last: bid, lastSize: '1', volume: '1000', ts: Date.now(), ...(seq === undefined ? {} : { seq }) };
     this.nc.publish(`md.quote.${instrument.replace(':', '.')}`, JSON.stringify(quote));
+  }
+
+  /** An engine session event (`md.session.{EXCHANGE}`): a halt, a resume. */
+  publishSession(exchange: string, status: 'PRE_OPEN' | 'OPEN' | 'CLOSED' | 'HALTED'): void {
+    this.nc.publish(`md.session.${exchange}`, JSON.stringify({ status, ts: Date.now() }));
   }
 
   async flush(): Promise<void> {

@@ -179,6 +179,8 @@ export function App({ client, tokens, log }: Props) {
       delayMs: feed.delayMs.get(instrument) ?? 0,
       // Values from before the last (re)connect are marked until a fresh one replaces them.
       stale: quote !== undefined && (!connected || quote.receivedAt < connectedAt),
+      // The gateway's view of the instrument's feed (the `status` channel): a stale feed greys the row.
+      feed: client.marketData.feedStatus(instrument) ?? null,
     };
   });
   const selectedQuote = selected ? client.marketData.quote(selected) : undefined;

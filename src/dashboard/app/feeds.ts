@@ -84,6 +84,8 @@ export function useWatchlistFeed(client: TradewireClient, instruments: readonly 
     tradeKeys: new Set<string>(),
     tradesSeen: 0,
     sessionStatus: new Map<string, string>(),
+    /** Instruments whose feed was last reported stale or halted: their next `live` is news ("live again"). */
+    feedsAlarmed: new Set<string>(),
   });
   // An instrument the gateway refused is not asked for again at every change of the list (each ask counts against
   // the subscribe rate limit); its row stays, marked, until it is removed. Removed, it may be added and asked anew.
@@ -147,7 +149,24 @@ export function useWatchlistFeed(client: TradewireClient, instruments: readonly 
       rerender();
     });
     subscription.on('error', (error) => log.add('error', 'market data', describeError(error)));
-    return () => subscription.unsubscribe();
+    // Feed health of every row (the `status` channel): a subscription of its own, so that its answer items stay out of
+    // the quote handlers above; at the same throttle, the SDK sends it in the same `subscribe` request.
+    const health = client.marketData.subscribe({ instruments: list, channels: ['status'], throttleMs: THROTTLE_MS });
+    health.on('status', (status) => {
+      // Stale and halted are news; closed is the session, already logged as such. Live is news after one of those.
+      if (status.state === 'stale' || status.state === 'halted') {
+        log.add(status.state === 'stale' ? 'warn' : 'info', 'feed', `${status.instrument} ${status.state} (${status.reason ?? ''}) since ${formatClock(status.since)}`);
+        s.feedsAlarmed.add(status.instrument);
+      } else if (status.state === 'live' && s.feedsAlarmed.delete(status.instrument)) {
+        log.add('ok', 'feed', `${status.instrument} live again`);
+      }
+      rerender();
+    });
+    health.on('error', (error) => log.add('error', 'feed status', describeError(error)));
+    return () => {
+      subscription.unsubscribe();
+      health.unsubscribe();
+    };
   }, [client, key, meter, log, rerender]);
 
   // Rejections stay on screen for a while, then the list clears by itself.

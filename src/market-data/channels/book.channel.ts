@@ -1,5 +1,6 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { mdSubject, streamName, type BookLevel, type MdMessage } from '#libs/contracts';
+import { mdSubject, streamName, type BookLevel, type Licence, type MdMessage } from '#libs/contracts';
+import { checkMarketDataEntitlement, type EntitlementRefusal } from '#libs/licensing';
 import type { GatewaySocket } from '#libs/realtime';
 import type { EngineEventOutcome, EngineStreamHandler } from '../../engine/stream-handler.js';
 import { DelayedMarketData, type DelayedBook } from '../delayed-market-data.js';
@@ -9,7 +10,7 @@ import { MarketDataFanout } from '../market-data.fanout.js';
 import { mdMessageJson, SnapshotJsonCache } from '../md-serializer.js';
 import { diffLevels, OrderBook, type BookView } from '../order-book.js';
 import { engineInstrument } from './engine-instrument.js';
-import type { MarketDataChannel } from './market-data-channel.js';
+import { EXCHANGE_DATA_POLICY, type MarketDataChannel } from './market-data-channel.js';
 
 /** The contract's largest book depth. */
 const MAX_BOOK_DEPTH = 50;
@@ -49,6 +50,7 @@ interface BookState {
 @Injectable()
 export class BookChannel implements MarketDataChannel, EngineStreamHandler<EngineBookEvent>, OnApplicationShutdown {
   readonly name = 'book';
+  readonly policy = EXCHANGE_DATA_POLICY;
   private readonly books = new Map<string, BookState>();
 
   constructor(
@@ -103,6 +105,10 @@ export class BookChannel implements MarketDataChannel, EngineStreamHandler<Engin
   }
 
   /** Realtime books: their throttle is applied by their group (merging deltas), so the fan-out slot flushes every turn. */
+  entitlement(licence: Licence, exchange: string): EntitlementRefusal | null {
+    return checkMarketDataEntitlement(licence, exchange, 'book');
+  }
+
   slotThrottle(throttleMs: number, delayed: boolean): number {
     return delayed ? throttleMs : 0;
   }

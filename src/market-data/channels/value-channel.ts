@@ -1,4 +1,5 @@
-import { mdSubject, streamName, type QuoteData, type TradeData } from '#libs/contracts';
+import { mdSubject, streamName, type Licence, type QuoteData, type TradeData } from '#libs/contracts';
+import { checkMarketDataEntitlement, type EntitlementRefusal } from '#libs/licensing';
 import type { GatewaySocket } from '#libs/realtime';
 import type { EngineEventOutcome, EngineStreamHandler } from '../../engine/stream-handler.js';
 import type { DelayedMarketData } from '../delayed-market-data.js';
@@ -6,7 +7,7 @@ import type { InstrumentCatalog } from '../instrument-catalog.js';
 import type { MarketDataFanout } from '../market-data.fanout.js';
 import { SnapshotJsonCache, valueUpdateJson, valueUpdatePrefix } from '../md-serializer.js';
 import { engineInstrument } from './engine-instrument.js';
-import type { MarketDataChannel } from './market-data-channel.js';
+import { EXCHANGE_DATA_POLICY, type MarketDataChannel } from './market-data-channel.js';
 
 interface ValueState<T> {
   seq: number;
@@ -24,6 +25,7 @@ interface ValueState<T> {
  */
 export abstract class ValueChannel<C extends 'quote' | 'trade', T extends QuoteData | TradeData> implements MarketDataChannel, EngineStreamHandler<{ ts: number; data: T }> {
   abstract readonly name: C;
+  readonly policy = EXCHANGE_DATA_POLICY;
   private readonly states = new Map<string, ValueState<T>>();
 
   protected constructor(
@@ -63,6 +65,10 @@ export abstract class ValueChannel<C extends 'quote' | 'trade', T extends QuoteD
     }
     const { updatePrefix, seq } = state;
     fanout.publish(stream, () => valueUpdateJson(updatePrefix, seq, ts, data), ts);
+  }
+
+  entitlement(licence: Licence, exchange: string): EntitlementRefusal | null {
+    return checkMarketDataEntitlement(licence, exchange, this.name);
   }
 
   slotThrottle(throttleMs: number): number {

@@ -1,7 +1,11 @@
 import { IsString, Matches } from 'class-validator';
+import { INSTRUMENT_PATTERN, MD_SUBSCRIBE_CHANNELS } from '#libs/contracts';
+
+/** `channel:EXCHANGE:SYMBOL` for every market-data channel of the contract. */
+const STREAM_PATTERN = new RegExp(`^(${MD_SUBSCRIBE_CHANNELS.join('|')}):${INSTRUMENT_PATTERN.source.slice(1)}`);
 
 export class MdResyncDto {
   @IsString()
-  @Matches(/^(quote|trade|book):[A-Z0-9_]{1,16}:[A-Z0-9._-]{1,32}$/, { message: 'stream must look like channel:EXCHANGE:SYMBOL' })
+  @Matches(STREAM_PATTERN, { message: 'stream must look like channel:EXCHANGE:SYMBOL' })
   stream!: string;
 }

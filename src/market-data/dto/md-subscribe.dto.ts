@@ -1,5 +1,5 @@
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { INSTRUMENT_PATTERN, MD_CHANNELS, type MdChannel } from '#libs/contracts';
+import { INSTRUMENT_PATTERN, MD_SUBSCRIBE_CHANNELS, type MdSubscribeChannel } from '#libs/contracts';
 
 export class MdSubscribeDto {
   @IsArray()
@@ -11,9 +11,9 @@ export class MdSubscribeDto {
 
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(MD_CHANNELS.length)
-  @IsIn(MD_CHANNELS, { each: true })
-  channels!: MdChannel[];
+  @ArrayMaxSize(MD_SUBSCRIBE_CHANNELS.length)
+  @IsIn(MD_SUBSCRIBE_CHANNELS, { each: true })
+  channels!: MdSubscribeChannel[];
 
   @IsOptional()
   @IsInt()

@@ -1,5 +1,5 @@
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, Matches } from 'class-validator';
-import { INSTRUMENT_PATTERN, MD_CHANNELS, type MdChannel } from '#libs/contracts';
+import { INSTRUMENT_PATTERN, MD_SUBSCRIBE_CHANNELS, type MdSubscribeChannel } from '#libs/contracts';
 
 export class MdUnsubscribeDto {
   @IsArray()
@@ -11,6 +11,6 @@ export class MdUnsubscribeDto {
 
   @IsOptional()
   @IsArray()
-  @IsIn(MD_CHANNELS, { each: true })
-  channels?: MdChannel[];
+  @IsIn(MD_SUBSCRIBE_CHANNELS, { each: true })
+  channels?: MdSubscribeChannel[];
 }

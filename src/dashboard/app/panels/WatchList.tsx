@@ -1,4 +1,5 @@
 import { memo, useEffect, useRef, useState, type FormEvent } from 'react';
+import type { FeedStatusInfo } from '@tradewire/client';
 import { flash } from '../flash.js';
 import { formatCompact, formatDecimal, formatTime, signClass, toNumber } from '../format.js';
 
@@ -21,6 +22,21 @@ export interface WatchRow {
   delayMs: number;
   /** The quote shown is not live (the connection is down, or it came before the last reconnect). */
   stale: boolean;
+  /** The instrument's feed health as the gateway reports it (null until it has). */
+  feed: FeedStatusInfo | null;
+}
+
+const FEED_REASON_TEXT: Record<string, string> = {
+  no_events: 'no engine event within the expected cadence',
+  seq_gap: 'engine events were lost (sequence gap)',
+  session_closed: 'the exchange is closed',
+  session_pre_open: 'the exchange is in pre-open',
+  session_halted: 'trading is halted',
+};
+
+function feedTitle(feed: FeedStatusInfo): string {
+  const age = feed.lastEventAgeMs === null ? 'no event received yet' : `last event ${Math.round(feed.lastEventAgeMs / 1000)} s before`;
+  return `feed ${feed.state} since ${new Date(feed.since).toLocaleTimeString()}: ${feed.reason ? (FEED_REASON_TEXT[feed.reason] ?? feed.reason) : 'events arrive'} (${age})`;
 }
 
 export interface Rejection {
@@ -39,7 +55,7 @@ interface RowProps extends WatchRow {
   onRemove: (instrument: string) => void;
 }
 
-const QuoteRow = memo(function QuoteRow({ instrument, quote: q, delayed, rejected, delayMs, stale, selected, onSelect, onRemove }: RowProps) {
+const QuoteRow = memo(function QuoteRow({ instrument, quote: q, delayed, rejected, delayMs, stale, feed, selected, onSelect, onRemove }: RowProps) {
   const cells = useRef<Record<PriceField, HTMLTableCellElement | null>>({ bid: null, ask: null, last: null });
   const shown = useRef<Partial<Record<PriceField, string>>>({});
   const [lastDirection, setLastDirection] = useState<'up' | 'down' | ''>('');
@@ -63,9 +79,11 @@ const QuoteRow = memo(function QuoteRow({ instrument, quote: q, delayed, rejecte
   const last = toNumber(q?.last);
   const prevClose = toNumber(q?.prevClose);
   const change = Number.isFinite(last) && Number.isFinite(prevClose) && prevClose !== 0 ? ((last - prevClose) / prevClose) * 100 : null;
-  const classes = [selected ? 'selected' : '', rejected ? 'inactive' : '', stale ? 'stale' : ''].filter(Boolean).join(' ');
+  const feedState = feed && feed.state !== 'live' ? feed.state : null;
+  const classes = [selected ? 'selected' : '', rejected ? 'inactive' : '', stale ? 'stale' : '', feedState ? `feed-${feedState}` : ''].filter(Boolean).join(' ');
+  const title = stale ? 'not live: received before the connection was lost; a fresh quote replaces it' : feed && feedState ? feedTitle(feed) : undefined;
   return (
-    <tr data-instrument={instrument} className={classes || undefined} title={stale ? 'not live: received before the connection was lost; a fresh quote replaces it' : undefined} onClick={() => onSelect(instrument)}>
+    <tr data-instrument={instrument} data-feed={feed?.state} className={classes || undefined} title={title} onClick={() => onSelect(instrument)}>
       <td className="l sym">
         <span className="ex">{exchange}:</span>
         {symbol}
@@ -78,6 +96,11 @@ const QuoteRow = memo(function QuoteRow({ instrument, quote: q, delayed, rejecte
             DELAYED
           </span>
 ) : null}
+        {feed && feedState ? (
+          <span className={`badge feed ${feedState}`} title={feedTitle(feed)}>
+            {feedState.toUpperCase()}
+          </span>
+        ) : null}
       </td>
       <td className="bid" ref={(el) => void (cells.current.bid = el)}>
         {formatDecimal(q?.bid)}

@@ -1,14 +1,5 @@
-import {
-  isPlausibleEngineTime,
-  type BookLevel,
-  type Decimal,
-  type OrderFields,
-  type PortfolioFields,
-  type PositionFields,
-  type QuoteData,
-  type SessionStatus,
-  type TradeData,
-} from '#libs/contracts';
+import { isPlausibleEngineTime } from './engine-subjects.js';
+import type { BookLevel, Decimal, OrderFields, PortfolioFields, PositionFields, QuoteData, SessionStatus, TradeData } from './wire.js';
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -31,6 +22,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** An engine `ts`: plausible epoch milliseconds (from 2000-01-01 to 24 h ahead of this gateway's clock). */
 const validTs = (value: unknown): value is number => isPlausibleEngineTime(value);
 const TS_PROBLEM = 'ts is missing or not plausible epoch milliseconds (2000-01-01 to 24 h ahead)';
+const SEQ_PROBLEM = 'seq is not a non-negative integer';
 
 /** A decimal with a leading minus sign ("-0" included): prices and sizes of market data are never below zero. */
 const isNegative = (value: Decimal): boolean => value.startsWith('-');
@@ -112,13 +104,25 @@ export interface EngineStamp {
 function stamp(payload: Record<string, unknown>): EngineStamp | string {
   if (!validTs(payload.ts)) return TS_PROBLEM;
   const seq = payload.seq;
-  if (seq !== undefined && (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0)) return 'seq is not a non-negative integer';
+  if (seq !== undefined && (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0)) return SEQ_PROBLEM;
   return { ts: payload.ts, seq: seq };
 }
 
-export function validateQuote(payload: unknown): Validated<{ ts: number; data: QuoteData }> {
+/**
+ * A market-data event's optional `seq`: the engine's own per-subject sequence, read only to see gaps (feed health);
+ * clients get the gateway's seq. Undefined when absent, null when malformed.
+ */
+function mdSeq(payload: Record<string, unknown>): number | undefined | null {
+  const seq = payload.seq;
+  if (seq === undefined) return undefined;
+  return typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0 ? seq : null;
+}
+
+export function validateQuote(payload: unknown): Validated<{ ts: number; seq?: number; data: QuoteData }> {
   if (!isObject(payload)) return { ok: false, reason: 'payload is not a JSON object' };
   if (!validTs(payload.ts)) return { ok: false, reason: TS_PROBLEM };
+  const seq = mdSeq(payload);
+  if (seq === null) return { ok: false, reason: SEQ_PROBLEM };
   const r = new FieldReader(payload);
   const data: QuoteData = {
     bid: r.amount('bid'),
@@ -137,15 +141,17 @@ export function validateQuote(payload: unknown): Validated<{ ts: number; data: Q
   if (high !== undefined) data.high = high;
   if (low !== undefined) data.low = low;
   if (prevClose !== undefined) data.prevClose = prevClose;
-  return finish(r, { ts: payload.ts, data });
+  return finish(r, { ts: payload.ts, seq, data });
 }
 
-export function validateTrade(payload: unknown): Validated<{ ts: number; data: TradeData }> {
+export function validateTrade(payload: unknown): Validated<{ ts: number; seq?: number; data: TradeData }> {
   if (!isObject(payload)) return { ok: false, reason: 'payload is not a JSON object' };
   if (!validTs(payload.ts)) return { ok: false, reason: TS_PROBLEM };
+  const seq = mdSeq(payload);
+  if (seq === null) return { ok: false, reason: SEQ_PROBLEM };
   const r = new FieldReader(payload);
   const data: TradeData = { price: r.amount('price'), size: r.amount('size'), side: r.oneOf('side', ['buy', 'sell'] as const), tradeId: r.string('tradeId') };
-  return finish(r, { ts: payload.ts, data });
+  return finish(r, { ts: payload.ts, seq, data });
 }
 
 const MAX_BOOK_LEVELS = 1_000;
@@ -164,15 +170,17 @@ function levels(value: unknown): BookLevel[] | null {
   return out;
 }
 
-export function validateBook(payload: unknown): Validated<{ ts: number; type: 'snapshot' | 'delta'; bids: BookLevel[]; asks: BookLevel[] }> {
+export function validateBook(payload: unknown): Validated<{ ts: number; seq?: number; type: 'snapshot' | 'delta'; bids: BookLevel[]; asks: BookLevel[] }> {
   if (!isObject(payload)) return { ok: false, reason: 'payload is not a JSON object' };
   if (!validTs(payload.ts)) return { ok: false, reason: TS_PROBLEM };
+  const seq = mdSeq(payload);
+  if (seq === null) return { ok: false, reason: SEQ_PROBLEM };
   const type = enumValue(payload.type, BOOK_TYPES);
   if (type === undefined) return { ok: false, reason: 'type is not snapshot|delta' };
   const bids = levels(payload.bids ?? []);
   const asks = levels(payload.asks ?? []);
   if (!bids || !asks) return { ok: false, reason: 'bids/asks are not [price, size] pairs of non-negative decimals' };
-  return { ok: true, value: { ts: payload.ts, type, bids, asks } };
+  return { ok: true, value: { ts: payload.ts, seq, type, bids, asks } };
 }
 
 const SESSION_STATUSES: readonly SessionStatus[] = ['PRE_OPEN', 'OPEN', 'CLOSED', 'HALTED'];

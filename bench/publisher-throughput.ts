@@ -1,0 +1,119 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { mdSubject, type EngineQuote } from '#libs/contracts';
+import { TradewirePublisher } from '#libs/publisher';
+import { coreLayout, pinSelfToLoadCpus } from './lib/processes.js';
+import { startNatsServer } from './lib/nats-server.js';
+
+/**
+ * How fast `@tradewire/publisher` publishes quotes over NATS against the raw NATS client doing the same (JSON.stringify
+ * and publish), in the same process and run, rounds alternated so that both see the same machine. Each round publishes
+ * `--events` quotes over `--instruments` instruments as fast as it can, then flushes; the figure is events per second
+ * to the flush. The library validates every quote with the gateway's validator (the default), and also without.
+ *
+ *   node dist/bench/publisher-throughput.js --rounds 7 --events 200000
+ */
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '7' },
+    events: { type: 'string', default: '200000' },
+    instruments: { type: 'string', default: '500' },
+  },
+});
+const rounds = Number(values.rounds);
+const events = Number(values.events);
+const instruments = Array.from({ length: Number(values.instruments) }, (_, i) => ({ exchange: 'BENCH', symbol: `S${String(i).padStart(5, '0')}` }));
+const subjects = instruments.map((i) => mdSubject('quote', i.exchange, i.symbol));
+const keys = instruments.map((i) => `${i.exchange}:${i.symbol}`);
+
+/** The quotes an engine sends: a random walk of decimal strings, made the same way for every variant. */
+function makeQuote(n: number, price: number): EngineQuote {
+  return {
+    bid: (price - 0.01).toFixed(2),
+    ask: (price + 0.01).toFixed(2),
+    bidSize: String(100 + (n % 900)),
+    askSize: String(100 + ((n * 7) % 900)),
+    last: price.toFixed(2),
+    lastSize: String(1 + (n % 500)),
+    volume: String(1_000_000 + n),
+    ts: Date.now(),
+  };
+}
+
+type Variant = 'raw' | 'library' | 'library-unchecked';
+
+/** One round's figures: events per second of wall time, and per CPU-second of this process (user + system). */
+interface RoundFigures {
+  perSecond: number;
+  perCpuSecond: number;
+}
+
+async function round(variant: Variant, nats: NatsConnection, checked: TradewirePublisher, unchecked: TradewirePublisher): Promise<RoundFigures> {
+  let price = 100;
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  for (let n = 0; n < events; n++) {
+    price += ((n * 2654435761) % 7) / 100 - 0.03;
+    if (price < 1) price = 100;
+    const i = n % subjects.length;
+    const quote = makeQuote(n, price);
+    if (variant === 'raw') nats.publish(subjects[i], JSON.stringify(quote));
+    else (variant === 'library' ? checked : unchecked).quote(keys[i], quote);
+    // Yield now and then, as a real publisher does, so that the client writes while we produce.
+    if (n % 5_000 === 4_999) await new Promise((resolve) => setImmediate(resolve));
+  }
+  if (variant === 'raw') await nats.flush();
+  else await (variant === 'library' ? checked : unchecked).flush();
+  const wallSeconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { perSecond: events / wallSeconds, perCpuSecond: events / ((cpu.user + cpu.system) / 1e6) };
+}
+
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+};
+
+const layout = coreLayout();
+pinSelfToLoadCpus(layout);
+const runDir = mkdtempSync(join(tmpdir(), 'tradewire-publisher-bench-'));
+const server = await startNatsServer(runDir, 'publisher', layout);
+const nats = await connect({ servers: server.url, name: 'bench-raw' });
+const checked = await TradewirePublisher.connect({ nats: { servers: server.url } });
+const unchecked = await TradewirePublisher.connect({ nats: { servers: server.url } }, { validate: false });
+const results: Record<Variant, RoundFigures[]> = { raw: [], library: [], 'library-unchecked': [] };
+try {
+  // One warm-up round each (JIT), not counted.
+  for (const variant of ['raw', 'library', 'library-unchecked'] as const) await round(variant, nats, checked, unchecked);
+  for (let r = 0; r < rounds; r++) {
+    // Alternate the order round by round so neither variant always runs first.
+    const order: Variant[] = r % 2 === 0 ? ['raw', 'library', 'library-unchecked'] : ['library-unchecked', 'library', 'raw'];
+    for (const variant of order) results[variant].push(await round(variant, nats, checked, unchecked));
+  }
+} finally {
+  await nats.drain();
+  await checked.close();
+  await unchecked.close();
+  await server.stop();
+  rmSync(runDir, { recursive: true, force: true });
+}
+const figure = (variant: Variant, key: keyof RoundFigures) => median(results[variant].map((r) => r[key]));
+const ratio = (variant: Variant, key: keyof RoundFigures) => Number((figure(variant, key) / figure('raw', key)).toFixed(3));
+const summary = {
+  events,
+  rounds,
+  // Wall time: what a publisher gets on this machine now. CPU time: what it costs, less sensitive to other load.
+  perSecond: { raw: Math.round(figure('raw', 'perSecond')), library: Math.round(figure('library', 'perSecond')), libraryUnchecked: Math.round(figure('library-unchecked', 'perSecond')) },
+  perCpuSecond: { raw: Math.round(figure('raw', 'perCpuSecond')), library: Math.round(figure('library', 'perCpuSecond')), libraryUnchecked: Math.round(figure('library-unchecked', 'perCpuSecond')) },
+  ratioToRaw: {
+    library: ratio('library', 'perSecond'),
+    libraryUnchecked: ratio('library-unchecked', 'perSecond'),
+    libraryPerCpu: ratio('library', 'perCpuSecond'),
+    libraryUncheckedPerCpu: ratio('library-unchecked', 'perCpuSecond'),
+  },
+  perRound: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.map((r) => Math.round(r.perSecond))])),
+};
+console.log(JSON.stringify(summary, null, 1));
