@@ -213,8 +213,11 @@ describe('the audit trail (AUDIT_LOG), with a gateway on NATS and a test engine'
     engine.nc.publish('licence.changed', JSON.stringify({ userId: 'licensee', revoked: true, ts: Date.now() }));
     expect(await disconnected).toBe('io server disconnect');
     await gateway.audited((r) => r.kind === 'disconnect' && r.connection === welcome.connectionId, 'the disconnect');
-    expect(records('licence.changed', (r) => r.id === 'licensee').at(-1)).toMatchObject({ source: 'engine', licence: { tier: 'revoked', revoked: true } });
-    expect(records('licence.applied', (r) => r.connection === welcome.connectionId).at(-1)).toMatchObject({ outcome: 'disconnected', tier: 'revoked' });
+    // The records of one change are written by separate listeners, in no order the contract promises: wait for each.
+    const revoked = await gateway.audited((r) => r.kind === 'licence.changed' && r.id === 'licensee' && (r.licence as { revoked?: boolean } | null)?.revoked === true, 'the revocation');
+    expect(revoked).toMatchObject({ source: 'engine', licence: { tier: 'revoked', revoked: true } });
+    const applied = await gateway.audited((r) => r.kind === 'licence.applied' && r.connection === welcome.connectionId && r.outcome === 'disconnected', 'the revocation applied');
+    expect(applied).toMatchObject({ outcome: 'disconnected', tier: 'revoked' });
     expect(records('disconnect', (r) => r.connection === welcome.connectionId)).toEqual([
       expect.objectContaining({ reason: 'server namespace disconnect', code: 'NOT_ENTITLED', user: 'licensee' }),
     ]);
