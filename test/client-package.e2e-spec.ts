@@ -1,14 +1,8 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installPackedPackage, repoRoot, run, typeCheckConsumer } from './support/packed-package.js';
 
-const run = promisify(execFile);
-const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const clientDir = join(repoRoot, 'libs/client');
 
 /**
@@ -20,17 +14,9 @@ describe('@tradewire/client as a package', () => {
   let consumer: string;
 
   beforeAll(async () => {
-    if (!existsSync(join(clientDir, 'dist/index.js'))) throw new Error('libs/client/dist is missing: run `npm run build` first');
-    consumer = await mkdtemp(join(tmpdir(), 'tradewire-consumer-'));
-    const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', consumer], { cwd: clientDir });
-    const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
-    expect(packed.files.map((f) => f.path).filter((p) => !p.startsWith('dist/')).sort()).toEqual(['README.md', 'package.json']);
-    const local = (name: string) => `file:${join(repoRoot, 'node_modules', name)}`;
-    await writeFile(
-      join(consumer, 'package.json'),
-      JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: { 'socket.io-client': local('socket.io-client'), react: local('react'), '@types/react': local('@types/react') } }),
-    );
-    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', `./${packed.filename}`], { cwd: consumer });
+    const installed = await installPackedPackage(clientDir, ['socket.io-client', 'react', '@types/react']);
+    consumer = installed.consumer;
+    expect(installed.files.filter((path) => !path.startsWith('dist/')).sort()).toEqual(['README.md', 'package.json']);
   }, 120_000);
   afterAll(async () => {
     if (consumer) await rm(consumer, { recursive: true, force: true });
@@ -81,12 +67,6 @@ void refusal; void wrong; void useBook;
 void client.orders.submit({ account: 'ACC-1', instrument: 'NASDAQ:AAPL', side: 'buy', type: 'limit', quantity: '10', price: '189.50' }).then((answer) => answer.clientOrderId.length);
 `,
     );
-    await writeFile(
-      join(consumer, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ['consumer.ts'] }),
-    );
-    const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
-    const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: consumer }).catch((error: { stdout: string }) => ({ stdout: error.stdout, failed: true }));
-    expect(result.stdout).toBe('');
+    expect(await typeCheckConsumer(consumer)).toBe('');
   }, 60_000);
 });

@@ -1,14 +1,8 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installPackedPackage, repoRoot, run, typeCheckConsumer } from './support/packed-package.js';
 
-const run = promisify(execFile);
-const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const publisherDir = join(repoRoot, 'libs/publisher');
 
 /**
@@ -20,22 +14,9 @@ describe('@tradewire/publisher as a package', () => {
   let consumer: string;
 
   beforeAll(async () => {
-    if (!existsSync(join(publisherDir, 'dist/index.js'))) throw new Error('libs/publisher/dist is missing: run `npm run build` first');
-    consumer = await mkdtemp(join(tmpdir(), 'tradewire-publisher-consumer-'));
-    const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', consumer], { cwd: publisherDir });
-    const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
-    expect(packed.files.map((f) => f.path).filter((p) => !p.startsWith('dist/')).sort()).toEqual(['README.md', 'package.json']);
-    const local = (name: string) => `file:${join(repoRoot, 'node_modules', name)}`;
-    await writeFile(
-      join(consumer, 'package.json'),
-      JSON.stringify({
-        name: 'consumer',
-        private: true,
-        type: 'module',
-        dependencies: { '@nats-io/jetstream': local('@nats-io/jetstream'), '@nats-io/transport-node': local('@nats-io/transport-node'), ioredis: local('ioredis') },
-      }),
-    );
-    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', `./${packed.filename}`], { cwd: consumer });
+    const installed = await installPackedPackage(publisherDir, ['@nats-io/jetstream', '@nats-io/transport-node', 'ioredis']);
+    consumer = installed.consumer;
+    expect(installed.files.filter((path) => !path.startsWith('dist/')).sort()).toEqual(['README.md', 'package.json']);
   }, 120_000);
   afterAll(async () => {
     if (consumer) await rm(consumer, { recursive: true, force: true });
@@ -73,12 +54,6 @@ export async function main(): Promise<void> {
 }
 `,
     );
-    await writeFile(
-      join(consumer, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ['consumer.ts'] }),
-    );
-    const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
-    const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: consumer }).catch((error: { stdout: string }) => ({ stdout: error.stdout, failed: true }));
-    expect(result.stdout).toBe('');
+    expect(await typeCheckConsumer(consumer)).toBe('');
   }, 60_000);
 });
