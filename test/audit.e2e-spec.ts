@@ -3,26 +3,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NAMESPACES, type Namespace, type OrderSubmitRequest, type WireError } from '#libs/contracts';
+import { NAMESPACES, type Namespace, type WireError } from '#libs/contracts';
 import { TestEngine } from './support/engine.js';
 import { connectClient, expectRefused, GatewayProcess, nextEvent, request, unchecked, type AuditLine } from './support/gateway.js';
 import { freePort, ManagedProcess, NatsServer } from './support/processes.js';
 import { FULL_LICENCE, hsToken, type TestClaims } from './support/tokens.js';
-
-let ids = 0;
-const uniqueId = (prefix: string) => `${prefix}-${process.pid}-${Date.now()}-${++ids}`;
-
-const limitOrder = (clientOrderId: string, overrides: Partial<OrderSubmitRequest> = {}): OrderSubmitRequest => ({
-  clientOrderId,
-  account: 'ACC-1001',
-  instrument: 'NASDAQ:AAPL',
-  side: 'buy',
-  type: 'limit',
-  quantity: '100',
-  price: '189.40',
-  timeInForce: 'day',
-  ...overrides,
-});
+import { limitOrder, uniqueId } from './support/orders.js';
 
 describe('the audit trail (AUDIT_LOG), with a gateway on NATS and a test engine', () => {
   let nats: NatsServer;

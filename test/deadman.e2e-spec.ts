@@ -1,11 +1,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TradewireClient, type DeadmanFired, type DeadmanSwitchState } from '#libs/client';
-import { NAMESPACES, type DeadmanEvent, type OrderDeadmanResponse, type OrderSubmitRequest } from '#libs/contracts';
+import { NAMESPACES, type DeadmanEvent, type OrderDeadmanResponse } from '#libs/contracts';
 import { TestEngine } from './support/engine.js';
 import { collect, connectClient, GatewayProcess, nextEvent, request, requestRaw, sleep, type NamespaceSocket } from './support/gateway.js';
 import { NatsServer, RedisServer, waitFor } from './support/processes.js';
 import { FULL_LICENCE, hsToken, type TestClaims } from './support/tokens.js';
+import { limitOrder, uniqueId } from './support/orders.js';
 
 type OrdersSocket = NamespaceSocket<typeof NAMESPACES.orders>;
 
@@ -18,11 +19,6 @@ type OrdersSocket = NamespaceSocket<typeof NAMESPACES.orders>;
 const LEASE_MS = 1_000;
 /** What a busy machine may add to a bound the switch keeps (process scheduling, the engine's round trip). */
 const SLACK_MS = 2_000;
-let ids = 0;
-const uniqueId = (prefix = 'dm') => `${prefix}-${process.pid}-${Date.now()}-${++ids}`;
-
-const limitOrder = (clientOrderId: string): OrderSubmitRequest => ({ clientOrderId, account: 'ACC-1001', instrument: 'NASDAQ:AAPL', side: 'buy', type: 'limit', quantity: '100', price: '189.40' });
-
 let nats: NatsServer;
 let redis: RedisServer;
 let engine: TestEngine;

@@ -6,27 +6,12 @@ import {
   type EngineOrderSubmitRequest,
   type EngineOrderAmendRequest,
   type EngineOrderCancelAllRequest,
-  type OrderSubmitRequest,
 } from '#libs/contracts';
 import { TestEngine } from './support/engine.js';
 import { connectClient, GatewayProcess, request, requestRaw, type NamespaceSocket } from './support/gateway.js';
 import { NatsServer, RedisServer, waitFor } from './support/processes.js';
 import { FULL_LICENCE, hsToken, type TestClaims } from './support/tokens.js';
-
-let ids = 0;
-const uniqueId = (prefix = 'c') => `${prefix}-${process.pid}-${Date.now()}-${++ids}`;
-
-const limitOrder = (clientOrderId: string, overrides: Partial<OrderSubmitRequest> = {}): OrderSubmitRequest => ({
-  clientOrderId,
-  account: 'ACC-1001',
-  instrument: 'NASDAQ:AAPL',
-  side: 'buy',
-  type: 'limit',
-  quantity: '100',
-  price: '189.40',
-  timeInForce: 'day',
-  ...overrides,
-});
+import { limitOrder, uniqueId } from './support/orders.js';
 
 async function ordersClient(url: string, claims: TestClaims = {}): Promise<NamespaceSocket<'/orders'>> {
   const { socket } = await connectClient(url, NAMESPACES.orders, { auth: { token: await hsToken({ lic: FULL_LICENCE, ...claims }) } });
