@@ -151,10 +151,14 @@ describe("dead-man's switch", { timeout: 30_000 }, () => {
     expect(await request(socket, 'order:deadman', { timeoutMs: 0 })).toEqual({ ok: true, data: { armed: false } });
     // Armed once and disarmed once in the trail; the ten refreshes are only order commands.
     await replicaA.audited((record) => record.kind === 'deadman.disarmed' && record.switchId === armed.switchId, 'deadman.disarmed');
-    const records = replicaA.auditRecords();
-    expect(records.filter((record) => record.kind === 'deadman.armed' && record.switchId === armed.switchId)).toHaveLength(1);
-    const connection = records.find((record) => record.kind === 'deadman.armed' && record.switchId === armed.switchId)?.connection;
-    expect(records.filter((record) => record.kind === 'order.command' && record.command === 'deadman' && record.connection === connection)).toHaveLength(13);
+    const connection = replicaA.auditRecords().find((record) => record.kind === 'deadman.armed' && record.switchId === armed.switchId)?.connection;
+    // The last command's record is written after its answer, so the thirteenth may still be on its way.
+    const commands = await waitFor('thirteen deadman commands audited', () => {
+      const found = replicaA.auditRecords().filter((record) => record.kind === 'order.command' && record.command === 'deadman' && record.connection === connection);
+      return found.length >= 13 ? found : undefined;
+    });
+    expect(commands).toHaveLength(13);
+    expect(replicaA.auditRecords().filter((record) => record.kind === 'deadman.armed' && record.switchId === armed.switchId)).toHaveLength(1);
   });
 
   it('fires when the connection drops and does not come back within the timeout, counted from the drop', async () => {
