@@ -27,6 +27,14 @@ export interface SocketServerSettings {
  * and compresses every message, keeping a full zlib context per connection: measured at about 235 KB of RSS per
  * socket and a 10x slower handshake. With it, frames under 1 KB go out as they are, and a 1 KB window with a small
  * memLevel bounds what a socket keeps after its first compressed frame (about 12 KB instead of 256 KB).
+ *
+ * `concurrencyLimit` bounds the deflates in flight across all sockets (they run on libuv's thread pool and each one's
+ * completion takes a loop turn), and ws keeps a socket's frames in order, so everything a socket sends after a
+ * compressed frame waits for that frame's deflate. At ws's default of 10, a resubscribe storm's 1,000 subscribe acks
+ * (about 1.7 KB each) went through ten per loop turn, and every client's market data queued behind its own ack: 0.5–1 s
+ * of delay over the storm's first seconds with the gateway's core not even busy (bench storm scenario). 256 clears
+ * such a storm in a few turns; what it bounds is transient (each deflate's input and output buffers; a socket's zlib
+ * context exists anyway once it has sent one compressed frame).
  */
 const PER_MESSAGE_DEFLATE = {
   threshold: 1024,
@@ -36,7 +44,7 @@ const PER_MESSAGE_DEFLATE = {
   clientMaxWindowBits: 10,
   zlibDeflateOptions: { level: 1, memLevel: 4 },
   zlibInflateOptions: { windowBits: 10 },
-  concurrencyLimit: 10,
+  concurrencyLimit: 256,
 };
 
 /**
