@@ -112,7 +112,8 @@ export const TARGETS: Record<TargetName, TargetSpec> = {
     engineEventsMetric: 'tradewire_engine_events_total',
     ownedByHarness: false,
     stopGraceMs: 5_000,
-    nodeArgs: GATEWAY_NODE_ARGS,
+    // BENCH_BASE_NODE_ARGS (space-separated) A/Bs Node flags instead of a build: the same dist/src/main.js both sides.
+    nodeArgs: process.env.BENCH_BASE_NODE_ARGS === undefined ? GATEWAY_NODE_ARGS : process.env.BENCH_BASE_NODE_ARGS.split(' ').filter((arg) => arg !== ''),
     conflates: true,
     env: (settings) => gatewayEnv(settings),
     slowClientEnv: (graceMs) => ({ SLOW_CLIENT_GRACE_MS: String(graceMs) }),
