@@ -9,10 +9,14 @@ import { coreLayout, pinSelfToLoadCpus } from './lib/processes.js';
 import { startNatsServer } from './lib/nats-server.js';
 
 /**
- * How fast `@tradewire/publisher` publishes quotes over NATS against the raw NATS client doing the same (JSON.stringify
- * and publish), in the same process and run, rounds alternated so that both see the same machine. Each round publishes
- * `--events` quotes over `--instruments` instruments as fast as it can, then flushes; the figure is events per second
- * to the flush. The library validates every quote with the gateway's validator (the default), and also without.
+ * How fast `@tradewire/publisher` publishes quotes over NATS against the raw NATS client doing the same, in the same
+ * process and run, variants alternated so that all see the same machine. Each round publishes `--events` quotes over
+ * `--instruments` instruments as fast as it can, then flushes; the figure is events per second to the flush.
+ *
+ * Variants: `raw` is the NATS client as its documentation shows it, `JSON.stringify` and `publish(subject, string)`
+ * (the issue's baseline); `raw-bytes` is the client given bytes from `Buffer.from`, as the library does, so that the
+ * library's own cost shows apart from its encoding; `library` is `publisher.quote` with the gateway's check of every
+ * quote (the default), and `library-unchecked` the same with `validate: false`.
  *
  *   node dist/bench/publisher-throughput.js --rounds 7 --events 200000
  */
@@ -43,7 +47,8 @@ function makeQuote(n: number, price: number): EngineQuote {
   };
 }
 
-type Variant = 'raw' | 'library' | 'library-unchecked';
+const VARIANTS = ['raw', 'raw-bytes', 'library', 'library-unchecked'] as const;
+type Variant = (typeof VARIANTS)[number];
 
 /** One round's figures: events per second of wall time, and per CPU-second of this process (user + system). */
 interface RoundFigures {
@@ -61,11 +66,12 @@ async function round(variant: Variant, nats: NatsConnection, checked: TradewireP
     const i = n % subjects.length;
     const quote = makeQuote(n, price);
     if (variant === 'raw') nats.publish(subjects[i], JSON.stringify(quote));
+    else if (variant === 'raw-bytes') nats.publish(subjects[i], Buffer.from(JSON.stringify(quote)));
     else (variant === 'library' ? checked : unchecked).quote(keys[i], quote);
     // Yield now and then, as a real publisher does, so that the client writes while we produce.
     if (n % 5_000 === 4_999) await new Promise((resolve) => setImmediate(resolve));
   }
-  if (variant === 'raw') await nats.flush();
+  if (variant === 'raw' || variant === 'raw-bytes') await nats.flush();
   else await (variant === 'library' ? checked : unchecked).flush();
   const wallSeconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
@@ -84,13 +90,13 @@ const server = await startNatsServer(runDir, 'publisher', layout);
 const nats = await connect({ servers: server.url, name: 'bench-raw' });
 const checked = await TradewirePublisher.connect({ nats: { servers: server.url } });
 const unchecked = await TradewirePublisher.connect({ nats: { servers: server.url } }, { validate: false });
-const results: Record<Variant, RoundFigures[]> = { raw: [], library: [], 'library-unchecked': [] };
+const results: Record<Variant, RoundFigures[]> = { raw: [], 'raw-bytes': [], library: [], 'library-unchecked': [] };
 try {
   // One warm-up round each (JIT), not counted.
-  for (const variant of ['raw', 'library', 'library-unchecked'] as const) await round(variant, nats, checked, unchecked);
+  for (const variant of VARIANTS) await round(variant, nats, checked, unchecked);
   for (let r = 0; r < rounds; r++) {
     // Alternate the order round by round so neither variant always runs first.
-    const order: Variant[] = r % 2 === 0 ? ['raw', 'library', 'library-unchecked'] : ['library-unchecked', 'library', 'raw'];
+    const order: Variant[] = r % 2 === 0 ? [...VARIANTS] : [...VARIANTS].reverse();
     for (const variant of order) results[variant].push(await round(variant, nats, checked, unchecked));
   }
 } finally {
@@ -100,20 +106,28 @@ try {
   await server.stop();
   rmSync(runDir, { recursive: true, force: true });
 }
+const round3 = (x: number) => Number(x.toFixed(3));
 const figure = (variant: Variant, key: keyof RoundFigures) => median(results[variant].map((r) => r[key]));
-const ratio = (variant: Variant, key: keyof RoundFigures) => Number((figure(variant, key) / figure('raw', key)).toFixed(3));
+/**
+ * A variant's figure over a baseline's within each round (the variants of one round ran back to back, so they saw the
+ * same machine): the median over the rounds, and the lowest and highest, the spread to read on a shared machine where
+ * whole rounds swing with other load.
+ */
+const roundRatio = (variant: Variant, baseline: Variant, key: keyof RoundFigures) => {
+  const ratios = results[variant].map((r, i) => r[key] / results[baseline][i][key]);
+  return { median: round3(median(ratios)), min: round3(Math.min(...ratios)), max: round3(Math.max(...ratios)) };
+};
+const against = (baseline: Variant, key: keyof RoundFigures) => Object.fromEntries(VARIANTS.filter((v) => v !== baseline).map((v) => [v, roundRatio(v, baseline, key)]));
 const summary = {
   events,
   rounds,
   // Wall time: what a publisher gets on this machine now. CPU time: what it costs, less sensitive to other load.
-  perSecond: { raw: Math.round(figure('raw', 'perSecond')), library: Math.round(figure('library', 'perSecond')), libraryUnchecked: Math.round(figure('library-unchecked', 'perSecond')) },
-  perCpuSecond: { raw: Math.round(figure('raw', 'perCpuSecond')), library: Math.round(figure('library', 'perCpuSecond')), libraryUnchecked: Math.round(figure('library-unchecked', 'perCpuSecond')) },
-  ratioToRaw: {
-    library: ratio('library', 'perSecond'),
-    libraryUnchecked: ratio('library-unchecked', 'perSecond'),
-    libraryPerCpu: ratio('library', 'perCpuSecond'),
-    libraryUncheckedPerCpu: ratio('library-unchecked', 'perCpuSecond'),
-  },
-  perRound: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.map((r) => Math.round(r.perSecond))])),
+  perSecond: Object.fromEntries(VARIANTS.map((v) => [v, Math.round(figure(v, 'perSecond'))])),
+  perCpuSecond: Object.fromEntries(VARIANTS.map((v) => [v, Math.round(figure(v, 'perCpuSecond'))])),
+  ratioToRaw: { wall: against('raw', 'perSecond'), cpu: against('raw', 'perCpuSecond') },
+  ratioToRawBytes: { wall: against('raw-bytes', 'perSecond'), cpu: against('raw-bytes', 'perCpuSecond') },
+  // What the check costs: the library against itself unchecked.
+  checkedToUnchecked: { wall: roundRatio('library', 'library-unchecked', 'perSecond'), cpu: roundRatio('library', 'library-unchecked', 'perCpuSecond') },
+  perRound: Object.fromEntries(VARIANTS.map((v) => [v, results[v].map((r) => Math.round(r.perSecond))])),
 };
 console.log(JSON.stringify(summary, null, 1));

@@ -128,6 +128,11 @@ describe('@tradewire/publisher over NATS', () => {
   it('reports a malformed raw event on gateway.rejected.<kind> with its reason and an excerpt, rate limited per kind', async () => {
     const reports: EngineRejection[] = [];
     const subscription = await publisher.onRejected((rejection) => reports.push(rejection));
+    // What operators see of it: tradewire_engine_feedback_total, from before anything of this test was dropped.
+    const feedbackMetric = (kind: string, outcome: 'sent' | 'suppressed') => gateway.metric('tradewire_engine_feedback_total', { kind, outcome });
+    const sessionSentBefore = await feedbackMetric('session', 'sent');
+    const sessionSuppressedBefore = await feedbackMetric('session', 'suppressed');
+    const orderSentBefore = await feedbackMetric('order', 'sent');
     try {
       // The new user's mistake: an order event with a side the contract does not have.
       raw.publish('acct.ACC-PUB-2.order', JSON.stringify({ ...order('O-9', 0), side: 'BUYING', ts: Date.now() }));
@@ -143,8 +148,10 @@ describe('@tradewire/publisher over NATS', () => {
         node: `test-${gateway.port}`,
       });
       expect(reports.find((r) => r.kind === 'session')).toMatchObject({ subject: 'md.session.NASDAQ', reason: 'invalid_json', excerpt: '{"status": "OPEN", ' });
+      expect(await feedbackMetric('order', 'sent')).toBe(orderSentBefore + 1);
 
       // A flood on one kind: at most 5 reports a second (ENGINE_FEEDBACK_PER_SECOND), the rest counted in the next one.
+      const sessionReportsBeforeFlood = reports.filter((r) => r.kind === 'session').length;
       reports.length = 0;
       for (let i = 0; i < 200; i++) raw.publish('md.session.NASDAQ', `junk ${i}`);
       await raw.flush();
@@ -159,6 +166,14 @@ describe('@tradewire/publisher over NATS', () => {
       const suppressed = reports.reduce((sum, r) => sum + (r.suppressed ?? 0), 0);
       expect(suppressed + reports.length).toBe(201);
       expect(await gateway.metric('tradewire_engine_events_malformed_total', { kind: 'session', reason: 'invalid_json' })).toBeGreaterThanOrEqual(202);
+      // The metric agrees with what the publisher saw: every report it got counted `sent` (few: the flood spanned two
+      // or three one-second windows), every held-back drop `suppressed`, and the two add up to the 202 drops.
+      const sessionSent = (await feedbackMetric('session', 'sent')) - sessionSentBefore;
+      const sessionSuppressed = (await feedbackMetric('session', 'suppressed')) - sessionSuppressedBefore;
+      expect(sessionSent).toBe(sessionReportsBeforeFlood + reports.filter((r) => r.kind === 'session').length);
+      expect(sessionSent).toBeLessThanOrEqual(1 + 3 * 5);
+      expect(sessionSuppressed).toBe(suppressed);
+      expect(sessionSent + sessionSuppressed).toBe(202);
     } finally {
       await subscription.close();
     }

@@ -41,6 +41,7 @@ export class GatewayMetrics {
   private readonly messagesByNsEvent: ChildCache<CounterChild>;
   private readonly latencyByNs: ChildCache<HistogramChild>;
   private readonly engineByKindTransport: ChildCache<CounterChild>;
+  private readonly feedbackByKindOutcome: ChildCache<CounterChild>;
 
   constructor(
     @InjectMetric(METRICS.connections) readonly connections: Gauge<string>,
@@ -50,6 +51,7 @@ export class GatewayMetrics {
     @InjectMetric(METRICS.bytesSent) readonly bytesSent: Counter<string>,
     @InjectMetric(METRICS.engineEvents) readonly engineEvents: Counter<string>,
     @InjectMetric(METRICS.engineEventsMalformed) readonly engineEventsMalformed: Counter<string>,
+    @InjectMetric(METRICS.engineFeedback) readonly engineFeedbackReports: Counter<string>,
     @InjectMetric(METRICS.e2eLatency) readonly e2eLatency: Histogram<string>,
     @InjectMetric(METRICS.clientRequests) readonly clientRequests: Counter<string>,
     @InjectMetric(METRICS.ready) readonly ready: Gauge<string>,
@@ -77,6 +79,10 @@ export class GatewayMetrics {
     this.engineByKindTransport = new ChildCache((key) => {
       const [kind, transport] = key.split('|') as [string, string];
       return engineEvents.labels(kind, transport);
+    });
+    this.feedbackByKindOutcome = new ChildCache((key) => {
+      const [kind, outcome] = key.split('|') as [string, string];
+      return engineFeedbackReports.labels(kind, outcome);
     });
   }
 
@@ -117,6 +123,10 @@ export class GatewayMetrics {
   }
   malformedEngineEvent(kind: string, reason: string): void {
     this.engineEventsMalformed.labels(kind, reason).inc();
+  }
+  /** One drop's report to publishers: sent, or suppressed by the per-kind rate limit (once per event of a junk flood). */
+  engineFeedback(kind: string, outcome: 'sent' | 'suppressed'): void {
+    this.feedbackByKindOutcome.get(`${kind}|${outcome}`).inc();
   }
   clientRequest(namespace: string, event: string, outcome: string): void {
     this.clientRequests.labels(namespace, event, outcome).inc();

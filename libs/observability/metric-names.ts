@@ -7,6 +7,7 @@ export const METRICS = {
   bytesSent: 'tradewire_bytes_sent_total',
   engineEvents: 'tradewire_engine_events_total',
   engineEventsMalformed: 'tradewire_engine_events_malformed_total',
+  engineFeedback: 'tradewire_engine_feedback_total',
   e2eLatency: 'tradewire_e2e_latency_seconds',
   clientRequests: 'tradewire_client_requests_total',
   ready: 'tradewire_ready',

@@ -25,6 +25,11 @@ const metricProviders = [
     labelNames: ['outcome'],
   }),
   makeCounterProvider({ name: METRICS.engineEventsMalformed, help: 'Engine events dropped as malformed', labelNames: ['kind', 'reason'] }),
+  makeCounterProvider({
+    name: METRICS.engineFeedback,
+    help: 'Reports of dropped engine events to publishers (gateway.rejected.<kind>), by outcome: sent, or suppressed by the per-kind rate limit (ENGINE_FEEDBACK_PER_SECOND)',
+    labelNames: ['kind', 'outcome'],
+  }),
   makeHistogramProvider({
     name: METRICS.e2eLatency,
     help: 'Engine event time (ts) to socket write, per frame (oldest update in the frame)',

@@ -24,7 +24,6 @@ export interface NatsTransportOptions {
  */
 export class NatsPublisherTransport implements PublisherTransport {
   readonly name = 'nats';
-  private readonly encoder = new TextEncoder();
   private js?: JetStreamClient;
   private acks: Promise<unknown>[] = [];
   private failure?: TransportError;
@@ -42,11 +41,15 @@ export class NatsPublisherTransport implements PublisherTransport {
   }
 
   send(subject: string, event: object, route: EventRoute): void {
-    const data = JSON.stringify(event);
+    // Encoded here, once, into bytes the client sends as they are. Given a string, the client encodes it with
+    // TextEncoder, which on Node 20 takes about four times as long as Buffer.from for an event's 100–300 bytes
+    // (Buffer.from also takes small buffers from Node's shared slab instead of allocating each); the client copies
+    // the bytes into its outbound buffer at the next flush, so a slab slice is not held for long.
+    const data = Buffer.from(JSON.stringify(event));
     if (route.kind === 'control' && this.acknowledged) {
       this.js ??= jetstream(this.connection);
       this.acks.push(
-        this.js.publish(subject, this.encoder.encode(data)).catch((error: unknown) => {
+        this.js.publish(subject, data).catch((error: unknown) => {
           this.failure ??= new TransportError(`${subject} was not kept by a control log stream (has a gateway with the NATS transport started once?): ${String(error)}`, { cause: error });
         }),
       );

@@ -1,17 +1,17 @@
 import {
   accountSubject,
+  bookProblem,
   ENGINE_SUBJECTS,
   mdSubject,
+  orderProblem,
+  portfolioProblem,
+  positionProblem,
+  quoteProblem,
+  sessionProblem,
   sessionSubject,
-  validateBook,
+  tradeProblem,
   validateLicenceChanged,
-  validateOrder,
-  validatePortfolio,
-  validatePosition,
-  validateQuote,
   validateScreenChange,
-  validateSession,
-  validateTrade,
   type AccountKind,
   type EngineBook,
   type EngineComplianceScreenChange,
@@ -102,6 +102,22 @@ class SubjectCache {
   }
 }
 
+/**
+ * The gateway's own check of one kind of event: why it would refuse it, or null. The market-data and account kinds
+ * have allocation-free checks in libs/contracts (`quoteProblem`…), the ones the gateway's validators start with; the
+ * rare control events are checked by running the gateway's validator itself.
+ */
+type EventCheck = (payload: unknown) => string | null;
+
+const problemOf =
+  (validate: (payload: unknown) => { ok: true } | { ok: false; reason: string }): EventCheck =>
+  (payload) => {
+    const result = validate(payload);
+    return result.ok ? null : result.reason;
+  };
+const licenceChangeProblem = problemOf(validateLicenceChanged);
+const screenChangeProblem = problemOf(validateScreenChange);
+
 const MARKET: EventRoute = { kind: 'market' };
 const CONTROL: EventRoute = { kind: 'control' };
 
@@ -138,47 +154,47 @@ export class TradewirePublisher {
 
   /** `md.quote.{EXCHANGE}.{SYMBOL}`. */
   quote(instrument: string, quote: WithOptionalTs<EngineQuote>): void {
-    this.send('quote', this.quoteSubjects.of(instrument), withTs(quote), validateQuote, MARKET);
+    this.send('quote', this.quoteSubjects.of(instrument), withTs(quote), quoteProblem, MARKET);
   }
 
   /** `md.trade.{EXCHANGE}.{SYMBOL}`. */
   trade(instrument: string, trade: WithOptionalTs<EngineTrade>): void {
-    this.send('trade', this.tradeSubjects.of(instrument), withTs(trade), validateTrade, MARKET);
+    this.send('trade', this.tradeSubjects.of(instrument), withTs(trade), tradeProblem, MARKET);
   }
 
   /** `md.book.{EXCHANGE}.{SYMBOL}`: a snapshot, or a delta of absolute sizes (0 removes a level). */
   book(instrument: string, book: WithOptionalTs<EngineBook>): void {
-    this.send('book', this.bookSubjects.of(instrument), withTs(book), validateBook, MARKET);
+    this.send('book', this.bookSubjects.of(instrument), withTs(book), bookProblem, MARKET);
   }
 
   /** `md.session.{EXCHANGE}`. */
   session(exchange: string, session: WithOptionalTs<EngineSession>): void {
-    this.send('session', sessionSubject(token('exchange', exchange)), withTs(session), validateSession, MARKET);
+    this.send('session', sessionSubject(token('exchange', exchange)), withTs(session), sessionProblem, MARKET);
   }
 
   /** `acct.{ACCOUNT}.order`. */
   order(account: string, order: AccountEvent<OrderFields>): void {
-    this.sendAccount(account, 'order', order, validateOrder);
+    this.sendAccount(account, 'order', order, orderProblem);
   }
 
   /** `acct.{ACCOUNT}.position`. */
   position(account: string, position: AccountEvent<PositionFields>): void {
-    this.sendAccount(account, 'position', position, validatePosition);
+    this.sendAccount(account, 'position', position, positionProblem);
   }
 
   /** `acct.{ACCOUNT}.portfolio`. */
   portfolio(account: string, portfolio: AccountEvent<PortfolioFields>): void {
-    this.sendAccount(account, 'portfolio', portfolio, validatePortfolio);
+    this.sendAccount(account, 'portfolio', portfolio, portfolioProblem);
   }
 
   /** `licence.changed`: sets (`licence`), revokes (`revoked: true`) or clears (neither) a user's or tenant's licence. Durable. */
   licenceChanged(change: WithOptionalTs<EngineLicenceChanged>): void {
-    this.send('licence', ENGINE_SUBJECTS.licenceChanged, withTs(change), validateLicenceChanged, CONTROL);
+    this.send('licence', ENGINE_SUBJECTS.licenceChanged, withTs(change), licenceChangeProblem, CONTROL);
   }
 
   /** `compliance.screen`: one board's new verdict on one instrument. Durable. */
   complianceScreen(change: WithOptionalTs<EngineComplianceScreenChange>): void {
-    this.send('compliance', ENGINE_SUBJECTS.complianceScreen, withTs(change), validateScreenChange, CONTROL);
+    this.send('compliance', ENGINE_SUBJECTS.complianceScreen, withTs(change), screenChangeProblem, CONTROL);
   }
 
   /** Waits until everything published so far has reached the broker; rejects with a TransportError if some did not. */
@@ -247,21 +263,21 @@ export class TradewirePublisher {
     await this.transport.close();
   }
 
-  private sendAccount<F extends object>(account: string, kind: AccountKind, event: AccountEvent<F>, validate: (payload: unknown) => { ok: true } | { ok: false; reason: string }): void {
+  private sendAccount<F extends object>(account: string, kind: AccountKind, event: AccountEvent<F>, check: EventCheck): void {
     const subject = accountSubject(token('account', account), kind);
     let stamped: AccountEvent<F> & { ts: number } = withTs(event);
     const numbering = this.options.sequenceAccountEvents;
     if (numbering && stamped.seq === undefined) stamped = { ...stamped, seq: this.nextSeq(account, kind) };
-    this.send(kind, subject, stamped, validate, { kind: 'account', account, accountKind: kind });
+    this.send(kind, subject, stamped, check, { kind: 'account', account, accountKind: kind });
     // Counted once sent: a refused event does not use up a number.
     if (stamped.seq !== undefined && numbering) this.seqs.set(`${account}\u0000${kind}`, stamped.seq);
   }
 
-  private send(kind: EngineEventKind, subject: string, event: object, validate: (payload: unknown) => { ok: true } | { ok: false; reason: string }, route: EventRoute): void {
+  private send(kind: EngineEventKind, subject: string, event: object, check: EventCheck, route: EventRoute): void {
     if (this.closed) throw new PublisherClosedError();
     if (this.validate) {
-      const result = validate(event);
-      if (!result.ok) throw new InvalidEventError(kind, result.reason);
+      const problem = check(event);
+      if (problem !== null) throw new InvalidEventError(kind, problem);
     }
     this.transport.send(subject, event, route);
     this.published++;

@@ -7,7 +7,11 @@ export interface EngineRejectionFeedbackOptions {
   perKindPerSecond: number;
   /** Sends one report (fire and forget; must not throw). */
   send: (subject: string, text: string) => void;
+  /** Told of every drop's outcome, for the operators' metric: its report was sent, or held back by the rate limit. */
+  counted: (kind: EngineEventKind, outcome: EngineFeedbackOutcome) => void;
 }
+
+export type EngineFeedbackOutcome = 'sent' | 'suppressed';
 
 interface KindWindow {
   startedAt: number;
@@ -33,9 +37,11 @@ export class EngineRejectionFeedback {
     }
     if (window.sent >= this.options.perKindPerSecond) {
       window.suppressed++;
+      this.options.counted(kind, 'suppressed');
       return;
     }
     window.sent++;
+    this.options.counted(kind, 'sent');
     const rejection: EngineRejection = { kind, subject, reason, node: this.options.nodeId, ts: now };
     if (detail !== undefined) rejection.detail = detail;
     if (excerpt !== undefined) rejection.excerpt = excerpt.slice(0, ENGINE_REJECTION_EXCERPT_CHARS);

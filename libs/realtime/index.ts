@@ -38,5 +38,5 @@ export { EngineInterestRegistry, type EngineInterest } from './engine-interest.j
 export { InterestNatsServer } from './interest-nats.server.js';
 export { EngineRedisServer, type AccountEventCapture, type ControlEventCapture } from './engine-redis.server.js';
 export { RedisStreamsAccountLog, type AccountLogAppendOutcome, type RedisStreamsAccountLogOptions } from './redis-streams-account-log.js';
-export { EngineRejectionFeedback, type EngineRejectionFeedbackOptions } from './engine-rejection-feedback.js';
+export { EngineRejectionFeedback, type EngineFeedbackOutcome, type EngineRejectionFeedbackOptions } from './engine-rejection-feedback.js';
 export { JetStreamControlLog, RedisStreamsControlLog, type ControlEventLog, type ControlLogOptions } from './control-event-log.js';

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { NatsContext, RedisContext, type BaseRpcContext, type ReadPacket } from '@nestjs/microservices';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Redis } from 'ioredis';
-import { PINO_LOGGER, type Logger } from '#libs/observability';
+import { GatewayMetrics, PINO_LOGGER, type Logger } from '#libs/observability';
 import { EngineEventIntake, EngineRejectionFeedback, EngineRoutes, JetStreamControlLog, RedisStreamsControlLog, type ControlEventLog, type ControlLogOptions } from '#libs/realtime';
 import { redisConnection } from '#libs/redis';
 import { AppConfig } from '../config/index.js';
@@ -35,6 +35,7 @@ export class EngineControlLog implements OnApplicationShutdown {
     private readonly intake: EngineEventIntake,
     private readonly links: EngineLinks,
     private readonly readiness: ReadinessState,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   /** Which log keeps control events: JetStream when the NATS transport is on, else Redis Streams with Redis, else none. */
@@ -102,6 +103,8 @@ export class EngineControlLog implements OnApplicationShutdown {
         send: (subject, text) => {
           for (const send of senders) send(subject, text);
         },
+        // One report counts once, whatever the number of transports it goes out on.
+        counted: (kind, outcome) => this.metrics.engineFeedback(kind, outcome),
       }),
     );
   }
