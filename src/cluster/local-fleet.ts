@@ -348,7 +348,8 @@ export class LocalFleet {
       const readyMs = since();
       await this.waitForPool(replica.name, true, poolTimeoutMs);
       const restart: ReplicaRestart = { name: replica.name, exit, outOfPoolMs, drainedMs, readyMs, inPoolMs: since() };
-      this.say(`${replica.name}: drained in ${drainedMs} ms, ready at ${readyMs} ms, back in HAProxy's pool at ${restart.inPoolMs} ms`);
+      const out = outOfPoolMs === null ? '' : `out of HAProxy's pool at ${outOfPoolMs} ms, `;
+      this.say(`${replica.name}: ${out}drained at ${drainedMs} ms, ready at ${readyMs} ms, back in HAProxy's pool at ${restart.inPoolMs} ms`);
       restarts.push(restart);
     }
     return restarts;
