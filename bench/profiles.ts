@@ -33,7 +33,8 @@ export interface Profile {
    * `clients` @tradewire/client clients in one process, each on the quotes of one of `instruments`, through HAProxy to
    * two replicas; the replica holding them is restarted with SIGTERM, then SIGKILL. `settleSeconds` before each.
    */
-  sdkreconnect: { clients: number; instruments: number; quoteRate: number; connectRate: number; settleSeconds: number; recoveryTimeoutSeconds: number };
+  /** `reconnectWindowMs`: the gateway's SHUTDOWN_RECONNECT_WINDOW_MS, the window a SIGTERMed replica's clients come back in. */
+  sdkreconnect: { clients: number; instruments: number; quoteRate: number; connectRate: number; settleSeconds: number; recoveryTimeoutSeconds: number; reconnectWindowMs: number };
   /** One client on `books` order books while the simulator publishes `bookRate` book deltas/s. */
   sdkbook: { books: number; bookRate: number; warmupSeconds: number; windowSeconds: number };
   /**
@@ -67,7 +68,7 @@ export const QUICK: Profile = {
   accounts: { clients: 500, accounts: 500, orderRate: 2_000, warmupSeconds: 1, windowSeconds: 4 },
   ingest: { quoteRate: 20_000, instruments: 200, subscribers: 50, perClient: 20, warmupSeconds: 1, windowSeconds: 3 },
   slowclient: { clients: 200, perClient: 10, instruments: 100, quoteRate: 2_000, throttleMs: 100, warmupSeconds: 1, windowSeconds: 8, graceMs: 5_000, dropWaitSeconds: 45 },
-  sdkreconnect: { clients: 1_000, instruments: 50, quoteRate: 250, connectRate: 250, settleSeconds: 2, recoveryTimeoutSeconds: 20 },
+  sdkreconnect: { clients: 1_000, instruments: 50, quoteRate: 250, connectRate: 250, settleSeconds: 2, recoveryTimeoutSeconds: 20, reconnectWindowMs: 2_000 },
   sdkbook: { books: 20, bookRate: 10_000, warmupSeconds: 2, windowSeconds: 8 },
   storm: { clients: 1_000, perClient: 20, hotInstruments: 20, hotRate: 2_000, quietInstruments: 480, quietRate: 1, throttleMs: 100, leadSeconds: 2, windows: 3, windowSeconds: 10 },
 };
@@ -83,7 +84,7 @@ export const FULL: Profile = {
   accounts: { clients: 2_000, accounts: 2_000, orderRate: 2_000, warmupSeconds: 3, windowSeconds: 30 },
   ingest: { quoteRate: 100_000, instruments: 500, subscribers: 200, perClient: 20, warmupSeconds: 3, windowSeconds: 15 },
   slowclient: { clients: 1_000, perClient: 20, instruments: 500, quoteRate: 10_000, throttleMs: 100, warmupSeconds: 3, windowSeconds: 20, graceMs: 5_000, dropWaitSeconds: 60 },
-  sdkreconnect: { clients: 1_000, instruments: 100, quoteRate: 200, connectRate: 250, settleSeconds: 3, recoveryTimeoutSeconds: 30 },
+  sdkreconnect: { clients: 1_000, instruments: 100, quoteRate: 200, connectRate: 250, settleSeconds: 3, recoveryTimeoutSeconds: 30, reconnectWindowMs: 2_000 },
   sdkbook: { books: 50, bookRate: 20_000, warmupSeconds: 3, windowSeconds: 20 },
   storm: { clients: 1_000, perClient: 20, hotInstruments: 20, hotRate: 2_000, quietInstruments: 480, quietRate: 1, throttleMs: 100, leadSeconds: 2, windows: 6, windowSeconds: 10 },
 };

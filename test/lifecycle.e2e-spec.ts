@@ -54,7 +54,7 @@ describe('health, metrics and graceful shutdown', () => {
   });
 
   it('drains on SIGTERM: not ready, system shutdown, disconnect, exit 0 within 10 s', async () => {
-    const gateway = await GatewayProcess.start({ ENGINE_TRANSPORT: 'simulator', SIMULATOR: 'on', DRAIN_DELAY_MS: '1000' });
+    const gateway = await GatewayProcess.start({ ENGINE_TRANSPORT: 'simulator', SIMULATOR: 'on', DRAIN_DELAY_MS: '1000', SHUTDOWN_RECONNECT_WINDOW_MS: '700' });
     const clients = await Promise.all([NAMESPACES.marketData, NAMESPACES.orders].map(async (ns) => connectClient(gateway.url, ns, { auth: { token: await hsToken() } })));
     const notices = clients.map((c) => nextEvent<SystemPayload>(c.socket, 'system', 8_000));
     const disconnects = clients.map((c) => nextEvent<string>(c.socket, 'disconnect', 8_000));
@@ -64,7 +64,8 @@ describe('health, metrics and graceful shutdown', () => {
     const duringDrain = await fetch(`${gateway.url}/health/ready`);
     expect(duringDrain.status).toBe(503);
     expect((await fetch(`${gateway.url}/health/live`)).status).toBe(200);
-    for (const notice of await Promise.all(notices)) expect(notice).toMatchObject({ type: 'shutdown', reconnectInMs: expect.any(Number) as number });
+    // Clients are told to come back within SHUTDOWN_RECONNECT_WINDOW_MS.
+    for (const notice of await Promise.all(notices)) expect(notice).toMatchObject({ type: 'shutdown', reconnectInMs: 700 });
     for (const reason of await Promise.all(disconnects)) expect(reason).toBe('io server disconnect');
     const exit = await gateway.process.exited;
     expect(exit).toEqual({ code: 0, signal: null });

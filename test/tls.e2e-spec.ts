@@ -8,13 +8,15 @@ import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NAMESPACES } from '#libs/contracts';
 import { connectClient, GatewayProcess, request, type ConnectedClient } from './support/gateway.js';
-import { DOCKER_CONFIG, LoadBalancer } from './support/load-balancer.js';
+import { checkHaproxyConfig, DOCKER_HAPROXY_CONFIG } from '../src/cluster/haproxy-config.js';
+import { LoadBalancer } from './support/load-balancer.js';
 import { FULL_LICENCE, hsToken } from './support/tokens.js';
 
 /**
- * TLS terminated at HAProxy, configured as docker/haproxy.cfg (checked with `haproxy -c`, then run with only the
- * container network's names and ports replaced), in front of two replicas: wss:// and https:// end to end with a
- * self-signed certificate made by docker/tls/make-self-signed.sh, HSTS on every answer over TLS and only there.
+ * TLS terminated at HAProxy, configured as docker/haproxy.cfg (checked with `haproxy -c`, then run as
+ * src/cluster/haproxy-config renders it: only the container network's names and ports replaced), in front of two
+ * replicas: wss:// and https:// end to end with a self-signed certificate made by docker/tls/make-self-signed.sh, HSTS
+ * on every answer over TLS and only there.
  */
 
 const HSTS = 'max-age=31536000; includeSubDomains';
@@ -56,7 +58,7 @@ describe('TLS at HAProxy: docker/haproxy.cfg, wss:// end to end, HSTS', () => {
     trusted = pem.slice(0, pem.indexOf('-----END CERTIFICATE-----') + '-----END CERTIFICATE-----'.length);
     // The replicas trust the balancer's X-Forwarded-* headers, as TRUSTED_PROXIES does in the compose stack.
     for (let i = 0; i < 2; i++) replicas.push(await GatewayProcess.start({ TRUSTED_PROXIES: '127.0.0.1' }));
-    balancer = await LoadBalancer.fromDockerConfig(
+    balancer = await LoadBalancer.start(
       replicas.map((replica) => replica.port),
       { certificateFile },
     );
@@ -70,8 +72,8 @@ describe('TLS at HAProxy: docker/haproxy.cfg, wss:// end to end, HSTS', () => {
   });
 
   it('haproxy -c accepts docker/haproxy.cfg with a certificate in place', () => {
-    const config = readFileSync(DOCKER_CONFIG, 'utf8').replace('/usr/local/etc/haproxy/tls/tradewire.pem', certificateFile);
-    const checked = LoadBalancer.check(config);
+    const config = readFileSync(DOCKER_HAPROXY_CONFIG, 'utf8').replace('/usr/local/etc/haproxy/tls/tradewire.pem', certificateFile);
+    const checked = checkHaproxyConfig(config);
     expect(checked.output).toContain('Configuration file is valid');
     expect(checked.status).toBe(0);
   });

@@ -17,7 +17,7 @@ export const sdkReconnectScenario: Scenario = {
   name: 'sdkreconnect',
   title: ({ sdkreconnect: s }) =>
     `SDK clients across a replica restart: ${integer(s.clients)} @tradewire/client clients (quotes of 1 of ${integer(s.instruments)} instruments, ` +
-    `${integer(s.quoteRate)} quotes/s) behind HAProxy with 2 replicas; time from leaving connected to data again`,
+    `${integer(s.quoteRate)} quotes/s) behind HAProxy with 2 replicas, shutdown window ${integer(s.reconnectWindowMs)} ms; time from leaving connected to data again`,
   targets: ['gateway'],
   columns: [
     { key: 'termAffected', header: 'SIGTERM: clients moved', format: integer },
@@ -35,7 +35,7 @@ export const sdkReconnectScenario: Scenario = {
     const sizes = context.options.profile.sdkreconnect;
     // As in production: readiness drops 1 s before clients are told to leave; whoever reconnects to the leaving replica
     // before HAProxy has taken it out (2 failed checks, 2 s apart) is refused and sent to the other at once.
-    const serverEnv = { DRAIN_DELAY_MS: '1000', SHUTDOWN_TIMEOUT_MS: '10000' };
+    const serverEnv = { DRAIN_DELAY_MS: '1000', SHUTDOWN_TIMEOUT_MS: '10000', SHUTDOWN_RECONNECT_WINDOW_MS: String(sizes.reconnectWindowMs) };
     return withSdkEnv(context, 'sdkreconnect', target, { instruments: sizes.instruments, replicas: 2, balanced: true, maxConnections: sizes.clients * 2 + 100, serverEnv }, async (env) => {
       const balancer = env.balancer;
       if (!balancer) throw new Error('no load balancer');

@@ -67,6 +67,8 @@ export class AppConfig {
   readonly feedHealth: { staleAfterMs: number; staleAfterMsByExchange: ReadonlyMap<string, number>; checkIntervalMs: number };
   /** How long readiness reports 503 before clients are told to leave: time for the load balancer to notice. */
   readonly drainDelayMs: number;
+  /** The shutdown notice's `reconnectInMs`: the window in which a draining replica's clients come back, at random. */
+  readonly shutdownReconnectWindowMs: number;
   readonly simulatorEnabled: boolean;
   readonly simulatorRate: number;
   readonly simulatorOrderRate: number;
@@ -122,6 +124,7 @@ export class AppConfig {
     this.mdDelayMaxEntries = env.MD_DELAY_MAX_ENTRIES;
     this.feedHealth = { staleAfterMs: env.FEED_STALE_AFTER_MS, staleAfterMsByExchange: parseFeedCadence(env.FEED_STALE_AFTER_MS_BY_EXCHANGE).cadence, checkIntervalMs: env.FEED_HEALTH_CHECK_MS };
     this.drainDelayMs = Math.min(env.DRAIN_DELAY_MS, Math.floor(env.SHUTDOWN_TIMEOUT_MS / 2));
+    this.shutdownReconnectWindowMs = env.SHUTDOWN_RECONNECT_WINDOW_MS;
     this.simulatorEnabled = env.SIMULATOR ? env.SIMULATOR === 'on' : this.engineTransports.includes('simulator');
     this.simulatorRate = env.SIMULATOR_RATE;
     this.simulatorOrderRate = env.SIMULATOR_ORDER_RATE;

@@ -148,6 +148,12 @@ export class EnvironmentSchema {
 
   @Transform(toInt)
   @IsInt()
+  @Min(0)
+  @Max(60_000)
+  SHUTDOWN_RECONNECT_WINDOW_MS = 2_000;
+
+  @Transform(toInt)
+  @IsInt()
   @Min(500)
   @Max(300_000)
   SLOW_CLIENT_GRACE_MS = 10_000;

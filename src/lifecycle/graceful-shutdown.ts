@@ -8,9 +8,6 @@ import { AppConfig } from '../config/index.js';
 import { EngineTransports } from '../engine/engine-transports.js';
 import { ReadinessState } from '../health/readiness.state.js';
 
-/** Clients are told to come back after this: long enough for the load balancer to take this replica out. */
-const RECONNECT_IN_MS = 2_000;
-
 /**
  * The graceful drain on SIGTERM / SIGINT (main.ts enables Nest's shutdown hooks): readiness goes 503 for DRAIN_DELAY_MS
  * so the load balancer takes the replica out, then every local client is told `system: shutdown` and disconnected,
@@ -41,7 +38,9 @@ export class GracefulShutdown implements BeforeApplicationShutdown, OnApplicatio
     this.readiness.beginDraining();
     await new Promise((resolveDrain) => setTimeout(resolveDrain, this.config.drainDelayMs));
     this.engine.stopSimulator();
-    const notice: SystemPayload = { type: 'shutdown', message: 'gateway is restarting; reconnect shortly', reconnectInMs: RECONNECT_IN_MS };
+    // Clients come back at a random moment inside this window (SHUTDOWN_RECONNECT_WINDOW_MS), spreading their
+    // handshakes over the other replicas; the load balancer has taken this one out during the drain delay above.
+    const notice: SystemPayload = { type: 'shutdown', message: 'gateway is restarting; reconnect shortly', reconnectInMs: this.config.shutdownReconnectWindowMs };
     const namespaces = this.connections.allNamespaces();
     // Local only: the other replicas are not going anywhere.
     for (const namespace of namespaces) namespace.local.emit(SERVER_EVENTS.system, notice);
