@@ -28,6 +28,11 @@ export interface TargetSpec {
   slowClientEnv(graceMs: number): NodeJS.ProcessEnv;
   /** Counter of slow clients disconnected (series labelled `action="disconnected"`); absent from the baselines. */
   slowClientMetric?: string;
+  /**
+   * Takes `POST /admin/notice` from an admin-role token and sends every connection the `system` notice (the gateway):
+   * the capacity scenario then measures how long a notice takes to reach every client. Baselines have no admin API.
+   */
+  adminNotice?: boolean;
   /** Scenarios this target takes part in (all when absent). */
   scenarios?: readonly string[];
   /** Starts a throwaway redis-server for the target (settings.redisUrl). */
@@ -98,6 +103,7 @@ export const TARGETS: Record<TargetName, TargetSpec> = {
     stopGraceMs: 5_000,
     nodeArgs: GATEWAY_NODE_ARGS,
     conflates: true,
+    adminNotice: true,
     env: (settings) => gatewayEnv(settings),
     slowClientEnv: (graceMs) => ({ SLOW_CLIENT_GRACE_MS: String(graceMs) }),
     slowClientMetric: 'tradewire_slow_client_events_total',
@@ -115,6 +121,7 @@ export const TARGETS: Record<TargetName, TargetSpec> = {
     // BENCH_BASE_NODE_ARGS (space-separated) A/Bs Node flags instead of a build: the same dist/src/main.js both sides.
     nodeArgs: process.env.BENCH_BASE_NODE_ARGS === undefined ? GATEWAY_NODE_ARGS : process.env.BENCH_BASE_NODE_ARGS.split(' ').filter((arg) => arg !== ''),
     conflates: true,
+    adminNotice: true,
     env: (settings) => gatewayEnv(settings),
     slowClientEnv: (graceMs) => ({ SLOW_CLIENT_GRACE_MS: String(graceMs) }),
     slowClientMetric: 'tradewire_slow_client_events_total',
@@ -133,6 +140,7 @@ export const TARGETS: Record<TargetName, TargetSpec> = {
     scenarios: ['fanout'],
     nodeArgs: GATEWAY_NODE_ARGS,
     conflates: true,
+    adminNotice: true,
     needsRedis: true,
     tokenClaims: { compliance: { islamic: true, board: 'AAOIFI' } },
     env: (settings) => {

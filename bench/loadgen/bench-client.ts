@@ -1,4 +1,4 @@
-import type { AccountEvent, AckResponse, MdMessage } from '#libs/contracts';
+import type { AccountEvent, AckResponse, MdMessage, SystemPayload } from '#libs/contracts';
 import type { createConnection } from 'node:net';
 import type { RawData } from 'ws';
 
@@ -28,6 +28,10 @@ export interface ClientHandlers {
   onMdText(text: string, from: number, end: number): void;
   onOrder(event: AccountEvent<'order'>): void;
   onClose(reason: string): void;
+  /** A `system` event already decoded (socket.io-client), from the client numbered `slot` (ClientOptions.slot). */
+  onSystem(slot: number, payload: SystemPayload): void;
+  /** A `system` event as text, its payload object starting at `text[from]` (the lean client; see system-notice.ts). */
+  onSystemText(slot: number, text: string, from: number): void;
 }
 
 export interface ClientOptions {
@@ -36,6 +40,11 @@ export interface ClientOptions {
   /** e.g. /market-data */
   namespace: string;
   token: string;
+  /**
+   * The client's number in its load-generator process, handed back with what it receives once per client (a `system`
+   * notice), so that the process can keep per-client state in a typed array instead of an object per client.
+   */
+  slot: number;
   /** Bind to this local address (to spread connections over several 127.0.0.x when ports run short). */
   localAddress?: string;
   offerDeflate: boolean;

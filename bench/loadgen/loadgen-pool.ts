@@ -4,7 +4,7 @@ import { Histogram } from '../lib/histogram.js';
 import { benchScript } from '../lib/paths.js';
 import { type CoreLayout, requirePid, spawnNode, stopProcess } from '../lib/processes.js';
 import type { ClientSettings } from './bench-client.js';
-import type { ClientSpec, ConnectResult, MeasureResult, SubscribeResult, WorkerCommand, WorkerReply } from './loadgen-protocol.js';
+import type { ClientSpec, ConnectResult, MeasureResult, NoticeResult, SubscribeResult, WorkerCommand, WorkerReply } from './loadgen-protocol.js';
 
 type CommandBody = WorkerCommand extends infer C ? (C extends WorkerCommand ? Omit<C, 'id'> : never) : never;
 
@@ -38,6 +38,15 @@ export interface PoolMeasureResult {
   mdLatency: Histogram;
   orderLatency: Histogram;
   disconnects: number;
+  loopDelayP99Ms: number;
+}
+
+export interface PoolNoticeResult {
+  clients: number;
+  received: number;
+  disconnected: number;
+  /** POST sent → receipt, µs. */
+  delay: Histogram;
   loopDelayP99Ms: number;
 }
 
@@ -142,6 +151,28 @@ export class LoadgenPool {
 
   async subscribeAccounts(): Promise<PoolSubscribeResult> {
     return this.mergeSubscribe(await Promise.all(this.workers.map((w) => w.send<SubscribeResult>({ type: 'subscribe-accounts', timeoutMs: 30_000 }, 120_000))));
+  }
+
+  /** Every worker starts recording when each of its clients receives the operator notice carrying `message`. */
+  async noticeArm(message: string): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.send({ type: 'notice-arm', message }, 30_000)));
+  }
+
+  /**
+   * Waits until every connected client has the notice or `timeoutMs` after `sentAt` (the POST, epoch ms), and merges
+   * when each received it.
+   */
+  async noticeCollect(sentAt: number, timeoutMs: number): Promise<PoolNoticeResult> {
+    const results = await Promise.all(
+      this.workers.map((w) => w.send<NoticeResult>({ type: 'notice-collect', sentAt, deadline: sentAt + timeoutMs }, timeoutMs + 30_000)),
+    );
+    return {
+      clients: sum(results.map((r) => r.clients)),
+      received: sum(results.map((r) => r.received)),
+      disconnected: sum(results.map((r) => r.disconnected)),
+      delay: Histogram.from(results.map((r) => r.delay)),
+      loopDelayP99Ms: Math.max(...results.map((r) => r.loopDelayP99Ms)),
+    };
   }
 
   async measureStart(): Promise<void> {

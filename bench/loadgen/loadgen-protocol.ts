@@ -33,6 +33,10 @@ export type WorkerCommand =
       concurrency?: number;
     }
   | { type: 'subscribe-accounts'; id: number; timeoutMs: number }
+  /** From now on, record when each held client receives the operator notice carrying `message`. */
+  | { type: 'notice-arm'; id: number; message: string }
+  /** Wait until every held client still connected has it, or until `deadline` (epoch ms); `sentAt`: the POST, epoch ms. */
+  | { type: 'notice-collect'; id: number; sentAt: number; deadline: number }
   | { type: 'measure-start'; id: number }
   | { type: 'measure-stop'; id: number }
   | { type: 'close'; id: number };
@@ -74,5 +78,17 @@ export interface MeasureResult {
   /** Clients the server dropped during the window. */
   disconnects: number;
   /** The worker's own event-loop delay p99 in ms: high values mean the load generator, not the server, fell behind. */
+  loopDelayP99Ms: number;
+}
+
+export interface NoticeResult {
+  /** Clients the worker held (connected) when the notice was armed. */
+  clients: number;
+  received: number;
+  /** Held clients whose connection closed between arming and collecting. */
+  disconnected: number;
+  /** POST sent → the client's receipt, in µs, of the clients that received it (a receipt stamped before the POST counts as 0). */
+  delay: HistogramSnapshot;
+  /** The worker's own event-loop delay p99 while the notice arrived, in ms: receipt times include it. */
   loopDelayP99Ms: number;
 }

@@ -5,9 +5,10 @@ import { Histogram } from '../lib/histogram.js';
 import { mintToken } from '../lib/tokens.js';
 import { clientInstruments } from '../lib/universe.js';
 import type { BenchClient, ClientHandlers } from './bench-client.js';
-import type { ConnectResult, MeasureResult, SubscribeResult, WorkerCommand, WorkerReply } from './loadgen-protocol.js';
+import type { ConnectResult, MeasureResult, NoticeResult, SubscribeResult, WorkerCommand, WorkerReply } from './loadgen-protocol.js';
 import { scanMdPayload, verifyMdScan } from './md-frame-scan.js';
 import { openClient } from './open-client.js';
+import { NoticeMatcher } from './system-notice.js';
 
 /**
  * A load-generator process: holds a share of the scenario's clients, opens them at a paced rate, subscribes them, and
@@ -16,10 +17,24 @@ import { openClient } from './open-client.js';
  */
 interface HeldClient {
   index: number;
+  /** The client's number in this process (ClientOptions.slot): its cell in `notice.receivedAt`. */
+  slot: number;
   client: BenchClient;
 }
 
 const clients: HeldClient[] = [];
+/** Slots are never reused, so a closed client's late frame cannot land in another's cell. */
+let nextSlot = 0;
+/**
+ * The operator notice being awaited: when each client received it (epoch ms by slot, 0 = not yet). One typed array
+ * for the whole process, so 100,000 clients cost 800 KB and a receipt is one comparison and one store.
+ */
+const notice = {
+  matcher: undefined as NoticeMatcher | undefined,
+  receivedAt: new Float64Array(0),
+  received: 0,
+  disconnected: 0,
+};
 const received = {
   measuring: false,
   startedAt: 0,
@@ -75,8 +90,22 @@ const handlers: ClientHandlers = {
   },
   onClose() {
     if (received.measuring) received.disconnects++;
+    if (notice.matcher) notice.disconnected++;
+  },
+  onSystem(slot, payload) {
+    if (notice.matcher?.matches(payload)) noticeReceived(slot);
+  },
+  onSystemText(slot, text, from) {
+    if (notice.matcher?.matchesText(text, from)) noticeReceived(slot);
   },
 };
+
+function noticeReceived(slot: number): void {
+  // Out-of-range slots (a client opened after arming) read undefined and are not counted.
+  if (notice.receivedAt[slot] !== 0) return;
+  notice.receivedAt[slot] = epochMs();
+  notice.received++;
+}
 
 async function connect(command: Extract<WorkerCommand, { type: 'connect' }>): Promise<ConnectResult> {
   const tokens = await Promise.all(command.clients.map((spec) => mintToken(command.jwtSecret, spec)));
@@ -96,12 +125,13 @@ async function connect(command: Extract<WorkerCommand, { type: 'connect' }>): Pr
     const spec = command.clients[k];
     const localAddress = command.localAddresses.length ? command.localAddresses[spec.index % command.localAddresses.length] : undefined;
     const openedAt = performance.now();
-    const client = openClient(command.client, { baseUrl: command.baseUrl, namespace: command.namespace, token: tokens[k], localAddress, handlers });
+    const slot = nextSlot++;
+    const client = openClient(command.client, { baseUrl: command.baseUrl, namespace: command.namespace, token: tokens[k], slot, localAddress, handlers });
     pending.push(
       withTimeout(client.welcomed, command.timeoutMs, 'TIMEOUT').then(
         () => {
           handshake.record((performance.now() - openedAt) * 1000);
-          clients.push({ index: spec.index, client });
+          clients.push({ index: spec.index, slot, client });
         },
         (error: Error) => {
           failures[error.message] = (failures[error.message] ?? 0) + 1;
@@ -179,6 +209,29 @@ function subscribeAccounts(command: Extract<WorkerCommand, { type: 'subscribe-ac
   );
 }
 
+function noticeArm(command: Extract<WorkerCommand, { type: 'notice-arm' }>): { clients: number } {
+  notice.receivedAt = new Float64Array(nextSlot);
+  notice.received = 0;
+  notice.disconnected = 0;
+  notice.matcher = new NoticeMatcher(command.message);
+  loopDelay.reset();
+  loopDelay.enable();
+  return { clients: clients.length };
+}
+
+async function noticeCollect(command: Extract<WorkerCommand, { type: 'notice-collect' }>): Promise<NoticeResult> {
+  // Receipts are stamped as they arrive; this only decides when to stop waiting.
+  while (notice.received < clients.length - notice.disconnected && epochMs() < command.deadline) await sleep(20);
+  notice.matcher = undefined;
+  loopDelay.disable();
+  const delay = new Histogram();
+  for (const { slot } of clients) {
+    const at = notice.receivedAt[slot];
+    if (at !== 0) delay.record((at - command.sentAt) * 1000);
+  }
+  return { clients: clients.length, received: notice.received, disconnected: notice.disconnected, delay: delay.snapshot(), loopDelayP99Ms: loopDelayP99Ms() };
+}
+
 function measureStart(): void {
   Object.assign(received, { frames: 0, updates: 0, snapshots: 0, orders: 0, disconnects: 0, startedAt: performance.now(), measuring: true });
   received.mdLatency.reset();
@@ -240,6 +293,10 @@ async function execute(command: WorkerCommand): Promise<unknown> {
       return subscribeMarketData(command);
     case 'subscribe-accounts':
       return subscribeAccounts(command);
+    case 'notice-arm':
+      return noticeArm(command);
+    case 'notice-collect':
+      return noticeCollect(command);
     case 'measure-start':
       return measureStart();
     case 'measure-stop':

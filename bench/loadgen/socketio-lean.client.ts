@@ -1,6 +1,7 @@
 import { type RawData, WebSocket } from 'ws';
 import type { AccountEvent, AckResponse, MdMessage } from '#libs/contracts';
 import { type BenchClient, type ClientOptions, clientLifecycle, MD_EVENT_PREFIX, messageText } from './bench-client.js';
+import { SYSTEM_EVENT_PREFIX } from './system-notice.js';
 
 // engine.io v4 packet types (first character of every WebSocket message).
 const EIO_OPEN = '0';
@@ -64,6 +65,11 @@ export function openSocketIoLeanClient(options: ClientOptions): BenchClient {
     }
     if (type === SIO_EVENT && text.startsWith(MD_EVENT_PREFIX, i)) {
       options.handlers.onMdText(text, i + MD_EVENT_PREFIX.length, text.length - 1);
+      return;
+    }
+    // An operator notice reaches every client at once: the worker looks for it in the text, nothing is decoded.
+    if (type === SIO_EVENT && text.startsWith(SYSTEM_EVENT_PREFIX, i)) {
+      options.handlers.onSystemText(options.slot, text, i + SYSTEM_EVENT_PREFIX.length);
       return;
     }
     const payload: unknown = i < text.length ? JSON.parse(text.slice(i)) : undefined;

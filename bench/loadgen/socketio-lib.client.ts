@@ -1,5 +1,5 @@
 import { io, type ManagerOptions, type SocketOptions } from 'socket.io-client';
-import type { AccountEvent, AckResponse, MdMessage } from '#libs/contracts';
+import type { AccountEvent, AckResponse, MdMessage, SystemPayload } from '#libs/contracts';
 import { type BenchClient, type ClientOptions, deferred } from './bench-client.js';
 
 /** A client built on socket.io-client, configured as the protocol documents (auth token, WebSocket only). */
@@ -25,6 +25,7 @@ export function openSocketIoLibClient(options: ClientOptions): BenchClient {
   socket.once('connect_error', (error: Error) => welcome.reject(new Error(error.message || 'connect_error')));
   socket.on('md', (messages: MdMessage[]) => options.handlers.onMd(messages));
   socket.on('order', (event: AccountEvent<'order'>) => options.handlers.onOrder(event));
+  socket.on('system', (payload: SystemPayload) => options.handlers.onSystem(options.slot, payload));
   socket.on('disconnect', (reason: string) => {
     welcome.reject(new Error(`disconnected: ${reason}`));
     options.handlers.onClose(reason);

@@ -38,12 +38,15 @@ export async function openStalledClient(
     baseUrl: options.baseUrl,
     namespace: options.namespace,
     token: options.token,
+    slot: 0,
     offerDeflate: settings.offerDeflate,
     createConnection: connect,
     handlers: {
       onMd: () => undefined,
       onMdText: () => undefined,
       onOrder: () => undefined,
+      onSystem: () => undefined,
+      onSystemText: () => undefined,
       onClose: () => {
         closed = true;
         onClosed?.();

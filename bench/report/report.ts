@@ -180,6 +180,16 @@ function renderTargets(profile: Profile, scenarioRuns: ScenarioRun[]): string {
     rows.push([`subscribe storm (${hot}): e2e p99 over the first ${profile.storm.windowSeconds} s`, `≤ ${bound} ms`, `${milliseconds(storm.firstP99)} ms`, verdict(storm.firstP99 <= bound, storm.firstP99)]);
     rows.push([`subscribe storm (${hot}): e2e p99 in steady state`, `≤ ${bound} ms`, `${milliseconds(storm.steadyP99)} ms`, verdict(storm.steadyP99 <= bound, storm.steadyP99)]);
   }
+  // Issue 13: an operator notice reaches every connected client within 2 s.
+  const noticeLast = capacity?.noticeLastMs ?? Number.NaN;
+  if (capacity && Number.isFinite(noticeLast)) {
+    rows.push([
+      `admin notice to every connected client (${integer(capacity.connected)}), the last one's receipt`,
+      '≤ 2,000 ms, all',
+      `${milliseconds(noticeLast)} ms, ${integer(capacity.noticeReceived)} of ${integer(capacity.connected)}`,
+      verdict(noticeLast <= 2_000 && capacity.noticeReceived === capacity.connected, noticeLast),
+    ]);
+  }
   return ['### Targets (gateway)', '', markdownTable(['target', 'required', 'measured', 'result'], rows)].join('\n');
 }
 

@@ -2,6 +2,8 @@ import { sleep } from '../lib/clock.js';
 import { CpuMeter, ForeignCpuMeter, totalRssBytes } from '../lib/proc-stats.js';
 import { NAMESPACES } from '#libs/contracts';
 import { decimal, describeCounts, integer, KB, MB, milliseconds, percent, usToMs } from '../report/format.js';
+import { measureAdminNotice, NO_NOTICE } from './admin-notice.js';
+import { connectionBudgetProblems, openFileLimit, portsPerAddress } from '../loadgen/connection-budget.js';
 import { foreignCpuNotes } from './measure-window.js';
 import type { Scenario } from './scenario.js';
 import { withScenarioEnv } from './scenario-env.js';
@@ -9,7 +11,8 @@ import { withScenarioEnv } from './scenario-env.js';
 /**
  * Capacity: K authenticated clients connect to /market-data at R per second and stay connected. Measures the
  * handshake (WebSocket connect → `welcome`), the server's CPU while accepting, and what each connection costs in RSS
- * and heap once they have all settled.
+ * and heap once they have all settled; then, on targets with the admin API, how long an operator notice to everyone
+ * takes to reach every client (admin-notice.ts).
  */
 export const capacityScenario: Scenario = {
   name: 'capacity',
@@ -27,6 +30,10 @@ export const capacityScenario: Scenario = {
     { key: 'rssPerConnectionKb', header: 'RSS KB/conn', format: decimal },
     { key: 'heapPerConnectionKb', header: 'heap KB/conn', format: decimal },
     { key: 'rssMb', header: 'RSS MB', format: integer },
+    { key: 'noticeReceived', header: 'notice received', format: integer },
+    { key: 'noticeP50Ms', header: 'notice p50 ms', format: milliseconds },
+    { key: 'noticeP99Ms', header: 'notice p99 ms', format: milliseconds },
+    { key: 'noticeLastMs', header: 'notice last ms', format: milliseconds },
   ],
   async run(context, target) {
     const { capacity } = context.options.profile;
@@ -47,8 +54,21 @@ export const capacityScenario: Scenario = {
         await env.pool.connect({ ...connectOptions, clients: warmup });
         await env.pool.closeClients();
       }
+      // Name what cannot fit (local ports per source address, files per process) before thousands of failures do.
+      const budget = connectionBudgetProblems({
+        connections: capacity.connections,
+        sourceAddresses: env.localAddresses.length,
+        portsPerAddress: portsPerAddress(),
+        loadWorkers: env.pool.pids.length,
+        loadWorkerFileLimit: openFileLimit(env.pool.pids[0]),
+        // A cluster's primary hands connections to its workers and holds none itself.
+        serverProcesses: Math.max(1, pids.length - 1),
+        serverFileLimit: openFileLimit(pids[0]),
+      });
+      for (const problem of budget) context.log(`  warning: ${problem}`);
       // Let start-up and warm-up allocation settle before taking the "empty server" reference.
       await sleep(500);
+      const loadRssBefore = totalRssBytes(env.pool.pids);
       const rssBefore = totalRssBytes(pids);
       // This scrape also restarts the server's loop-stall measurement, so the next one covers the connections only.
       const { heapBytes: heapBefore } = await env.server.sample();
@@ -62,8 +82,11 @@ export const capacityScenario: Scenario = {
       await sleep(capacity.settleSeconds * 1000);
       const rssAfter = totalRssBytes(pids);
       const { heapBytes: heapAfter } = await env.server.sample();
+      const loadRssAfter = totalRssBytes(env.pool.pids);
+      // Sent once every client is connected and the memory figures are taken, so its frames do not disturb them.
+      const notice = capacity.notice && target.adminNotice && connect.connected ? await measureAdminNotice(context, env, capacity.noticeTimeoutSeconds) : undefined;
       const failed = connect.attempted - connect.connected;
-      const notes = foreignCpuNotes(foreignCpuPercent);
+      const notes = [...foreignCpuNotes(foreignCpuPercent), ...budget];
       if (failed) notes.push(`${failed} connections failed: ${describeCounts(connect.failures)}`);
       const achievedRate = connect.attempted / (connect.elapsedMs / 1000);
       if (connect.loopDelayP99Ms > 10) {
@@ -71,6 +94,10 @@ export const capacityScenario: Scenario = {
       }
       if (achievedRate < capacity.connectRate * 0.9) notes.push(`connections were opened at only ${integer(achievedRate)}/s`);
       const perConnection = (bytes: number): number => (connect.connected ? bytes / connect.connected / KB : Number.NaN);
+      notes.push(
+        `load generators: ${env.pool.pids.length} workers, ${decimal(perConnection(loadRssAfter - loadRssBefore))} KB RSS per client, ${integer(loadRssAfter / MB)} MB in all`,
+      );
+      if (notice) notes.push(...notice.notes);
       return {
         figures: {
           connected: connect.connected,
@@ -85,6 +112,7 @@ export const capacityScenario: Scenario = {
           rssPerConnectionKb: perConnection(rssAfter - rssBefore),
           heapPerConnectionKb: perConnection(heapAfter - heapBefore),
           rssMb: rssAfter / MB,
+          ...(notice?.figures ?? NO_NOTICE),
         },
         notes,
       };
