@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ConnectionBudget, connectionBudgetProblems, parseOpenFileLimit, parsePortRange, sourceAddresses } from './connection-budget.js';
+import { type ConnectionBudget, connectionBudgetProblems, parseOpenFileLimit, parsePortRange } from './connection-budget.js';
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
 Max cpu time              unlimited            unlimited            seconds
@@ -8,12 +8,6 @@ Max locked memory         8388608              8388608              bytes
 `;
 
 describe('connection budget', () => {
-  it('spreads clients over loopback addresses from 127.0.0.2, and binds none for one', () => {
-    expect(sourceAddresses(1)).toEqual([]);
-    expect(sourceAddresses(3)).toEqual(['127.0.0.2', '127.0.0.3', '127.0.0.4']);
-    expect(sourceAddresses(250).at(-1)).toBe('127.0.0.251');
-  });
-
   it('reads the ephemeral port range and the open-file limit as /proc writes them', () => {
     expect(parsePortRange('32768\t60999\n')).toBe(28_232);
     expect(() => parsePortRange('garbage')).toThrow(/cannot read/);

@@ -9,12 +9,6 @@ import { integer } from '../report/format.js';
  * - every connection is a file descriptor on both sides, and a process may open only as many as its RLIMIT_NOFILE.
  */
 
-/** `count` loopback source addresses from 127.0.0.2 up (127.0.0.1 is left to the servers); none for 1: let the kernel choose. */
-export function sourceAddresses(count: number): string[] {
-  if (count <= 1) return [];
-  return Array.from({ length: count }, (_, i) => `127.0.0.${i + 2}`);
-}
-
 /** Local ports available to one source address, from `/proc/sys/net/ipv4/ip_local_port_range` ("low\thigh"). */
 export function parsePortRange(text: string): number {
   const [low, high] = text.trim().split(/\s+/).map(Number);

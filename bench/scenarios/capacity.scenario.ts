@@ -66,9 +66,9 @@ export const capacityScenario: Scenario = {
         serverFileLimit: openFileLimit(pids[0]),
       });
       for (const problem of budget) context.log(`  warning: ${problem}`);
+      const loadRssBefore = totalRssBytes(env.pool.pids);
       // Let start-up and warm-up allocation settle before taking the "empty server" reference.
       await sleep(500);
-      const loadRssBefore = totalRssBytes(env.pool.pids);
       const rssBefore = totalRssBytes(pids);
       // This scrape also restarts the server's loop-stall measurement, so the next one covers the connections only.
       const { heapBytes: heapBefore } = await env.server.sample();

@@ -10,7 +10,6 @@ import { freePort, requirePid, spawnNode, stopProcess, waitForHttpOk } from '../
 import { benchAccounts, benchInstruments, instrumentId, writeCheckedReferenceFiles, writeReferenceFiles } from '../lib/universe.js';
 import { type RedisServer, startRedisServer } from '../lib/redis-server.js';
 import type { ClientSettings } from '../loadgen/bench-client.js';
-import { sourceAddresses } from '../loadgen/connection-budget.js';
 import { LoadgenPool } from '../loadgen/loadgen-pool.js';
 import type { ScenarioName } from '../options.js';
 import { clientKindFor, type TargetSettings, type TargetSpec } from '../targets.js';
@@ -161,6 +160,10 @@ async function startServer(
   };
   // Read once ready: a cluster has started its workers by then.
   return { process: child, server: { pids: processTree(requirePid(child, target.name)), baseUrl, sample } };
+}
+
+function sourceAddresses(count: number): string[] {
+  return count > 1 ? Array.from({ length: count }, (_, i) => `127.0.0.${i + 2}`) : [];
 }
 
 /** Opens `count` authenticated `/market-data` clients (`bench-user-N`) at the profile's setup rate. */
