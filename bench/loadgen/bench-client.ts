@@ -27,8 +27,9 @@ export interface ClientHandlers {
   /** An `md` frame as text: its array of messages spans `text[from, end)` (the hand-written clients; see md-frame-scan.ts). */
   onMdText(text: string, from: number, end: number): void;
   onOrder(event: AccountEvent<'order'>): void;
-  onClose(reason: string): void;
-  /** A `system` event already decoded (socket.io-client), from the client numbered `slot` (ClientOptions.slot). */
+  /** The client numbered `slot` (ClientOptions.slot) is closed, by either side. */
+  onClose(slot: number, reason: string): void;
+  /** A `system` event already decoded (socket.io-client), from the client numbered `slot`. */
   onSystem(slot: number, payload: SystemPayload): void;
   /** A `system` event as text, its payload object starting at `text[from]` (the lean client; see system-notice.ts). */
   onSystemText(slot: number, text: string, from: number): void;
@@ -132,7 +133,7 @@ export function clientLifecycle(options: ClientOptions): { welcome: ReturnType<t
     closed = true;
     welcome.reject(new Error(reason));
     acks.failAll(reason);
-    options.handlers.onClose(reason);
+    options.handlers.onClose(options.slot, reason);
   };
   return { welcome, acks, close };
 }

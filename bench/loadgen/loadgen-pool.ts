@@ -43,6 +43,7 @@ export interface PoolMeasureResult {
 
 export interface PoolNoticeResult {
   clients: number;
+  closedBefore: number;
   received: number;
   disconnected: number;
   /** POST sent → receipt, µs. */
@@ -168,6 +169,7 @@ export class LoadgenPool {
     );
     return {
       clients: sum(results.map((r) => r.clients)),
+      closedBefore: sum(results.map((r) => r.closedBefore)),
       received: sum(results.map((r) => r.received)),
       disconnected: sum(results.map((r) => r.disconnected)),
       delay: Histogram.from(results.map((r) => r.delay)),

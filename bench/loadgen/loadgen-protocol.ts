@@ -82,8 +82,10 @@ export interface MeasureResult {
 }
 
 export interface NoticeResult {
-  /** Clients the worker held (connected) when the notice was armed. */
+  /** Clients the worker held and still had open when the notice was armed. */
   clients: number;
+  /** Clients that had been welcomed but were closed again before the notice was armed (e.g. a server's ping timeout). */
+  closedBefore: number;
   received: number;
   /** Held clients whose connection closed between arming and collecting. */
   disconnected: number;

@@ -25,6 +25,8 @@ interface HeldClient {
 const clients: HeldClient[] = [];
 /** Slots are never reused, so a closed client's late frame cannot land in another's cell. */
 let nextSlot = 0;
+/** 1 for every slot whose client has closed; grown ahead of each connect. */
+let closedSlots = new Uint8Array(1024);
 /**
  * The operator notice being awaited: when each client received it (epoch ms by slot, 0 = not yet). One typed array
  * for the whole process, so 100,000 clients cost 800 KB and a receipt is one comparison and one store.
@@ -32,6 +34,8 @@ let nextSlot = 0;
 const notice = {
   matcher: undefined as NoticeMatcher | undefined,
   receivedAt: new Float64Array(0),
+  /** Held clients still open when armed: the ones owed the notice. */
+  open: 0,
   received: 0,
   disconnected: 0,
 };
@@ -88,7 +92,8 @@ const handlers: ClientHandlers = {
     received.orders++;
     received.orderLatency.record((epochMs() - event.ts) * 1000);
   },
-  onClose() {
+  onClose(slot) {
+    closedSlots[slot] = 1;
     if (received.measuring) received.disconnects++;
     if (notice.matcher) notice.disconnected++;
   },
@@ -114,6 +119,11 @@ async function connect(command: Extract<WorkerCommand, { type: 'connect' }>): Pr
   const intervalMs = 1000 / command.ratePerSecond;
   const started = performance.now();
   const pending: Promise<void>[] = [];
+  if (nextSlot + command.clients.length > closedSlots.length) {
+    const grown = new Uint8Array(Math.max(closedSlots.length * 2, nextSlot + command.clients.length));
+    grown.set(closedSlots);
+    closedSlots = grown;
+  }
   loopDelay.reset();
   loopDelay.enable();
 
@@ -211,17 +221,18 @@ function subscribeAccounts(command: Extract<WorkerCommand, { type: 'subscribe-ac
 
 function noticeArm(command: Extract<WorkerCommand, { type: 'notice-arm' }>): { clients: number } {
   notice.receivedAt = new Float64Array(nextSlot);
+  notice.open = clients.reduce((open, held) => open + (closedSlots[held.slot] ? 0 : 1), 0);
   notice.received = 0;
   notice.disconnected = 0;
   notice.matcher = new NoticeMatcher(command.message);
   loopDelay.reset();
   loopDelay.enable();
-  return { clients: clients.length };
+  return { clients: notice.open };
 }
 
 async function noticeCollect(command: Extract<WorkerCommand, { type: 'notice-collect' }>): Promise<NoticeResult> {
   // Receipts are stamped as they arrive; this only decides when to stop waiting.
-  while (notice.received < clients.length - notice.disconnected && epochMs() < command.deadline) await sleep(20);
+  while (notice.received < notice.open - notice.disconnected && epochMs() < command.deadline) await sleep(20);
   notice.matcher = undefined;
   loopDelay.disable();
   const delay = new Histogram();
@@ -229,7 +240,14 @@ async function noticeCollect(command: Extract<WorkerCommand, { type: 'notice-col
     const at = notice.receivedAt[slot];
     if (at !== 0) delay.record((at - command.sentAt) * 1000);
   }
-  return { clients: clients.length, received: notice.received, disconnected: notice.disconnected, delay: delay.snapshot(), loopDelayP99Ms: loopDelayP99Ms() };
+  return {
+    clients: notice.open,
+    closedBefore: clients.length - notice.open,
+    received: notice.received,
+    disconnected: notice.disconnected,
+    delay: delay.snapshot(),
+    loopDelayP99Ms: loopDelayP99Ms(),
+  };
 }
 
 function measureStart(): void {

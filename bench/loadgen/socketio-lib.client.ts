@@ -28,7 +28,7 @@ export function openSocketIoLibClient(options: ClientOptions): BenchClient {
   socket.on('system', (payload: SystemPayload) => options.handlers.onSystem(options.slot, payload));
   socket.on('disconnect', (reason: string) => {
     welcome.reject(new Error(`disconnected: ${reason}`));
-    options.handlers.onClose(reason);
+    options.handlers.onClose(options.slot, reason);
   });
   return {
     welcomed: welcome.promise,

@@ -8,11 +8,12 @@ import type { ScenarioEnv } from './scenario-env.js';
 
 /** What the notice step adds to a capacity row; NaN when it did not run. */
 export interface NoticeOutcome {
-  figures: Pick<Figures, 'noticeReceived' | 'noticeP50Ms' | 'noticeP99Ms' | 'noticeLastMs'>;
+  /** `noticeOwed`: the clients still connected when it was sent (not a column; the Targets row compares with it). */
+  figures: Pick<Figures, 'noticeOwed' | 'noticeReceived' | 'noticeP50Ms' | 'noticeP99Ms' | 'noticeLastMs'>;
   notes: string[];
 }
 
-export const NO_NOTICE: NoticeOutcome['figures'] = { noticeReceived: Number.NaN, noticeP50Ms: Number.NaN, noticeP99Ms: Number.NaN, noticeLastMs: Number.NaN };
+export const NO_NOTICE: NoticeOutcome['figures'] = { noticeOwed: Number.NaN, noticeReceived: Number.NaN, noticeP50Ms: Number.NaN, noticeP99Ms: Number.NaN, noticeLastMs: Number.NaN };
 
 /** The per-node part of the gateway's answer to `POST /admin/notice` (docs/operations.md §16) that the report uses. */
 interface NoticeAnswer {
@@ -25,7 +26,7 @@ interface NoticeAnswer {
  * An operator notice to every connection, as an SRE sends it (`POST /admin/notice` with an admin-role token), while the
  * clients of the capacity scenario are connected and idle. Every load-generator client stamps when the `system` notice
  * carrying this run's message reaches it; the figures are the POST → receipt times of all of them (p50, p99, the
- * last one), and how many of the connected clients received it within `timeoutSeconds`.
+ * last one), and how many of the clients still connected received it within `timeoutSeconds`.
  */
 export async function measureAdminNotice(context: RunContext, env: ScenarioEnv, timeoutSeconds: number): Promise<NoticeOutcome> {
   const token = await mintToken(context.jwtSecret, { sub: 'bench-operator', accounts: [], claims: { roles: ['admin'] } });
@@ -50,6 +51,9 @@ export async function measureAdminNotice(context: RunContext, env: ScenarioEnv, 
     `admin notice: POST answered in ${milliseconds(answeredMs)} ms, ${integer(counted)} connections counted by ${nodes} node${nodes === 1 ? '' : 's'}; ` +
       `until the last client had it the server used ${server.percent.toFixed(0)}% and the load generators ${load.percent.toFixed(0)}% of a core`,
   ];
+  if (collected.closedBefore) {
+    notes.push(`admin notice: ${integer(collected.closedBefore)} of the connected clients had been closed again before it was sent (see the server's log for why); it was owed to the other ${integer(collected.clients)}`);
+  }
   if (posted.answer.failed.length || posted.answer.missing.length) {
     notes.push(`admin notice: nodes failed ${posted.answer.failed.join(', ') || 'none'}, missing ${posted.answer.missing.join(', ') || 'none'}`);
   }
@@ -62,6 +66,7 @@ export async function measureAdminNotice(context: RunContext, env: ScenarioEnv, 
   }
   return {
     figures: {
+      noticeOwed: collected.clients,
       noticeReceived: collected.received,
       noticeP50Ms: delay.count ? usToMs(delay.percentile(50)) : Number.NaN,
       noticeP99Ms: delay.count ? usToMs(delay.percentile(99)) : Number.NaN,
