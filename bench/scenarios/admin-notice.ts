@@ -1,4 +1,5 @@
 import { epochMs } from '../lib/clock.js';
+import { describeNetCounters, readNetCounters } from '../lib/net-stats.js';
 import { CpuMeter } from '../lib/proc-stats.js';
 import { mintToken } from '../lib/tokens.js';
 import { benchNoticeMessage } from '../loadgen/system-notice.js';
@@ -34,6 +35,7 @@ export async function measureAdminNotice(context: RunContext, env: ScenarioEnv, 
   await env.pool.noticeArm(message);
   const serverCpu = new CpuMeter(env.server.pids);
   const loadCpu = new CpuMeter(env.pool.pids);
+  const netBefore = readNetCounters();
   const sentAt = epochMs();
   const posted = await postNotice(env.server.baseUrl, token, message, timeoutSeconds * 1000);
   const answeredMs = epochMs() - sentAt;
@@ -41,6 +43,7 @@ export async function measureAdminNotice(context: RunContext, env: ScenarioEnv, 
   const collected = await env.pool.noticeCollect(sentAt, posted.ok ? timeoutSeconds * 1000 : 0);
   const server = serverCpu.read();
   const load = loadCpu.read();
+  const net = describeNetCounters(netBefore, readNetCounters());
   if (!posted.ok) return { figures: NO_NOTICE, notes: [`admin notice not measured: POST /admin/notice ${posted.error}`] };
 
   const { delay } = collected;
@@ -61,6 +64,8 @@ export async function measureAdminNotice(context: RunContext, env: ScenarioEnv, 
     notes.push(`admin notice: ${integer(expected - collected.received)} of ${integer(expected)} connected clients did not receive it within ${timeoutSeconds} s`);
   }
   if (collected.disconnected) notes.push(`admin notice: ${integer(collected.disconnected)} clients disconnected while it was awaited`);
+  // A loopback packet dropped from a full CPU queue arrives after TCP's retransmission timeout: the tail's usual cause.
+  if (net) notes.push(`admin notice: until the last client had it ${net}: a retransmitted frame arrives 200 ms or more late`);
   if (collected.loopDelayP99Ms > 10) {
     notes.push(`load-generator event loop lagged while the notice arrived (p99 ${collected.loopDelayP99Ms.toFixed(0)} ms): receipt times include it`);
   }

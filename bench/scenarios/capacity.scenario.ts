@@ -1,4 +1,5 @@
 import { sleep } from '../lib/clock.js';
+import { describeNetCounters, readNetCounters } from '../lib/net-stats.js';
 import { CpuMeter, ForeignCpuMeter, totalRssBytes } from '../lib/proc-stats.js';
 import { NAMESPACES } from '#libs/contracts';
 import { decimal, describeCounts, integer, KB, MB, milliseconds, percent, usToMs } from '../report/format.js';
@@ -71,11 +72,13 @@ export const capacityScenario: Scenario = {
       await sleep(500);
       const rssBefore = totalRssBytes(pids);
       // This scrape also restarts the server's loop-stall measurement, so the next one covers the connections only.
+      const netBefore = readNetCounters();
       const { heapBytes: heapBefore } = await env.server.sample();
       const cpu = new CpuMeter(pids);
       const foreign = new ForeignCpuMeter([...pids, ...env.pool.pids, env.nats.pid]);
       const connect = await env.pool.connect({ ...connectOptions, clients: users(capacity.connections, 'bench-user') });
       const connectCpu = cpu.read();
+      const connectNet = describeNetCounters(netBefore, readNetCounters());
       context.log(`  ${connect.connected} of ${connect.attempted} connected in ${(connect.elapsedMs / 1000).toFixed(1)} s`);
       const foreignCpuPercent = foreign.read();
       const { loopLagMaxMs } = await env.server.sample();
@@ -92,6 +95,7 @@ export const capacityScenario: Scenario = {
       if (connect.loopDelayP99Ms > 10) {
         notes.push(`load-generator event loop lagged while connecting (p99 ${connect.loopDelayP99Ms.toFixed(0)} ms): handshake latency includes it`);
       }
+      if (connectNet) notes.push(`while connecting ${connectNet}: a dropped SYN is sent again after 1 s, then 3 s`);
       if (achievedRate < capacity.connectRate * 0.9) notes.push(`connections were opened at only ${integer(achievedRate)}/s`);
       const perConnection = (bytes: number): number => (connect.connected ? bytes / connect.connected / KB : Number.NaN);
       notes.push(
