@@ -1,10 +1,10 @@
 import { sleep } from '../lib/clock.js';
-import { describeNetCounters, readNetCounters } from '../lib/net-stats.js';
 import { CpuMeter, ForeignCpuMeter, totalRssBytes } from '../lib/proc-stats.js';
 import { NAMESPACES } from '#libs/contracts';
 import { decimal, describeCounts, integer, KB, MB, milliseconds, percent, usToMs } from '../report/format.js';
 import { measureAdminNotice, NO_NOTICE } from './admin-notice.js';
 import { connectionBudgetProblems, openFileLimit, portsPerAddress } from '../loadgen/connection-budget.js';
+import { describeNetCounters, readNetCounters } from '../lib/net-stats.js';
 import { foreignCpuNotes } from './measure-window.js';
 import type { Scenario } from './scenario.js';
 import { withScenarioEnv } from './scenario-env.js';
