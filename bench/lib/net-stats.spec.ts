@@ -19,6 +19,7 @@ describe('kernel network counters', () => {
   });
 
   it('reads a counter by its section and name, NaN when absent', () => {
+    expect(parseProcNetCounter('TcpExt: SyncookiesSent ListenOverflows TCPSynRetrans\nTcpExt: 1 2 3\n', 'TcpExt', 'TCPSynRetrans')).toBe(3);
     expect(parseProcNetCounter(SNMP, 'Tcp', 'RetransSegs')).toBe(280_967);
     expect(parseProcNetCounter(SNMP, 'Ip', 'InReceives')).toBe(68_344_121);
     expect(parseProcNetCounter(SNMP, 'Tcp', 'NoSuchCounter')).toBeNaN();
@@ -32,10 +33,13 @@ describe('kernel network counters', () => {
   });
 
   it('says only what grew', () => {
-    const before = { backlogDrops: 10, retransmittedSegments: 100, listenOverflows: 5 };
+    const before = { backlogDrops: 10, retransmittedSegments: 100, listenOverflows: 5, synRetransmits: 7 };
     expect(describeNetCounters(before, before)).toBeUndefined();
-    expect(describeNetCounters(before, { backlogDrops: 1_510, retransmittedSegments: 2_100, listenOverflows: 5 })).toBe(
+    expect(describeNetCounters(before, { ...before, backlogDrops: 1_510, retransmittedSegments: 2_100 })).toBe(
       'the kernel dropped 1,500 packets from a full CPU input queue, retransmitted 2,000 TCP segments (every process on the machine)',
+    );
+    expect(describeNetCounters(before, { ...before, listenOverflows: 15, retransmittedSegments: 130, synRetransmits: 37 })).toBe(
+      'the kernel dropped 10 connection attempts from a full accept queue, retransmitted 30 TCP segments, 30 of them connection attempts (SYN) (every process on the machine)',
     );
   });
 });

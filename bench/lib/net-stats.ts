@@ -15,6 +15,8 @@ export interface NetCounters {
   retransmittedSegments: number;
   /** Connections dropped because a listening socket's accept queue was full (`/proc/net/netstat`, TcpExt ListenOverflows). */
   listenOverflows: number;
+  /** Connection attempts (SYNs) sent again for want of an answer (TcpExt TCPSynRetrans). */
+  synRetransmits: number;
 }
 
 /** Sum of the `dropped` column (the second, hexadecimal) over every CPU's line. */
@@ -42,10 +44,12 @@ export function readNetCounters(): NetCounters {
     }
   };
   const softnet = read('/proc/net/softnet_stat');
+  const netstat = read('/proc/net/netstat');
   return {
     backlogDrops: softnet ? parseSoftnetDrops(softnet) : Number.NaN,
     retransmittedSegments: parseProcNetCounter(read('/proc/net/snmp'), 'Tcp', 'RetransSegs'),
-    listenOverflows: parseProcNetCounter(read('/proc/net/netstat'), 'TcpExt', 'ListenOverflows'),
+    listenOverflows: parseProcNetCounter(netstat, 'TcpExt', 'ListenOverflows'),
+    synRetransmits: parseProcNetCounter(netstat, 'TcpExt', 'TCPSynRetrans'),
   };
 }
 
@@ -56,6 +60,7 @@ export function describeNetCounters(before: NetCounters, after: NetCounters): st
     grew('backlogDrops') > 0 ? `dropped ${grew('backlogDrops').toLocaleString('en-US')} packets from a full CPU input queue` : '',
     grew('listenOverflows') > 0 ? `dropped ${grew('listenOverflows').toLocaleString('en-US')} connection attempts from a full accept queue` : '',
     grew('retransmittedSegments') > 0 ? `retransmitted ${grew('retransmittedSegments').toLocaleString('en-US')} TCP segments` : '',
+    grew('synRetransmits') > 0 ? `${grew('synRetransmits').toLocaleString('en-US')} of them connection attempts (SYN)` : '',
   ].filter(Boolean);
   return parts.length ? `the kernel ${parts.join(', ')} (every process on the machine)` : undefined;
 }
