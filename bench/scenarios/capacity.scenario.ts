@@ -95,7 +95,7 @@ export const capacityScenario: Scenario = {
       if (connect.loopDelayP99Ms > 10) {
         notes.push(`load-generator event loop lagged while connecting (p99 ${connect.loopDelayP99Ms.toFixed(0)} ms): handshake latency includes it`);
       }
-      if (connectNet) notes.push(`while connecting ${connectNet}: a dropped SYN is sent again after 1 s, then 3 s`);
+      if (connectNet) notes.push(`while connecting ${connectNet}: a handshake that lost a packet waited for TCP to send it again (a SYN after 1 s, then 3 s)`);
       if (achievedRate < capacity.connectRate * 0.9) notes.push(`connections were opened at only ${integer(achievedRate)}/s`);
       const perConnection = (bytes: number): number => (connect.connected ? bytes / connect.connected / KB : Number.NaN);
       notes.push(
