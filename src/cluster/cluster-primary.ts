@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { createServer, type Server } from 'node:http';
+import { Socket } from 'node:net';
 import { setupMaster } from '@socket.io/sticky';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { errorSummary, METRICS, type Logger } from '#libs/observability';
@@ -7,7 +8,7 @@ import { TrustedProxies } from '#libs/rate-limit';
 import type { AppConfig } from '../config/index.js';
 import { metricsServer, type MetricsText } from '../http/metrics-endpoint.js';
 import { securityHeaders } from '../http/security-headers.js';
-import { isWorkerToPrimary, workerEnvironment, type PrimaryToWorker, type WorkerToPrimary } from './cluster-messages.js';
+import { isStickyMessage, isWorkerToPrimary, workerEnvironment, type PrimaryToWorker, type WorkerToPrimary } from './cluster-messages.js';
 
 /** How long the primary waits for its workers beyond their own deadline (SHUTDOWN_TIMEOUT_MS) before it kills them. */
 const SHUTDOWN_MARGIN_MS = 2_000;
@@ -96,6 +97,7 @@ class ClusterPrimary {
 
   private fork(slot: number, generation: number): void {
     const worker = cluster.fork(workerEnvironment({ slot, generation }));
+    stopReadingWhatIsHandedOver(worker);
     this.workers.set(worker.id, { slot, generation, ready: false });
     // @socket.io/sticky gives a new connection to the worker with the fewest sessions, counted in `clientsCount` on
     // the worker object. A worker still starting counts as full, so that connections go to those that serve; at its
@@ -208,4 +210,28 @@ class ClusterPrimary {
     this.logger.flush();
     process.exit(exitCode);
   }
+}
+
+/** The libuv handle under a net.Socket, which Node's types leave out: it reads the socket's file descriptor. */
+interface ReadingHandle {
+  readStop(): number;
+}
+
+/**
+ * Makes the primary stop reading a socket the moment @socket.io/sticky hands it to `worker` (its first bytes read).
+ *
+ * Node sends a socket to another process without stopping its own reads: until the worker's acknowledgement comes
+ * back (and while earlier handovers to that worker wait for theirs) the primary still reads the descriptor and throws
+ * away what it reads (nodejs/node#8353). A client that writes as soon as the worker answers, as a websocket client
+ * sends its namespace CONNECT after the `open` packet, then loses those bytes and waits forever: a few connections in
+ * a thousand did, under load, before this. With reads stopped, they wait in the kernel for the worker.
+ */
+function stopReadingWhatIsHandedOver(worker: Worker): void {
+  const send = worker.send.bind(worker) as (...args: unknown[]) => boolean;
+  const handOver = (...args: unknown[]): boolean => {
+    const [message, handle] = args;
+    if (handle instanceof Socket && isStickyMessage(message)) (handle as unknown as { _handle?: ReadingHandle | null })._handle?.readStop();
+    return send(...args);
+  };
+  worker.send = handOver;
 }
