@@ -20,8 +20,8 @@ import { mintDevelopmentToken } from './simulator/dev-token.js';
  * Bootstrap only: read the configuration, create the app, give it its HTTP and Socket.IO surface, listen. The engine
  * (transports, account log, order channel) is EngineModule's, the graceful drain GracefulShutdown's, /metrics
  * MetricsPort's: all providers of AppModule, started and stopped by Nest's lifecycle. With WORKERS > 1 this process
- * is the cluster's primary and runs no app (src/cluster/cluster-primary.ts), or one of its workers, which gets its
- * connections from the primary instead of listening on PORT (src/cluster/cluster-worker.ts).
+ * is the cluster's primary and runs no app (src/cluster/cluster-primary.ts), or one of its workers, which shares PORT
+ * with the others (src/cluster/cluster-worker.ts).
  */
 function loadConfig(worker: ClusterWorker | undefined): AppConfig {
   try {
@@ -36,7 +36,7 @@ function loadConfig(worker: ClusterWorker | undefined): AppConfig {
 }
 
 async function bootstrap(): Promise<void> {
-  // First of all: from now on the primary may hand this worker connections, held until the app can serve them.
+  // A worker of WORKERS > 1, or undefined: one process alone, or the primary.
   const worker = ClusterWorker.inThisProcess();
   const config = loadConfig(worker);
   const logger = createLogger({ level: config.logLevel, nodeId: config.nodeId });
@@ -66,21 +66,23 @@ async function bootstrap(): Promise<void> {
   app.useWebSocketAdapter(socketAdapter);
   app.useStaticAssets(DASHBOARD_DIR, { index: 'index.html' });
 
-  // A worker does not listen on PORT: the primary does, and hands it connections (src/cluster).
-  if (worker) await app.init();
-  else await app.listen(config.port, '0.0.0.0');
+  // A worker names its Socket.IO sessions and relays other workers' (src/cluster) before it takes requests, and listens
+  // on PORT when the primary says so.
+  if (worker) {
+    await app.init();
+    const io = socketAdapter.ioServer;
+    if (!io) throw new Error('Socket.IO did not start');
+    await worker.routeSessions(app.getHttpServer(), io);
+  } else {
+    await app.listen(config.port, '0.0.0.0');
+  }
   // Before every other listener of the server, Socket.IO's included (it takes over the listeners present when it
   // attaches, during listen), so that its answers get the headers too. Added in the same turn as the listen completes,
   // before any request can be read.
   app.getHttpServer().prependListener('request', (request, response) => headers(request, response, () => undefined));
-  if (worker) {
-    const io = socketAdapter.ioServer;
-    if (!io) throw new Error('Socket.IO did not start');
-    await worker.serve(app.getHttpServer(), io);
-  }
 
   app.get(ReadinessState).markStarted();
-  worker?.announceReady(config.nodeId);
+  if (worker) await worker.serve(config.nodeId, () => app.listen(config.port, '0.0.0.0'));
   const address = `http://localhost:${config.port}`;
   const metricsAddress = config.metrics.port === undefined ? `${address}${METRICS_PATH}` : `http://localhost:${config.metrics.port}${METRICS_PATH}`;
   logger.info({ port: config.port, metricsPort: config.metrics.port, engineTransports: config.engineTransports, node: config.nodeId, worker: worker?.identity.slot, fleet: config.redisUrl ? 'redis' : 'local' }, 'gateway ready');

@@ -71,6 +71,12 @@ function promtoolFindings(exposition: string): string {
   }
 }
 
+/** Requests (or upgrades) the workers relayed to the worker holding their session, all workers together. */
+async function relayed(kind: 'request' | 'upgrade'): Promise<number> {
+  const exposition = await gateway.metrics();
+  return [...exposition.matchAll(new RegExp(`^tradewire_cluster_relayed_total\\{kind="${kind}",worker="\\d+"\\} (\\d+)$`, 'gm'))].reduce((sum, match) => sum + Number(match[1]), 0);
+}
+
 function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -118,10 +124,15 @@ describe('WORKERS=2: two worker processes on one port', () => {
   it('serves websocket and polling-only clients; each polling client stays on its worker across many requests', async () => {
     const websocket = await marketDataClient('ws-user', ['websocket']);
     expect(websocket.socket.io.engine.transport.name).toBe('websocket');
+    // Whichever worker accepts a connection creates its session: polling clients until each worker holds two.
     const pollers: ConnectedClient<typeof NAMESPACES.marketData>[] = [];
-    for (let index = 0; index < 6; index++) pollers.push(await marketDataClient(`polling-user-${index}`, ['polling']));
-    // New sessions go to the worker with the fewest: both serve some of the polling clients.
-    expect(new Set(pollers.map((client) => client.welcome.node)).size).toBe(2);
+    await waitFor('polling sessions on both workers', async () => {
+      pollers.push(await marketDataClient(`polling-user-${pollers.length}`, ['polling']));
+      const perNode = new Map<string, number>();
+      for (const client of pollers) perNode.set(client.welcome.node, (perNode.get(client.welcome.node) ?? 0) + 1);
+      return perNode.size === 2 && [...perNode.values()].every((count) => count >= 2) ? true : undefined;
+    });
+    const relayedBefore = await relayed('request');
 
     const clients = [websocket, ...pollers];
     const frames = clients.map((client) => collect<MdMessage[]>(client.socket, 'md'));
@@ -141,11 +152,34 @@ describe('WORKERS=2: two worker processes on one port', () => {
       await waitFor('quotes at every client', () => (frames.every((received) => received.flat().filter((m) => m.type === 'update').length >= 5) ? true : undefined));
     });
     expect(disconnects.flat()).toEqual([]);
+    // The requests that the kernel gave to the other worker reached the session's worker through it.
+    expect(await relayed('request')).toBeGreaterThan(relayedBefore);
     for (const [index, client] of pollers.entries()) {
       expect(client.socket.connected).toBe(true);
       expect(client.socket.io.engine.transport.name).toBe('polling');
       const { connections } = await admin<{ connections: ConnectionView[] }>(`/admin/users/polling-user-${index}/connections?tenant=acme-capital`);
       expect(connections).toEqual([expect.objectContaining({ node: client.welcome.node, connectionId: client.welcome.connectionId, transport: 'polling' })]);
+    }
+  });
+
+  it("upgrades polling clients to websocket on their session's worker, wherever the upgrade request lands", async () => {
+    // socket.io-client's default: polling first, then a websocket upgrade naming the session. Clients until one
+    // upgrade came in on the other worker and was relayed (each lands on either worker).
+    const upgraded: ConnectedClient<typeof NAMESPACES.marketData>[] = [];
+    const before = await relayed('upgrade');
+    await waitFor('an upgrade relayed to its session\'s worker', async () => {
+      const client = await marketDataClient(`upgrading-user-${upgraded.length}`, ['polling', 'websocket']);
+      upgraded.push(client);
+      await waitFor('the upgrade', () => (client.socket.io.engine.transport.name === 'websocket' ? true : undefined), 5_000);
+      return (await relayed('upgrade')) > before ? true : undefined;
+    });
+    const frames = upgraded.map((client) => collect<MdMessage[]>(client.socket, 'md'));
+    for (const client of upgraded) expect((await request(client.socket, 'subscribe', { instruments: [INSTRUMENT], channels: ['quote'] })).ok).toBe(true);
+    await whileQuotesFlow(() => waitFor('quotes at every upgraded client', () => (frames.every((received) => received.flat().filter((m) => m.type === 'update').length >= 3) ? true : undefined)));
+    for (const client of upgraded) {
+      expect(client.socket.io.engine.transport.name).toBe('websocket');
+      const { connections } = await admin<{ connections: ConnectionView[] }>(`/admin/users/${client.welcome.userId}/connections?tenant=acme-capital`);
+      expect(connections).toEqual([expect.objectContaining({ node: client.welcome.node, transport: 'websocket' })]);
     }
   });
 
@@ -160,9 +194,9 @@ describe('WORKERS=2: two worker processes on one port', () => {
       expect(exposition).toContain('tradewire_cluster_workers{state="ready"} 2');
       if (scrape === 0) expect(promtoolFindings(exposition)).toBe('');
     }
-    // The polling and websocket clients of the test before are counted by the worker that holds each.
+    // Every client of the tests before is counted once, by the worker that holds it.
     const connected = (await gateway.metric('tradewire_handshakes_total', { namespace: NAMESPACES.marketData, outcome: 'ok', worker: '1' })) + (await gateway.metric('tradewire_handshakes_total', { namespace: NAMESPACES.marketData, outcome: 'ok', worker: '2' }));
-    expect(connected).toBeGreaterThanOrEqual(7);
+    expect(connected).toBe(opened.length);
   });
 
   it('replaces a worker killed with SIGKILL while the other serves on', async () => {

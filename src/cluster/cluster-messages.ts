@@ -2,9 +2,8 @@ import type { WorkerIdentity } from '../config/index.js';
 import type { MetricsText } from '../http/metrics-endpoint.js';
 
 /**
- * What the primary and its workers tell each other over the cluster's IPC channel. The channel also carries
- * @socket.io/sticky's `sticky:*` messages (connections handed to a worker) and prom-client's metric requests; each
- * side looks only at the types it knows.
+ * What the primary and its workers tell each other over the cluster's IPC channel. The channel also carries Node's
+ * own cluster messages and prom-client's metric requests; each side looks only at the types it knows.
  */
 
 /** How the primary tells a worker which slot it fills (read by `workerIdentityFromEnvironment`). */
@@ -22,14 +21,21 @@ export function workerIdentityFromEnvironment(env: NodeJS.ProcessEnv): WorkerIde
   return Number.isInteger(slot) && slot >= 1 && Number.isInteger(generation) && generation >= 0 ? { slot, generation } : undefined;
 }
 
-export type WorkerToPrimary = { type: 'tradewire:worker-ready'; nodeId: string } | { type: 'tradewire:metrics-request'; requestId: number };
+export type WorkerToPrimary =
+  /** Ready to serve; other workers relay its sessions' requests to `relayPort` (loopback). */
+  | { type: 'tradewire:worker-ready'; nodeId: string; relayPort: number }
+  | { type: 'tradewire:metrics-request'; requestId: number };
 
 export type PrimaryToWorker =
+  /** Every ready worker's relay port, by slot: sent to all of them whenever a worker comes or goes. */
+  | { type: 'tradewire:peers'; relayPorts: Record<string, number> }
+  /** Listen on PORT now. */
+  | { type: 'tradewire:serve' }
   | ({ type: 'tradewire:metrics-answer'; requestId: number } & MetricsText)
   | { type: 'tradewire:metrics-failed'; requestId: number; error: string };
 
 const WORKER_TO_PRIMARY_TYPES: ReadonlySet<string> = new Set<WorkerToPrimary['type']>(['tradewire:worker-ready', 'tradewire:metrics-request']);
-const PRIMARY_TO_WORKER_TYPES: ReadonlySet<string> = new Set<PrimaryToWorker['type']>(['tradewire:metrics-answer', 'tradewire:metrics-failed']);
+const PRIMARY_TO_WORKER_TYPES: ReadonlySet<string> = new Set<PrimaryToWorker['type']>(['tradewire:peers', 'tradewire:serve', 'tradewire:metrics-answer', 'tradewire:metrics-failed']);
 
 function typeOf(message: unknown): string | undefined {
   if (typeof message !== 'object' || message === null) return undefined;
@@ -43,9 +49,4 @@ export function isWorkerToPrimary(message: unknown): message is WorkerToPrimary 
 
 export function isPrimaryToWorker(message: unknown): message is PrimaryToWorker {
   return PRIMARY_TO_WORKER_TYPES.has(typeOf(message) ?? '');
-}
-
-/** @socket.io/sticky's messages to a worker: a connection (a socket handle, or the chunks of one the primary keeps). */
-export function isStickyMessage(message: unknown): boolean {
-  return typeOf(message)?.startsWith('sticky:') ?? false;
 }

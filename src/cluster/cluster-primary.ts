@@ -1,14 +1,12 @@
 import cluster, { type Worker } from 'node:cluster';
-import { createServer, type Server } from 'node:http';
-import { Socket } from 'node:net';
-import { setupMaster } from '@socket.io/sticky';
+import type { Server } from 'node:http';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { errorSummary, METRICS, type Logger } from '#libs/observability';
 import { TrustedProxies } from '#libs/rate-limit';
 import type { AppConfig } from '../config/index.js';
 import { metricsServer, type MetricsText } from '../http/metrics-endpoint.js';
 import { securityHeaders } from '../http/security-headers.js';
-import { isStickyMessage, isWorkerToPrimary, workerEnvironment, type PrimaryToWorker, type WorkerToPrimary } from './cluster-messages.js';
+import { isWorkerToPrimary, workerEnvironment, type PrimaryToWorker, type WorkerToPrimary } from './cluster-messages.js';
 
 /** How long the primary waits for its workers beyond their own deadline (SHUTDOWN_TIMEOUT_MS) before it kills them. */
 const SHUTDOWN_MARGIN_MS = 2_000;
@@ -18,33 +16,36 @@ interface WorkerState {
   generation: number;
   ready: boolean;
   nodeId?: string;
+  relayPort?: number;
 }
 
 /**
- * The primary of `WORKERS` > 1: it owns PORT and hands every connection to a worker process, each a complete gateway
- * (src/cluster/cluster-worker.ts). It serves no request itself.
+ * The primary of `WORKERS` > 1: it forks the workers, each a complete gateway (src/cluster/cluster-worker.ts), and
+ * watches over them; it serves no request itself.
  *
- * **Stickiness.** Socket.IO's HTTP long-polling is a series of requests that must all reach the worker holding the
- * session. @socket.io/sticky does that in the primary: it reads the first bytes of each connection, sends a request
- * with a known `sid` to the worker that owns that session and any other to the worker with the fewest sessions, and
- * passes the socket itself to that worker (a request with a body stays with the primary, which relays it). Of the
- * other ways: SO_REUSEPORT balances connections by address and port in the kernel, so a polling client's next request
- * lands on any worker (websocket-only clients would be fine, polling ones and dashboards behind proxies that block
- * websockets would not), and Node 20's net.listen has no reusePort anyway; Node's own cluster balancing (round robin)
- * is not sticky either; a load balancer in front of one port per worker is a second product to run on every host.
- * No Socket.IO adapter is set up between the workers: no emit needs a broadcast beyond the process (engine events are
- * emitted by each replica to its own sockets, operator actions go through Redis, src/fleet), as between replicas.
+ * **Connections.** The workers listen on PORT together and each accepts connections itself from the one socket the
+ * primary opened (Node's cluster in `SCHED_NONE`: the kernel gives each connection to whichever worker accepts
+ * first, so a busy worker takes fewer). Nothing passes through the primary. Socket.IO's HTTP long-polling is a series
+ * of requests that must all reach the worker holding the session, and so is a polling client's websocket upgrade:
+ * session ids name their worker, and a worker relays another's over loopback (src/cluster/session-relay.ts).
+ * Measured against the alternatives (bench/RESULTS.md, docs/operations.md §6): @socket.io/sticky in the primary reads
+ * every connection's first bytes and hands the socket over by IPC, one at a time per worker, each waiting for the
+ * worker's acknowledgement: at 1,500 new connections/s its handshake p50 was over a second where one process took
+ * 17 ms. SO_REUSEPORT balances by address and port in the kernel, as SCHED_NONE does, and Node 20's net cannot set
+ * it. Node's default round robin hands connections over by IPC as sticky does, and is not sticky. No Socket.IO adapter
+ * is set up between the workers: no emit needs a broadcast beyond the process (engine events are emitted by each
+ * replica to its own sockets, operator actions go through Redis, src/fleet).
  *
  * **Metrics.** Each worker's series carry a `worker` label (its slot); a worker's `/metrics` asks the primary, which
  * gathers every worker's with prom-client's AggregatorRegistry and adds its own (`tradewire_cluster_*`), so a scrape
- * is complete whichever worker the balancer gave it to. METRICS_PORT, when set, is served by the primary itself.
+ * is complete whichever worker accepted it. METRICS_PORT, when set, is served by the primary itself.
  *
  * **Workers that die** are replaced in their slot (a new node id, `-r<n>`), the others serve on meanwhile; a worker
  * that dies before it is ready (a start failure) stops the machine with exit code 1, as a single process would.
  *
- * **SIGTERM / SIGINT** drain every worker at once (each runs the graceful drain of src/lifecycle); the port closes
- * after DRAIN_DELAY_MS, when the workers stop taking connections, and the primary exits once they all have: 0 when
- * every one drained cleanly, else 1 (killed after SHUTDOWN_TIMEOUT_MS plus a margin).
+ * **SIGTERM / SIGINT** drain every worker at once (each runs the graceful drain of src/lifecycle and stops accepting
+ * after DRAIN_DELAY_MS); the primary exits once they all have: 0 when every one drained cleanly, else 1 (killed after
+ * SHUTDOWN_TIMEOUT_MS plus a margin).
  */
 export function runClusterPrimary(config: AppConfig, logger: Logger): void {
   new ClusterPrimary(config, logger).start();
@@ -52,9 +53,9 @@ export function runClusterPrimary(config: AppConfig, logger: Logger): void {
 
 class ClusterPrimary {
   private readonly workers = new Map<number, WorkerState>();
-  private readonly server = createServer();
   private metricsPortServer: Server | undefined;
-  private listening = false;
+  /** Every worker of the start has been ready once: the port is open, and a replacement serves as soon as it is ready. */
+  private started = false;
   private stopping: { exitCode: number } | undefined;
   private readonly aggregator = new AggregatorRegistry();
   private readonly ownMetrics = new Registry();
@@ -80,9 +81,8 @@ class ClusterPrimary {
   }
 
   start(): void {
-    // Buffers cross the IPC channel as buffers (the first bytes of a connection that @socket.io/sticky passes on).
-    cluster.setupPrimary({ serialization: 'advanced' });
-    setupMaster(this.server, { loadBalancingMethod: 'least-connection' });
+    // Each worker accepts from the listening socket itself; none is handed over by the primary (see above).
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.on('message', (worker, message: unknown) => {
       if (isWorkerToPrimary(message)) this.onMessage(worker, message);
     });
@@ -97,13 +97,7 @@ class ClusterPrimary {
 
   private fork(slot: number, generation: number): void {
     const worker = cluster.fork(workerEnvironment({ slot, generation }));
-    stopReadingWhatIsHandedOver(worker);
     this.workers.set(worker.id, { slot, generation, ready: false });
-    // @socket.io/sticky gives a new connection to the worker with the fewest sessions, counted in `clientsCount` on
-    // the worker object. A worker still starting counts as full, so that connections go to those that serve; at its
-    // start nobody waits, since the port opens once every worker is ready. (Connections handed to a starting worker
-    // anyway, when none is ready, are held until it serves: ClusterWorker.)
-    Object.assign(worker, { clientsCount: Number.MAX_SAFE_INTEGER });
   }
 
   private onMessage(worker: Worker, message: WorkerToPrimary): void {
@@ -113,9 +107,12 @@ class ClusterPrimary {
       case 'tradewire:worker-ready':
         state.ready = true;
         state.nodeId = message.nodeId;
-        Object.assign(worker, { clientsCount: 0 });
+        state.relayPort = message.relayPort;
         this.logger.info({ worker: state.slot, workerNode: message.nodeId, workerPid: worker.process.pid }, 'worker ready');
-        if (!this.listening && !this.stopping && [...this.workers.values()].every((each) => each.ready)) this.listen();
+        this.announcePeers();
+        if (this.stopping) return;
+        if (this.started) this.answer(worker, { type: 'tradewire:serve' });
+        else if ([...this.workers.values()].every((each) => each.ready)) this.serve();
         return;
       case 'tradewire:metrics-request':
         this.machineMetrics().then(
@@ -136,8 +133,9 @@ class ClusterPrimary {
     return { contentType: this.aggregator.contentType, text: `${workers.trimEnd()}\n${own}` };
   }
 
-  private listen(): void {
-    this.listening = true;
+  /** Every worker of the start is ready: all open the port together (and the primary METRICS_PORT). */
+  private serve(): void {
+    this.started = true;
     const { port, metrics } = this.config;
     if (metrics.port !== undefined) {
       const server = metricsServer(metrics.token, securityHeaders(new TrustedProxies(this.config.rateLimits.trustedProxies)), () => this.machineMetrics());
@@ -145,11 +143,20 @@ class ClusterPrimary {
       server.listen(metrics.port, '0.0.0.0');
       this.metricsPortServer = server;
     }
-    this.server.once('error', (error) => this.cannotListen(port, error));
-    this.server.listen(port, '0.0.0.0', () => {
-      const nodes = [...this.workers.values()].map((worker) => worker.nodeId);
-      this.logger.info({ port, metricsPort: metrics.port, workers: this.workers.size, nodes }, 'gateway ready: every worker serves');
-    });
+    for (const worker of this.connectedWorkers()) this.answer(worker, { type: 'tradewire:serve' });
+    const nodes = [...this.workers.values()].map((worker) => worker.nodeId);
+    this.logger.info({ port, metricsPort: metrics.port, workers: this.workers.size, nodes }, 'gateway ready: every worker serves');
+  }
+
+  /** Tells every worker where each ready worker takes the requests of its sessions. */
+  private announcePeers(): void {
+    const relayPorts: Record<string, number> = {};
+    for (const worker of this.workers.values()) if (worker.ready && worker.relayPort !== undefined) relayPorts[String(worker.slot)] = worker.relayPort;
+    for (const worker of this.connectedWorkers()) this.answer(worker, { type: 'tradewire:peers', relayPorts });
+  }
+
+  private connectedWorkers(): Worker[] {
+    return Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined && worker.isConnected());
   }
 
   private cannotListen(port: number | undefined, error: Error): void {
@@ -161,6 +168,8 @@ class ClusterPrimary {
     const state = this.workers.get(worker.id);
     if (!state) return;
     this.workers.delete(worker.id);
+    // Requests for its sessions are no longer relayed: the workers answer them as unknown sessions.
+    this.announcePeers();
     const details = { worker: state.slot, workerNode: state.nodeId, workerPid: worker.process.pid, code, signal };
     if (this.stopping) {
       // Asked to stop: a clean drain exits 0; SIGTERM's default action is fine too (a worker still starting had no
@@ -187,10 +196,8 @@ class ClusterPrimary {
     }
     this.stopping = { exitCode };
     this.logger.info({ reason, workers: this.workers.size }, 'stopping: every worker drains');
+    // Each keeps serving for DRAIN_DELAY_MS (readiness 503, for the load balancer to notice), then stops accepting.
     this.signalWorkers('SIGTERM');
-    // The workers keep serving for DRAIN_DELAY_MS (readiness 503, for the load balancer to notice), then stop taking
-    // connections: so does the port.
-    setTimeout(() => this.server.close(), this.config.drainDelayMs).unref();
     setTimeout(() => {
       this.logger.error({ timeoutMs: this.config.shutdownTimeoutMs, workers: this.workers.size }, 'workers did not stop in time: killing them');
       this.signalWorkers('SIGKILL');
@@ -204,34 +211,9 @@ class ClusterPrimary {
   }
 
   private exit(exitCode = this.stopping?.exitCode ?? 0): void {
-    this.server.close();
     this.metricsPortServer?.close();
     this.logger.info({ exitCode }, 'stopped');
     this.logger.flush();
     process.exit(exitCode);
   }
-}
-
-/** The libuv handle under a net.Socket, which Node's types leave out: it reads the socket's file descriptor. */
-interface ReadingHandle {
-  readStop(): number;
-}
-
-/**
- * Makes the primary stop reading a socket the moment @socket.io/sticky hands it to `worker` (its first bytes read).
- *
- * Node sends a socket to another process without stopping its own reads: until the worker's acknowledgement comes
- * back (and while earlier handovers to that worker wait for theirs) the primary still reads the descriptor and throws
- * away what it reads (nodejs/node#8353). A client that writes as soon as the worker answers, as a websocket client
- * sends its namespace CONNECT after the `open` packet, then loses those bytes and waits forever: a few connections in
- * a thousand did, under load, before this. With reads stopped, they wait in the kernel for the worker.
- */
-function stopReadingWhatIsHandedOver(worker: Worker): void {
-  const send = worker.send.bind(worker) as (...args: unknown[]) => boolean;
-  const handOver = (...args: unknown[]): boolean => {
-    const [message, handle] = args;
-    if (handle instanceof Socket && isStickyMessage(message)) (handle as unknown as { _handle?: ReadingHandle | null })._handle?.readStop();
-    return send(...args);
-  };
-  worker.send = handOver;
 }

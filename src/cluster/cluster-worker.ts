@@ -1,35 +1,37 @@
 import cluster from 'node:cluster';
 import type { Server as HttpServer } from 'node:http';
-import { setupWorker } from '@socket.io/sticky';
-import { AggregatorRegistry, register } from 'prom-client';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { AggregatorRegistry, Counter, register } from 'prom-client';
 import type { Server as SocketIoServer } from 'socket.io';
+import { METRICS } from '#libs/observability';
 import type { WorkerIdentity } from '../config/index.js';
 import type { MetricsSource, MetricsText } from '../http/metrics-endpoint.js';
-import { isPrimaryToWorker, isStickyMessage, workerIdentityFromEnvironment, type PrimaryToWorker, type WorkerToPrimary } from './cluster-messages.js';
+import { isPrimaryToWorker, workerIdentityFromEnvironment, type PrimaryToWorker, type WorkerToPrimary } from './cluster-messages.js';
+import { routeSessionsToTheirWorker } from './session-relay.js';
 
 /** Longer than prom-client's own 5 s for gathering every worker's metrics in the primary. */
 const METRICS_ANSWER_TIMEOUT_MS = 6_000;
 
-type SendHandle = Parameters<NodeJS.MessageListener>[1];
-
 /**
  * This process as a worker of the gateway's cluster (`WORKERS` > 1, src/cluster/cluster-primary.ts): a complete
- * gateway (engine interest, seats lease, node-registry entry of its own) that gets its connections from the primary,
- * which owns PORT and hands each one to a worker with @socket.io/sticky.
- *
- * Made before anything else in the worker (main.ts), because the primary may hand it a connection as soon as it
- * runs: those are held until the gateway can serve them (`serve`).
+ * gateway (engine interest, seats lease, node-registry entry of its own) that accepts connections on PORT itself,
+ * beside the other workers, and relays to its peers what belongs to their Socket.IO sessions (session-relay.ts).
  */
 export class ClusterWorker {
   private static instance: ClusterWorker | null | undefined;
 
-  /** Connections handed over before the gateway could take them, in the order they came. */
-  private readonly held: { message: unknown; handle: SendHandle }[] = [];
-  private readonly hold = (message: unknown, handle: SendHandle) => {
-    if (isStickyMessage(message)) this.held.push({ message, handle });
-  };
+  /** The other workers' relay ports by slot, as the primary last told them. */
+  private relayPorts = new Map<number, number>();
+  private serveOnPort: (() => void) | undefined;
+  private servingAsked = false;
+  private relayPort: number | undefined;
   private readonly metricsRequests = new Map<number, { resolve: (metrics: MetricsText) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
   private lastMetricsRequest = 0;
+  private readonly relayed = new Counter({
+    name: METRICS.clusterRelayed,
+    help: "Socket.IO requests and websocket upgrades of another worker's session that this worker passed on to it",
+    labelNames: ['kind'],
+  });
 
   /** The worker of this process; undefined unless the gateway's own primary forked it. */
   static inThisProcess(): ClusterWorker | undefined {
@@ -41,17 +43,16 @@ export class ClusterWorker {
   }
 
   private constructor(readonly identity: WorkerIdentity) {
-    process.on('message', this.hold);
     process.on('message', (message: unknown) => {
-      if (isPrimaryToWorker(message)) this.metricsAnswered(message);
+      if (isPrimaryToWorker(message)) this.fromPrimary(message);
     });
     // Every series of this worker carries its slot, so that the primary's gathering keeps each worker's apart
     // (prom-client's AggregatorRegistry sums series whose labels are equal) and a scrape shows each worker.
     register.setDefaultLabels({ worker: String(identity.slot) });
     // Made in a worker, prom-client's aggregator answers the primary's requests for this registry's metrics.
     new AggregatorRegistry();
-    // The primary is gone (killed, crashed): nobody hands this worker connections any more, and none will replace it.
-    // It drains its clients (they reconnect elsewhere) and exits, rather than serving on as an orphan.
+    // The primary is gone (killed, crashed): nothing replaces this worker if it dies, nothing gathers its metrics or
+    // tells it about its peers. It drains its clients (they reconnect elsewhere) and exits rather than serve on alone.
     process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   }
 
@@ -67,28 +68,44 @@ export class ClusterWorker {
   }
 
   /**
-   * Takes connections from the primary into the application's HTTP server and Socket.IO, then those held so far.
-   *
-   * The server also listens on a loopback port of its own, never announced: Node arms an HTTP server's header and
-   * request timeouts (slow-loris protection) only once it listens, and the connections handed over by the primary
-   * would otherwise have none.
+   * Once Socket.IO is attached to the application's server: its sessions are named after this worker, requests for
+   * other workers' sessions are relayed to them, and a loopback port (never announced beyond the machine) takes the
+   * requests the other workers relay here, into the same server.
    */
-  async serve(httpServer: HttpServer, io: SocketIoServer): Promise<void> {
+  async routeSessions(httpServer: HttpServer, io: SocketIoServer): Promise<void> {
+    routeSessionsToTheirWorker(
+      httpServer,
+      io,
+      this.identity.slot,
+      (slot) => this.relayPorts.get(slot),
+      (kind) => this.relayed.inc({ kind }),
+    );
+    const relayServer = createTcpServer((socket) => httpServer.emit('connection', socket));
     await new Promise<void>((resolveListening, rejectListening) => {
-      httpServer.once('error', rejectListening);
-      httpServer.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
-        httpServer.off('error', rejectListening);
+      relayServer.once('error', rejectListening);
+      // exclusive: a port of this worker's own, not one shared through the primary as PORT is.
+      relayServer.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
+        relayServer.off('error', rejectListening);
         resolveListening();
       });
     });
-    setupWorker(io);
-    process.off('message', this.hold);
-    for (const { message, handle } of this.held.splice(0)) process.emit('message', message, handle);
+    this.relayPort = (relayServer.address() as AddressInfo).port;
+    httpServer.once('close', () => relayServer.close());
   }
 
-  /** Tells the primary this worker serves: it now gets its share of new connections. */
-  announceReady(nodeId: string): void {
-    this.send({ type: 'tradewire:worker-ready', nodeId });
+  /**
+   * Tells the primary this worker is ready, then listens on PORT (`listen`) when the primary says so: at start once
+   * every worker is ready, so that the port opens on all of them together; a worker that replaces one at once.
+   */
+  async serve(nodeId: string, listen: () => Promise<unknown>): Promise<void> {
+    if (this.relayPort === undefined) throw new Error('routeSessions first: the relay port is not open');
+    const asked = new Promise<void>((resolveAsked) => {
+      this.serveOnPort = resolveAsked;
+      if (this.servingAsked) resolveAsked();
+    });
+    this.send({ type: 'tradewire:worker-ready', nodeId, relayPort: this.relayPort });
+    await asked;
+    await listen();
   }
 
   /** `/metrics` of every worker of the machine, as the primary gathers them. */
@@ -108,13 +125,26 @@ export class ClusterWorker {
       });
     });
 
-  private metricsAnswered(answer: PrimaryToWorker): void {
-    const request = this.metricsRequests.get(answer.requestId);
-    if (!request) return;
-    this.metricsRequests.delete(answer.requestId);
-    clearTimeout(request.timer);
-    if (answer.type === 'tradewire:metrics-answer') request.resolve({ contentType: answer.contentType, text: answer.text });
-    else request.reject(new Error(answer.error));
+  private fromPrimary(message: PrimaryToWorker): void {
+    switch (message.type) {
+      case 'tradewire:peers':
+        this.relayPorts = new Map(Object.entries(message.relayPorts).map(([slot, port]) => [Number(slot), port]));
+        return;
+      case 'tradewire:serve':
+        this.servingAsked = true;
+        this.serveOnPort?.();
+        return;
+      case 'tradewire:metrics-answer':
+      case 'tradewire:metrics-failed': {
+        const request = this.metricsRequests.get(message.requestId);
+        if (!request) return;
+        this.metricsRequests.delete(message.requestId);
+        clearTimeout(request.timer);
+        if (message.type === 'tradewire:metrics-answer') request.resolve({ contentType: message.contentType, text: message.text });
+        else request.reject(new Error(message.error));
+        return;
+      }
+    }
   }
 
   private send(message: WorkerToPrimary, done: (error: Error | null) => void = () => undefined): void {
