@@ -30,11 +30,11 @@ interface WorkerState {
  * session ids name their worker, and a worker relays another's over loopback (src/cluster/session-relay.ts).
  * Measured against the alternatives (bench/RESULTS.md, docs/operations.md §6): @socket.io/sticky in the primary reads
  * every connection's first bytes and hands the socket over by IPC, one at a time per worker, each waiting for the
- * worker's acknowledgement: at 1,500 new connections/s its handshake p50 was over a second where one process took
- * 17 ms. SO_REUSEPORT balances by address and port in the kernel, as SCHED_NONE does, and Node 20's net cannot set
- * it. Node's default round robin hands connections over by IPC as sticky does, and is not sticky. No Socket.IO adapter
- * is set up between the workers: no emit needs a broadcast beyond the process (engine events are emitted by each
- * replica to its own sockets, operator actions go through Redis, src/fleet).
+ * worker's acknowledgement; its two workers spent 1.8x the CPU per new connection of one process, these 1.3-1.5x.
+ * SO_REUSEPORT would balance in the kernel as SCHED_NONE does, and Node 20's net cannot set it. Node's default round
+ * robin hands connections over by IPC as sticky does, and is not sticky. No Socket.IO adapter is set up between the
+ * workers: no emit needs a broadcast beyond the process (engine events are emitted by each replica to its own
+ * sockets, operator actions go through Redis, src/fleet).
  *
  * **Metrics.** Each worker's series carry a `worker` label (its slot); a worker's `/metrics` asks the primary, which
  * gathers every worker's with prom-client's AggregatorRegistry and adds its own (`tradewire_cluster_*`), so a scrape
