@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NAMESPACES, type MdMessage, type SystemPayload } from '#libs/contracts';
 import { TestEngine } from './support/engine.js';
 import { collect, connectClient, GatewayProcess, nextEvent, request, sleep, type ConnectedClient } from './support/gateway.js';
-import { NatsServer, RedisServer, waitFor } from './support/processes.js';
+import { freePort, NatsServer, RedisServer, waitFor } from './support/processes.js';
 import { FULL_LICENCE, hsToken } from './support/tokens.js';
 
 /**
@@ -244,6 +245,33 @@ describe('WORKERS=2: two worker processes on one port', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     for (const notice of await Promise.all(notices)) expect(notice).toMatchObject({ type: 'shutdown' });
     for (const worker of workers) expect(processExists(worker.pid)).toBe(false);
+  });
+});
+
+describe('WORKERS: a start that fails', () => {
+  let redis: RedisServer;
+  let nats: NatsServer;
+  beforeAll(async () => {
+    [redis, nats] = await Promise.all([RedisServer.start(), NatsServer.start()]);
+  });
+  afterAll(async () => {
+    await Promise.all([redis?.stop(), nats?.stop()]);
+  });
+
+  it('stops every worker and exits 1 when the workers cannot listen on PORT, rather than replacing them forever', async () => {
+    const taken = createServer();
+    const port = await freePort();
+    await new Promise<void>((resolve) => taken.listen(port, '0.0.0.0', resolve));
+    try {
+      const gateway = await GatewayProcess.start({ WORKERS: '2', REDIS_URL: redis.url, NATS_URL: nats.url }, { waitReady: false, port });
+      const exit = await gateway.process.exited;
+      expect(exit.code).toBe(1);
+      expect(gateway.process.output).toMatch(/EADDRINUSE/);
+      expect(gateway.process.output).toMatch(/worker failed to start: stopping the others/);
+      expect(gateway.process.output).not.toMatch(/worker died: replacing it/);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 });
 

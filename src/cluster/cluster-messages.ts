@@ -24,6 +24,8 @@ export function workerIdentityFromEnvironment(env: NodeJS.ProcessEnv): WorkerIde
 export type WorkerToPrimary =
   /** Ready to serve; other workers relay its sessions' requests to `relayPort` (loopback). */
   | { type: 'tradewire:worker-ready'; nodeId: string; relayPort: number }
+  /** Listening on PORT: from now on, a worker that exits has died rather than failed to start. */
+  | { type: 'tradewire:worker-serving' }
   | { type: 'tradewire:metrics-request'; requestId: number };
 
 export type PrimaryToWorker =
@@ -34,7 +36,7 @@ export type PrimaryToWorker =
   | ({ type: 'tradewire:metrics-answer'; requestId: number } & MetricsText)
   | { type: 'tradewire:metrics-failed'; requestId: number; error: string };
 
-const WORKER_TO_PRIMARY_TYPES: ReadonlySet<string> = new Set<WorkerToPrimary['type']>(['tradewire:worker-ready', 'tradewire:metrics-request']);
+const WORKER_TO_PRIMARY_TYPES: ReadonlySet<string> = new Set<WorkerToPrimary['type']>(['tradewire:worker-ready', 'tradewire:worker-serving', 'tradewire:metrics-request']);
 const PRIMARY_TO_WORKER_TYPES: ReadonlySet<string> = new Set<PrimaryToWorker['type']>(['tradewire:peers', 'tradewire:serve', 'tradewire:metrics-answer', 'tradewire:metrics-failed']);
 
 function typeOf(message: unknown): string | undefined {

@@ -14,7 +14,10 @@ const SHUTDOWN_MARGIN_MS = 2_000;
 interface WorkerState {
   slot: number;
   generation: number;
+  /** Started: the application is up, its relay port open. */
   ready: boolean;
+  /** Listening on PORT too. */
+  serving: boolean;
   nodeId?: string;
   relayPort?: number;
 }
@@ -69,13 +72,13 @@ class ClusterPrimary {
     const workers = this.workers;
     new Gauge({
       name: METRICS.clusterWorkers,
-      help: 'Worker processes of this machine, by state (starting, ready)',
+      help: 'Worker processes of this machine, by state (starting, or ready: serving on PORT)',
       labelNames: ['state'],
       registers: [this.ownMetrics],
       collect(this: Gauge<'state'>) {
-        const ready = [...workers.values()].filter((worker) => worker.ready).length;
-        this.set({ state: 'ready' }, ready);
-        this.set({ state: 'starting' }, workers.size - ready);
+        const serving = [...workers.values()].filter((worker) => worker.serving).length;
+        this.set({ state: 'ready' }, serving);
+        this.set({ state: 'starting' }, workers.size - serving);
       },
     });
   }
@@ -97,7 +100,7 @@ class ClusterPrimary {
 
   private fork(slot: number, generation: number): void {
     const worker = cluster.fork(workerEnvironment({ slot, generation }));
-    this.workers.set(worker.id, { slot, generation, ready: false });
+    this.workers.set(worker.id, { slot, generation, ready: false, serving: false });
   }
 
   private onMessage(worker: Worker, message: WorkerToPrimary): void {
@@ -113,6 +116,9 @@ class ClusterPrimary {
         if (this.stopping) return;
         if (this.started) this.answer(worker, { type: 'tradewire:serve' });
         else if ([...this.workers.values()].every((each) => each.ready)) this.serve();
+        return;
+      case 'tradewire:worker-serving':
+        state.serving = true;
         return;
       case 'tradewire:metrics-request':
         this.machineMetrics().then(
@@ -179,7 +185,8 @@ class ClusterPrimary {
       if (this.workers.size === 0) this.exit();
       return;
     }
-    if (!state.ready) {
+    // One that never served failed to start (reference data, the engine, PORT taken …): a replacement would too.
+    if (!state.serving) {
       this.logger.fatal(details, 'worker failed to start: stopping the others');
       this.stop('a worker failed to start', 1);
       return;

@@ -106,6 +106,7 @@ export class ClusterWorker {
     this.send({ type: 'tradewire:worker-ready', nodeId, relayPort: this.relayPort });
     await asked;
     await listen();
+    this.send({ type: 'tradewire:worker-serving' });
   }
 
   /** `/metrics` of every worker of the machine, as the primary gathers them. */
