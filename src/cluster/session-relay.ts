@@ -77,12 +77,18 @@ export function sessionSlotOf(url: string, path: string): number | undefined {
 function relayRequest(request: IncomingMessage, response: ServerResponse, port: number): void {
   const upstream = httpRequest({ host: '127.0.0.1', port, method: request.method, path: request.url, headers: endToEnd(request.headers) }, (answer) => {
     response.writeHead(answer.statusCode ?? 502, endToEnd(answer.headers));
+    answer.on('error', () => response.destroy());
     answer.pipe(response);
   });
   upstream.on('error', () => {
     // The owner is gone (it died, it drains): the session is over; the client reconnects, to any worker.
-    if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain; charset=utf-8' });
+    if (response.headersSent) return void response.destroy();
+    response.writeHead(502, { 'content-type': 'text/plain; charset=utf-8' });
     response.end('the session is on a worker that is gone');
+  });
+  // A client that leaves (a long-poll it gave up on) does not keep the owner's answer waiting.
+  response.once('close', () => {
+    if (!response.writableFinished) upstream.destroy();
   });
   request.pipe(upstream);
 }
