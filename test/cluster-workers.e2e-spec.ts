@@ -8,7 +8,7 @@ import { freePort, NatsServer, RedisServer, waitFor } from './support/processes.
 import { FULL_LICENCE, hsToken } from './support/tokens.js';
 
 /**
- * WORKERS=2: one gateway process (the primary) owning one port, and two worker processes behind it, each a complete
+ * WORKERS=2: one gateway process (the primary) and two worker processes that share one port, each a complete
  * replica. Clients, probes and scrapes go to the one port, as a load balancer's would.
  */
 
