@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Kernel clock ticks per second, the unit of utime/stime in /proc/<pid>/stat. */
 const CLOCK_TICKS = readClockTicks();
@@ -25,6 +25,32 @@ export function cpuSeconds(pid: number): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/**
+ * A process and every process below it (a cluster's primary and its workers), read from /proc now: the server under
+ * test as the figures must count it.
+ */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = [pid];
+  for (let index = 0; index < tree.length; index++) tree.push(...(children.get(tree[index]) ?? []));
+  return tree;
+}
+
+/** RSS of several processes together (pages they share counted once per process), NaN if one is gone. */
+export function totalRssBytes(pids: readonly number[]): number {
+  return sum(pids.map(rssBytes));
 }
 
 /** Resident set size in bytes, or NaN once the process is gone. */
@@ -92,14 +118,14 @@ export class ForeignCpuMeter {
   }
 }
 
-/** Samples a process's RSS on an interval, for "memory over time". */
+/** Samples the RSS of a process (or of several together) on an interval, for "memory over time". */
 export class RssSampler {
   private readonly samples: { atMs: number; rss: number }[] = [];
   private readonly timer: NodeJS.Timeout;
   private readonly startedAt = performance.now();
 
   constructor(
-    private readonly pid: number,
+    private readonly pids: readonly number[],
     intervalMs = 500,
   ) {
     this.sample();
@@ -126,7 +152,7 @@ export class RssSampler {
 
   /** Takes a sample now and returns it (bytes). */
   sample(): number {
-    const rss = rssBytes(this.pid);
+    const rss = totalRssBytes(this.pids);
     this.samples.push({ atMs: Math.round(performance.now() - this.startedAt), rss });
     return rss;
   }

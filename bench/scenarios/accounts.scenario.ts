@@ -1,6 +1,6 @@
 import { NAMESPACES } from '#libs/contracts';
 import { sleep } from '../lib/clock.js';
-import { rssBytes } from '../lib/proc-stats.js';
+import { totalRssBytes } from '../lib/proc-stats.js';
 import { clientAccount } from '../lib/universe.js';
 import { describeCounts, integer, MB, milliseconds, percent, usToMs } from '../report/format.js';
 import { engineDuration, loadSideNotes, measureWindow } from './measure-window.js';
@@ -56,7 +56,7 @@ export const accountsScenario: Scenario = {
       });
       await sleep(sizes.warmupSeconds * 1000);
       const window = await measureWindow(env, engine, sizes.windowSeconds);
-      const rss = rssBytes(env.server.pid);
+      const rss = totalRssBytes(env.server.pids);
       await engine.stop();
 
       // Each event is owed to every client watching its account.

@@ -1,5 +1,5 @@
 import { sleep } from '../lib/clock.js';
-import { CpuMeter, ForeignCpuMeter, rssBytes } from '../lib/proc-stats.js';
+import { CpuMeter, ForeignCpuMeter, totalRssBytes } from '../lib/proc-stats.js';
 import { NAMESPACES } from '#libs/contracts';
 import { decimal, describeCounts, integer, KB, MB, milliseconds, percent, usToMs } from '../report/format.js';
 import { foreignCpuNotes } from './measure-window.js';
@@ -31,7 +31,7 @@ export const capacityScenario: Scenario = {
   async run(context, target) {
     const { capacity } = context.options.profile;
     return withScenarioEnv(context, 'capacity', target, { instruments: 1, accounts: 1 }, async (env) => {
-      const { pid } = env.server;
+      const { pids } = env.server;
       const connectOptions = {
         baseUrl: env.server.baseUrl,
         namespace: NAMESPACES.marketData,
@@ -49,18 +49,18 @@ export const capacityScenario: Scenario = {
       }
       // Let start-up and warm-up allocation settle before taking the "empty server" reference.
       await sleep(500);
-      const rssBefore = rssBytes(pid);
+      const rssBefore = totalRssBytes(pids);
       // This scrape also restarts the server's loop-stall measurement, so the next one covers the connections only.
       const { heapBytes: heapBefore } = await env.server.sample();
-      const cpu = new CpuMeter([pid]);
-      const foreign = new ForeignCpuMeter([pid, ...env.pool.pids, env.nats.pid]);
+      const cpu = new CpuMeter(pids);
+      const foreign = new ForeignCpuMeter([...pids, ...env.pool.pids, env.nats.pid]);
       const connect = await env.pool.connect({ ...connectOptions, clients: users(capacity.connections, 'bench-user') });
       const connectCpu = cpu.read();
       context.log(`  ${connect.connected} of ${connect.attempted} connected in ${(connect.elapsedMs / 1000).toFixed(1)} s`);
       const foreignCpuPercent = foreign.read();
       const { loopLagMaxMs } = await env.server.sample();
       await sleep(capacity.settleSeconds * 1000);
-      const rssAfter = rssBytes(pid);
+      const rssAfter = totalRssBytes(pids);
       const { heapBytes: heapAfter } = await env.server.sample();
       const failed = connect.attempted - connect.connected;
       const notes = foreignCpuNotes(foreignCpuPercent);

@@ -38,7 +38,7 @@ export const fanoutScenario: Scenario = {
   async run(context, target) {
     const { fanout } = context.options.profile;
     return withScenarioEnv(context, 'fanout', target, { instruments: fanout.instruments, accounts: 1 }, async (env) => {
-      const memory = new RssSampler(env.server.pid, 1_000);
+      const memory = new RssSampler(env.server.pids, 1_000);
       const connect = await connectMarketDataClients(context, env, fanout.clients);
       context.log(`  ${connect.connected} clients connected`);
       const subscribe = await env.pool.subscribeMarketData(env.universe, fanout.perClient, fanout.throttleMs);

@@ -30,10 +30,10 @@ export async function measureWindow(env: ScenarioEnv, engine: EngineLoad, window
   const [publishedBefore, before] = await Promise.all([engine.mark(), env.server.sample()]);
   // A saturated server answers /metrics late: its counter's rate is over the time between the two answers.
   const sampledBeforeAt = performance.now();
-  const server = new CpuMeter([env.server.pid]);
+  const server = new CpuMeter(env.server.pids);
   const loadSidePids = [...env.pool.pids, engine.pid, env.nats.pid];
   const loadSide = new CpuMeter(loadSidePids);
-  const foreign = new ForeignCpuMeter([env.server.pid, ...loadSidePids]);
+  const foreign = new ForeignCpuMeter([...env.server.pids, ...loadSidePids]);
   await env.pool.measureStart();
   await sleep(windowSeconds * 1000);
   const clients = await env.pool.measureStop();

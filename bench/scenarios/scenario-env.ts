@@ -3,7 +3,8 @@ import { NAMESPACES } from '#libs/contracts';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type EngineLoad, type EngineLoadOptions, type EngineSource, startEngineLoad } from '../engine-load.js';
-import { scrapeMetrics } from '../lib/metrics.js';
+import { maxMetric, scrapeExposition, sumMetric } from '../lib/metrics.js';
+import { processTree } from '../lib/proc-stats.js';
 import { type NatsServer, startNatsServer } from '../lib/nats-server.js';
 import { freePort, requirePid, spawnNode, stopProcess, waitForHttpOk } from '../lib/processes.js';
 import { benchAccounts, benchInstruments, instrumentId, writeCheckedReferenceFiles, writeReferenceFiles } from '../lib/universe.js';
@@ -26,7 +27,8 @@ export interface ServerSample {
 }
 
 export interface ServerUnderTest {
-  pid: number;
+  /** The server's process and those it started (a cluster's workers): what CPU and memory figures count. */
+  pids: number[];
   baseUrl: string;
   sample(): Promise<ServerSample>;
 }
@@ -133,7 +135,7 @@ async function startServer(
   const port = await freePort();
   const logFile = join(dir, `${target.name}.log`);
   const child = spawnNode(target.script, [], {
-    cpus: context.layout.serverCpus,
+    cpus: target.everyCore ? `0-${context.layout.cores - 1}` : context.layout.serverCpus,
     layout: context.layout,
     logFile,
     ipc: target.ownedByHarness,
@@ -147,15 +149,17 @@ async function startServer(
     throw error;
   }
   const metricsUrl = `${baseUrl}/metrics`;
+  // Several worker processes each have their series (labelled `worker`): events and heap add up, stalls do not.
   const sample = async (): Promise<ServerSample> => {
-    const metrics = await scrapeMetrics(metricsUrl, [target.engineEventsMetric, HEAP_METRIC, LOOP_LAG_MAX_METRIC]);
+    const exposition = await scrapeExposition(metricsUrl);
     return {
-      engineEvents: metrics[target.engineEventsMetric],
-      heapBytes: metrics[HEAP_METRIC],
-      loopLagMaxMs: Math.max(0, metrics[LOOP_LAG_MAX_METRIC] * 1000 - LOOP_LAG_RESOLUTION_MS),
+      engineEvents: sumMetric(exposition, target.engineEventsMetric),
+      heapBytes: sumMetric(exposition, HEAP_METRIC),
+      loopLagMaxMs: Math.max(0, maxMetric(exposition, LOOP_LAG_MAX_METRIC) * 1000 - LOOP_LAG_RESOLUTION_MS),
     };
   };
-  return { process: child, server: { pid: requirePid(child, target.name), baseUrl, sample } };
+  // Read once ready: a cluster has started its workers by then.
+  return { process: child, server: { pids: processTree(requirePid(child, target.name)), baseUrl, sample } };
 }
 
 function sourceAddresses(count: number): string[] {

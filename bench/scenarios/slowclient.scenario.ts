@@ -1,7 +1,7 @@
 import { NAMESPACES } from '#libs/contracts';
 import { sleep } from '../lib/clock.js';
 import { scrapeLabelledMetric } from '../lib/metrics.js';
-import { rssBytes } from '../lib/proc-stats.js';
+import { totalRssBytes } from '../lib/proc-stats.js';
 import { mintToken } from '../lib/tokens.js';
 import { clientInstruments } from '../lib/universe.js';
 import { openStalledClient, type StalledClient } from '../loadgen/stalled-client.js';
@@ -124,7 +124,7 @@ function runPass(context: RunContext, target: TargetSpec, withSlowClient: boolea
         throttleMs: sizes.throttleMs,
         timeoutMs: 30_000,
       });
-      rssAtStall = rssBytes(env.server.pid);
+      rssAtStall = totalRssBytes(env.server.pids);
       context.log(`  slow client subscribed to ${stalled.accepted} instruments and stopped reading`);
     }
 
@@ -159,7 +159,7 @@ function runPass(context: RunContext, target: TargetSpec, withSlowClient: boolea
         const deadline = stalled.pausedAt + sizes.dropWaitSeconds * 1000;
         while (droppedAt === undefined && performance.now() < deadline) await sleep(DROP_POLL_MS);
       }
-      const rssEnd = rssBytes(env.server.pid);
+      const rssEnd = totalRssBytes(env.server.pids);
       polling = false;
       await poller;
       await engine.stop();

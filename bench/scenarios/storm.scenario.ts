@@ -69,10 +69,10 @@ export const stormScenario: Scenario = {
       let subscribed: PoolSubscribeResult | undefined;
       let subscribeError: string | undefined;
       for (let w = 0; w < storm.windows; w++) {
-        const server = new CpuMeter([env.server.pid]);
+        const server = new CpuMeter(env.server.pids);
         const loadSidePids = [...env.pool.pids, engine.pid, env.nats.pid];
         const loadSide = new CpuMeter(loadSidePids);
-        const foreign = new ForeignCpuMeter([env.server.pid, ...loadSidePids]);
+        const foreign = new ForeignCpuMeter([...env.server.pids, ...loadSidePids]);
         await env.pool.measureStart();
         if (w === 0) {
           // Every client's request in flight at once; the window runs while they are answered.
