@@ -184,7 +184,7 @@ export const TARGETS: Record<TargetName, TargetSpec> = {
   },
   'gateway-workers': {
     name: 'gateway-workers',
-    description: 'the gateway with REDIS_URL and WORKERS=2 (two worker processes on one port), on every core',
+    description: 'the gateway with REDIS_URL and WORKERS=2 (BENCH_GATEWAY_WORKERS to change it) worker processes on one port, on every core',
     script: join(PROJECT_ROOT, 'dist', 'src', 'main.js'),
     speaksSocketIo: true,
     engineEventsMetric: 'tradewire_engine_events_total',
@@ -195,7 +195,8 @@ export const TARGETS: Record<TargetName, TargetSpec> = {
     conflates: true,
     needsRedis: true,
     everyCore: true,
-    env: (settings) => gatewayRedisEnv(settings, 2),
+    // More workers than cores for connection counts past one process's file-descriptor limit (100,000 here).
+    env: (settings) => gatewayRedisEnv(settings, Number(process.env.BENCH_GATEWAY_WORKERS ?? 2)),
     slowClientEnv: (graceMs) => ({ SLOW_CLIENT_GRACE_MS: String(graceMs) }),
     slowClientMetric: 'tradewire_slow_client_events_total',
   },
