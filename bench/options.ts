@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { EngineSourceOption } from './engine-load.js';
 import type { ClientKind } from './loadgen/bench-client.js';
 import { FULL, overrideProfile, type Profile, QUICK } from './profiles.js';
-import { BASELINE_NAMES, TARGET_NAMES, type TargetName } from './targets.js';
+import { BASELINE_NAMES, ON_REQUEST_TARGETS, TARGET_NAMES, type TargetName } from './targets.js';
 
 export const SCENARIO_NAMES = ['capacity', 'fanout', 'accounts', 'ingest', 'slowclient', 'storm', 'sdkreconnect', 'sdkbook'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -36,7 +36,8 @@ export const USAGE = `Usage: node dist/bench/run.js [--quick | --full] [options]
   --quick                 small sizes, under 3 minutes (default)
   --full                  the issue's targets (19,000 connections; 2,000 clients x 20 of 500 at 50,000 quotes/s)
   --targets LIST          gateway,raw-ws,socketio-rooms,socketio-loop | baselines | all   (default: all), or
-                          gateway-base: the gateway at BENCH_BASE_GATEWAY (another commit's dist/src/main.js), for A/B
+                          gateway-base: the gateway at BENCH_BASE_GATEWAY (another commit's dist/src/main.js), for A/B;
+                          gateway-redis,gateway-workers: WORKERS=1 and WORKERS=2, both with Redis, on every core
   --scenarios LIST        capacity,fanout,accounts,ingest,slowclient,storm,sdkreconnect,sdkbook  (default: all with
                           --full; with --quick all but slowclient, storm and the sdk ones, which keeps npm run bench
                           under 3 minutes; storm, sdkreconnect and sdkbook run against the gateway only)
@@ -99,7 +100,7 @@ export function parseOptions(argv: string[]): BenchOptions {
 function parseTargets(text: string): TargetName[] {
   const expanded = text
     .split(',')
-    .flatMap((name) => (name === 'all' ? TARGET_NAMES.filter((target) => target !== 'gateway-base') : name === 'baselines' ? [...BASELINE_NAMES] : [name]));
+    .flatMap((name) => (name === 'all' ? TARGET_NAMES.filter((target) => !ON_REQUEST_TARGETS.includes(target)) : name === 'baselines' ? [...BASELINE_NAMES] : [name]));
   return parseList(expanded.join(','), TARGET_NAMES, '--targets');
 }
 

@@ -3,7 +3,9 @@ import type { ClientKind } from './loadgen/bench-client.js';
 import { benchScript, PROJECT_ROOT } from './lib/paths.js';
 import type { CheckedReferenceFiles, ReferenceFiles } from './lib/universe.js';
 
-export const TARGET_NAMES = ['gateway', 'gateway-base', 'gateway-checked', 'raw-ws', 'socketio-rooms', 'socketio-loop'] as const;
+export const TARGET_NAMES = ['gateway', 'gateway-base', 'gateway-checked', 'gateway-redis', 'gateway-workers', 'raw-ws', 'socketio-rooms', 'socketio-loop'] as const;
+/** Targets run only when named: `all` leaves them out. */
+export const ON_REQUEST_TARGETS: readonly TargetName[] = ['gateway-base', 'gateway-redis', 'gateway-workers'];
 export type TargetName = (typeof TARGET_NAMES)[number];
 export const BASELINE_NAMES: readonly TargetName[] = ['raw-ws', 'socketio-rooms', 'socketio-loop'];
 
@@ -43,6 +45,11 @@ export interface TargetSpec {
   conflates?: boolean;
   /** Node flags the server runs with (the gateway: the same as `npm start` and the Docker image). */
   nodeArgs?: readonly string[];
+  /**
+   * The server may run on every core, not only the server core (the load side keeps its own): for the WORKERS
+   * comparison, whose two targets both get this so that one is measured against the other on the same cores.
+   */
+  everyCore?: boolean;
 }
 
 /** The gateway's production Node flags (package.json `start`, docker/Dockerfile). */
@@ -90,6 +97,12 @@ function gatewayEnv(settings: TargetSettings): NodeJS.ProcessEnv {
     DRAIN_DELAY_MS: '0',
     SHUTDOWN_TIMEOUT_MS: '3000',
   };
+}
+
+/** The gateway on Redis (seats, limits, the fleet), with `workers` worker processes. */
+function gatewayRedisEnv(settings: TargetSettings, workers: number): NodeJS.ProcessEnv {
+  if (!settings.redisUrl) throw new Error('the WORKERS targets need a redis-server');
+  return { ...gatewayEnv(settings), REDIS_URL: settings.redisUrl, WORKERS: String(workers) };
 }
 
 export const TARGETS: Record<TargetName, TargetSpec> = {
@@ -155,6 +168,45 @@ export const TARGETS: Record<TargetName, TargetSpec> = {
         RATE_LIMIT_MAX_SUBSCRIPTIONS: '1000000',
       };
     },
+    slowClientEnv: (graceMs) => ({ SLOW_CLIENT_GRACE_MS: String(graceMs) }),
+    slowClientMetric: 'tradewire_slow_client_events_total',
+  },
+  // WORKERS=2 against one worker process, both with the Redis that more than one worker needs and both free to use
+  // every core: what a second worker buys on this machine, against its own baseline of the same run.
+  'gateway-redis': {
+    name: 'gateway-redis',
+    description: 'the gateway with REDIS_URL, one worker process, on every core: the baseline of gateway-workers',
+    script: join(PROJECT_ROOT, 'dist', 'src', 'main.js'),
+    speaksSocketIo: true,
+    engineEventsMetric: 'tradewire_engine_events_total',
+    ownedByHarness: false,
+    stopGraceMs: 5_000,
+    scenarios: ['capacity', 'fanout'],
+    nodeArgs: GATEWAY_NODE_ARGS,
+    conflates: true,
+    needsRedis: true,
+    everyCore: true,
+    adminNotice: true,
+    env: (settings) => gatewayRedisEnv(settings, 1),
+    slowClientEnv: (graceMs) => ({ SLOW_CLIENT_GRACE_MS: String(graceMs) }),
+    slowClientMetric: 'tradewire_slow_client_events_total',
+  },
+  'gateway-workers': {
+    name: 'gateway-workers',
+    description: 'the gateway with REDIS_URL and WORKERS=2 (BENCH_GATEWAY_WORKERS to change it) worker processes on one port, on every core',
+    script: join(PROJECT_ROOT, 'dist', 'src', 'main.js'),
+    speaksSocketIo: true,
+    engineEventsMetric: 'tradewire_engine_events_total',
+    ownedByHarness: false,
+    stopGraceMs: 5_000,
+    scenarios: ['capacity', 'fanout'],
+    nodeArgs: GATEWAY_NODE_ARGS,
+    conflates: true,
+    needsRedis: true,
+    everyCore: true,
+    adminNotice: true,
+    // More workers than cores for connection counts past one process's file-descriptor limit (100,000 here).
+    env: (settings) => gatewayRedisEnv(settings, Number(process.env.BENCH_GATEWAY_WORKERS ?? 2)),
     slowClientEnv: (graceMs) => ({ SLOW_CLIENT_GRACE_MS: String(graceMs) }),
     slowClientMetric: 'tradewire_slow_client_events_total',
   },

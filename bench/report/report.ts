@@ -17,7 +17,7 @@ export interface ScenarioRun {
 /** The markdown printed at the end of a run and appended to RESULTS.md. */
 export function renderReport(profile: Profile, scenarioRuns: ScenarioRun[]): string {
   const sections = scenarioRuns.map((run) => renderScenario(profile, run));
-  sections.push(renderComparison(scenarioRuns), renderTargets(profile, scenarioRuns));
+  sections.push(renderComparison(scenarioRuns), renderWorkersComparison(scenarioRuns), renderTargets(profile, scenarioRuns));
   return sections.filter(Boolean).join('\n\n');
 }
 
@@ -69,6 +69,30 @@ function renderComparison(scenarioRuns: ScenarioRun[]): string {
   }
   if (!rows.length || !baselines.length) return '';
   return ['### Gateway relative to the baselines', '', markdownTable(['figure', ...baselines.map((b) => `gateway / ${b}`)], rows)].join('\n');
+}
+
+/** WORKERS=2 (gateway-workers) against one worker (gateway-redis) of the same run, both with Redis, on every core. */
+const WORKERS_COMPARED: ComparedFigure[] = [
+  { scenario: 'capacity', key: 'handshakeP50', label: 'handshake p50 (lower is better)' },
+  { scenario: 'capacity', key: 'handshakeP99', label: 'handshake p99 (lower is better)' },
+  { scenario: 'capacity', key: 'cpuMsPerConnection', label: 'server CPU ms per connection, primary included (lower is better)' },
+  { scenario: 'capacity', key: 'rssPerConnectionKb', label: 'RSS per connection, every process (lower is better)' },
+  { scenario: 'fanout', key: 'updatesPerSecond', label: 'fan-out instrument-updates/s' },
+  { scenario: 'fanout', key: 'deliveryPercent', label: 'fan-out updates delivered of those owed' },
+  { scenario: 'fanout', key: 'latencyP50', label: 'fan-out e2e p50 (lower is better)' },
+  { scenario: 'fanout', key: 'latencyP99', label: 'fan-out e2e p99 (lower is better)' },
+  { scenario: 'fanout', key: 'serverCpu', label: 'fan-out server CPU (every process)' },
+];
+
+function renderWorkersComparison(scenarioRuns: ScenarioRun[]): string {
+  const rows: string[][] = [];
+  for (const compared of WORKERS_COMPARED) {
+    const two = figuresOf(scenarioRuns, compared.scenario, 'gateway-workers');
+    const one = figuresOf(scenarioRuns, compared.scenario, 'gateway-redis');
+    if (two && one) rows.push([compared.label, ratio(two[compared.key] / one[compared.key])]);
+  }
+  if (!rows.length) return '';
+  return ['### WORKERS=2 relative to one worker (both with Redis, on every core)', '', markdownTable(['figure', 'gateway-workers / gateway-redis'], rows)].join('\n');
 }
 
 function renderTargets(profile: Profile, scenarioRuns: ScenarioRun[]): string {

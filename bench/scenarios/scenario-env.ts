@@ -135,7 +135,7 @@ async function startServer(
   const port = await freePort();
   const logFile = join(dir, `${target.name}.log`);
   const child = spawnNode(target.script, [], {
-    cpus: context.layout.serverCpus,
+    cpus: target.everyCore ? `0-${context.layout.cores - 1}` : context.layout.serverCpus,
     layout: context.layout,
     logFile,
     ipc: target.ownedByHarness,

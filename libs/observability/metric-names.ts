@@ -41,6 +41,11 @@ export const METRICS = {
   auditRecordsLost: 'tradewire_audit_records_lost_total',
   feedStaleInstruments: 'tradewire_feed_stale_instruments',
   feedSeqGaps: 'tradewire_feed_seq_gaps_total',
+  // The primary of WORKERS > 1 (src/cluster), in the machine's scrape beside every worker's series.
+  clusterWorkers: 'tradewire_cluster_workers',
+  clusterWorkerRestarts: 'tradewire_cluster_worker_restarts_total',
+  // Each worker of WORKERS > 1: what it relayed to the worker holding a Socket.IO session (src/cluster/session-relay.ts).
+  clusterRelayed: 'tradewire_cluster_relayed_total',
 } as const;
 
 export const E2E_LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { hostname, networkInterfaces } from 'node:os';
+import { availableParallelism, hostname, networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import ms from 'ms';
@@ -19,10 +19,26 @@ export class ConfigurationError extends Error {
   }
 }
 
+/** The most worker processes `WORKERS` may ask for. */
+const MAX_WORKERS = 256;
+
+/**
+ * A worker process of the gateway's own cluster (src/cluster): the slot it fills (1..WORKERS, its `worker` metric
+ * label) and how many workers filled that slot before it (a worker that died is replaced in its slot).
+ */
+export interface WorkerIdentity {
+  slot: number;
+  generation: number;
+}
+
 /** The gateway's typed, validated configuration: built once at start, injected everywhere as `AppConfig`. */
 export class AppConfig {
   readonly env: 'development' | 'production' | 'test';
   readonly port: number;
+  /** Worker processes sharing `port` (`WORKERS`; `auto`: the machine's cores); 1: this process serves alone. */
+  readonly workers: number;
+  /** Set in a worker process of the cluster: which one it is. Its node id is the machine's with the slot appended. */
+  readonly worker?: WorkerIdentity;
   readonly nodeId: string;
   /** The node registry: how long a silent replica stays listed, and the address it is listed with. */
   readonly fleet: { nodeTtlMs: number; address: string };
@@ -89,10 +105,17 @@ export class AppConfig {
   readonly engineFeedbackPerSecond: number;
   readonly controlLog: { stream: string; maxEvents: number; startTimeoutMs: number };
 
-  constructor(env: EnvironmentSchema) {
+  constructor(env: EnvironmentSchema, worker?: WorkerIdentity) {
     this.env = env.NODE_ENV;
     this.port = env.PORT;
-    this.nodeId = env.NODE_ID ?? `${hostname()}-${process.pid}`;
+    this.workers = resolveWorkers(env.WORKERS) ?? 1;
+    this.worker = worker;
+    // Every worker is a replica of its own (seats, engine order replies, the dead-man's switch lease and the node
+    // registry are keyed by node id), and so is each worker that replaces one that died: `<machine>-w2`, `-w2-r1` …
+    // The machine's id is NODE_ID, or the host and the primary's pid (a worker's parent), as one process's would be.
+    this.nodeId = worker
+      ? `${env.NODE_ID ?? `${hostname()}-${process.ppid}`}-w${worker.slot}${worker.generation > 0 ? `-r${worker.generation}` : ''}`
+      : (env.NODE_ID ?? `${hostname()}-${process.pid}`);
     this.fleet = { nodeTtlMs: env.NODE_TTL_MS, address: env.NODE_ADDRESS ?? `${firstIpv4Address() ?? hostname()}:${env.PORT}` };
     this.logLevel = env.LOG_LEVEL;
     this.audit = parseAuditDestination(env.AUDIT_LOG);
@@ -151,7 +174,7 @@ export class AppConfig {
   }
 
   /** Reads and validates `process.env` (or the given record); throws ConfigurationError naming each bad variable. */
-  static fromEnvironment(source: NodeJS.ProcessEnv = process.env): AppConfig {
+  static fromEnvironment(source: NodeJS.ProcessEnv = process.env, worker?: WorkerIdentity): AppConfig {
     const relevant: Record<string, string> = {};
     for (const key of Object.keys(new EnvironmentSchema())) {
       const value = source[key];
@@ -165,7 +188,7 @@ export class AppConfig {
     const problems = flattenErrors(validateSync(env, { whitelist: true, forbidUnknownValues: true }));
     problems.push(...crossFieldProblems(env));
     if (problems.length > 0) throw new ConfigurationError(problems);
-    return new AppConfig(env);
+    return new AppConfig(env, worker);
   }
 }
 
@@ -215,6 +238,7 @@ function crossFieldProblems(env: EnvironmentSchema): string[] {
   if (env.NODE_ENV === 'production' && transports.includes('simulator') && env.ENGINE_TRANSPORT !== 'simulator') {
     problems.push('NODE_ENV=production needs an engine: set NATS_URL or REDIS_URL (or ENGINE_TRANSPORT=simulator explicitly)');
   }
+  problems.push(...workerProblems(env, jwtSources, transports));
   if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) problems.push('METRICS_PORT must differ from PORT (leave it unset to serve /metrics on PORT)');
   const maxLifetime = readMaxTokenLifetime(env.JWT_MAX_LIFETIME);
   if (typeof maxLifetime === 'string') problems.push(`JWT_MAX_LIFETIME: ${maxLifetime}`);
@@ -222,6 +246,29 @@ function crossFieldProblems(env: EnvironmentSchema): string[] {
   const audit = readAuditDestination(env.AUDIT_LOG);
   if (typeof audit === 'string') problems.push(`AUDIT_LOG: ${audit}`);
   problems.push(...parseFeedCadence(env.FEED_STALE_AFTER_MS_BY_EXCHANGE).problems);
+  return problems;
+}
+
+/** `WORKERS`: `auto` is the cores this process may run on; undefined when out of range. */
+function resolveWorkers(value: string): number | undefined {
+  const workers = value === 'auto' ? availableParallelism() : Number(value);
+  return Number.isInteger(workers) && workers >= 1 && workers <= MAX_WORKERS ? workers : undefined;
+}
+
+/**
+ * Workers are replicas of one fleet on one machine, so they need what a fleet needs: Redis, for seats, limits, order
+ * idempotency, the node registry and operator actions across them; one engine they all follow (each built-in
+ * simulator would make up a market of its own); one token secret (the development one is made per process).
+ */
+function workerProblems(env: EnvironmentSchema, jwtSources: number, transports: string[]): string[] {
+  const workers = resolveWorkers(env.WORKERS);
+  if (workers === undefined) return [`WORKERS must be auto or a number of worker processes from 1 to ${MAX_WORKERS}`];
+  if (workers === 1) return [];
+  const problems: string[] = [];
+  const simulated = transports.includes('simulator') || env.SIMULATOR === 'on';
+  if (!env.REDIS_URL) problems.push(`WORKERS=${env.WORKERS} (${workers} workers) needs REDIS_URL: the workers share seats, limits and operator actions through it`);
+  if (simulated) problems.push(`WORKERS=${env.WORKERS} (${workers} workers) needs a real engine (NATS_URL or REDIS_URL, SIMULATOR not on): each worker's built-in simulator would be a market of its own`);
+  if (jwtSources === 0) problems.push(`WORKERS=${env.WORKERS} (${workers} workers) needs JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL: the development secret is made per process`);
   return problems;
 }
 

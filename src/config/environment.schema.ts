@@ -23,6 +23,11 @@ export class EnvironmentSchema {
   @Max(65535)
   PORT = 3000;
 
+  // Worker processes sharing PORT (src/cluster): a number, or `auto` for the machine's cores; 1 serves in this process.
+  @Transform(trimmed)
+  @Matches(/^(auto|\d{1,3})$/, { message: 'WORKERS must be auto or a number of worker processes (1 to 256)' })
+  WORKERS = '1';
+
   @IsOptional()
   @Transform(trimmed)
   @IsString()

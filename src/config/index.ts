@@ -1,1 +1,1 @@
-export { AppConfig, ConfigurationError, type EngineTransportName } from './app-config.js';
+export { AppConfig, ConfigurationError, type EngineTransportName, type WorkerIdentity } from './app-config.js';

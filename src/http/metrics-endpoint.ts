@@ -6,12 +6,24 @@ import type { HttpMiddleware } from './security-headers.js';
 
 export const METRICS_PATH = '/metrics';
 
+/** A Prometheus exposition and its content type. */
+export interface MetricsText {
+  contentType: string;
+  text: string;
+}
+
+/** Where a scrape's answer comes from: this process's registry, or (a cluster) every worker's, gathered by the primary. */
+export type MetricsSource = () => Promise<MetricsText>;
+
+/** This process's metrics: prom-client's default registry. */
+export const processMetrics: MetricsSource = async () => ({ contentType: register.contentType, text: await register.metrics() });
+
 /**
- * `GET /metrics`: the Prometheus exposition of prom-client's registry. The metrics name tenants (usage, seats), so
- * with `METRICS_TOKEN` set a scrape must carry `Authorization: Bearer <METRICS_TOKEN>` (compared in constant time);
+ * `GET /metrics`: the Prometheus exposition of `source`. The metrics name tenants (usage, seats), so with
+ * `METRICS_TOKEN` set a scrape must carry `Authorization: Bearer <METRICS_TOKEN>` (compared in constant time);
  * anything else is answered 401 without a metric in it.
  */
-export function metricsEndpoint(token: string | undefined): (request: IncomingMessage, response: ServerResponse) => void {
+export function metricsEndpoint(token: string | undefined, source: MetricsSource): (request: IncomingMessage, response: ServerResponse) => void {
   const expected = token === undefined ? undefined : digest(token);
   return (request, response) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -22,10 +34,10 @@ export function metricsEndpoint(token: string | undefined): (request: IncomingMe
       response.setHeader('www-authenticate', 'Bearer realm="metrics"');
       return sendJson(response, 401, wireError('UNAUTHORIZED', 'metrics need Authorization: Bearer <METRICS_TOKEN>'));
     }
-    register.metrics().then(
-      (text) => {
+    source().then(
+      ({ contentType, text }) => {
         response.statusCode = 200;
-        response.setHeader('content-type', register.contentType);
+        response.setHeader('content-type', contentType);
         response.setHeader('cache-control', 'no-store');
         response.end(request.method === 'HEAD' ? undefined : text);
       },
@@ -40,8 +52,8 @@ export function metricsEndpoint(token: string | undefined): (request: IncomingMe
  * `/metrics` alone on a port of its own (`METRICS_PORT`), for a scrape network apart from the clients' one. Every
  * answer gets the same security headers as the main port's.
  */
-export function metricsServer(token: string | undefined, headers: HttpMiddleware): Server {
-  const endpoint = metricsEndpoint(token);
+export function metricsServer(token: string | undefined, headers: HttpMiddleware, source: MetricsSource): Server {
+  const endpoint = metricsEndpoint(token, source);
   return createServer((request, response) => {
     headers(request, response, () => {
       const path = (request.url ?? '/').split('?')[0];
