@@ -7,6 +7,11 @@ import { limitedSocketParser } from './inbound-packet-limits.js';
 import { errorSummary } from '#libs/observability';
 import { SelectiveDeflateWsEngine } from './selective-deflate.ws-engine.js';
 
+/** A gateway handler as Nest binds it to one socket: (payload, ack) → the handler's result. */
+type BoundRequestHandler = (data: unknown, ack: unknown) => unknown;
+/** An event listener EventEmitter calls with the socket as `this`. */
+type RequestListener = (this: Socket, ...args: unknown[]) => void;
+
 export interface SocketServerSettings {
   corsOrigins: string[] | true;
   /** Hard cap on one inbound engine.io packet; a larger one closes that connection only. */
@@ -46,6 +51,10 @@ const PER_MESSAGE_DEFLATE = {
  */
 export class GatewayIoAdapter extends IoAdapter {
   private server: Server | null = null;
+  /** Each socket's request handlers, as Nest bound them to it, in the order of the namespace's shared listeners. */
+  private readonly requestHandlers = new WeakMap<Socket, BoundRequestHandler[]>();
+  /** By namespace and event: the listener every socket of the namespace shares. */
+  private readonly listeners = new Map<string, RequestListener>();
 
   constructor(
     app: INestApplicationContext,
@@ -75,34 +84,63 @@ export class GatewayIoAdapter extends IoAdapter {
   }
 
   /**
-   * Binds the gateways' request handlers with one plain listener per event. Nest's default builds an RxJS pipeline
-   * per handler per socket, kept for the socket's lifetime: several KB of heap for every connection, and setup work
-   * on every handshake. Here a pipeline exists only while a request is being answered. Behaviour is the same: the
-   * payload and ack are mapped as Nest maps them, a `{ event, data }` result is emitted, anything else is the ack.
+   * Binds the gateways' request handlers. Nest's default builds an RxJS pipeline per handler per socket, kept for the
+   * socket's lifetime: several KB of heap for every connection, and setup work on every handshake. Here a pipeline
+   * exists only while a request is being answered, and the listener of each event is one function shared by every
+   * socket of the namespace (EventEmitter calls it with the socket as `this`); what a socket keeps is the array of
+   * Nest's callbacks bound to it. Behaviour is the same: the payload and ack are mapped as Nest maps them, a
+   * `{ event, data }` result is emitted, anything else is the ack.
    */
   override bindMessageHandlers(socket: Socket, handlers: MessageMappingProperties[], transform: (data: unknown) => Observable<unknown>): void {
-    for (const { message, callback, isAckHandledManually } of handlers) {
-      socket.on(message as string, (...args: unknown[]) => {
-        const mapped: { data?: unknown; ack?: unknown } = this.mapPayload(args.length === 1 ? args[0] : args);
-        const { data, ack } = mapped;
-        let result$: Observable<unknown>;
-        try {
-          result$ = transform(callback(data, ack));
-        } catch (error) {
-          this.requestLogger.error({ msg: 'client request failed', err: errorSummary(error) });
-          return;
-        }
-        result$.subscribe({
-          next: (response) => {
-            if (response === null || response === undefined) return;
-            const event = (response as { event?: unknown }).event;
-            if (typeof event === 'string') socket.emit(event, (response as { data?: unknown }).data);
-            else if (!isAckHandledManually && typeof ack === 'function') (ack as (value: unknown) => void)(response);
-          },
-          error: (error: unknown) => this.requestLogger.error({ msg: 'client request failed', err: errorSummary(error) }),
-        });
-      });
+    const bound: BoundRequestHandler[] = [];
+    for (const [index, { message, callback, isAckHandledManually }] of handlers.entries()) {
+      bound.push(callback as BoundRequestHandler);
+      socket.on(message as string, this.sharedListener(socket.nsp.name, message as string, index, isAckHandledManually, transform));
     }
+    this.requestHandlers.set(socket, bound);
+  }
+
+  /**
+   * A socket's `disconnect` reaches Nest (and so the gateway's handleDisconnect) through a plain listener: Socket.IO
+   * emits it once per socket, so Nest's `once` wrapper would only add a few hundred bytes to every connection.
+   */
+  override bindClientDisconnect(client: Socket, callback: (reason: string) => void): void {
+    client.on('disconnect', callback);
+  }
+
+  /** The one listener of `message` on `namespace`, made with the first socket that binds it. */
+  private sharedListener(namespace: string, message: string, index: number, isAckHandledManually: boolean, transform: (data: unknown) => Observable<unknown>): RequestListener {
+    const key = `${namespace}\u0000${message}`;
+    const known = this.listeners.get(key);
+    if (known) return known;
+    const requestHandlers = this.requestHandlers;
+    const answer = (socket: Socket, args: unknown[]): void => {
+      const callback = requestHandlers.get(socket)?.[index];
+      if (!callback) return;
+      const mapped: { data?: unknown; ack?: unknown } = this.mapPayload(args.length === 1 ? args[0] : args);
+      const { data, ack } = mapped;
+      let result$: Observable<unknown>;
+      try {
+        result$ = transform(callback(data, ack));
+      } catch (error) {
+        this.requestLogger.error({ msg: 'client request failed', err: errorSummary(error) });
+        return;
+      }
+      result$.subscribe({
+        next: (response) => {
+          if (response === null || response === undefined) return;
+          const event = (response as { event?: unknown }).event;
+          if (typeof event === 'string') socket.emit(event, (response as { data?: unknown }).data);
+          else if (!isAckHandledManually && typeof ack === 'function') (ack as (value: unknown) => void)(response);
+        },
+        error: (error: unknown) => this.requestLogger.error({ msg: 'client request failed', err: errorSummary(error) }),
+      });
+    };
+    const listener: RequestListener = function (this: Socket, ...args: unknown[]) {
+      answer(this, args);
+    };
+    this.listeners.set(key, listener);
+    return listener;
   }
 
   private readonly requestLogger = new Logger('GatewayIoAdapter');
