@@ -92,12 +92,11 @@ export class GatewayIoAdapter extends IoAdapter {
    * `{ event, data }` result is emitted, anything else is the ack.
    */
   override bindMessageHandlers(socket: Socket, handlers: MessageMappingProperties[], transform: (data: unknown) => Observable<unknown>): void {
-    const bound: BoundRequestHandler[] = [];
-    for (const [index, { message, callback, isAckHandledManually }] of handlers.entries()) {
-      bound.push(callback as BoundRequestHandler);
+    for (const [index, { message, isAckHandledManually }] of handlers.entries()) {
       socket.on(message as string, this.sharedListener(socket.nsp.name, message as string, index, isAckHandledManually, transform));
     }
-    this.requestHandlers.set(socket, bound);
+    // Sized once (an array grown by push from empty reserves room for 17).
+    this.requestHandlers.set(socket, handlers.map(({ callback }) => callback as BoundRequestHandler));
   }
 
   /**
