@@ -5,7 +5,7 @@ import type { Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import { limitedSocketParser } from './inbound-packet-limits.js';
 import { errorSummary } from '#libs/observability';
-import { SelectiveDeflateWsEngine } from './selective-deflate.ws-engine.js';
+import { PER_MESSAGE_DEFLATE, SelectiveDeflateWsEngine } from './selective-deflate.ws-engine.js';
 
 /** A gateway handler as Nest binds it to one socket: (payload, ack) → the handler's result. */
 type BoundRequestHandler = (data: unknown, ack: unknown) => unknown;
@@ -26,23 +26,6 @@ export interface SocketServerSettings {
   /** Deflate market-data `md` frames too (they are compressed once per receiving client). */
   compressMarketData: boolean;
 }
-
-/**
- * permessage-deflate as a fan-out server can afford it. Without `server_no_context_takeover`, ws ignores the threshold
- * and compresses every message, keeping a full zlib context per connection: measured at about 235 KB of RSS per
- * socket and a 10x slower handshake. With it, frames under 1 KB go out as they are, and a 1 KB window with a small
- * memLevel bounds what a socket keeps after its first compressed frame (about 12 KB instead of 256 KB).
- */
-const PER_MESSAGE_DEFLATE = {
-  threshold: 1024,
-  serverNoContextTakeover: true,
-  clientNoContextTakeover: true,
-  serverMaxWindowBits: 10,
-  clientMaxWindowBits: 10,
-  zlibDeflateOptions: { level: 1, memLevel: 4 },
-  zlibInflateOptions: { windowBits: 10 },
-  concurrencyLimit: 10,
-};
 
 /**
  * One Socket.IO server for all four namespaces, with the gateway's transport settings: websocket and long-polling,
