@@ -5,7 +5,7 @@ import type { Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import { limitedSocketParser } from './inbound-packet-limits.js';
 import { errorSummary } from '#libs/observability';
-import { PER_MESSAGE_DEFLATE, SelectiveDeflateWsEngine } from './selective-deflate.ws-engine.js';
+import { perMessageDeflateOptions, SelectiveDeflateWsEngine } from './selective-deflate.ws-engine.js';
 
 /** A gateway handler as Nest binds it to one socket: (payload, ack) → the handler's result. */
 type BoundRequestHandler = (data: unknown, ack: unknown) => unknown;
@@ -56,7 +56,7 @@ export class GatewayIoAdapter extends IoAdapter {
       pingTimeout: 20_000,
       maxHttpBufferSize: this.settings.transportMaxBytes,
       parser: limitedSocketParser({ maxFrameBytes: this.settings.maxFrameBytes }),
-      perMessageDeflate: this.settings.compression ? PER_MESSAGE_DEFLATE : false,
+      perMessageDeflate: this.settings.compression ? perMessageDeflateOptions(this.settings.transportMaxBytes) : false,
       httpCompression: { threshold: 1024 },
       serveClient: true,
       ...(this.settings.compression && !this.settings.compressMarketData ? { wsEngine: SelectiveDeflateWsEngine } : {}),

@@ -4,7 +4,7 @@ import { Server, type Socket as ServerSocket } from 'socket.io';
 import { io, type Socket as ClientSocket } from 'socket.io-client';
 import type WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { negotiatedDeflateOf, PER_MESSAGE_DEFLATE, SelectiveDeflateWsEngine } from './selective-deflate.ws-engine.js';
+import { negotiatedDeflateOf, perMessageDeflateOptions, SelectiveDeflateWsEngine } from './selective-deflate.ws-engine.js';
 
 /** 16 KB of JSON that deflates to a few hundred bytes: what crosses the wire tells whether it was compressed. */
 const bulky = (n: number) => ({ n, note: 'x'.repeat(16_384) });
@@ -22,7 +22,7 @@ describe('SelectiveDeflateWsEngine', () => {
 
   beforeAll(async () => {
     http = createServer();
-    server = new Server(http, { transports: ['websocket'], perMessageDeflate: PER_MESSAGE_DEFLATE, wsEngine: SelectiveDeflateWsEngine });
+    server = new Server(http, { transports: ['websocket'], maxHttpBufferSize: 1_000_000, perMessageDeflate: perMessageDeflateOptions(1_000_000), wsEngine: SelectiveDeflateWsEngine });
     server.of('/market-data').on('connection', (socket) => serverSockets.push(socket));
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
