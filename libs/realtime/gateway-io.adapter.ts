@@ -5,6 +5,7 @@ import type { Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import { limitedSocketParser } from './inbound-packet-limits.js';
 import { errorSummary } from '#libs/observability';
+import { keepOnlyHandshakeRequest } from './handshake-request.js';
 import { perMessageDeflateOptions, SelectiveDeflateWsEngine } from './selective-deflate.ws-engine.js';
 
 /** A gateway handler as Nest binds it to one socket: (payload, ack) → the handler's result. */
@@ -62,6 +63,7 @@ export class GatewayIoAdapter extends IoAdapter {
       ...(this.settings.compression && !this.settings.compressMarketData ? { wsEngine: SelectiveDeflateWsEngine } : {}),
     };
     const server = super.createIOServer(port, merged as ServerOptions);
+    keepOnlyHandshakeRequest(server.engine);
     this.server = server;
     return server;
   }
