@@ -26,6 +26,12 @@ export interface BenchOptions {
   record: boolean;
   /** Run the server under test with `node --cpu-prof`; profiles land in the run's folder under bench/.runs/. */
   cpuProfile: boolean;
+  /**
+   * The capacity scenario takes a heap snapshot of the server before and after connecting its clients, and breaks down
+   * what a connection holds (lib/heap-breakdown.ts). The snapshots pause the server and leave memory behind them: the
+   * scenario's RSS figure is disturbed.
+   */
+  heapSnapshots: boolean;
   /** Rounds of every scenario × target, interleaved; each figure is reported as the median over the rounds. */
   repeat: number;
   help: boolean;
@@ -47,6 +53,9 @@ export const USAGE = `Usage: node dist/bench/run.js [--quick | --full] [options]
   --set SECTION.FIELD=N   override one size, e.g. --set fanout.clients=1000 (repeatable; see bench/profiles.ts)
   --no-record             do not append this run to bench/RESULTS.md
   --cpu-prof              profile the server under test (node --cpu-prof), one .cpuprofile per scenario in bench/.runs/
+  --heap-snapshots        capacity: heap snapshots before and after connecting, and what one connection holds, by
+                          holder, in bench/.runs/ (disturbs the RSS figure; snapshots over ~500 MB, some 12,000
+                          connections, cannot be read: add --set capacity.connections=4000)
   --repeat N              run every scenario × target N times, the targets interleaved round by round, and report
                           each figure's median (for comparisons within the machine's noise; default 1)
   --help`;
@@ -66,6 +75,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       set: { type: 'string', multiple: true, default: [] },
       'no-record': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
+      'heap-snapshots': { type: 'boolean', default: false },
       repeat: { type: 'string', default: '1' },
       help: { type: 'boolean', default: false },
     },
@@ -91,6 +101,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     sourceAddresses,
     record: !values['no-record'],
     cpuProfile: values['cpu-prof'],
+    heapSnapshots: values['heap-snapshots'],
     repeat,
     help: values.help,
   };

@@ -1,9 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { sleep } from '../lib/clock.js';
+import { benchScript } from '../lib/paths.js';
+import { spawnNode } from '../lib/processes.js';
 import { CpuMeter, ForeignCpuMeter, rssBytes } from '../lib/proc-stats.js';
 import { NAMESPACES } from '#libs/contracts';
 import { decimal, describeCounts, integer, KB, MB, milliseconds, percent, usToMs } from '../report/format.js';
 import { foreignCpuNotes } from './measure-window.js';
-import type { Scenario } from './scenario.js';
+import type { RunContext, Scenario } from './scenario.js';
 import { withScenarioEnv } from './scenario-env.js';
 
 /**
@@ -52,6 +56,7 @@ export const capacityScenario: Scenario = {
       const rssBefore = rssBytes(pid);
       // This scrape also restarts the server's loop-stall measurement, so the next one covers the connections only.
       const { heapBytes: heapBefore } = await env.server.sample();
+      const snapshotBefore = await env.server.heapSnapshot?.('before');
       const cpu = new CpuMeter([pid]);
       const foreign = new ForeignCpuMeter([pid, ...env.pool.pids, env.nats.pid]);
       const connect = await env.pool.connect({ ...connectOptions, clients: users(capacity.connections, 'bench-user') });
@@ -64,6 +69,10 @@ export const capacityScenario: Scenario = {
       const { heapBytes: heapAfter } = await env.server.sample();
       const failed = connect.attempted - connect.connected;
       const notes = foreignCpuNotes(foreignCpuPercent);
+      if (snapshotBefore && env.server.heapSnapshot) {
+        const snapshotAfter = await env.server.heapSnapshot('connected');
+        notes.push(await heapBreakdownNote(context, env.dir, snapshotBefore, snapshotAfter, connect.connected));
+      }
       if (failed) notes.push(`${failed} connections failed: ${describeCounts(connect.failures)}`);
       const achievedRate = connect.attempted / (connect.elapsedMs / 1000);
       if (connect.loopDelayP99Ms > 10) {
@@ -91,6 +100,26 @@ export const capacityScenario: Scenario = {
     });
   },
 };
+
+/**
+ * Breaks the two snapshots down by holder (heap-breakdown.cli.js, in a process of its own with room to read them) into
+ * `heap-breakdown.md` beside them; returns a note with the total and the largest holders.
+ */
+async function heapBreakdownNote(context: RunContext, dir: string, before: string, after: string, connections: number): Promise<string> {
+  const output = join(dir, 'heap-breakdown.md');
+  const child = spawnNode(benchScript('heap-breakdown.cli.js'), [before, after, '--connections', String(connections)], { cpus: context.layout.loadCpus, layout: context.layout, logFile: output }, [
+    '--max-old-space-size=8192',
+  ]);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const rows = readFileSync(output, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('| ') && !line.startsWith('| holder') && !line.startsWith('| ---'))
+    .map((line) => line.split('|').map((cell) => cell.trim().replaceAll('*', '')));
+  const total = rows.find((cells) => cells[1] === 'all')?.[2];
+  if (code !== 0 || total === undefined) return `heap snapshots: the breakdown failed (exit ${code}), see ${output}`;
+  const largest = rows.filter((cells) => cells[1] !== 'all').slice(0, 6).map((cells) => `${cells[1]} ${cells[2]}`);
+  return `heap snapshots: ${total} bytes of heap per connection; largest holders ${largest.join(', ')}; every holder in ${output}. The snapshots disturb the RSS figure`;
+}
 
 function users(count: number, prefix: string): { index: number; sub: string; accounts: string[] }[] {
   return Array.from({ length: count }, (_, index) => ({ index, sub: `${prefix}-${index}`, accounts: [] }));
