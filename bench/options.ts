@@ -21,6 +21,8 @@ export interface BenchOptions {
   socketIoClient: Exclude<ClientKind, 'raw-ws'>;
   /** Clients offer permessage-deflate, as browsers do. */
   offerDeflate: boolean;
+  /** `--deflate browser`: clients also compress every message they send, as browsers do. */
+  clientsCompressAll: boolean;
   /** Loopback source addresses to spread client connections over (1 = let the kernel choose, no bind). */
   sourceAddresses: number;
   record: boolean;
@@ -48,7 +50,9 @@ export const USAGE = `Usage: node dist/bench/run.js [--quick | --full] [options]
                           under 3 minutes; storm, sdkreconnect and sdkbook run against the gateway only)
   --engine SOURCE         auto | simulator | direct: the engine load (default auto: the simulator CLI when built)
   --client KIND           lean | socket.io-client: client used against Socket.IO targets (default lean)
-  --deflate on|off        clients offer permessage-deflate like browsers and socket.io-client (default on)
+  --deflate on|off|browser
+                          clients offer permessage-deflate like browsers and socket.io-client (default on); browser:
+                          they also compress every message they send, whatever its size, as browsers do
   --source-addresses N    spread client connections over 127.0.0.2..N+1 when local ports run short (default 1: no bind)
   --set SECTION.FIELD=N   override one size, e.g. --set fanout.clients=1000 (repeatable; see bench/profiles.ts)
   --no-record             do not append this run to bench/RESULTS.md
@@ -86,7 +90,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   if (engine !== 'auto' && engine !== 'simulator' && engine !== 'direct') throw new Error(`--engine: unknown source '${engine}'`);
   const client = values.client;
   if (client !== 'lean' && client !== 'socket.io-client') throw new Error(`--client: unknown kind '${client}'`);
-  if (values.deflate !== 'on' && values.deflate !== 'off') throw new Error(`--deflate: on or off, not '${values.deflate}'`);
+  if (values.deflate !== 'on' && values.deflate !== 'off' && values.deflate !== 'browser') throw new Error(`--deflate: on, off or browser, not '${values.deflate}'`);
   const repeat = Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) throw new Error('--repeat: 1..20');
   const sourceAddresses = Number(values['source-addresses']);
@@ -97,7 +101,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     scenarios: parseList(values.scenarios ?? (values.full ? SCENARIO_NAMES : QUICK_DEFAULT_SCENARIOS).join(','), SCENARIO_NAMES, '--scenarios'),
     engine,
     socketIoClient: client,
-    offerDeflate: values.deflate === 'on',
+    offerDeflate: values.deflate !== 'off',
+    clientsCompressAll: values.deflate === 'browser',
     sourceAddresses,
     record: !values['no-record'],
     cpuProfile: values['cpu-prof'],

@@ -101,7 +101,7 @@ export async function withScenarioEnv<T>(
       nats,
       server: started.server,
       pool,
-      client: { kind: clientKindFor(target, context.options.socketIoClient), offerDeflate: context.options.offerDeflate },
+      client: { kind: clientKindFor(target, context.options.socketIoClient), offerDeflate: context.options.offerDeflate, compressAll: context.options.clientsCompressAll },
       localAddresses: sourceAddresses(context.options.sourceAddresses),
       universe: instruments.map(instrumentId),
       accounts: accounts.map((a) => a.account),
