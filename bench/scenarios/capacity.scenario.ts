@@ -4,7 +4,9 @@ import { sleep } from '../lib/clock.js';
 import { benchScript } from '../lib/paths.js';
 import { spawnNode } from '../lib/processes.js';
 import { CpuMeter, ForeignCpuMeter, rssBytes } from '../lib/proc-stats.js';
-import { NAMESPACES } from '#libs/contracts';
+import { NAMESPACES, type Licence } from '#libs/contracts';
+import { BENCH_LICENCE } from '../lib/tokens.js';
+import type { ClientSpec } from '../loadgen/loadgen-protocol.js';
 import { decimal, describeCounts, integer, KB, MB, milliseconds, percent, usToMs } from '../report/format.js';
 import { foreignCpuNotes } from './measure-window.js';
 import type { RunContext, Scenario } from './scenario.js';
@@ -46,7 +48,8 @@ export const capacityScenario: Scenario = {
       };
       // Warm-up: the first handshakes of a fresh process run cold code (lazy compilation, JIT); they connect, leave,
       // and are not counted, so the figures describe a server that has been up for a while.
-      const warmup = users(capacity.warmupConnections, 'bench-warmup');
+      const claims = capacity.namedExchanges > 0 ? { lic: licenceNaming(capacity.namedExchanges) } : undefined;
+      const warmup = users(capacity.warmupConnections, 'bench-warmup', claims);
       if (warmup.length) {
         await env.pool.connect({ ...connectOptions, clients: warmup });
         await env.pool.closeClients();
@@ -59,7 +62,7 @@ export const capacityScenario: Scenario = {
       const snapshotBefore = await env.server.heapSnapshot?.('before');
       const cpu = new CpuMeter([pid]);
       const foreign = new ForeignCpuMeter([pid, ...env.pool.pids, env.nats.pid]);
-      const connect = await env.pool.connect({ ...connectOptions, clients: users(capacity.connections, 'bench-user') });
+      const connect = await env.pool.connect({ ...connectOptions, clients: users(capacity.connections, 'bench-user', claims) });
       const connectCpu = cpu.read();
       context.log(`  ${connect.connected} of ${connect.attempted} connected in ${(connect.elapsedMs / 1000).toFixed(1)} s`);
       const foreignCpuPercent = foreign.read();
@@ -121,6 +124,12 @@ async function heapBreakdownNote(context: RunContext, dir: string, before: strin
   return `heap snapshots: ${total} bytes of heap per connection; largest holders ${largest.join(', ')}; every holder in ${output}. The snapshots disturb the RSS figure`;
 }
 
-function users(count: number, prefix: string): { index: number; sub: string; accounts: string[] }[] {
-  return Array.from({ length: count }, (_, index) => ({ index, sub: `${prefix}-${index}`, accounts: [] }));
+function users(count: number, prefix: string, claims: Record<string, unknown> | undefined): ClientSpec[] {
+  return Array.from({ length: count }, (_, index) => ({ index, sub: `${prefix}-${index}`, accounts: [], ...(claims ? { claims } : {}) }));
+}
+
+/** The bench licence, naming `count` exchanges (real time) besides `*`. */
+function licenceNaming(count: number): Licence {
+  const named = Object.fromEntries(Array.from({ length: count }, (_, i) => [`X${String(i).padStart(3, '0')}`, 'realtime' as const]));
+  return { ...BENCH_LICENCE, exchanges: { ...named, '*': 'realtime' } };
 }
