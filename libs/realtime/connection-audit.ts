@@ -9,7 +9,7 @@ export interface HandshakeAttempt {
 }
 
 /** The client's address as rate limits read it (the `X-Forwarded-For` chain past `TRUSTED_PROXIES`). */
-export function clientAddressOf(runtime: GatewayRuntime, socket: GatewaySocket): string {
+function clientAddressOf(runtime: GatewayRuntime, socket: GatewaySocket): string {
   return runtime.rateLimiter.clientAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for']);
 }
 

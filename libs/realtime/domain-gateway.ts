@@ -68,7 +68,7 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
   abstract readonly namespaceName: Namespace;
   protected namespace!: GatewayNamespace;
   /** Each socket's one timer, armed for its next deadline (the expiry warning, the token's or the licence's end). */
-  private readonly timers = new WeakMap<GatewaySocket, NodeJS.Timeout>();
+  private readonly deadlineTimers = new WeakMap<GatewaySocket, NodeJS.Timeout>();
   private servedEventNames: ReadonlySet<string> | null = null;
   private auditedEventNames: ReadonlySet<string> | null = null;
   private orderedRequests: OrderedRequests | null = null;
@@ -115,7 +115,7 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     // The socket's one middleware: every step a request goes through, in order (admitRequest). The steps are shared
     // by all sockets, so a connection holds this one closure whatever it sends.
     socket.use((packet, next) => this.admitRequest(socket, packet, next));
-    this.armExpiryTimers(socket);
+    this.armDeadlineTimer(socket);
     const { user, licence, connectionId } = socket.data;
     const welcome: WelcomePayload = {
       connectionId,
@@ -131,7 +131,7 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
   }
 
   handleDisconnect(socket: GatewaySocket, reason?: string): void {
-    this.clearExpiryTimers(socket);
+    this.clearDeadlineTimer(socket);
     if (!socket.data.user) return; // refused at the handshake: never counted as connected
     auditDisconnect(this.runtime, socket, reason ?? 'unknown');
     this.runtime.seats.release(connectionKeyOf(socket), socket.id);
@@ -159,7 +159,7 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     const licenceChanged = !sameLicence(socket.data.licence, licence);
     socket.data.user = user;
     socket.data.licence = licence;
-    this.armExpiryTimers(socket);
+    this.armDeadlineTimer(socket);
     if (licenceChanged) {
       socket.emit(SERVER_EVENTS.licence, this.licencePayload(licence));
       this.runtime.metrics.licenceChange('refresh', 'updated');
@@ -182,7 +182,7 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     }
     if (sameLicence(socket.data.licence, licence)) return 'unchanged';
     socket.data.licence = licence;
-    this.armExpiryTimers(socket);
+    this.armDeadlineTimer(socket);
     socket.emit(SERVER_EVENTS.licence, this.licencePayload(licence));
     this.onCredentialsChanged(socket);
     return 'updated';
@@ -357,8 +357,8 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
    * deadline (a token without `exp` gets one from JWT_MAX_LIFETIME), so a refresh never ends it; a refresh or a
    * licence change arms it again.
    */
-  private armExpiryTimers(socket: GatewaySocket): void {
-    this.clearExpiryTimers(socket);
+  private armDeadlineTimer(socket: GatewaySocket): void {
+    this.clearDeadlineTimer(socket);
     const { user, licence } = socket.data;
     const now = Date.now();
     const end = Math.min(user.expiresAt, licence.expiresAt ?? Number.POSITIVE_INFINITY);
@@ -368,17 +368,17 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     // A deadline past setTimeout's limit is reached in steps: the timer fires early and is armed again.
     const timer = setTimeout(this.deadlineReached, Math.min(Math.max(0, at - now), MAX_TIMER_MS), socket, phase);
     timer.unref();
-    this.timers.set(socket, timer);
+    this.deadlineTimers.set(socket, timer);
   }
 
-  /** The timer of {@link armExpiryTimers} fired: one function for every socket, the socket is the timer's argument. */
+  /** The timer of {@link armDeadlineTimer} fired: one function for every socket, the socket is the timer's argument. */
   private readonly deadlineReached = (socket: GatewaySocket, phase: DeadlinePhase): void => {
-    this.timers.delete(socket);
+    this.deadlineTimers.delete(socket);
     const { user, licence } = socket.data;
     const now = Date.now();
     if (phase === 'warn') {
       if (now >= user.expiresAt - this.runtime.options.tokenExpiryWarningMs) socket.emit(SERVER_EVENTS.authExpiring, { expiresAt: user.expiresAt });
-      return this.armExpiryTimers(socket);
+      return this.armDeadlineTimer(socket);
     }
     const licenceEnded = licence.expiresAt !== undefined && now >= licence.expiresAt;
     const tokenEnded = now >= user.expiresAt;
@@ -390,12 +390,12 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
       socket.disconnect(true);
       return;
     }
-    this.armExpiryTimers(socket);
+    this.armDeadlineTimer(socket);
   };
 
-  private clearExpiryTimers(socket: GatewaySocket): void {
-    clearTimeout(this.timers.get(socket));
-    this.timers.delete(socket);
+  private clearDeadlineTimer(socket: GatewaySocket): void {
+    clearTimeout(this.deadlineTimers.get(socket));
+    this.deadlineTimers.delete(socket);
   }
 }
 

@@ -92,7 +92,11 @@ export class GatewayIoAdapter extends IoAdapter {
     client.on('disconnect', callback);
   }
 
-  /** The one listener of `message` on `namespace`, made with the first socket that binds it. */
+  /**
+   * The one listener of `message` on `namespace`, made with the first socket that binds it: the handler's place in
+   * the namespace's list, whether it answers its ack itself and Nest's `transform` (stateless) are the same for every
+   * socket of the namespace.
+   */
   private sharedListener(namespace: string, message: string, index: number, isAckHandledManually: boolean, transform: (data: unknown) => Observable<unknown>): RequestListener {
     const key = `${namespace}\u0000${message}`;
     const known = this.listeners.get(key);
