@@ -8,7 +8,11 @@ export interface Profile {
   /** Hard limit on the whole run; the harness kills everything and exits if it is reached. */
   watchdogSeconds: number;
   /** `warmupConnections` connect and leave before the measured ones, so JIT warm-up is not counted as handshake latency. */
-  capacity: { connections: number; connectRate: number; warmupConnections: number; settleSeconds: number };
+  /**
+   * `namedExchanges` > 0: the clients' licence names that many exchanges (as production licences name theirs) besides
+   * `*`, which makes the `welcome` larger (18 bytes each): from 11 on it is over the 1 KB compression threshold.
+   */
+  capacity: { connections: number; connectRate: number; warmupConnections: number; settleSeconds: number; namedExchanges: number };
   fanout: { clients: number; perClient: number; instruments: number; quoteRate: number; throttleMs: number; warmupSeconds: number; windowSeconds: number };
   accounts: { clients: number; accounts: number; orderRate: number; warmupSeconds: number; windowSeconds: number };
   ingest: { quoteRate: number; instruments: number; subscribers: number; perClient: number; warmupSeconds: number; windowSeconds: number };
@@ -63,7 +67,7 @@ export const QUICK: Profile = {
   workers: 2,
   setupConnectRate: 2_000,
   watchdogSeconds: 480,
-  capacity: { connections: 2_000, connectRate: 500, warmupConnections: 200, settleSeconds: 1 },
+  capacity: { connections: 2_000, connectRate: 500, warmupConnections: 200, settleSeconds: 1, namedExchanges: 0 },
   fanout: { clients: 500, perClient: 20, instruments: 200, quoteRate: 5_000, throttleMs: 0, warmupSeconds: 1, windowSeconds: 6 },
   accounts: { clients: 500, accounts: 500, orderRate: 2_000, warmupSeconds: 1, windowSeconds: 4 },
   ingest: { quoteRate: 20_000, instruments: 200, subscribers: 50, perClient: 20, warmupSeconds: 1, windowSeconds: 3 },
@@ -79,7 +83,7 @@ export const FULL: Profile = {
   workers: 4,
   setupConnectRate: 1_000,
   watchdogSeconds: 3_600,
-  capacity: { connections: 19_000, connectRate: 500, warmupConnections: 500, settleSeconds: 5 },
+  capacity: { connections: 19_000, connectRate: 500, warmupConnections: 500, settleSeconds: 5, namedExchanges: 0 },
   fanout: { clients: 2_000, perClient: 20, instruments: 500, quoteRate: 50_000, throttleMs: 100, warmupSeconds: 5, windowSeconds: 60 },
   accounts: { clients: 2_000, accounts: 2_000, orderRate: 2_000, warmupSeconds: 3, windowSeconds: 30 },
   ingest: { quoteRate: 100_000, instruments: 500, subscribers: 200, perClient: 20, warmupSeconds: 3, windowSeconds: 15 },

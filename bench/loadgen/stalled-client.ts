@@ -39,6 +39,7 @@ export async function openStalledClient(
     namespace: options.namespace,
     token: options.token,
     offerDeflate: settings.offerDeflate,
+    compressAll: settings.compressAll,
     createConnection: connect,
     handlers: {
       onMd: () => undefined,
