@@ -21,11 +21,19 @@ export interface BenchOptions {
   socketIoClient: Exclude<ClientKind, 'raw-ws'>;
   /** Clients offer permessage-deflate, as browsers do. */
   offerDeflate: boolean;
+  /** `--deflate browser`: clients also compress every message they send, as browsers do. */
+  clientsCompressAll: boolean;
   /** Loopback source addresses to spread client connections over (1 = let the kernel choose, no bind). */
   sourceAddresses: number;
   record: boolean;
   /** Run the server under test with `node --cpu-prof`; profiles land in the run's folder under bench/.runs/. */
   cpuProfile: boolean;
+  /**
+   * The capacity scenario takes a heap snapshot of the server before and after connecting its clients, and breaks down
+   * what a connection holds (lib/heap-breakdown.ts). The snapshots pause the server and leave memory behind them: the
+   * scenario's RSS figure is disturbed.
+   */
+  heapSnapshots: boolean;
   /** Rounds of every scenario × target, interleaved; each figure is reported as the median over the rounds. */
   repeat: number;
   help: boolean;
@@ -43,11 +51,16 @@ export const USAGE = `Usage: node dist/bench/run.js [--quick | --full] [options]
                           under 3 minutes; storm, sdkreconnect and sdkbook run against the gateway only)
   --engine SOURCE         auto | simulator | direct: the engine load (default auto: the simulator CLI when built)
   --client KIND           lean | socket.io-client: client used against Socket.IO targets (default lean)
-  --deflate on|off        clients offer permessage-deflate like browsers and socket.io-client (default on)
+  --deflate on|off|browser
+                          clients offer permessage-deflate like browsers and socket.io-client (default on); browser:
+                          they also compress every message they send, whatever its size, as browsers do
   --source-addresses N    spread client connections over 127.0.0.2..N+1 when local ports run short (default 1: no bind)
   --set SECTION.FIELD=N   override one size, e.g. --set fanout.clients=1000 (repeatable; see bench/profiles.ts)
   --no-record             do not append this run to bench/RESULTS.md
   --cpu-prof              profile the server under test (node --cpu-prof), one .cpuprofile per scenario in bench/.runs/
+  --heap-snapshots        capacity: heap snapshots before and after connecting, and what one connection holds, by
+                          holder, in bench/.runs/ (disturbs the RSS figure; snapshots over ~500 MB, some 12,000
+                          connections, cannot be read: add --set capacity.connections=4000)
   --repeat N              run every scenario × target N times, the targets interleaved round by round, and report
                           each figure's median (for comparisons within the machine's noise; default 1)
   --help`;
@@ -67,6 +80,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       set: { type: 'string', multiple: true, default: [] },
       'no-record': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
+      'heap-snapshots': { type: 'boolean', default: false },
       repeat: { type: 'string', default: '1' },
       help: { type: 'boolean', default: false },
     },
@@ -77,7 +91,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   if (engine !== 'auto' && engine !== 'simulator' && engine !== 'direct') throw new Error(`--engine: unknown source '${engine}'`);
   const client = values.client;
   if (client !== 'lean' && client !== 'socket.io-client') throw new Error(`--client: unknown kind '${client}'`);
-  if (values.deflate !== 'on' && values.deflate !== 'off') throw new Error(`--deflate: on or off, not '${values.deflate}'`);
+  if (values.deflate !== 'on' && values.deflate !== 'off' && values.deflate !== 'browser') throw new Error(`--deflate: on, off or browser, not '${values.deflate}'`);
   const repeat = Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) throw new Error('--repeat: 1..20');
   const sourceAddresses = Number(values['source-addresses']);
@@ -88,10 +102,12 @@ export function parseOptions(argv: string[]): BenchOptions {
     scenarios: parseList(values.scenarios ?? (values.full ? SCENARIO_NAMES : QUICK_DEFAULT_SCENARIOS).join(','), SCENARIO_NAMES, '--scenarios'),
     engine,
     socketIoClient: client,
-    offerDeflate: values.deflate === 'on',
+    offerDeflate: values.deflate !== 'off',
+    clientsCompressAll: values.deflate === 'browser',
     sourceAddresses,
     record: !values['no-record'],
     cpuProfile: values['cpu-prof'],
+    heapSnapshots: values['heap-snapshots'],
     repeat,
     help: values.help,
   };

@@ -9,10 +9,20 @@ export interface Profile {
   watchdogSeconds: number;
   /**
    * `warmupConnections` connect and leave before the measured ones, so JIT warm-up is not counted as handshake latency.
+   * `namedExchanges` > 0: the clients' licence names that many exchanges (as production licences name theirs) besides
+   * `*`, which makes the `welcome` larger (18 bytes each): from 11 on it is over the 1 KB compression threshold.
    * `notice` 1: once all are connected and settled, an operator notice to everyone (targets with the admin API), and
    * the time until each client has it, waiting at most `noticeTimeoutSeconds`; 0: no notice.
    */
-  capacity: { connections: number; connectRate: number; warmupConnections: number; settleSeconds: number; notice: number; noticeTimeoutSeconds: number };
+  capacity: {
+    connections: number;
+    connectRate: number;
+    warmupConnections: number;
+    settleSeconds: number;
+    namedExchanges: number;
+    notice: number;
+    noticeTimeoutSeconds: number;
+  };
   fanout: { clients: number; perClient: number; instruments: number; quoteRate: number; throttleMs: number; warmupSeconds: number; windowSeconds: number };
   accounts: { clients: number; accounts: number; orderRate: number; warmupSeconds: number; windowSeconds: number };
   ingest: { quoteRate: number; instruments: number; subscribers: number; perClient: number; warmupSeconds: number; windowSeconds: number };
@@ -67,7 +77,7 @@ export const QUICK: Profile = {
   workers: 2,
   setupConnectRate: 2_000,
   watchdogSeconds: 480,
-  capacity: { connections: 2_000, connectRate: 500, warmupConnections: 200, settleSeconds: 1, notice: 1, noticeTimeoutSeconds: 10 },
+  capacity: { connections: 2_000, connectRate: 500, warmupConnections: 200, settleSeconds: 1, namedExchanges: 0, notice: 1, noticeTimeoutSeconds: 10 },
   fanout: { clients: 500, perClient: 20, instruments: 200, quoteRate: 5_000, throttleMs: 0, warmupSeconds: 1, windowSeconds: 6 },
   accounts: { clients: 500, accounts: 500, orderRate: 2_000, warmupSeconds: 1, windowSeconds: 4 },
   ingest: { quoteRate: 20_000, instruments: 200, subscribers: 50, perClient: 20, warmupSeconds: 1, windowSeconds: 3 },
@@ -83,7 +93,7 @@ export const FULL: Profile = {
   workers: 4,
   setupConnectRate: 1_000,
   watchdogSeconds: 3_600,
-  capacity: { connections: 19_000, connectRate: 500, warmupConnections: 500, settleSeconds: 5, notice: 1, noticeTimeoutSeconds: 10 },
+  capacity: { connections: 19_000, connectRate: 500, warmupConnections: 500, settleSeconds: 5, namedExchanges: 0, notice: 1, noticeTimeoutSeconds: 10 },
   fanout: { clients: 2_000, perClient: 20, instruments: 500, quoteRate: 50_000, throttleMs: 100, warmupSeconds: 5, windowSeconds: 60 },
   accounts: { clients: 2_000, accounts: 2_000, orderRate: 2_000, warmupSeconds: 3, windowSeconds: 30 },
   ingest: { quoteRate: 100_000, instruments: 500, subscribers: 200, perClient: 20, warmupSeconds: 3, windowSeconds: 15 },

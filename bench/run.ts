@@ -100,7 +100,7 @@ for (const name of options.scenarios) {
 }
 
 const report = renderReport(options.profile, scenarioRuns);
-const facts = describeRun({ startedAt, layout, engineSource, socketIoClient: options.socketIoClient, offerDeflate: options.offerDeflate });
+const facts = describeRun({ startedAt, layout, engineSource, socketIoClient: options.socketIoClient, offerDeflate: options.offerDeflate, clientsCompressAll: options.clientsCompressAll });
 console.log(`\n${facts}\n\n${report}\n`);
 if (options.record) {
   const file = appendResults(`${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC — ${options.profile.name} run`, facts, report);

@@ -19,6 +19,12 @@ export interface ClientSettings {
    * compressed is the server's choice; the cost lands on both sides, so it must be what real dashboards would get.
    */
   offerDeflate: boolean;
+  /**
+   * Once deflate is negotiated, compress every message the client sends, as browsers do (Chrome and Firefox compress
+   * whatever the size); otherwise ws's default, messages of 1 KB and more. The server then inflates the client's
+   * requests, pongs included.
+   */
+  compressAll: boolean;
 }
 
 export interface ClientHandlers {
@@ -49,6 +55,7 @@ export interface ClientOptions {
   /** Bind to this local address (to spread connections over several 127.0.0.x when ports run short). */
   localAddress?: string;
   offerDeflate: boolean;
+  compressAll: boolean;
   handlers: ClientHandlers;
   /** Opens the TCP connection under the WebSocket (ws's `createConnection`), for a caller that must hold the socket. */
   createConnection?: typeof createConnection;

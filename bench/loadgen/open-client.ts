@@ -3,8 +3,8 @@ import { openRawWsClient } from './raw-ws.client.js';
 import { openSocketIoLeanClient } from './socketio-lean.client.js';
 import { openSocketIoLibClient } from './socketio-lib.client.js';
 
-export function openClient(settings: ClientSettings, options: Omit<ClientOptions, 'offerDeflate'>): BenchClient {
-  const withDeflate = { ...options, offerDeflate: settings.offerDeflate };
+export function openClient(settings: ClientSettings, options: Omit<ClientOptions, 'offerDeflate' | 'compressAll'>): BenchClient {
+  const withDeflate = { ...options, offerDeflate: settings.offerDeflate, compressAll: settings.compressAll };
   switch (settings.kind) {
     case 'socket.io-client':
       return openSocketIoLibClient(withDeflate);

@@ -6,7 +6,7 @@ import { type BenchClient, type ClientOptions, clientLifecycle, MD_EVENT_PREFIX,
 export function openRawWsClient(options: ClientOptions): BenchClient {
   const url = `${options.baseUrl.replace(/^http/, 'ws')}${options.namespace}?token=${encodeURIComponent(options.token)}`;
   const ws = new WebSocket(url, {
-    perMessageDeflate: options.offerDeflate,
+    perMessageDeflate: options.offerDeflate && (options.compressAll ? { threshold: 0 } : true),
     localAddress: options.localAddress,
     handshakeTimeout: 20_000,
     createConnection: options.createConnection,

@@ -24,7 +24,7 @@ const SIO_CONNECT_ERROR = '4';
 export function openSocketIoLeanClient(options: ClientOptions): BenchClient {
   const url = `${options.baseUrl.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`;
   const ws = new WebSocket(url, {
-    perMessageDeflate: options.offerDeflate,
+    perMessageDeflate: options.offerDeflate && (options.compressAll ? { threshold: 0 } : true),
     localAddress: options.localAddress,
     handshakeTimeout: 20_000,
     createConnection: options.createConnection,

@@ -16,7 +16,7 @@ export function openSocketIoLibClient(options: ClientOptions): BenchClient {
     reconnection: false,
     timeout: 20_000,
     // engine.io-client's own default when offering; `false` makes it offer nothing.
-    perMessageDeflate: options.offerDeflate ? { threshold: 1024 } : false,
+    perMessageDeflate: options.offerDeflate ? { threshold: options.compressAll ? 0 : 1024 } : false,
     localAddress: options.localAddress,
   };
   const socket = io(options.baseUrl + options.namespace, settings as Partial<ManagerOptions & SocketOptions>);

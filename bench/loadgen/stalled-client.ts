@@ -40,6 +40,7 @@ export async function openStalledClient(
     token: options.token,
     slot: 0,
     offerDeflate: settings.offerDeflate,
+    compressAll: settings.compressAll,
     createConnection: connect,
     handlers: {
       onMd: () => undefined,

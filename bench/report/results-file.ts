@@ -19,6 +19,7 @@ export interface RunFacts {
   engineSource: string;
   socketIoClient: string;
   offerDeflate: boolean;
+  clientsCompressAll: boolean;
 }
 
 /** The facts that make a run reproducible and comparable: when, which code, which machine, which command. */
@@ -32,7 +33,7 @@ export function describeRun(facts: RunFacts): string {
     `- CPU: ${cpus()[0]?.model ?? 'unknown'}`,
     `- Node: ${process.version}`,
     `- command: \`${command()}\``,
-    `- engine load: ${facts.engineSource === 'direct' ? 'bench engine publisher (direct NATS)' : 'simulator CLI'}; Socket.IO client: ${facts.socketIoClient}; clients offer permessage-deflate: ${facts.offerDeflate ? 'yes' : 'no'}`,
+    `- engine load: ${facts.engineSource === 'direct' ? 'bench engine publisher (direct NATS)' : 'simulator CLI'}; Socket.IO client: ${facts.socketIoClient}; clients offer permessage-deflate: ${facts.offerDeflate ? (facts.clientsCompressAll ? 'yes, and compress every message they send (as browsers do)' : 'yes') : 'no'}`,
   ].join('\n');
 }
 

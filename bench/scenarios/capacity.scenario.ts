@@ -1,12 +1,18 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { sleep } from '../lib/clock.js';
+import { benchScript } from '../lib/paths.js';
+import { spawnNode } from '../lib/processes.js';
 import { CpuMeter, ForeignCpuMeter, totalRssBytes } from '../lib/proc-stats.js';
-import { NAMESPACES } from '#libs/contracts';
+import { NAMESPACES, type Licence } from '#libs/contracts';
+import { BENCH_LICENCE } from '../lib/tokens.js';
+import type { ClientSpec } from '../loadgen/loadgen-protocol.js';
 import { decimal, describeCounts, integer, KB, MB, milliseconds, percent, usToMs } from '../report/format.js';
 import { measureAdminNotice, NO_NOTICE } from './admin-notice.js';
 import { connectionBudgetProblems, openFileLimit, portsPerAddress } from '../loadgen/connection-budget.js';
 import { describeNetCounters, readNetCounters } from '../lib/net-stats.js';
 import { foreignCpuNotes } from './measure-window.js';
-import type { Scenario } from './scenario.js';
+import type { RunContext, Scenario } from './scenario.js';
 import { withScenarioEnv } from './scenario-env.js';
 
 /**
@@ -50,7 +56,8 @@ export const capacityScenario: Scenario = {
       };
       // Warm-up: the first handshakes of a fresh process run cold code (lazy compilation, JIT); they connect, leave,
       // and are not counted, so the figures describe a server that has been up for a while.
-      const warmup = users(capacity.warmupConnections, 'bench-warmup');
+      const claims = capacity.namedExchanges > 0 ? { lic: licenceNaming(capacity.namedExchanges) } : undefined;
+      const warmup = users(capacity.warmupConnections, 'bench-warmup', claims);
       if (warmup.length) {
         await env.pool.connect({ ...connectOptions, clients: warmup });
         await env.pool.closeClients();
@@ -74,9 +81,10 @@ export const capacityScenario: Scenario = {
       // This scrape also restarts the server's loop-stall measurement, so the next one covers the connections only.
       const netBefore = readNetCounters();
       const { heapBytes: heapBefore } = await env.server.sample();
+      const snapshotBefore = await env.server.heapSnapshot?.('before');
       const cpu = new CpuMeter(pids);
       const foreign = new ForeignCpuMeter([...pids, ...env.pool.pids, env.nats.pid]);
-      const connect = await env.pool.connect({ ...connectOptions, clients: users(capacity.connections, 'bench-user') });
+      const connect = await env.pool.connect({ ...connectOptions, clients: users(capacity.connections, 'bench-user', claims) });
       const connectCpu = cpu.read();
       const connectNet = describeNetCounters(netBefore, readNetCounters());
       context.log(`  ${connect.connected} of ${connect.attempted} connected in ${(connect.elapsedMs / 1000).toFixed(1)} s`);
@@ -86,10 +94,14 @@ export const capacityScenario: Scenario = {
       const rssAfter = totalRssBytes(pids);
       const { heapBytes: heapAfter } = await env.server.sample();
       const loadRssAfter = totalRssBytes(env.pool.pids);
-      // Sent once every client is connected and the memory figures are taken, so its frames do not disturb them.
-      const notice = capacity.notice && target.adminNotice && connect.connected ? await measureAdminNotice(context, env, capacity.noticeTimeoutSeconds) : undefined;
       const failed = connect.attempted - connect.connected;
       const notes = [...foreignCpuNotes(foreignCpuPercent), ...budget];
+      if (snapshotBefore && env.server.heapSnapshot) {
+        const snapshotAfter = await env.server.heapSnapshot('connected');
+        notes.push(await heapBreakdownNote(context, env.dir, snapshotBefore, snapshotAfter, connect.connected));
+      }
+      // Sent once every client is connected and the memory figures are taken, so its frames do not disturb them.
+      const notice = capacity.notice && target.adminNotice && connect.connected ? await measureAdminNotice(context, env, capacity.noticeTimeoutSeconds) : undefined;
       if (failed) notes.push(`${failed} connections failed: ${describeCounts(connect.failures)}`);
       const achievedRate = connect.attempted / (connect.elapsedMs / 1000);
       if (connect.loopDelayP99Ms > 10) {
@@ -124,6 +136,32 @@ export const capacityScenario: Scenario = {
   },
 };
 
-function users(count: number, prefix: string): { index: number; sub: string; accounts: string[] }[] {
-  return Array.from({ length: count }, (_, index) => ({ index, sub: `${prefix}-${index}`, accounts: [] }));
+/**
+ * Breaks the two snapshots down by holder (heap-breakdown.cli.js, in a process of its own with room to read them) into
+ * `heap-breakdown.md` beside them; returns a note with the total and the largest holders.
+ */
+async function heapBreakdownNote(context: RunContext, dir: string, before: string, after: string, connections: number): Promise<string> {
+  const output = join(dir, 'heap-breakdown.md');
+  const child = spawnNode(benchScript('heap-breakdown.cli.js'), [before, after, '--connections', String(connections)], { cpus: context.layout.loadCpus, layout: context.layout, logFile: output }, [
+    '--max-old-space-size=8192',
+  ]);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const rows = readFileSync(output, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('| ') && !line.startsWith('| holder') && !line.startsWith('| ---'))
+    .map((line) => line.split('|').map((cell) => cell.trim().replaceAll('*', '')));
+  const total = rows.find((cells) => cells[1] === 'all')?.[2];
+  if (code !== 0 || total === undefined) return `heap snapshots: the breakdown failed (exit ${code}), see ${output}`;
+  const largest = rows.filter((cells) => cells[1] !== 'all').slice(0, 6).map((cells) => `${cells[1]} ${cells[2]}`);
+  return `heap snapshots: ${total} bytes of heap per connection; largest holders ${largest.join(', ')}; every holder in ${output}. The snapshots disturb the RSS figure`;
+}
+
+function users(count: number, prefix: string, claims: Record<string, unknown> | undefined): ClientSpec[] {
+  return Array.from({ length: count }, (_, index) => ({ index, sub: `${prefix}-${index}`, accounts: [], ...(claims ? { claims } : {}) }));
+}
+
+/** The bench licence, naming `count` exchanges (real time) besides `*`. */
+function licenceNaming(count: number): Licence {
+  const named = Object.fromEntries(Array.from({ length: count }, (_, i) => [`X${String(i).padStart(3, '0')}`, 'realtime' as const]));
+  return { ...BENCH_LICENCE, exchanges: { ...named, '*': 'realtime' } };
 }

@@ -1,8 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { NAMESPACES } from '#libs/contracts';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type EngineLoad, type EngineLoadOptions, type EngineSource, startEngineLoad } from '../engine-load.js';
+import { sleep } from '../lib/clock.js';
 import { maxMetric, scrapeExposition, sumMetric } from '../lib/metrics.js';
 import { processTree } from '../lib/proc-stats.js';
 import { type NatsServer, startNatsServer } from '../lib/nats-server.js';
@@ -31,6 +32,8 @@ export interface ServerUnderTest {
   pids: number[];
   baseUrl: string;
   sample(): Promise<ServerSample>;
+  /** With --heap-snapshots: writes a heap snapshot of the server as `<label>.heapsnapshot` in the scenario's folder. */
+  heapSnapshot?(label: string): Promise<string>;
 }
 
 const HEAP_METRIC = 'nodejs_heap_size_used_bytes';
@@ -40,6 +43,8 @@ const LOOP_LAG_RESOLUTION_MS = 10;
 
 /** Everything one scenario runs against one target: its own nats-server, server process and load generators. */
 export interface ScenarioEnv {
+  /** This scenario and target's folder under the run's: logs, reference files, profiles. */
+  dir: string;
   nats: NatsServer;
   server: ServerUnderTest;
   pool: LoadgenPool;
@@ -94,10 +99,11 @@ export async function withScenarioEnv<T>(
     pool = LoadgenPool.start(context.options.profile.workers, context.layout, dir, 'loadgen');
     const natsUrl = nats.url;
     return await body({
+      dir,
       nats,
       server: started.server,
       pool,
-      client: { kind: clientKindFor(target, context.options.socketIoClient), offerDeflate: context.options.offerDeflate },
+      client: { kind: clientKindFor(target, context.options.socketIoClient), offerDeflate: context.options.offerDeflate, compressAll: context.options.clientsCompressAll },
       localAddresses: sourceAddresses(context.options.sourceAddresses),
       universe: instruments.map(instrumentId),
       accounts: accounts.map((a) => a.account),
@@ -140,7 +146,11 @@ async function startServer(
     logFile,
     ipc: target.ownedByHarness,
     env: { ...target.env({ ...settings, port, jwtSecret: context.jwtSecret }), ...extraEnv },
-  }, [...(target.nodeArgs ?? []), ...(context.options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [])]);
+  }, [
+    ...(target.nodeArgs ?? []),
+    ...(context.options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []),
+    ...(context.options.heapSnapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] : []),
+  ]);
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
     await waitForHttpOk(`${baseUrl}/health/ready`, child, logFile, 60_000);
@@ -158,8 +168,37 @@ async function startServer(
       loopLagMaxMs: Math.max(0, maxMetric(exposition, LOOP_LAG_MAX_METRIC) * 1000 - LOOP_LAG_RESOLUTION_MS),
     };
   };
+  const pid = requirePid(child, target.name);
+  // Of the process started (a cluster's primary; its workers are not signalled).
+  const heapSnapshot = context.options.heapSnapshots ? (label: string) => takeHeapSnapshot(pid, dir, label) : undefined;
   // Read once ready: a cluster has started its workers by then.
-  return { process: child, server: { pids: processTree(requirePid(child, target.name)), baseUrl, sample } };
+  return { process: child, server: { pids: processTree(pid), baseUrl, sample, ...(heapSnapshot ? { heapSnapshot } : {}) } };
+}
+
+/**
+ * Signals the server (started with --heapsnapshot-signal=SIGUSR2) and waits for the snapshot it writes into `dir`
+ * to be complete (its size stops changing), then names it `<label>.heapsnapshot`.
+ */
+async function takeHeapSnapshot(pid: number, dir: string, label: string): Promise<string> {
+  const written = () => new Set(readdirSync(dir).filter((name) => name.endsWith('.heapsnapshot')));
+  const before = written();
+  process.kill(pid, 'SIGUSR2');
+  const deadline = Date.now() + 300_000;
+  let file: string | undefined;
+  let size = -1;
+  let steady = 0;
+  while (steady < 3) {
+    if (Date.now() > deadline) throw new Error(`no heap snapshot from pid ${pid} within 5 minutes`);
+    await sleep(1_000);
+    file ??= [...written()].find((name) => !before.has(name));
+    if (!file) continue;
+    const now = statSync(join(dir, file)).size;
+    steady = now > 0 && now === size ? steady + 1 : 0;
+    size = now;
+  }
+  const target = join(dir, `${label}.heapsnapshot`);
+  renameSync(join(dir, file ?? ''), target);
+  return target;
 }
 
 function sourceAddresses(count: number): string[] {

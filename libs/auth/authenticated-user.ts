@@ -1,5 +1,6 @@
 import type { JWTPayload } from 'jose';
 import { GatewayError, parseLicence, type ComplianceClaim, type Licence } from '#libs/contracts';
+import type { SharedClaims } from './shared-claims.js';
 
 /** Who is on the other end of a connection or HTTP request, read from a verified token. */
 export interface AuthenticatedUser {
@@ -21,9 +22,10 @@ const DEFAULT_TENANT = 'default';
 
 /**
  * Reads the contract's claims (PROTOCOL.md §8.1) of a verified token whose session ends at `expiresAt`; a token whose
- * claims have the wrong shape is refused outright.
+ * claims have the wrong shape is refused outright. With `shared`, the licence and roles are the copies shared by every
+ * token carrying equal ones.
  */
-export function claimsToUser(payload: JWTPayload, expiresAt: number): AuthenticatedUser {
+export function claimsToUser(payload: JWTPayload, expiresAt: number, shared?: SharedClaims): AuthenticatedUser {
   const claims = payload as Record<string, unknown>;
   const sub = claims.sub;
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) {
@@ -38,8 +40,8 @@ export function claimsToUser(payload: JWTPayload, expiresAt: number): Authentica
     userId: sub,
     tenant,
     accounts,
-    roles,
-    licence,
+    roles: shared ? shared.roles(roles) : roles,
+    licence: licence && shared ? shared.licence(licence) : licence,
     compliance,
     expiresAt,
   };

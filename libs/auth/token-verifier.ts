@@ -4,6 +4,7 @@ import { GatewayError } from '#libs/contracts';
 import { claimsToUser, type AuthenticatedUser } from './authenticated-user.js';
 import { verifyHmacJwt } from './hmac-jwt.js';
 import { JwksKeyResolver } from './jwks-key-resolver.js';
+import { SharedClaims } from './shared-claims.js';
 import { checkTokenSize, DEFAULT_MAX_TOKEN_LIFETIME_MS, sessionDeadline, type TokenLifetimePolicy } from './token-lifetime.js';
 
 /** Where the keys that sign tokens come from (one of the three, see ARCHITECTURE.md's config names). */
@@ -36,6 +37,8 @@ export class TokenVerifier {
   /** Set for a shared secret: HMAC tokens are verified synchronously with node:crypto (see hmac-jwt.ts). */
   private readonly hmacKey: KeyObject | null = null;
   private readonly lifetime: TokenLifetimePolicy;
+  /** Licences and role lists equal across tokens are kept once (a connection keeps its user for its whole life). */
+  private readonly shared = new SharedClaims();
 
   constructor(private readonly settings: JwtVerificationSettings) {
     this.lifetime = {
@@ -112,7 +115,7 @@ export class TokenVerifier {
     if (this.hmacKey) {
       const checks = { issuer: this.settings.issuer, audience: this.settings.audience, clockToleranceSec: this.lifetime.clockToleranceSec };
       const claims = verifyHmacJwt(token, this.hmacKey, checks);
-      return claimsToUser(claims, sessionDeadline(claims, this.lifetime));
+      return claimsToUser(claims, sessionDeadline(claims, this.lifetime), this.shared);
     }
     let payload: JWTPayload;
     try {
@@ -125,7 +128,7 @@ export class TokenVerifier {
     } catch (error) {
       throw toGatewayError(error);
     }
-    return claimsToUser(payload, sessionDeadline(payload, this.lifetime));
+    return claimsToUser(payload, sessionDeadline(payload, this.lifetime), this.shared);
   }
 
   private async lookupKey(header: JWTHeaderParameters): Promise<KeyObject | CryptoKey> {

@@ -18,8 +18,11 @@ export interface SeatLedgerOptions {
 
 interface HeldSeat {
   seat: Seat;
-  /** The namespace sockets riding on this connection: the seat is freed when the last one leaves. */
-  sockets: Set<string>;
+  /**
+   * The namespace sockets riding on this connection: the seat is freed when the last one leaves. An array: a
+   * connection carries one to four namespaces, and a Set costs several times as much memory per connection.
+   */
+  sockets: string[];
 }
 
 /**
@@ -31,7 +34,8 @@ interface HeldSeat {
 export class SeatLedger {
   /** By seat key: the connection and the user (namespaces of one connection may carry different users' tokens). */
   private readonly held = new Map<string, HeldSeat>();
-  private readonly keysByConnection = new Map<string, Set<string>>();
+  /** The seat keys held on each connection (one per user whose token opened a namespace on it; nearly always one). */
+  private readonly keysByConnection = new Map<string, string[]>();
   private readonly pending = new Map<string, Promise<void>>();
   private renewTimer?: NodeJS.Timeout;
 
@@ -41,36 +45,40 @@ export class SeatLedger {
     private readonly logger: Logger,
   ) {}
 
-  /** Throws CONNECTION_LIMIT when the user or tenant has no seat left, ENGINE_UNAVAILABLE when the store cannot count. */
-  async acquire(connectionId: string, socketId: string, holder: SeatHolder, licence: Licence): Promise<void> {
+  /**
+   * Takes a seat for this connection and user, or joins the one it already holds (another namespace of the same
+   * connection): says which. Throws CONNECTION_LIMIT when the user or tenant has no seat left, ENGINE_UNAVAILABLE when
+   * the store cannot count.
+   */
+  async acquire(connectionId: string, socketId: string, holder: SeatHolder, licence: Licence): Promise<'claimed' | 'joined'> {
     const key = seatKey(connectionId, holder.userId);
     for (;;) {
       const held = this.held.get(key);
       if (held) {
-        held.sockets.add(socketId);
-        return;
+        addOnce(held.sockets, socketId);
+        return 'joined';
       }
       // Another namespace of this connection is claiming its seat right now: share the outcome.
       const pending = this.pending.get(key);
       if (!pending) break;
       await pending.catch(() => undefined);
     }
-    const claim = this.claim(connectionId, key, holder, licence);
+    const claim = this.claim(connectionId, socketId, key, holder, licence);
     this.pending.set(key, claim);
     try {
       await claim;
     } finally {
       this.pending.delete(key);
     }
-    this.held.get(key)?.sockets.add(socketId);
+    return 'claimed';
   }
 
   /** A namespace socket left; the seat goes with the connection's last one. */
   release(connectionId: string, socketId: string): void {
     for (const key of this.keysByConnection.get(connectionId) ?? []) {
       const held = this.held.get(key);
-      if (!held?.sockets.delete(socketId)) continue;
-      if (held.sockets.size === 0) this.free(connectionId, [key]);
+      if (!held || !removeOnce(held.sockets, socketId)) continue;
+      if (held.sockets.length === 0) this.free(connectionId, [key]);
       return;
     }
   }
@@ -88,10 +96,10 @@ export class SeatLedger {
       const held = this.held.get(key);
       if (!held) continue;
       this.held.delete(key);
-      keysOfConnection?.delete(key);
+      if (keysOfConnection) removeOnce(keysOfConnection, key);
       seats.push(held.seat);
     }
-    if (keysOfConnection?.size === 0) this.keysByConnection.delete(connectionId);
+    if (keysOfConnection?.length === 0) this.keysByConnection.delete(connectionId);
     if (seats.length === 0) return;
     this.options.onSeatsChanged?.(this.held.size);
     this.store.free(seats).catch((error: unknown) => this.logger.warn({ err: error }, 'seat could not be freed; its lease will lapse'));
@@ -124,7 +132,7 @@ export class SeatLedger {
     await this.store.close().catch(() => undefined);
   }
 
-  private async claim(connectionId: string, key: string, holder: SeatHolder, licence: Licence): Promise<void> {
+  private async claim(connectionId: string, socketId: string, key: string, holder: SeatHolder, licence: Licence): Promise<void> {
     const seat: Seat = { id: `${this.options.nodeId}:${connectionId}:${holder.userId}`, userId: holder.userId, tenant: holder.tenant };
     const tenantLimit = licence.maxTenantConnections ?? 0;
     let outcome;
@@ -137,12 +145,24 @@ export class SeatLedger {
     }
     if (outcome === 'user_limit') throw new GatewayError('CONNECTION_LIMIT', `licence allows ${licence.maxConnections} concurrent connections`, { details: { scope: 'user', limit: licence.maxConnections } });
     if (outcome === 'tenant_limit') throw new GatewayError('CONNECTION_LIMIT', `licence allows ${tenantLimit} concurrent connections for the tenant`, { details: { scope: 'tenant', limit: tenantLimit } });
-    this.held.set(key, { seat, sockets: new Set() });
-    const keys = this.keysByConnection.get(connectionId) ?? new Set<string>();
-    keys.add(key);
-    this.keysByConnection.set(connectionId, keys);
+    // Made with its first socket: an array grown from empty by a push reserves room for 17.
+    this.held.set(key, { seat, sockets: [socketId] });
+    const keys = this.keysByConnection.get(connectionId);
+    if (keys) addOnce(keys, key);
+    else this.keysByConnection.set(connectionId, [key]);
     this.options.onSeatsChanged?.(this.held.size);
   }
+}
+
+function addOnce(items: string[], item: string): void {
+  if (!items.includes(item)) items.push(item);
+}
+
+function removeOnce(items: string[], item: string): boolean {
+  const index = items.indexOf(item);
+  if (index < 0) return false;
+  items.splice(index, 1);
+  return true;
 }
 
 function seatKey(connectionId: string, userId: string): string {

@@ -53,10 +53,14 @@ export interface UsageReport {
   tenants: TenantUsageReport[];
 }
 
-/** Lifetime figures; a period's are these minus a baseline taken when the period started. */
+/**
+ * Lifetime figures; a period's are these minus a baseline taken when the period started. Each map is made on its first
+ * count: a connected user holds a record for as long as it stays, and most have opened nothing and been sent nothing
+ * on most namespaces (an empty Map costs about 200 bytes).
+ */
 interface Totals {
-  opened: Map<string, number>;
-  delivered: Map<string, DeliveryCounters>;
+  opened?: Map<string, number>;
+  delivered?: Map<string, DeliveryCounters>;
 }
 
 interface UserUsage {
@@ -65,11 +69,12 @@ interface UserUsage {
   connections: number;
   firstSeen: number;
   lastSeen: number;
-  /** Current market-data subscriptions by `EXCHANGE|channel`. */
-  subscriptions: Map<string, number>;
-  accounts: Map<string, number>;
+  /** Current market-data subscriptions by `EXCHANGE|channel`; made on the first (as are `accounts`). */
+  subscriptions?: Map<string, number>;
+  accounts?: Map<string, number>;
   lifetime: Totals;
-  baseline: Totals;
+  /** The lifetime figures when the period started; absent while they were all zero. */
+  baseline?: Totals;
 }
 
 interface TenantUsage {
@@ -112,10 +117,11 @@ export class UsageMeter {
   /** The counters the fan-out increments for frames it writes to this user's sockets in `namespace`. */
   countersFor(tenant: string, userId: string, namespace: string = MARKET_DATA_NAMESPACE): DeliveryCounters {
     const user = this.userOf(tenant, userId);
-    let counters = user.lifetime.delivered.get(namespace);
+    const delivered = (user.lifetime.delivered ??= new Map<string, DeliveryCounters>());
+    let counters = delivered.get(namespace);
     if (!counters) {
       counters = { messages: 0, bytes: 0 };
-      user.lifetime.delivered.set(namespace, counters);
+      delivered.set(namespace, counters);
     }
     return counters;
   }
@@ -138,32 +144,25 @@ export class UsageMeter {
   subscriptionAdded(tenant: string, userId: string, exchange: string, channel: string): void {
     const user = this.userOf(tenant, userId);
     const key = `${exchange}|${channel}`;
-    user.subscriptions.set(key, (user.subscriptions.get(key) ?? 0) + 1);
-    user.lifetime.opened.set(key, (user.lifetime.opened.get(key) ?? 0) + 1);
+    increment((user.subscriptions ??= new Map<string, number>()), key);
+    increment((user.lifetime.opened ??= new Map<string, number>()), key);
     user.lastSeen = this.now();
   }
 
   subscriptionRemoved(tenant: string, userId: string, exchange: string, channel: string): void {
-    const user = this.tenants.get(tenant)?.users.get(userId);
-    const key = `${exchange}|${channel}`;
-    const count = user?.subscriptions.get(key);
-    if (!user || count === undefined) return;
-    if (count > 1) user.subscriptions.set(key, count - 1);
-    else user.subscriptions.delete(key);
+    const subscriptions = this.tenants.get(tenant)?.users.get(userId)?.subscriptions;
+    if (subscriptions) decrement(subscriptions, `${exchange}|${channel}`);
   }
 
   accountWatched(tenant: string, userId: string, namespace: string): void {
     const user = this.userOf(tenant, userId);
-    user.accounts.set(namespace, (user.accounts.get(namespace) ?? 0) + 1);
+    increment((user.accounts ??= new Map<string, number>()), namespace);
     user.lastSeen = this.now();
   }
 
   accountUnwatched(tenant: string, userId: string, namespace: string): void {
-    const user = this.tenants.get(tenant)?.users.get(userId);
-    const count = user?.accounts.get(namespace);
-    if (!user || count === undefined) return;
-    if (count > 1) user.accounts.set(namespace, count - 1);
-    else user.accounts.delete(namespace);
+    const accounts = this.tenants.get(tenant)?.users.get(userId)?.accounts;
+    if (accounts) decrement(accounts, namespace);
   }
 
   /**
@@ -193,8 +192,8 @@ export class UsageMeter {
     const rows: { tenant: string; namespace: string; messages: number; bytes: number }[] = [];
     for (const [tenant, usage] of this.tenants) {
       const sums = new Map<string, DeliveryCounters>();
-      const add = (delivered: Map<string, DeliveryCounters>) => {
-        for (const [namespace, c] of delivered) {
+      const add = (delivered: Map<string, DeliveryCounters> | undefined) => {
+        for (const [namespace, c] of delivered ?? []) {
           const sum = sums.get(namespace) ?? { messages: 0, bytes: 0 };
           sum.messages += c.messages;
           sum.bytes += c.bytes;
@@ -233,7 +232,7 @@ export class UsageMeter {
     this.periodStartedAt = at;
     for (const user of [...this.departed.values()]) if (isIdle(user)) this.fold(user);
     for (const usage of this.tenants.values()) {
-      usage.foldedBaseline = cloneTotals(usage.folded);
+      usage.foldedBaseline = cloneTotals(usage.folded) ?? {};
       usage.foldedUsersInPeriod = 0;
       for (const user of usage.users.values()) user.baseline = cloneTotals(user.lifetime);
     }
@@ -242,13 +241,13 @@ export class UsageMeter {
   private userOf(tenant: string, userId: string, idleIfNew = true): UserUsage {
     let usage = this.tenants.get(tenant);
     if (!usage) {
-      usage = { users: new Map(), folded: emptyTotals(), foldedBaseline: emptyTotals(), foldedUsersInPeriod: 0 };
+      usage = { users: new Map(), folded: {}, foldedBaseline: {}, foldedUsersInPeriod: 0 };
       this.tenants.set(tenant, usage);
     }
     let user = usage.users.get(userId);
     if (!user) {
       const now = this.now();
-      user = { tenant, userId, connections: 0, firstSeen: now, lastSeen: now, subscriptions: new Map(), accounts: new Map(), lifetime: emptyTotals(), baseline: emptyTotals() };
+      user = { tenant, userId, connections: 0, firstSeen: now, lastSeen: now, lifetime: {} };
       usage.users.set(userId, user);
       // Met before any connection (which the gateways never do): it counts toward the bound like a user who left.
       if (idleIfNew) this.markDeparted(user);
@@ -274,7 +273,7 @@ export class UsageMeter {
     this.departed.delete(keyOf(user.tenant, user.userId));
     if (!usage) return;
     addTotals(usage.folded, user.lifetime);
-    addTotals(usage.foldedBaseline, user.baseline);
+    if (user.baseline) addTotals(usage.foldedBaseline, user.baseline);
     usage.foldedUsersInPeriod += 1;
     usage.users.delete(user.userId);
   }
@@ -285,39 +284,52 @@ function keyOf(tenant: string, userId: string): string {
 }
 
 function isIdle(user: UserUsage): boolean {
-  return user.connections === 0 && user.subscriptions.size === 0 && user.accounts.size === 0;
+  return user.connections === 0 && !user.subscriptions?.size && !user.accounts?.size;
 }
 
-function emptyTotals(): Totals {
-  return { opened: new Map(), delivered: new Map() };
+function increment(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
 }
 
-function cloneTotals(totals: Totals): Totals {
+function decrement(counts: Map<string, number>, key: string): void {
+  const count = counts.get(key);
+  if (count === undefined) return;
+  if (count > 1) counts.set(key, count - 1);
+  else counts.delete(key);
+}
+
+/** A copy to diff against later; undefined when there is nothing to copy (a baseline of zeros). */
+function cloneTotals(totals: Totals): Totals | undefined {
+  if (!totals.opened?.size && !totals.delivered?.size) return undefined;
   return {
     opened: new Map(totals.opened),
-    delivered: new Map([...totals.delivered].map(([ns, c]) => [ns, { messages: c.messages, bytes: c.bytes }])),
+    delivered: new Map([...(totals.delivered ?? [])].map(([ns, c]) => [ns, { messages: c.messages, bytes: c.bytes }])),
   };
 }
 
 function addTotals(into: Totals, from: Totals): void {
-  for (const [key, count] of from.opened) into.opened.set(key, (into.opened.get(key) ?? 0) + count);
-  for (const [ns, c] of from.delivered) {
-    const sum = into.delivered.get(ns) ?? { messages: 0, bytes: 0 };
+  for (const [key, count] of from.opened ?? []) {
+    const opened = (into.opened ??= new Map<string, number>());
+    opened.set(key, (opened.get(key) ?? 0) + count);
+  }
+  for (const [ns, c] of from.delivered ?? []) {
+    const delivered = (into.delivered ??= new Map<string, DeliveryCounters>());
+    const sum = delivered.get(ns) ?? { messages: 0, bytes: 0 };
     sum.messages += c.messages;
     sum.bytes += c.bytes;
-    into.delivered.set(ns, sum);
+    delivered.set(ns, sum);
   }
 }
 
-function periodFigures(lifetime: Totals, baseline: Totals): UsagePeriodFigures {
+function periodFigures(lifetime: Totals, baseline: Totals | undefined): UsagePeriodFigures {
   const opened = new Map<string, number>();
-  for (const [key, count] of lifetime.opened) {
-    const inPeriod = count - (baseline.opened.get(key) ?? 0);
+  for (const [key, count] of lifetime.opened ?? []) {
+    const inPeriod = count - (baseline?.opened?.get(key) ?? 0);
     if (inPeriod > 0) opened.set(key, inPeriod);
   }
   const delivered: Record<string, DeliveryCounters> = {};
-  for (const [ns, c] of lifetime.delivered) {
-    const base = baseline.delivered.get(ns);
+  for (const [ns, c] of lifetime.delivered ?? []) {
+    const base = baseline?.delivered?.get(ns);
     const messages = c.messages - (base?.messages ?? 0);
     const bytes = c.bytes - (base?.bytes ?? 0);
     if (messages > 0 || bytes > 0) delivered[ns] = { messages, bytes };
@@ -332,24 +344,24 @@ function userReport(user: UserUsage): UserUsageReport {
     firstSeen: user.firstSeen,
     lastSeen: user.lastSeen,
     subscriptions: nestByExchange(user.subscriptions),
-    accounts: Object.fromEntries(user.accounts),
+    accounts: Object.fromEntries(user.accounts ?? []),
     ...periodFigures(user.lifetime, user.baseline),
   };
 }
 
 /** `NASDAQ|quote → 2` becomes `{ NASDAQ: { quote: 2 } }`. */
-function nestByExchange(counts: Map<string, number>): Record<string, Record<string, number>> {
+function nestByExchange(counts: Map<string, number> | undefined): Record<string, Record<string, number>> {
   const nested: Record<string, Record<string, number>> = {};
-  for (const [key, count] of counts) {
+  for (const [key, count] of counts ?? []) {
     const [exchange, channel] = key.split('|') as [string, string];
     (nested[exchange] ??= {})[channel] = count;
   }
   return nested;
 }
 
-function sumMaps(maps: Map<string, number>[]): Map<string, number> {
+function sumMaps(maps: (Map<string, number> | undefined)[]): Map<string, number> {
   const sum = new Map<string, number>();
-  for (const map of maps) for (const [key, count] of map) sum.set(key, (sum.get(key) ?? 0) + count);
+  for (const map of maps) for (const [key, count] of map ?? []) sum.set(key, (sum.get(key) ?? 0) + count);
   return sum;
 }
 

@@ -1,7 +1,7 @@
 import type { AuthenticatedUser } from '#libs/auth';
 import type { GatewayRuntime } from './gateway-runtime.js';
 import type { GatewaySocket } from './gateway-socket.js';
-import { auditedEvents, connectionOf, requestAudit } from './request-audit.js';
+import { connectionOf } from './request-audit.js';
 
 /** What the handshake learnt before it was refused: the user, once the token was verified. */
 export interface HandshakeAttempt {
@@ -9,7 +9,7 @@ export interface HandshakeAttempt {
 }
 
 /** The client's address as rate limits read it (the `X-Forwarded-For` chain past `TRUSTED_PROXIES`). */
-function addressOf(runtime: GatewayRuntime, socket: GatewaySocket): string {
+function clientAddressOf(runtime: GatewayRuntime, socket: GatewaySocket): string {
   return runtime.rateLimiter.clientAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for']);
 }
 
@@ -20,7 +20,7 @@ export function auditRefusedHandshake(runtime: GatewayRuntime, socket: GatewaySo
   const user = attempt.user;
   audit.handshake({
     namespace: socket.nsp.name,
-    address: addressOf(runtime, socket),
+    address: clientAddressOf(runtime, socket),
     outcome: 'rejected',
     code,
     ...(user ? { user: user.userId, tenant: user.tenant } : {}),
@@ -28,23 +28,19 @@ export function auditRefusedHandshake(runtime: GatewayRuntime, socket: GatewaySo
   });
 }
 
-/**
- * An accepted connection: its handshake is recorded, its audited requests (`served` ∩ the audited events) are
- * recorded with their answers from now on, and so is its disconnect with the reason. Called before any other
- * middleware is added to the socket, so that every answer passes through the audit.
- */
-export function auditConnection(runtime: GatewayRuntime, socket: GatewaySocket, served: ReadonlySet<string>, accountStreams: boolean): void {
+/** An accepted connection's handshake. Its audited requests are recorded by its middleware (`auditRequest`). */
+export function auditAcceptedHandshake(runtime: GatewayRuntime, socket: GatewaySocket): void {
   const { audit } = runtime;
   if (!audit.enabled) return;
-  const address = addressOf(runtime, socket);
-  const who = connectionOf(socket, address);
-  audit.handshake({ ...who, address, outcome: 'accepted', ...transportOf(socket) });
-  const events = auditedEvents(served, accountStreams);
-  if (events.size > 0) socket.use(requestAudit(audit, socket, events, address));
-  socket.once('disconnect', (reason: string) => {
-    const closedBecause = socket.data.closedBecause;
-    audit.disconnect({ ...connectionOf(socket, address), reason, ...(closedBecause !== undefined ? { code: closedBecause } : {}), durationMs: Date.now() - socket.data.connectedAt });
-  });
+  audit.handshake({ ...connectionOf(socket), address: socket.data.address, outcome: 'accepted', ...transportOf(socket) });
+}
+
+/** An accepted connection left: the reason Socket.IO gives, and the gateway's own when it closed it. */
+export function auditDisconnect(runtime: GatewayRuntime, socket: GatewaySocket, reason: string): void {
+  const { audit } = runtime;
+  if (!audit.enabled) return;
+  const closedBecause = socket.data.closedBecause;
+  audit.disconnect({ ...connectionOf(socket), reason, ...(closedBecause !== undefined ? { code: closedBecause } : {}), durationMs: Date.now() - socket.data.connectedAt });
 }
 
 function transportOf(socket: GatewaySocket): { transport: string; userAgent?: string } {

@@ -23,12 +23,13 @@ import { entitlementsOf, licenceUnusable, sameLicence, type LicenceChange } from
 import { RateLimitInterceptor } from './rate-limit.interceptor.js';
 import { AckInterceptor } from './ack.interceptor.js';
 import { AuthRefreshDto } from './auth-refresh.dto.js';
-import { auditConnection, auditRefusedHandshake, type HandshakeAttempt } from './connection-audit.js';
+import { auditAcceptedHandshake, auditDisconnect, auditRefusedHandshake, type HandshakeAttempt } from './connection-audit.js';
 import { GatewayExceptionFilter } from './gateway-exception.filter.js';
 import { RefusedInboundEvent } from './inbound-packet-limits.js';
 import type { GatewayRuntime } from './gateway-runtime.js';
-import { connectionKeyOf, type GatewayNamespace, type GatewaySocket } from './gateway-socket.js';
-import { orderedRequests } from './ordered-requests.js';
+import { connectionKeyOf, connectionKeyOfConnection, type GatewayNamespace, type GatewaySocket } from './gateway-socket.js';
+import { OrderedRequests } from './ordered-requests.js';
+import { auditedEvents, auditRequest } from './request-audit.js';
 import { createRequestValidationPipe } from './request-validation.pipe.js';
 import { requestHandlerOf } from './request-handler.js';
 
@@ -46,11 +47,11 @@ const ORDERED_REQUEST_HOLD_MS = 65_000;
 /** Ordered requests one socket may have waiting for their turn; more are refused at once rather than queued. */
 const MAX_WAITING_ORDERED_REQUESTS = 64;
 
-interface SocketTimers {
-  warn?: NodeJS.Timeout;
-  expire?: NodeJS.Timeout;
-  licence?: NodeJS.Timeout;
-}
+/** What a socket's one deadline timer is armed for: the token-expiry warning, or the end of the session. */
+type DeadlinePhase = 'warn' | 'end';
+
+/** An empty `handshake.auth`, shared by every socket whose client sent nothing but its token there. */
+const NO_HANDSHAKE_AUTH: Readonly<Record<string, never>> = Object.freeze({});
 
 /**
  * What the four domain gateways share: authentication at the handshake (Nest guards do not run on connect), the
@@ -66,10 +67,23 @@ interface SocketTimers {
 export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
   abstract readonly namespaceName: Namespace;
   protected namespace!: GatewayNamespace;
-  private readonly timers = new WeakMap<GatewaySocket, SocketTimers>();
+  /** Each socket's one timer, armed for its next deadline (the expiry warning, the token's or the licence's end). */
+  private readonly deadlineTimers = new WeakMap<GatewaySocket, NodeJS.Timeout>();
   private servedEventNames: ReadonlySet<string> | null = null;
+  private auditedEventNames: ReadonlySet<string> | null = null;
+  private orderedRequests: OrderedRequests | null = null;
+  /**
+   * Frees the seats of a connection that closed. One function for every connection (engine.io calls it with the
+   * connection as `this`), added by the handshake that claimed the connection's seat: nothing is built per socket.
+   */
+  private readonly releaseSeatsOnClose: (this: object) => void;
 
-  protected constructor(protected readonly runtime: GatewayRuntime) {}
+  protected constructor(protected readonly runtime: GatewayRuntime) {
+    const seats = runtime.seats;
+    this.releaseSeatsOnClose = function (this: object) {
+      seats.releaseConnection(connectionKeyOfConnection(this));
+    };
+  }
 
   afterInit(namespace: GatewayNamespace): void {
     this.namespace = namespace;
@@ -97,13 +111,11 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     metrics.connectionOpened(this.namespaceName);
     registry.add(socket);
     this.runtime.usage.connectionOpened(socket.data.user.tenant, socket.data.user.userId);
-    // First of the socket's middleware: every audited request's answer, whoever gives it, passes through the audit.
-    auditConnection(this.runtime, socket, this.servedEvents(), this.namespaceName !== NAMESPACES.marketData);
-    this.limitInboundFrames(socket);
-    this.orderSubscriptionRequests(socket);
-    // Last: a request waits for its turn only once nothing else will hold it back.
-    socket.use(this.runtime.requestTurns.middleware(() => socket.connected));
-    this.armExpiryTimers(socket);
+    auditAcceptedHandshake(this.runtime, socket);
+    // The socket's one middleware: every step a request goes through, in order (admitRequest). The steps are shared
+    // by all sockets, so a connection holds this one closure whatever it sends.
+    socket.use((packet, next) => this.admitRequest(socket, packet, next));
+    this.armDeadlineTimer(socket);
     const { user, licence, connectionId } = socket.data;
     const welcome: WelcomePayload = {
       connectionId,
@@ -118,9 +130,10 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     this.onClientConnected(socket);
   }
 
-  handleDisconnect(socket: GatewaySocket): void {
-    this.clearExpiryTimers(socket);
+  handleDisconnect(socket: GatewaySocket, reason?: string): void {
+    this.clearDeadlineTimer(socket);
     if (!socket.data.user) return; // refused at the handshake: never counted as connected
+    auditDisconnect(this.runtime, socket, reason ?? 'unknown');
     this.runtime.seats.release(connectionKeyOf(socket), socket.id);
     const wasConnected = this.runtime.registry.remove(socket);
     if (wasConnected) this.runtime.metrics.connectionClosed(this.namespaceName);
@@ -146,7 +159,7 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     const licenceChanged = !sameLicence(socket.data.licence, licence);
     socket.data.user = user;
     socket.data.licence = licence;
-    this.armExpiryTimers(socket);
+    this.armDeadlineTimer(socket);
     if (licenceChanged) {
       socket.emit(SERVER_EVENTS.licence, this.licencePayload(licence));
       this.runtime.metrics.licenceChange('refresh', 'updated');
@@ -169,7 +182,7 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     }
     if (sameLicence(socket.data.licence, licence)) return 'unchanged';
     socket.data.licence = licence;
-    this.armExpiryTimers(socket);
+    this.armDeadlineTimer(socket);
     socket.emit(SERVER_EVENTS.licence, this.licencePayload(licence));
     this.onCredentialsChanged(socket);
     return 'updated';
@@ -218,7 +231,7 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
   }
 
   private async authenticate(socket: GatewaySocket, attempt: HandshakeAttempt): Promise<void> {
-    await this.limitHandshakes(socket);
+    const address = await this.limitHandshakes(socket);
     const token = tokenFromHandshake(socket.handshake);
     if (!token) throw new GatewayError('UNAUTHORIZED', 'no token: pass auth.token, an Authorization: Bearer header or ?token=');
     const user = await this.runtime.verifier.verify(token);
@@ -229,11 +242,12 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     // Last, so that a refusal for any other reason never takes a seat.
     const conn = socket.conn;
     const connectionKey = connectionKeyOf(socket);
-    await this.runtime.seats.acquire(connectionKey, socket.id, user, licence);
+    const seat = await this.runtime.seats.acquire(connectionKey, socket.id, user, licence);
     // A connection that closed while its seat was being claimed fires no 'close' any more (Socket.IO then drops the
-    // socket itself): hand the seat back now.
+    // socket itself): hand the seat back now. Otherwise the seat goes with the connection's last namespace socket
+    // (handleDisconnect) or, failing that, when the connection closes.
     if (conn.readyState !== 'open') this.runtime.seats.releaseConnection(connectionKey);
-    else conn.once('close', () => this.runtime.seats.releaseConnection(connectionKey));
+    else if (seat === 'claimed') conn.on('close', this.releaseSeatsOnClose);
     // A licence change that arrived while the seat was being claimed found no live socket to apply to: resolve again.
     const current = this.runtime.licences.resolve(user);
     const nowUnusable = licenceUnusable(current);
@@ -241,43 +255,62 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
       this.runtime.seats.release(connectionKey, socket.id);
       throw new GatewayError('NOT_ENTITLED', nowUnusable);
     }
-    socket.data = { user, licence: current, connectionId: randomUUID(), connectedAt: Date.now() };
+    socket.data = { user, licence: current, connectionId: randomUUID(), connectedAt: Date.now(), address };
+    forgetHandshakeToken(socket);
   }
 
-  /** New connections per client address, before the token is verified so that a flood costs little. */
-  private async limitHandshakes(socket: GatewaySocket): Promise<void> {
+  /**
+   * New connections per client address, before the token is verified so that a flood costs little. Returns the
+   * client's address as the limits read it.
+   */
+  private async limitHandshakes(socket: GatewaySocket): Promise<string> {
     const { address, headers } = socket.handshake;
     const decision = await this.runtime.rateLimiter.checkHandshake(socket.conn, address, headers['x-forwarded-for']);
-    if (decision.allowed) return;
+    if (decision.allowed) return decision.address;
     this.runtime.metrics.rateLimited(this.namespaceName, 'handshake', decision.rule);
     this.runtime.logger.debug({ address: decision.address, namespace: this.namespaceName, retryAfterMs: decision.retryAfterMs }, 'handshake rate limited');
     throw new GatewayError('RATE_LIMITED', 'too many new connections from this address', { retryAfterMs: decision.retryAfterMs });
   }
 
   /**
+   * Every request of a socket goes through these steps, in this order:
+   * 1. the audit (audited events): its answer, whoever gives it, passes through the audit trail;
+   * 2. the inbound limits: what the decoder refused and events this namespace does not serve are answered here;
+   * 3. subscription requests wait for the one sent before them to be answered (they take effect in order);
+   * 4. the request waits for its turn of the event loop (RequestTurns), once nothing else will hold it back;
+   * then `next` hands it to its handler (Nest's guards, interceptors, pipes and the gateway method).
+   */
+  private admitRequest(socket: GatewaySocket, packet: unknown[], next: () => void): void {
+    const { audit, requestTurns } = this.runtime;
+    if (audit.enabled) auditRequest(audit, socket, this.auditedEvents(), packet);
+    if (this.refuseUnserved(socket, packet)) return;
+    this.subscriptionOrder().admit(socket, packet, () => requestTurns.admit(socket, next));
+  }
+
+  /**
    * Answers what the decoder refused (an event over `maxFrameBytes` with its attachments, or nested deeper than
    * MAX_PAYLOAD_DEPTH: it arrives with a RefusedInboundEvent as its argument) and events this namespace does not
-   * serve, with INVALID_REQUEST through the ack or as an `error` event. Nothing else sees them; the connection goes on.
+   * serve, with INVALID_REQUEST through the ack or as an `error` event; returns whether it did. Nothing else sees
+   * them; the connection goes on.
    */
-  private limitInboundFrames(socket: GatewaySocket): void {
+  private refuseUnserved(socket: GatewaySocket, packet: unknown[]): boolean {
     const served = this.servedEvents();
-    socket.use((packet, next) => {
-      const event: unknown = packet[0];
-      const refusal: unknown = packet[1];
-      let error: WireError;
-      let label: string;
-      if (refusal instanceof RefusedInboundEvent) {
-        error = wireError('INVALID_REQUEST', refusal.message, { details: refusal.details });
-        label = typeof event === 'string' && served.has(event) ? event : 'unknown';
-      } else if (typeof event !== 'string' || !served.has(event)) {
-        error = wireError('INVALID_REQUEST', `unknown event ${JSON.stringify(String(event).slice(0, 64))} on ${this.namespaceName}`);
-        label = 'unknown';
-      } else return next();
-      this.runtime.metrics.clientRequest(this.namespaceName, label, 'INVALID_REQUEST');
-      const ack: unknown = packet[packet.length - 1];
-      if (typeof ack === 'function') (ack as (response: unknown) => void)({ ok: false, error });
-      else socket.emit(SERVER_EVENTS.error, error);
-    });
+    const event: unknown = packet[0];
+    const refusal: unknown = packet[1];
+    let error: WireError;
+    let label: string;
+    if (refusal instanceof RefusedInboundEvent) {
+      error = wireError('INVALID_REQUEST', refusal.message, { details: refusal.details });
+      label = typeof event === 'string' && served.has(event) ? event : 'unknown';
+    } else if (typeof event !== 'string' || !served.has(event)) {
+      error = wireError('INVALID_REQUEST', `unknown event ${JSON.stringify(String(event).slice(0, 64))} on ${this.namespaceName}`);
+      label = 'unknown';
+    } else return false;
+    this.runtime.metrics.clientRequest(this.namespaceName, label, 'INVALID_REQUEST');
+    const ack: unknown = packet[packet.length - 1];
+    if (typeof ack === 'function') (ack as (response: unknown) => void)({ ok: false, error });
+    else socket.emit(SERVER_EVENTS.error, error);
+    return true;
   }
 
   /** The events this namespace's gateway serves: every @SubscribeMessage of its class and the classes above it. */
@@ -296,72 +329,84 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     return names;
   }
 
+  /** The events of this namespace the audit trail records (see auditedEvents). */
+  private auditedEvents(): ReadonlySet<string> {
+    return (this.auditedEventNames ??= auditedEvents(this.servedEvents(), this.namespaceName !== NAMESPACES.marketData));
+  }
+
   /**
    * Subscription requests of one socket take effect in the order they were sent. Nest runs each request through its
    * guards and interceptors with awaits in between, and a `subscribe` passes more of them than an `unsubscribe`: two
    * requests read from the network in one go would otherwise be handled the wrong way round.
    */
-  private orderSubscriptionRequests(socket: GatewaySocket): void {
-    socket.use(
-      orderedRequests({
-        events: ORDERED_REQUESTS,
-        maxWaiting: MAX_WAITING_ORDERED_REQUESTS,
-        holdMs: ORDERED_REQUEST_HOLD_MS,
-        connected: () => socket.connected,
-        refused: (event) => {
-          this.runtime.metrics.rateLimited(this.namespaceName, event, 'waiting');
-          this.runtime.metrics.clientRequest(this.namespaceName, event, 'RATE_LIMITED');
-        },
-      }),
-    );
+  private subscriptionOrder(): OrderedRequests {
+    return (this.orderedRequests ??= new OrderedRequests({
+      events: ORDERED_REQUESTS,
+      maxWaiting: MAX_WAITING_ORDERED_REQUESTS,
+      holdMs: ORDERED_REQUEST_HOLD_MS,
+      refused: (event) => {
+        this.runtime.metrics.rateLimited(this.namespaceName, event, 'waiting');
+        this.runtime.metrics.clientRequest(this.namespaceName, event, 'RATE_LIMITED');
+      },
+    }));
   }
 
-  private armExpiryTimers(socket: GatewaySocket): void {
-    this.clearExpiryTimers(socket);
-    const timers: SocketTimers = {};
-    this.timers.set(socket, timers);
-    this.armLicenceExpiry(socket, timers);
-    // Every session has a deadline (a token without `exp` gets one from JWT_MAX_LIFETIME), so a refresh never ends it.
-    const expiresAt = socket.data.user.expiresAt;
+  /**
+   * Arms the socket's one deadline timer for what comes next: the `auth:expiring` warning while it is ahead, then the
+   * end of the session, whichever of the token's and the licence's `expiresAt` comes first. Every session has a
+   * deadline (a token without `exp` gets one from JWT_MAX_LIFETIME), so a refresh never ends it; a refresh or a
+   * licence change arms it again.
+   */
+  private armDeadlineTimer(socket: GatewaySocket): void {
+    this.clearDeadlineTimer(socket);
+    const { user, licence } = socket.data;
     const now = Date.now();
-    const warnAt = expiresAt - this.runtime.options.tokenExpiryWarningMs;
-    if (warnAt > now && warnAt - now < MAX_TIMER_MS) {
-      timers.warn = setTimeout(() => socket.emit(SERVER_EVENTS.authExpiring, { expiresAt }), warnAt - now);
-      timers.warn.unref();
+    const end = Math.min(user.expiresAt, licence.expiresAt ?? Number.POSITIVE_INFINITY);
+    const warnAt = user.expiresAt - this.runtime.options.tokenExpiryWarningMs;
+    const phase: DeadlinePhase = warnAt > now && warnAt < end ? 'warn' : 'end';
+    const at = phase === 'warn' ? warnAt : end;
+    // A deadline past setTimeout's limit is reached in steps: the timer fires early and is armed again.
+    const timer = setTimeout(this.deadlineReached, Math.min(Math.max(0, at - now), MAX_TIMER_MS), socket, phase);
+    timer.unref();
+    this.deadlineTimers.set(socket, timer);
+  }
+
+  /** The timer of {@link armDeadlineTimer} fired: one function for every socket, the socket is the timer's argument. */
+  private readonly deadlineReached = (socket: GatewaySocket, phase: DeadlinePhase): void => {
+    this.deadlineTimers.delete(socket);
+    const { user, licence } = socket.data;
+    const now = Date.now();
+    if (phase === 'warn') {
+      if (now >= user.expiresAt - this.runtime.options.tokenExpiryWarningMs) socket.emit(SERVER_EVENTS.authExpiring, { expiresAt: user.expiresAt });
+      return this.armDeadlineTimer(socket);
     }
-    const untilExpiry = Math.max(0, expiresAt - now);
-    timers.expire = setTimeout(
-      () => {
-        if (Date.now() < expiresAt) return this.armExpiryTimers(socket); // a deadline past setTimeout's limit: re-arm
-        socket.emit(SERVER_EVENTS.error, wireError('TOKEN_EXPIRED', 'token has expired; reconnect with a fresh token'));
-        socket.data.closedBecause = 'TOKEN_EXPIRED';
-        socket.disconnect(true);
-      },
-      Math.min(untilExpiry, MAX_TIMER_MS),
-    );
-    timers.expire.unref();
-  }
+    const licenceEnded = licence.expiresAt !== undefined && now >= licence.expiresAt;
+    const tokenEnded = now >= user.expiresAt;
+    // Both over: the one that ended first says why.
+    if (licenceEnded && (!tokenEnded || (licence.expiresAt ?? 0) <= user.expiresAt)) return this.disconnectUnentitled(socket, 'licence has expired');
+    if (tokenEnded) {
+      socket.emit(SERVER_EVENTS.error, wireError('TOKEN_EXPIRED', 'token has expired; reconnect with a fresh token'));
+      socket.data.closedBecause = 'TOKEN_EXPIRED';
+      socket.disconnect(true);
+      return;
+    }
+    this.armDeadlineTimer(socket);
+  };
 
-  /** A licence that reaches its `expiresAt` while connected disconnects, as an expired licence is refused on connect. */
-  private armLicenceExpiry(socket: GatewaySocket, timers: SocketTimers): void {
-    const expiresAt = socket.data.licence.expiresAt;
-    if (expiresAt === undefined) return;
-    timers.licence = setTimeout(
-      () => {
-        if (Date.now() < expiresAt) return this.armExpiryTimers(socket);
-        this.disconnectUnentitled(socket, 'licence has expired');
-      },
-      Math.min(Math.max(0, expiresAt - Date.now()), MAX_TIMER_MS),
-    );
-    timers.licence.unref();
+  private clearDeadlineTimer(socket: GatewaySocket): void {
+    clearTimeout(this.deadlineTimers.get(socket));
+    this.deadlineTimers.delete(socket);
   }
+}
 
-  private clearExpiryTimers(socket: GatewaySocket): void {
-    const timers = this.timers.get(socket);
-    if (!timers) return;
-    clearTimeout(timers.warn);
-    clearTimeout(timers.expire);
-    clearTimeout(timers.licence);
-    this.timers.delete(socket);
-  }
+/**
+ * Lets go of the token the client sent in `handshake.auth` once it is verified: the session keeps what was read from
+ * it (`socket.data.user`), and a JWT is several hundred bytes per connection. A token in a header or the query stays
+ * where it is: Socket.IO builds each later namespace's handshake from them.
+ */
+function forgetHandshakeToken(socket: GatewaySocket): void {
+  const auth = socket.handshake.auth as Record<string, unknown>;
+  if (!('token' in auth)) return;
+  const { token: _verified, ...rest } = auth;
+  socket.handshake.auth = Object.keys(rest).length === 0 ? NO_HANDSHAKE_AUTH : rest;
 }

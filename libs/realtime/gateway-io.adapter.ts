@@ -5,7 +5,13 @@ import type { Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import { limitedSocketParser } from './inbound-packet-limits.js';
 import { errorSummary } from '#libs/observability';
-import { SelectiveDeflateWsEngine } from './selective-deflate.ws-engine.js';
+import { keepOnlyHandshakeRequest } from './handshake-request.js';
+import { perMessageDeflateOptions, SelectiveDeflateWsEngine } from './selective-deflate.ws-engine.js';
+
+/** A gateway handler as Nest binds it to one socket: (payload, ack) → the handler's result. */
+type BoundRequestHandler = (data: unknown, ack: unknown) => unknown;
+/** An event listener EventEmitter calls with the socket as `this`. */
+type RequestListener = (this: Socket, ...args: unknown[]) => void;
 
 export interface SocketServerSettings {
   corsOrigins: string[] | true;
@@ -23,37 +29,16 @@ export interface SocketServerSettings {
 }
 
 /**
- * permessage-deflate as a fan-out server can afford it. Without `server_no_context_takeover`, ws ignores the threshold
- * and compresses every message, keeping a full zlib context per connection: measured at about 235 KB of RSS per
- * socket and a 10x slower handshake. With it, frames under 1 KB go out as they are, and a 1 KB window with a small
- * memLevel bounds what a socket keeps after its first compressed frame (about 12 KB instead of 256 KB).
- *
- * `concurrencyLimit` bounds the deflates in flight across all sockets (they run on libuv's thread pool and each one's
- * completion takes a loop turn), and ws keeps a socket's frames in order, so everything a socket sends after a
- * compressed frame waits for that frame's deflate. At ws's default of 10, a resubscribe storm's 1,000 subscribe acks
- * (about 1.7 KB each) went through ten per loop turn, and every client's market data queued behind its own ack: 0.5–1 s
- * of delay over the storm's first seconds with the gateway's core not even busy (bench storm scenario). 256 clears
- * such a storm in a few turns; what it bounds is transient (each deflate's input and output buffers; a socket's zlib
- * context exists anyway once it has sent one compressed frame).
- */
-const PER_MESSAGE_DEFLATE = {
-  threshold: 1024,
-  serverNoContextTakeover: true,
-  clientNoContextTakeover: true,
-  serverMaxWindowBits: 10,
-  clientMaxWindowBits: 10,
-  zlibDeflateOptions: { level: 1, memLevel: 4 },
-  zlibInflateOptions: { windowBits: 10 },
-  concurrencyLimit: 256,
-};
-
-/**
  * One Socket.IO server for all four namespaces, with the gateway's transport settings: websocket and long-polling,
  * CORS, permessage-deflate above 1 KB, ping 25 s / timeout 20 s, an inbound frame cap, and client events held to the
  * frame limit and the nesting limit as they are decoded.
  */
 export class GatewayIoAdapter extends IoAdapter {
   private server: Server | null = null;
+  /** Each socket's request handlers, as Nest bound them to it, in the order of the namespace's shared listeners. */
+  private readonly requestHandlers = new WeakMap<Socket, BoundRequestHandler[]>();
+  /** By namespace and event: the listener every socket of the namespace shares. */
+  private readonly listeners = new Map<string, RequestListener>();
 
   constructor(
     app: INestApplicationContext,
@@ -72,45 +57,78 @@ export class GatewayIoAdapter extends IoAdapter {
       pingTimeout: 20_000,
       maxHttpBufferSize: this.settings.transportMaxBytes,
       parser: limitedSocketParser({ maxFrameBytes: this.settings.maxFrameBytes }),
-      perMessageDeflate: this.settings.compression ? PER_MESSAGE_DEFLATE : false,
+      perMessageDeflate: this.settings.compression ? perMessageDeflateOptions(this.settings.transportMaxBytes) : false,
       httpCompression: { threshold: 1024 },
       serveClient: true,
       ...(this.settings.compression && !this.settings.compressMarketData ? { wsEngine: SelectiveDeflateWsEngine } : {}),
     };
     const server = super.createIOServer(port, merged as ServerOptions);
+    keepOnlyHandshakeRequest(server.engine);
     this.server = server;
     return server;
   }
 
   /**
-   * Binds the gateways' request handlers with one plain listener per event. Nest's default builds an RxJS pipeline
-   * per handler per socket, kept for the socket's lifetime: several KB of heap for every connection, and setup work
-   * on every handshake. Here a pipeline exists only while a request is being answered. Behaviour is the same: the
-   * payload and ack are mapped as Nest maps them, a `{ event, data }` result is emitted, anything else is the ack.
+   * Binds the gateways' request handlers. Nest's default builds an RxJS pipeline per handler per socket, kept for the
+   * socket's lifetime: several KB of heap for every connection, and setup work on every handshake. Here a pipeline
+   * exists only while a request is being answered, and the listener of each event is one function shared by every
+   * socket of the namespace (EventEmitter calls it with the socket as `this`); what a socket keeps is the array of
+   * Nest's callbacks bound to it. Behaviour is the same: the payload and ack are mapped as Nest maps them, a
+   * `{ event, data }` result is emitted, anything else is the ack.
    */
   override bindMessageHandlers(socket: Socket, handlers: MessageMappingProperties[], transform: (data: unknown) => Observable<unknown>): void {
-    for (const { message, callback, isAckHandledManually } of handlers) {
-      socket.on(message as string, (...args: unknown[]) => {
-        const mapped: { data?: unknown; ack?: unknown } = this.mapPayload(args.length === 1 ? args[0] : args);
-        const { data, ack } = mapped;
-        let result$: Observable<unknown>;
-        try {
-          result$ = transform(callback(data, ack));
-        } catch (error) {
-          this.requestLogger.error({ msg: 'client request failed', err: errorSummary(error) });
-          return;
-        }
-        result$.subscribe({
-          next: (response) => {
-            if (response === null || response === undefined) return;
-            const event = (response as { event?: unknown }).event;
-            if (typeof event === 'string') socket.emit(event, (response as { data?: unknown }).data);
-            else if (!isAckHandledManually && typeof ack === 'function') (ack as (value: unknown) => void)(response);
-          },
-          error: (error: unknown) => this.requestLogger.error({ msg: 'client request failed', err: errorSummary(error) }),
-        });
-      });
+    for (const [index, { message, isAckHandledManually }] of handlers.entries()) {
+      socket.on(message as string, this.sharedListener(socket.nsp.name, message as string, index, isAckHandledManually, transform));
     }
+    // Sized once (an array grown by push from empty reserves room for 17).
+    this.requestHandlers.set(socket, handlers.map(({ callback }) => callback as BoundRequestHandler));
+  }
+
+  /**
+   * A socket's `disconnect` reaches Nest (and so the gateway's handleDisconnect) through a plain listener: Socket.IO
+   * emits it once per socket, so Nest's `once` wrapper would only add a few hundred bytes to every connection.
+   */
+  override bindClientDisconnect(client: Socket, callback: (reason: string) => void): void {
+    client.on('disconnect', callback);
+  }
+
+  /**
+   * The one listener of `message` on `namespace`, made with the first socket that binds it: the handler's place in
+   * the namespace's list, whether it answers its ack itself and Nest's `transform` (stateless) are the same for every
+   * socket of the namespace.
+   */
+  private sharedListener(namespace: string, message: string, index: number, isAckHandledManually: boolean, transform: (data: unknown) => Observable<unknown>): RequestListener {
+    const key = `${namespace}\u0000${message}`;
+    const known = this.listeners.get(key);
+    if (known) return known;
+    const requestHandlers = this.requestHandlers;
+    const answer = (socket: Socket, args: unknown[]): void => {
+      const callback = requestHandlers.get(socket)?.[index];
+      if (!callback) return;
+      const mapped: { data?: unknown; ack?: unknown } = this.mapPayload(args.length === 1 ? args[0] : args);
+      const { data, ack } = mapped;
+      let result$: Observable<unknown>;
+      try {
+        result$ = transform(callback(data, ack));
+      } catch (error) {
+        this.requestLogger.error({ msg: 'client request failed', err: errorSummary(error) });
+        return;
+      }
+      result$.subscribe({
+        next: (response) => {
+          if (response === null || response === undefined) return;
+          const event = (response as { event?: unknown }).event;
+          if (typeof event === 'string') socket.emit(event, (response as { data?: unknown }).data);
+          else if (!isAckHandledManually && typeof ack === 'function') (ack as (value: unknown) => void)(response);
+        },
+        error: (error: unknown) => this.requestLogger.error({ msg: 'client request failed', err: errorSummary(error) }),
+      });
+    };
+    const listener: RequestListener = function (this: Socket, ...args: unknown[]) {
+      answer(this, args);
+    };
+    this.listeners.set(key, listener);
+    return listener;
   }
 
   private readonly requestLogger = new Logger('GatewayIoAdapter');

@@ -8,6 +8,11 @@ export interface GatewaySocketData {
   licence: Licence;
   connectionId: string;
   connectedAt: number;
+  /**
+   * The client's address as rate limits and the audit trail read it (the `X-Forwarded-For` chain past
+   * `TRUSTED_PROXIES`), worked out once at the handshake.
+   */
+  address: string;
   /** Why the gateway closed the connection, when it did: a contract error code or `shutdown` (for the audit trail). */
   closedBecause?: string;
 }
@@ -50,7 +55,11 @@ let nextConnectionKey = 0;
  * keeps its own id private): what a seat is counted by.
  */
 export function connectionKeyOf(socket: GatewaySocket): string {
-  const conn = socket.conn;
+  return connectionKeyOfConnection(socket.conn);
+}
+
+/** {@link connectionKeyOf} from the engine.io connection itself. */
+export function connectionKeyOfConnection(conn: object): string {
   let key = connectionKeys.get(conn);
   if (key === undefined) {
     key = (nextConnectionKey++).toString(36);

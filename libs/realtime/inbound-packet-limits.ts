@@ -126,7 +126,11 @@ interface EventInProgress {
  * its only argument: the gateway answers it `INVALID_REQUEST` through the ack, and the connection goes on.
  */
 class LimitedDecoder extends EventEmitter {
-  private readonly inner = new Decoder();
+  /**
+   * Socket.IO's decoder, while a packet is being decoded: made for a packet and let go once it is out, so an idle
+   * connection (most of them, most of the time) keeps none (about 0.5 KB with its listener).
+   */
+  private inner: Decoder | null = null;
   private current: EventInProgress | null = null;
 
   constructor(
@@ -134,32 +138,44 @@ class LimitedDecoder extends EventEmitter {
     private readonly maxDepth: number,
   ) {
     super();
-    this.inner.on('decoded', (packet: Packet) => this.decoded(packet));
   }
 
   add(chunk: unknown): void {
     if (typeof chunk === 'string') return this.addText(chunk);
     const current = this.current;
-    if (!current) return this.inner.add(chunk); // binary data out of turn: the parser refuses it
+    if (!current) return this.decoder().add(chunk); // binary data out of turn: the parser refuses it
     current.bytes += byteLengthOf(chunk);
     if (current.attachmentsToSkip > 0) {
       if (--current.attachmentsToSkip === 0) this.emitRefused(current);
       return;
     }
     if (!current.refused && current.bytes > this.maxFrameBytes) current.refused = 'size';
-    this.inner.add(current.refused ? DROPPED_ATTACHMENT : chunk);
+    this.decoder().add(current.refused ? DROPPED_ATTACHMENT : chunk);
   }
 
   destroy(): void {
     this.current = null;
-    this.inner.destroy();
+    this.inner?.destroy();
+    this.inner = null;
+  }
+
+  private decoder(): Decoder {
+    if (this.inner) return this.inner;
+    const inner = new Decoder();
+    inner.on('decoded', (packet: Packet) => {
+      // The packet is whole (its attachments included): this decoder has nothing left to hold.
+      if (this.inner === inner) this.inner = null;
+      this.decoded(packet);
+    });
+    this.inner = inner;
+    return inner;
   }
 
   private addText(frame: string): void {
     const header = eventHeader(frame);
     if (!header) {
       this.current = null;
-      return this.inner.add(frame);
+      return this.decoder().add(frame);
     }
     // Counting UTF-16 units is enough to tell that a text event is under the limit; the exact size is needed when
     // attachments add to it or when it may be over.
@@ -171,7 +187,7 @@ class LimitedDecoder extends EventEmitter {
     else if (header.attachments > MAX_ATTACHMENTS) current.refused = 'attachments';
     // + 1: the packet's own array [event, ...arguments] is the first level of the text.
     else if (jsonNestingExceeds(frame, header.jsonStart, this.maxDepth + 1)) current.refused = 'depth';
-    if (!current.refused) return this.inner.add(frame);
+    if (!current.refused) return this.decoder().add(frame);
     // Refused: neither parsed nor reconstructed. Its name and ack id are all the namespace needs to answer it.
     current.event = eventNameOf(frame, header.jsonStart);
     if (header.type === PacketType.BINARY_EVENT) current.attachmentsToSkip = header.attachments;

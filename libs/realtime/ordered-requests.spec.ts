@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AckResponse } from '#libs/contracts';
-import { orderedRequests, type OrderedRequestsOptions } from './ordered-requests.js';
+import { OrderedRequests, type OrderedRequestsOptions } from './ordered-requests.js';
 
 type Ack = (response: AckResponse<unknown>) => void;
 
-/** What Socket.IO does with the middleware: call it per packet in arrival order; `next()` dispatches to the handler. */
+/** What the socket's middleware does: admit each packet in arrival order; `next()` dispatches to the handler. */
 class Harness {
   readonly dispatched: string[] = [];
   readonly answers: { label: string; response: AckResponse<unknown> }[] = [];
@@ -12,14 +12,13 @@ class Harness {
   /** The ack each dispatched request would be answered through (the middleware may have wrapped it). */
   readonly handlerAcks = new Map<string, Ack>();
   connected = true;
-  private readonly middleware: ReturnType<typeof orderedRequests>;
+  private readonly ordered: OrderedRequests;
 
   constructor(options: Partial<OrderedRequestsOptions> = {}) {
-    this.middleware = orderedRequests({
+    this.ordered = new OrderedRequests({
       events: new Set(['subscribe', 'unsubscribe']),
       maxWaiting: 3,
       holdMs: 1_000,
-      connected: () => this.connected,
       refused: (event) => this.refusedEvents.push(event),
       ...options,
     });
@@ -29,7 +28,7 @@ class Harness {
   arrive(label: string, event: string, withAck = true): void {
     const packet: unknown[] = [event, { label }];
     if (withAck) packet.push(((response) => this.answers.push({ label, response })) satisfies Ack);
-    this.middleware(packet, () => {
+    this.ordered.admit(this, packet, () => {
       this.dispatched.push(label);
       const ack = packet[packet.length - 1];
       if (typeof ack === 'function') this.handlerAcks.set(label, ack as Ack);
@@ -46,7 +45,7 @@ class Harness {
 
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-describe('orderedRequests', () => {
+describe('OrderedRequests', () => {
   afterEach(() => {
     vi.useRealTimers();
   });

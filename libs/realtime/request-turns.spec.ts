@@ -13,19 +13,19 @@ describe('RequestTurns', () => {
   it('lets a request through at once when nothing waits', () => {
     const turns = new RequestTurns(10);
     let passed = false;
-    turns.middleware(() => true)([], () => (passed = true));
+    turns.admit({ connected: true }, () => (passed = true));
     expect(passed).toBe(true);
     expect(turns.backlog).toBe(0);
   });
 
   it('spreads a burst over several loop turns, in arrival order, letting timers run in between', async () => {
     const turns = new RequestTurns(10);
-    const middleware = turns.middleware(() => true);
+    const socket = { connected: true };
     const events: string[] = [];
     setTimeout(() => events.push('timer'), 0);
     // Twenty requests read in one go (one poll phase), each holding the loop for 4 ms.
     for (let i = 1; i <= 20; i++) {
-      middleware([], () => {
+      turns.admit(socket, () => {
         events.push(`request ${i}`);
         busy(4);
       });
@@ -44,13 +44,13 @@ describe('RequestTurns', () => {
 
   it('counts the work a request does in its continuations (Nest answers after awaits) against the turn', async () => {
     const turns = new RequestTurns(10);
-    const middleware = turns.middleware(() => true);
+    const socket = { connected: true };
     const events: string[] = [];
     setTimeout(() => events.push('timer'), 0);
     // Twenty requests readable together: one callback each in the same loop phase (microtasks run between them).
     for (let i = 1; i <= 20; i++) {
       setImmediate(() =>
-        middleware([], () => {
+        turns.admit(socket, () => {
           // Nothing synchronous: the handler's work happens after an await, as a Nest pipeline's does.
           void Promise.resolve().then(() => {
             events.push(`request ${i}`);
@@ -69,15 +69,14 @@ describe('RequestTurns', () => {
 
   it('drops a waiting request whose socket left before its turn', async () => {
     const turns = new RequestTurns(1);
-    let connected = true;
+    const socket = { connected: true };
     const passed: number[] = [];
-    const middleware = turns.middleware(() => connected);
-    middleware([], () => {
+    turns.admit(socket, () => {
       passed.push(1);
       busy(3);
     });
-    middleware([], () => passed.push(2)); // over budget: waits
-    connected = false;
+    turns.admit(socket, () => passed.push(2)); // over budget: waits
+    socket.connected = false;
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(passed).toEqual([1]);
     expect(turns.backlog).toBe(0);

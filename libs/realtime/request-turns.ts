@@ -1,3 +1,8 @@
+/** Where a request came from: its socket, still connected or not. */
+export interface RequestSource {
+  readonly connected: boolean;
+}
+
 /**
  * Client requests get at most `budgetMs` of each event-loop turn; the rest wait, in arrival order, for the next turns.
  *
@@ -28,20 +33,19 @@ export class RequestTurns {
   }
 
   /**
-   * Socket.IO middleware (`socket.use`) for one socket: lets each packet through now or when its turn comes; a packet
-   * whose turn comes after the socket left is dropped (its handler would subscribe a socket that is gone).
+   * A request of `source` (a socket) goes on (`next`) now or when its turn comes; one whose turn comes after the socket
+   * left is dropped (its handler would subscribe a socket that is gone). Called from the socket's middleware; nothing
+   * is kept per socket.
    */
-  middleware(connected: () => boolean): (packet: unknown[], next: (error?: Error) => void) => void {
-    return (_packet, next) => {
-      if (this.waiting.length === 0 && this.hasBudget()) {
-        next();
-        return;
-      }
-      this.waiting.push(() => {
-        if (connected()) next();
-      });
-      this.scheduleDrain();
-    };
+  admit(source: RequestSource, next: () => void): void {
+    if (this.waiting.length === 0 && this.hasBudget()) {
+      next();
+      return;
+    }
+    this.waiting.push(() => {
+      if (source.connected) next();
+    });
+    this.scheduleDrain();
   }
 
   /** Requests waiting for a later turn. */

@@ -66,7 +66,7 @@ export class LoopbackNamespace {
     const deadline = Date.now() + 2_000;
     while (!this.serverSockets.has(client.id ?? '') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
     const socket = this.serverSockets.get(client.id ?? '') as unknown as GatewaySocket;
-    socket.data = { user, licence, connectionId: socket.id, connectedAt: Date.now() };
+    socket.data = { user, licence, connectionId: socket.id, connectedAt: Date.now(), address: socket.handshake.address };
     return { socket, client, md };
   }
 

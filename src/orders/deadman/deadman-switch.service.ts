@@ -14,7 +14,6 @@ import {
 } from '#libs/contracts';
 import { AuditTrail } from '#libs/audit';
 import { METRICS, PINO_LOGGER, type Logger } from '#libs/observability';
-import { RateLimiter } from '#libs/rate-limit';
 import type { GatewaySocket } from '#libs/realtime';
 import { AppConfig } from '../../config/index.js';
 import { OrderCommandsService } from '../order-commands.service.js';
@@ -79,7 +78,6 @@ export class DeadmanSwitchService implements OnApplicationBootstrap, OnApplicati
     @InjectMetric(METRICS.deadmanCancels) private readonly cancels: Counter<string>,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
     private readonly trail: AuditTrail,
-    private readonly rateLimiter: RateLimiter,
   ) {
     this.node = config.nodeId;
     this.leaseMs = config.deadman.leaseMs;
@@ -377,7 +375,7 @@ export class DeadmanSwitchService implements OnApplicationBootstrap, OnApplicati
       user: socket.data.user.userId,
       tenant: socket.data.user.tenant,
       connection: socket.data.connectionId,
-      address: this.rateLimiter.clientAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for']),
+      address: socket.data.address,
     };
     if (event.action === 'disarm') this.trail.deadmanDisarmed({ ...subject, reason: 'client' });
     else this.trail.deadmanArmed({ ...subject, timeoutMs: event.timeoutMs, deadline: event.deadline, orders: event.orders, by: event.action === 'arm' ? 'client' : 'takeover' });
