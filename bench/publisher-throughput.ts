@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { mdSubject, type EngineQuote } from '#libs/contracts';
+import { mdSubject } from '#libs/contracts';
 import { TradewirePublisher } from '#libs/publisher';
+import { makeBenchQuote } from './lib/bench-quotes.js';
 import { coreLayout, pinSelfToLoadCpus } from './lib/processes.js';
 import { startNatsServer } from './lib/nats-server.js';
 
@@ -33,20 +34,6 @@ const instruments = Array.from({ length: Number(values.instruments) }, (_, i) =>
 const subjects = instruments.map((i) => mdSubject('quote', i.exchange, i.symbol));
 const keys = instruments.map((i) => `${i.exchange}:${i.symbol}`);
 
-/** The quotes an engine sends: a random walk of decimal strings, made the same way for every variant. */
-function makeQuote(n: number, price: number): EngineQuote {
-  return {
-    bid: (price - 0.01).toFixed(2),
-    ask: (price + 0.01).toFixed(2),
-    bidSize: String(100 + (n % 900)),
-    askSize: String(100 + ((n * 7) % 900)),
-    last: price.toFixed(2),
-    lastSize: String(1 + (n % 500)),
-    volume: String(1_000_000 + n),
-    ts: Date.now(),
-  };
-}
-
 const VARIANTS = ['raw', 'raw-bytes', 'library', 'library-unchecked'] as const;
 type Variant = (typeof VARIANTS)[number];
 
@@ -64,7 +51,7 @@ async function round(variant: Variant, nats: NatsConnection, checked: TradewireP
     price += ((n * 2654435761) % 7) / 100 - 0.03;
     if (price < 1) price = 100;
     const i = n % subjects.length;
-    const quote = makeQuote(n, price);
+    const quote = makeBenchQuote(n, price);
     if (variant === 'raw') nats.publish(subjects[i], JSON.stringify(quote));
     else if (variant === 'raw-bytes') nats.publish(subjects[i], Buffer.from(JSON.stringify(quote)));
     else (variant === 'library' ? checked : unchecked).quote(keys[i], quote);

@@ -105,6 +105,28 @@ function gatewayRedisEnv(settings: TargetSettings, workers: number): NodeJS.Proc
   return { ...gatewayEnv(settings), REDIS_URL: settings.redisUrl, WORKERS: String(workers) };
 }
 
+/** The gateway with the Redis that more than one worker needs, as `workers` worker processes, free to use every core. */
+function workersTarget(name: 'gateway-redis' | 'gateway-workers', description: string, workers: number): TargetSpec {
+  return {
+    name,
+    description,
+    script: join(PROJECT_ROOT, 'dist', 'src', 'main.js'),
+    speaksSocketIo: true,
+    engineEventsMetric: 'tradewire_engine_events_total',
+    ownedByHarness: false,
+    stopGraceMs: 5_000,
+    scenarios: ['capacity', 'fanout'],
+    nodeArgs: GATEWAY_NODE_ARGS,
+    conflates: true,
+    needsRedis: true,
+    everyCore: true,
+    adminNotice: true,
+    env: (settings) => gatewayRedisEnv(settings, workers),
+    slowClientEnv: (graceMs) => ({ SLOW_CLIENT_GRACE_MS: String(graceMs) }),
+    slowClientMetric: 'tradewire_slow_client_events_total',
+  };
+}
+
 export const TARGETS: Record<TargetName, TargetSpec> = {
   gateway: {
     name: 'gateway',
@@ -173,43 +195,13 @@ export const TARGETS: Record<TargetName, TargetSpec> = {
   },
   // WORKERS=2 against one worker process, both with the Redis that more than one worker needs and both free to use
   // every core: what a second worker buys on this machine, against its own baseline of the same run.
-  'gateway-redis': {
-    name: 'gateway-redis',
-    description: 'the gateway with REDIS_URL, one worker process, on every core: the baseline of gateway-workers',
-    script: join(PROJECT_ROOT, 'dist', 'src', 'main.js'),
-    speaksSocketIo: true,
-    engineEventsMetric: 'tradewire_engine_events_total',
-    ownedByHarness: false,
-    stopGraceMs: 5_000,
-    scenarios: ['capacity', 'fanout'],
-    nodeArgs: GATEWAY_NODE_ARGS,
-    conflates: true,
-    needsRedis: true,
-    everyCore: true,
-    adminNotice: true,
-    env: (settings) => gatewayRedisEnv(settings, 1),
-    slowClientEnv: (graceMs) => ({ SLOW_CLIENT_GRACE_MS: String(graceMs) }),
-    slowClientMetric: 'tradewire_slow_client_events_total',
-  },
-  'gateway-workers': {
-    name: 'gateway-workers',
-    description: 'the gateway with REDIS_URL and WORKERS=2 (BENCH_GATEWAY_WORKERS to change it) worker processes on one port, on every core',
-    script: join(PROJECT_ROOT, 'dist', 'src', 'main.js'),
-    speaksSocketIo: true,
-    engineEventsMetric: 'tradewire_engine_events_total',
-    ownedByHarness: false,
-    stopGraceMs: 5_000,
-    scenarios: ['capacity', 'fanout'],
-    nodeArgs: GATEWAY_NODE_ARGS,
-    conflates: true,
-    needsRedis: true,
-    everyCore: true,
-    adminNotice: true,
-    // More workers than cores for connection counts past one process's file-descriptor limit (100,000 here).
-    env: (settings) => gatewayRedisEnv(settings, Number(process.env.BENCH_GATEWAY_WORKERS ?? 2)),
-    slowClientEnv: (graceMs) => ({ SLOW_CLIENT_GRACE_MS: String(graceMs) }),
-    slowClientMetric: 'tradewire_slow_client_events_total',
-  },
+  'gateway-redis': workersTarget('gateway-redis', 'the gateway with REDIS_URL, one worker process, on every core: the baseline of gateway-workers', 1),
+  // More workers than cores for connection counts past one process's file-descriptor limit (100,000 here).
+  'gateway-workers': workersTarget(
+    'gateway-workers',
+    'the gateway with REDIS_URL and WORKERS=2 (BENCH_GATEWAY_WORKERS to change it) worker processes on one port, on every core',
+    Number(process.env.BENCH_GATEWAY_WORKERS ?? 2),
+  ),
   'raw-ws': {
     name: 'raw-ws',
     description: 'baseline (a): bare ws, pre-serialised frame per update to the stream’s subscribers',

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import * as contracts from '#libs/contracts';
+import { makeBenchQuote } from './lib/bench-quotes.js';
 
 /**
  * What the engine event validators of libs/contracts cost per event, in nanoseconds: `validateQuote` (the gateway's
@@ -33,20 +34,8 @@ interface Build {
 
 const QUOTES = 1_000;
 const now = Date.now();
-/** The bench engine's quotes (bench/publisher-throughput.ts): decimal strings of a random walk. */
-const quotes = Array.from({ length: QUOTES }, (_, n) => {
-  const price = 100 + (n % 50) + (n % 7) / 100;
-  return {
-    bid: (price - 0.01).toFixed(2),
-    ask: (price + 0.01).toFixed(2),
-    bidSize: String(100 + (n % 900)),
-    askSize: String(100 + ((n * 7) % 900)),
-    last: price.toFixed(2),
-    lastSize: String(1 + (n % 500)),
-    volume: String(1_000_000 + n),
-    ts: now,
-  };
-});
+/** The bench engine's quotes, as bench/publisher-throughput.ts publishes them. */
+const quotes = Array.from({ length: QUOTES }, (_, n) => makeBenchQuote(n, 100 + (n % 50) + (n % 7) / 100, now));
 const orders = quotes.map((quote, n) => ({
   orderId: `O-${n}`,
   clientOrderId: `c-${n}`,
