@@ -80,7 +80,8 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
     it('streams account events: snapshot then live, every tab of the user, nobody else', async () => {
       const trader = await hsToken({ sub: 'trader-1', accounts: ['ACC-1001'] });
       const tab1 = await connectClient(gateway.url, NAMESPACES.orders, { auth: { token: trader } });
-      const tab2 = await connectClient(gateway.url, NAMESPACES.orders, { auth: { token: trader } });
+      // The second tab long-polls: its frames go through engine.io's own queue, not straight to a WebSocket.
+      const tab2 = await connectClient(gateway.url, NAMESPACES.orders, { auth: { token: trader }, transports: ['polling'] });
       const stranger = await connectClient(gateway.url, NAMESPACES.orders, { auth: { token: await hsToken({ sub: 'nile', tenant: 'nile-partners', accounts: ['ACC-2001'] }) } });
       const forbidden = await request(stranger.socket, 'subscribe', { accounts: ['ACC-1001'] });
       expect(forbidden).toMatchObject({ ok: false, error: { code: 'FORBIDDEN', status: 403 } });
@@ -94,7 +95,9 @@ function engineTransportSuite(name: 'nats' | 'redis', setup: () => Promise<{ gat
       const sub1 = await request(tab1.socket, 'subscribe', {});
       expect(sub1).toMatchObject({ ok: true, data: { accounts: [{ account: 'ACC-1001', seq: 1, replayed: 0, resetRequired: false }] } });
       expect(await snapshot).toMatchObject({ account: 'ACC-1001', seq: 1, items: [expect.objectContaining({ orderId: 'O-1', seq: 1 })] });
+      const snapshot2 = nextEvent<{ account: string; seq: number; items: unknown[] }>(tab2.socket, 'orders:snapshot');
       await request(tab2.socket, 'subscribe', { accounts: ['ACC-1001'] });
+      expect(await snapshot2).toEqual(await snapshot);
 
       const live1 = collect<{ seq: number; status: string }>(tab1.socket, 'order');
       const live2 = collect<{ seq: number; status: string }>(tab2.socket, 'order');

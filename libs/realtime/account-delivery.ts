@@ -1,12 +1,12 @@
 import type { DeliveryRecorder, GatewayMetrics } from '#libs/observability';
-import { connectionHasRoom, disconnectSlowClient } from './connection-backpressure.js';
+import { connectionHasRoom, disconnectSlowClient, type EngineMessage } from './connection-backpressure.js';
 import { engineConnectionOf, type EngineConnection, type GatewaySocket } from './gateway-socket.js';
 import type { SlowClientPolicy } from './stream-fanout.js';
 
-/** One account event as its stream keeps it: its seq and its serialized Socket.IO packet. */
+/** One account event as its stream keeps it: its seq and its serialized packet, as an engine.io message. */
 export interface AccountFrame {
   seq: number;
-  frame: string;
+  frame: EngineMessage;
 }
 
 /**
@@ -85,7 +85,7 @@ export class AccountDelivery {
     private readonly backlog: AccountBacklog,
     private readonly metrics: Pick<GatewayMetrics, 'slowClient'>,
     /** Writes one packet to the socket and counts it (a live event's, unless a derived event's recorder is given). */
-    private readonly send: (socket: GatewaySocket, frame: string, recorder?: DeliveryRecorder) => void,
+    private readonly send: (socket: GatewaySocket, frame: EngineMessage, recorder?: DeliveryRecorder) => void,
   ) {}
 
   /** The socket now holds the account up to `seq` (after its snapshot or replay); live events follow from there. */

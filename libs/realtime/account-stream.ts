@@ -2,7 +2,7 @@ import type { AccountEvent, AccountFieldsByKind, AccountKind, AccountSubscribed 
 import type { DeliveryCounters, DeliveryRecorder, GatewayMetrics, UsageMeter } from '#libs/observability';
 import { AccountDelivery, type AccountCatchUp, type AccountFrame } from './account-delivery.js';
 import { liveEventsAfterRead, type AccountLogAttachment } from './account-log.js';
-import { DEFLATED, writePacket } from './connection-backpressure.js';
+import { DEFLATED, engineMessage, packetLengthOf, writeMessage, type EngineMessage } from './connection-backpressure.js';
 import type { EngineStamp, Validated } from '#libs/contracts';
 import { engineConnectionOf, type GatewaySocket } from './gateway-socket.js';
 import { eventPacketPrefix } from './socket-packet.js';
@@ -34,9 +34,10 @@ interface ReceivedEvent<K extends AccountKind> {
 
 interface AccountState<K extends AccountKind> {
   seq: number;
-  items: Map<string, AccountEvent<K>>;
+  /** The latest logged event of each snapshot key, oldest first (at most `maxItems`). */
+  items: Map<string, LoggedFrame<K>>;
   /** Recent events as serialized frames, oldest first, for replay and for watchers catching up. */
-  log: LoggedFrame[];
+  log: LoggedFrame<K>[];
   /** The seq of the newest event trimmed off the log (0: none yet): a watcher at or past it can catch up from the log. */
   trimmedThrough: number;
   /** True once the state was rebuilt from the account log (always false without one). */
@@ -47,16 +48,23 @@ interface AccountState<K extends AccountKind> {
   received: ReceivedEvent<K>[];
 }
 
-/** A logged event: its frame and the snapshot key it replaced, for per-key catch-up. */
-interface LoggedFrame extends AccountFrame {
+/**
+ * A logged event: its frame and the snapshot key it replaced, for per-key catch-up. The frame is all that is kept of
+ * the event: snapshots are spliced together from item frames, and the event as an object is parsed back only for an
+ * in-process reader (`itemsOf`: the gateway's valuations of positions and portfolio) and kept with its item. An order
+ * event used to be kept as an object too; every one survives the young generation (the log holds thousands per
+ * account), and copying those objects was most of the scavenges' pauses on the order path (bench/RESULTS.md).
+ */
+interface LoggedFrame<K extends AccountKind> extends AccountFrame {
   key: string;
+  /** The event as an object, once `itemsOf` asked for it. */
+  event: AccountEvent<K> | undefined;
 }
 
 export type AccountApplyOutcome = 'applied' | 'stale';
 export type AccountHydrationOutcome = 'hydrated' | 'failed' | 'timeout';
 
 const NO_WATCHERS: ReadonlySet<GatewaySocket> = new Set();
-const NO_ITEMS: ReadonlyMap<string, never> = new Map<string, never>();
 
 /** Two deliveries of one engine event (live and from the log) have the same fingerprint. */
 function fingerprintOf(ts: number, engineSeq: number | undefined, fields: unknown): string {
@@ -91,8 +99,9 @@ export class AccountStream<K extends AccountKind> {
     private readonly metrics: GatewayMetrics,
     private readonly usage?: UsageMeter,
   ) {
-    this.livePrefix = eventPacketPrefix(options.namespace, options.liveEvent);
-    this.snapshotPrefix = eventPacketPrefix(options.namespace, options.snapshotEvent);
+    // Frames are kept and written as engine.io messages (see EngineMessage): the prefixes include its packet type.
+    this.livePrefix = engineMessage(eventPacketPrefix(options.namespace, options.liveEvent));
+    this.snapshotPrefix = engineMessage(eventPacketPrefix(options.namespace, options.snapshotEvent));
     this.liveDelivery = metrics.deliveryRecorder(options.namespace, options.liveEvent);
     this.snapshotDelivery = metrics.deliveryRecorder(options.namespace, options.snapshotEvent);
     // Orders are never skipped; a position or a portfolio is the whole state of its key, so a watcher that fell behind
@@ -205,15 +214,18 @@ export class AccountStream<K extends AccountKind> {
   }
 
   /** Sequences one event into the state; its logged frame, or null when it is stale. */
-  private applyTo(state: AccountState<K>, account: string, ts: number, engineSeq: number | undefined, fields: AccountFieldsByKind[K]): LoggedFrame | null {
+  private applyTo(state: AccountState<K>, account: string, ts: number, engineSeq: number | undefined, fields: AccountFieldsByKind[K]): LoggedFrame<K> | null {
     if (engineSeq !== undefined && engineSeq <= state.seq) return null;
     state.seq = engineSeq ?? state.seq + 1;
     const event = { account, seq: state.seq, ts, ...fields } as AccountEvent<K>;
     const key = this.options.itemKey(fields) ?? '';
+    const logged: LoggedFrame<K> = { seq: state.seq, frame: `${this.livePrefix}${JSON.stringify(event)}]` as EngineMessage, key, event: undefined };
+    const replaced = state.items.get(key);
+    // Its parsed event is read through the item only: the log need not keep it once the item moved on.
+    if (replaced) replaced.event = undefined;
     state.items.delete(key); // re-insert so that iteration order is recency order
-    state.items.set(key, event);
+    state.items.set(key, logged);
     if (state.items.size > this.options.maxItems) state.items.delete(state.items.keys().next().value as string);
-    const logged: LoggedFrame = { seq: state.seq, frame: `${this.livePrefix}${JSON.stringify(event)}]`, key };
     state.log.push(logged);
     // Trimmed an eighth at a time: shifting a full log (10,000 entries) on every event cost more than the event itself.
     if (state.log.length > this.options.replayDepth + (this.options.replayDepth >> 3)) {
@@ -334,9 +346,21 @@ export class AccountStream<K extends AccountKind> {
     return this.watchers.get(account) ?? NO_WATCHERS;
   }
 
-  /** The account's items as the engine last sent them (the snapshot state), by key; empty for an unknown account. */
-  itemsOf(account: string): ReadonlyMap<string, AccountEvent<K>> {
-    return this.accounts.get(account)?.items ?? NO_ITEMS;
+  /** The account's items as the engine last sent them (the snapshot state), oldest first; none for an unknown account. */
+  *itemsOf(account: string): Generator<AccountEvent<K>, void, undefined> {
+    const state = this.accounts.get(account);
+    if (!state) return;
+    for (const item of state.items.values()) yield (item.event ??= this.eventOf(item));
+  }
+
+  /** The event a logged frame carries: its JSON is the frame less the packet's prefix and closing bracket. */
+  private eventOf(item: LoggedFrame<K>): AccountEvent<K> {
+    // The frame was serialized from a validated event of this stream (applyTo): parsing it back gives that event.
+    return JSON.parse(this.itemJson(item)) as AccountEvent<K>;
+  }
+
+  private itemJson(item: LoggedFrame<K>): string {
+    return item.frame.slice(this.livePrefix.length, -1);
   }
 
   /** Tells `observer` of every `watch` (the socket was just sent a snapshot or a replay of the account). */
@@ -349,7 +373,7 @@ export class AccountStream<K extends AccountKind> {
    * own events: written now when the watcher keeps up, else conflated to the account's latest and written after the
    * events it is owed (dropped if based on an older state than it then holds). `seq`: the account's seq it is based on.
    */
-  sendDerived(socket: GatewaySocket, account: string, seq: number, frame: string, event: string): void {
+  sendDerived(socket: GatewaySocket, account: string, seq: number, frame: EngineMessage, event: string): void {
     this.delivery.deliverDerived(socket, account, { seq, frame, recorder: this.derivedRecorder(event) });
   }
 
@@ -370,28 +394,39 @@ export class AccountStream<K extends AccountKind> {
     return this.snapshotOf(account, this.stateOf(account));
   }
 
+  /**
+   * The snapshot packet, spliced from the items' logged JSON: the same text as `JSON.stringify` of
+   * `{ account, seq, items }` (or `{ account, seq, portfolio }`) over the events themselves.
+   */
   private snapshotOf(account: string, state: AccountState<K>): AccountFrame {
-    const items = [...state.items.values()];
-    const payload =
-      this.options.itemKey === undefined || this.options.kind === 'portfolio'
-        ? { account, seq: state.seq, portfolio: items[items.length - 1] ?? null }
-        : { account, seq: state.seq, items };
-    return { seq: state.seq, frame: `${this.snapshotPrefix}${JSON.stringify(payload)}]` };
+    const head = `${this.snapshotPrefix}{"account":${JSON.stringify(account)},"seq":${state.seq},`;
+    let body: string;
+    if (this.options.kind === 'portfolio') {
+      let latest: LoggedFrame<K> | undefined;
+      for (const item of state.items.values()) latest = item;
+      body = `"portfolio":${latest ? this.itemJson(latest) : 'null'}`;
+    } else {
+      const items: string[] = [];
+      for (const item of state.items.values()) items.push(this.itemJson(item));
+      body = `"items":[${items.join(',')}]`;
+    }
+    return { seq: state.seq, frame: `${head}${body}}]` as EngineMessage };
   }
 
   /**
    * Straight to the WebSocket when nothing waits in engine.io (see writePacket). Deflatable as engine.io would send it:
    * where a client negotiated permessage-deflate, ws compresses a packet from its 1 KB threshold (snapshots, replays).
    */
-  private write(socket: GatewaySocket, frame: string, recorder: DeliveryRecorder): void {
+  private write(socket: GatewaySocket, frame: EngineMessage, recorder: DeliveryRecorder): void {
     const connection = engineConnectionOf(socket);
     if (connection.readyState !== 'open') return;
-    writePacket(connection, frame, DEFLATED);
-    recorder.sent(frame.length, 1);
+    writeMessage(connection, frame, DEFLATED);
+    const bytes = packetLengthOf(frame);
+    recorder.sent(bytes, 1);
     const delivered = this.deliveredBySocket.get(socket.id);
     if (delivered) {
       delivered.messages += 1;
-      delivered.bytes += frame.length;
+      delivered.bytes += bytes;
     }
   }
 

@@ -44,6 +44,33 @@ export function writePacket(connection: EngineConnection, packet: string, option
   }
 }
 
+declare const ENGINE_MESSAGE: unique symbol;
+/**
+ * An engine.io message packet: the packet type `4` and then a Socket.IO packet, the text a WebSocket frame carries. An
+ * account event is written to each of its watchers and kept for replays: built once as a message, no write has to
+ * prefix it again (`writePacket` makes a new string per write, which ws then flattens into another copy).
+ */
+export type EngineMessage = string & { readonly [ENGINE_MESSAGE]: true };
+
+export function engineMessage(packet: string): EngineMessage {
+  return (ENGINE_IO_MESSAGE + packet) as EngineMessage;
+}
+
+/** The length of the Socket.IO packet in a message (what the delivery metrics count, as for `writePacket`). */
+export function packetLengthOf(message: EngineMessage): number {
+  return message.length - ENGINE_IO_MESSAGE.length;
+}
+
+/** `writePacket` for a packet built as an engine.io message. */
+export function writeMessage(connection: EngineConnection, message: EngineMessage, options: PacketSendOptions): void {
+  const ws = connection.transport.socket;
+  if (connection.transport.name === 'websocket' && ws && ws.readyState === WS_OPEN && connection.writeBuffer.length === 0) {
+    ws.send(message, options, ignoreWriteError);
+  } else {
+    connection.write(message.slice(ENGINE_IO_MESSAGE.length));
+  }
+}
+
 /** Tells a client it could not keep up (`SLOW_CLIENT`, saying how) and closes its connection, every namespace of it. */
 export function disconnectSlowClient(socket: GatewaySocket, message: string): void {
   socket.emit(SERVER_EVENTS.error, wireError('SLOW_CLIENT', message));

@@ -5,7 +5,7 @@ import type { Counter, Gauge } from 'prom-client';
 import { instrumentFromMdSubject, NAMESPACES, streamName, VALUATION_EVENTS, type AccountEvent, type AccountKind, type Decimal, type Licence, type PortfolioValuation, type PositionsValuation, type QuoteData, type ValuedPosition } from '#libs/contracts';
 import { checkMarketDataEntitlement, exchangeAccess } from '#libs/licensing';
 import { PINO_LOGGER, type Logger } from '#libs/observability';
-import { eventPacket, eventPacketPrefix, type AccountStream, type GatewaySocket } from '#libs/realtime';
+import { engineMessage, eventPacket, eventPacketPrefix, type AccountStream, type GatewaySocket } from '#libs/realtime';
 import { accountStreamToken } from '../account-streams/account-stream-events.js';
 import { AppConfig } from '../config/index.js';
 import { EngineEventTaps } from '../engine/engine-event-taps.js';
@@ -172,7 +172,7 @@ export class AccountValuer implements OnModuleInit, OnApplicationBootstrap, OnMo
       if (positionWatchers.size === 0) void this.positions.prepare(account);
     }
     const held: { position: AccountEvent<'position'>; instrument: Instrument; exchange: string }[] = [];
-    for (const position of this.positions.itemsOf(account).values()) {
+    for (const position of this.positions.itemsOf(account)) {
       const instrument = this.catalog.get(position.symbol);
       if (instrument && !isZero(position.quantity)) held.push({ position, instrument, exchange: instrument.exchange });
     }
@@ -252,7 +252,7 @@ export class AccountValuer implements OnModuleInit, OnApplicationBootstrap, OnMo
       if (items.length > 0) this.sendPositions(group.newPositionWatchers, { account, seq, ts: now, source: 'gateway', items });
     }
 
-    const portfolio = this.portfolio.itemsOf(account).values().next().value;
+    const portfolio = this.portfolio.itemsOf(account).next().value ?? undefined;
     const portfolioChanged = portfolio?.seq !== view.portfolioSeq;
     view.portfolioSeq = portfolio?.seq;
     if (!portfolio || (group.portfolioWatchers.length === 0 && group.newPortfolioWatchers.length === 0)) return;
@@ -266,14 +266,14 @@ export class AccountValuer implements OnModuleInit, OnApplicationBootstrap, OnMo
     const valued = revaluePortfolio(portfolio, contributions);
     if (!valued) return;
     const payload: PortfolioValuation = { account, seq: this.portfolio.seqOf(account), ts: now, source: 'gateway', portfolio: valued };
-    const frame = eventPacket(this.portfolioPrefix, JSON.stringify(payload));
+    const frame = engineMessage(eventPacket(this.portfolioPrefix, JSON.stringify(payload)));
     this.valuations.labels(NAMESPACES.portfolio).inc();
     const recipients = [...(sendToWatchers ? group.portfolioWatchers : []), ...(sendToNew ? group.newPortfolioWatchers : [])];
     for (const socket of recipients) this.portfolio.sendDerived(socket, account, payload.seq, frame, VALUATION_EVENTS.portfolio);
   }
 
   private sendPositions(sockets: GatewaySocket[], payload: PositionsValuation & { items: ValuedPosition[] }): void {
-    const frame = eventPacket(this.positionsPrefix, JSON.stringify(payload));
+    const frame = engineMessage(eventPacket(this.positionsPrefix, JSON.stringify(payload)));
     this.valuations.labels(NAMESPACES.positions).inc();
     for (const socket of sockets) this.positions.sendDerived(socket, payload.account, payload.seq, frame, VALUATION_EVENTS.positions);
   }
