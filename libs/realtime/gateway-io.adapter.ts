@@ -6,6 +6,7 @@ import type { Server, ServerOptions, Socket } from 'socket.io';
 import { limitedSocketParser } from './inbound-packet-limits.js';
 import { errorSummary } from '#libs/observability';
 import { keepOnlyHandshakeRequest } from './handshake-request.js';
+import { compactIdleConnection } from './idle-connection.js';
 import { perMessageDeflateOptions, SelectiveDeflateWsEngine } from './selective-deflate.ws-engine.js';
 
 /** A gateway handler as Nest binds it to one socket: (payload, ack) → the handler's result. */
@@ -87,9 +88,13 @@ export class GatewayIoAdapter extends IoAdapter {
   /**
    * A socket's `disconnect` reaches Nest (and so the gateway's handleDisconnect) through a plain listener: Socket.IO
    * emits it once per socket, so Nest's `once` wrapper would only add a few hundred bytes to every connection.
+   *
+   * Nest binds this last, after the gateway's handleConnection and the request handlers: the socket and its
+   * connection are then wired as they stay while idle, and what they keep is compacted (idle-connection.ts).
    */
   override bindClientDisconnect(client: Socket, callback: (reason: string) => void): void {
     client.on('disconnect', callback);
+    compactIdleConnection(client);
   }
 
   /**
