@@ -7,6 +7,7 @@ import { limitedSocketParser } from './inbound-packet-limits.js';
 import { errorSummary } from '#libs/observability';
 import { keepOnlyHandshakeRequest } from './handshake-request.js';
 import { compactIdleConnection } from './idle-connection.js';
+import { OwnRoomAdapter } from './own-room.adapter.js';
 import { perMessageDeflateOptions, SelectiveDeflateWsEngine } from './selective-deflate.ws-engine.js';
 
 /** A gateway handler as Nest binds it to one socket: (payload, ack) → the handler's result. */
@@ -61,6 +62,8 @@ export class GatewayIoAdapter extends IoAdapter {
       perMessageDeflate: this.settings.compression ? perMessageDeflateOptions(this.settings.transportMaxBytes) : false,
       httpCompression: { threshold: 1024 },
       serveClient: true,
+      // The gateway joins no rooms: a socket's own room is not stored (own-room.adapter.ts).
+      adapter: OwnRoomAdapter,
       ...(this.settings.compression && !this.settings.compressMarketData ? { wsEngine: SelectiveDeflateWsEngine } : {}),
     };
     const server = super.createIOServer(port, merged as ServerOptions);
