@@ -123,6 +123,15 @@ describe('compactIdleConnection', () => {
     expect(deflateOf(a.socket)._options).toBe(deflateOf(b.socket)._options);
   });
 
+  it('leaves each handshake its own time (a shared string only where the text is equal)', async () => {
+    const a = await connect();
+    const b = await connect();
+    for (const { socket } of [a, b]) {
+      // Socket.IO's text of the time it stamped as `issued` (the same millisecond, or the one before).
+      expect(Math.abs(new Date(socket.handshake.time).getTime() - Math.floor(socket.handshake.issued / 1000) * 1000)).toBeLessThanOrEqual(1000);
+    }
+  });
+
   it('serves requests, middlewares, compressed messages both ways and the disconnect as before', async () => {
     const { client, socket } = await connect();
     // 16 KB from a client compressing everything: the server inflates it with the shared parameters.

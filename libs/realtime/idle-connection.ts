@@ -110,14 +110,26 @@ function shared(kind: string, value: Record<string, unknown>): Record<string, un
 }
 
 /**
+ * The last `handshake.time` seen. Socket.IO stamps every socket with the time as text (`new Date() + ''`, 80 bytes);
+ * sockets opened in the same second carry equal strings, which can be one string.
+ */
+let lastHandshakeTime = '';
+
+function sharedHandshakeTime(handshake: { time: string }): void {
+  if (handshake.time === lastHandshakeTime) handshake.time = lastHandshakeTime;
+  else lastHandshakeTime = handshake.time;
+}
+
+/**
  * Compacts what the connection under a Socket.IO socket keeps once it is open and waiting (see the module comment):
  * the listener tables of the socket, its engine.io connection and transport, the ws socket, Socket.IO's decoder; the
- * arrays the libraries grew by push; ws's negotiated permessage-deflate parameters and options. Call it once the
- * socket's handlers are bound; again for the connection's later namespaces does no harm.
+ * handshake's time stamp; the arrays the libraries grew by push; ws's negotiated permessage-deflate parameters and
+ * options. Call it once the socket's handlers are bound; again for the connection's later namespaces does no harm.
  */
 export function compactIdleConnection(socket: Socket): void {
   const internals = socket as unknown as SocketInternals;
   compactListenerTable(socket);
+  sharedHandshakeTime(socket.handshake);
   if (Array.isArray(internals.fns)) internals.fns = trimmed(internals.fns);
   compactListenerTable(internals.client?.decoder);
   const conn = socket.conn as unknown as EngineConnectionInternals;
