@@ -65,7 +65,7 @@ interface SocketInternals {
 interface EngineConnectionInternals {
   /** engine.io: what to undo when the transport goes (one function per transport), grown by push. */
   cleanupFn?: unknown[];
-  /** engine.io: callbacks of packets sent and not yet flushed, grown by push and emptied by shift. */
+  /** engine.io: callbacks of packets sent and not yet drained, grown by push and emptied by shift (read afresh). */
   sentCallbackFn?: unknown[];
   transport?: { socket?: object; name?: string };
 }
@@ -135,7 +135,8 @@ export function compactIdleConnection(socket: Socket): void {
   const conn = socket.conn as unknown as EngineConnectionInternals;
   compactListenerTable(socket.conn);
   if (Array.isArray(conn.cleanupFn)) conn.cleanupFn = trimmed(conn.cleanupFn);
-  if (Array.isArray(conn.sentCallbackFn) && conn.sentCallbackFn.length === 0) conn.sentCallbackFn = [];
+  // The `welcome` went out just before: its entry is in the array until the transport drains (engine.io shifts it).
+  if (Array.isArray(conn.sentCallbackFn)) conn.sentCallbackFn = trimmed(conn.sentCallbackFn);
   const transport = conn.transport;
   compactListenerTable(transport);
   // Only engine.io's websocket transport has a ws socket; long-polling's requests come and go.
