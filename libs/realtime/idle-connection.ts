@@ -7,8 +7,10 @@ import type { Socket } from 'socket.io';
  * them (Socket.IO 4.8, engine.io 6.6, ws 8.x; idle-connection.spec.ts checks that the fields are still there and still
  * read the same), so nothing a client sees or sends is handled differently (docs/protocol.md).
  *
- * Measured with the bench's heap snapshots (capacity scenario, `--heap-snapshots`, bench/RESULTS.md): about 1.5 KB of
- * the 13.5 KB an idle authenticated connection held.
+ * Measured with the bench's heap snapshots (capacity scenario, `--heap-snapshots`, bench/RESULTS.md): about 2 KB of
+ * the 13.5 KB an idle authenticated connection held. A busy connection may grow some of it back (an array grown by
+ * push again, a listener table V8 turns back into a hash table when a listener other than the last one added is
+ * removed): never beyond what it held before.
  */
 
 /** An EventEmitter's listener table, as Node's events module keeps it. */
