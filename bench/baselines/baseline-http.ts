@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 export interface BaselineCounters {
   engineEvents: number;
@@ -22,10 +23,13 @@ export function createBaselineHttpServer(counters: BaselineCounters, isReady: ()
     }
     if (req.url === '/metrics') {
       const memory = process.memoryUsage();
+      const newSpace = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(
         [
           `nodejs_heap_size_used_bytes ${memory.heapUsed}`,
           `process_resident_memory_bytes ${memory.rss}`,
+          // As prom-client names it: the young generation's committed size.
+          `nodejs_heap_space_size_total_bytes{space="new"} ${newSpace?.space_size ?? Number.NaN}`,
           `bench_engine_events_total ${counters.engineEvents}`,
           `bench_connections ${counters.connections}`,
           `nodejs_eventloop_lag_max_seconds ${loopDelay.max / 1e9}`,

@@ -6,8 +6,10 @@ import { readFileSync } from 'node:fs';
  * engine.io connection, ws's socket, the TCP socket, a timer, a gateway record...), and to the first field taken out
  * of that holder; the difference between the snapshots over the connections added is what one connection costs,
  * holder by holder. Self sizes only (V8's own accounting of each object), so a holder's figure is what it keeps that
- * nothing nearer the roots keeps first. Objects reached before any holder (the server's maps keyed by connection, the
- * native TCP wrapper's estimate) are under `(server)`.
+ * nothing nearer the roots keeps first. Objects reached before any holder are under `(server)`, named in `--fields`
+ * by the nearest instance of a named class they hang from and its field (`SeatLedger.held`, `Namespace.sockets`,
+ * a WeakMap's values...). Node's native objects (the TCP wrapper) appear in a snapshot with an estimated size that is
+ * not V8 heap: they are `(native, not V8 heap)`.
  */
 
 interface Snapshot {
@@ -72,6 +74,9 @@ function holderOf(name: string, has: (property: string) => boolean): string | nu
   }
 }
 
+/** Constructors whose instances do not name what hangs from them (their owner's field does). */
+const GENERIC_CONTAINERS: ReadonlySet<string> = new Set(['Object', 'Array', 'Map', 'Set', 'WeakMap', 'WeakSet', 'Function', 'Module', 'Generator', 'Promise']);
+
 /** Reads a `.heapsnapshot` file (V8's JSON; files over ~500 MB exceed V8's string limit: snapshot fewer connections). */
 export function holderTotals(file: string): HolderTotals {
   const snap = JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
@@ -100,14 +105,27 @@ export function holderTotals(file: string): HolderTotals {
     const type = edgeType(e);
     return type === 'element' || type === 'hidden' ? `[${type}]` : strings[edges[e + EDGE_NAME]];
   };
+  const NATIVE = '(native, not V8 heap)';
   const holderOfNode = (i: number): string | null => {
     const type = nodeTypes[nodes[i * nodeFields + TYPE]];
+    if (type === 'synthetic' || type === 'native') {
+      const name = strings[nodes[i * nodeFields + NAME]];
+      // Node's C++ objects (`Node / TCPSocketWrap`...), not the snapshot's own grouping nodes (GC roots, handles).
+      return name.startsWith('Node / ') ? NATIVE : null;
+    }
     if (type !== 'object') return null;
     const has = (property: string) => {
       for (let e = firstEdge[i]; e < firstEdge[i + 1]; e += edgeFields) if (edgeType(e) === 'property' && strings[edges[e + EDGE_NAME]] === property) return true;
       return false;
     };
     return holderOf(strings[nodes[i * nodeFields + NAME]], has);
+  };
+
+  /** The constructor name of an instance of a class of the program's (not Object, Map, arrays or V8's internals). */
+  const containerName = (i: number): string | null => {
+    if (nodeTypes[nodes[i * nodeFields + TYPE]] !== 'object') return null;
+    const name = strings[nodes[i * nodeFields + NAME]];
+    return GENERIC_CONTAINERS.has(name) || name.startsWith('system /') || !/^[A-Z]/.test(name) ? null : name;
   };
 
   // Breadth first from the root over strong edges: each object's parent is on a shortest path from the roots.
@@ -133,6 +151,8 @@ export function holderTotals(file: string): HolderTotals {
     totalBytes += bytes;
     add(byHolder, nodeHolder, bytes);
     add(byField, `${nodeHolder}\t${nodeField}`, bytes);
+    // Under (server): an instance of a named class names what hangs from it (`SeatLedger.held`), its own field.
+    const container = nodeHolder === '(server)' ? containerName(i) : null;
     for (let e = firstEdge[i]; e < firstEdge[i + 1]; e += edgeFields) {
       const type = edgeType(e);
       if (type === 'weak' || type === 'shortcut') continue;
@@ -141,7 +161,7 @@ export function holderTotals(file: string): HolderTotals {
       seen[to] = 1;
       holder[to] = nodeHolder;
       // Under a holder, the field it was reached through; deeper objects keep their holder's field.
-      field[to] = own ? edgeName(e) : nodeField;
+      field[to] = own ? edgeName(e) : container ? `${container}.${edgeName(e)}` : nodeField;
       order[tail++] = to;
     }
   }

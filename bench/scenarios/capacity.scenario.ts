@@ -36,7 +36,9 @@ export const capacityScenario: Scenario = {
     { key: 'cpuMsPerConnection', header: 'CPU ms/conn', format: decimal },
     { key: 'rssPerConnectionKb', header: 'RSS KB/conn', format: decimal },
     { key: 'heapPerConnectionKb', header: 'heap KB/conn', format: decimal },
+    { key: 'rssLessYoungPerConnectionKb', header: 'RSS less young gen KB/conn', format: decimal },
     { key: 'rssMb', header: 'RSS MB', format: integer },
+    { key: 'youngGenerationMb', header: 'young gen MB', format: decimal },
     { key: 'noticeReceived', header: 'notice received', format: integer },
     { key: 'noticeP50Ms', header: 'notice p50 ms', format: milliseconds },
     { key: 'noticeP99Ms', header: 'notice p99 ms', format: milliseconds },
@@ -80,7 +82,7 @@ export const capacityScenario: Scenario = {
       const rssBefore = totalRssBytes(pids);
       // This scrape also restarts the server's loop-stall measurement, so the next one covers the connections only.
       const netBefore = readNetCounters();
-      const { heapBytes: heapBefore } = await env.server.sample();
+      const { heapBytes: heapBefore, youngGenerationBytes: youngBefore } = await env.server.sample();
       const snapshotBefore = await env.server.heapSnapshot?.('before');
       const cpu = new CpuMeter(pids);
       const foreign = new ForeignCpuMeter([...pids, ...env.pool.pids, env.nats.pid]);
@@ -92,7 +94,7 @@ export const capacityScenario: Scenario = {
       const { loopLagMaxMs } = await env.server.sample();
       await sleep(capacity.settleSeconds * 1000);
       const rssAfter = totalRssBytes(pids);
-      const { heapBytes: heapAfter } = await env.server.sample();
+      const { heapBytes: heapAfter, youngGenerationBytes: youngAfter } = await env.server.sample();
       const loadRssAfter = totalRssBytes(env.pool.pids);
       const failed = connect.attempted - connect.connected;
       const notes = [...foreignCpuNotes(foreignCpuPercent), ...budget];
@@ -127,7 +129,11 @@ export const capacityScenario: Scenario = {
           cpuMsPerConnection: connect.connected ? (connectCpu.cpuSeconds * 1000) / connect.connected : Number.NaN,
           rssPerConnectionKb: perConnection(rssAfter - rssBefore),
           heapPerConnectionKb: perConnection(heapAfter - heapBefore),
+          // The young generation grows with the burst of handshakes, not with what each connection keeps: RSS
+          // without its growth is the figure one more idle connection adds (both are reported).
+          rssLessYoungPerConnectionKb: perConnection(rssAfter - rssBefore - (youngAfter - youngBefore)),
           rssMb: rssAfter / MB,
+          youngGenerationMb: youngAfter / MB,
           ...(notice?.figures ?? NO_NOTICE),
         },
         notes,

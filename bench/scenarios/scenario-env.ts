@@ -21,6 +21,11 @@ export interface ServerSample {
   engineEvents: number;
   heapBytes: number;
   /**
+   * The V8 young generation's committed size (`new` space): up to 2 × `--max-semi-space-size` (the gateway runs with
+   * 32 MB), grown by bursts of allocation such as thousands of handshakes, and part of RSS whatever a connection holds.
+   */
+  youngGenerationBytes: number;
+  /**
    * Worst event-loop stall since the previous scrape, in ms. prom-client (and the baselines, which mimic it) reset
    * the loop-delay histogram on every scrape and sample every 10 ms, which the figure leaves out.
    */
@@ -37,6 +42,8 @@ export interface ServerUnderTest {
 }
 
 const HEAP_METRIC = 'nodejs_heap_size_used_bytes';
+/** prom-client's per-space gauge (the baselines expose the same series). */
+const YOUNG_GENERATION_METRIC = 'nodejs_heap_space_size_total_bytes{space="new"}';
 const LOOP_LAG_MAX_METRIC = 'nodejs_eventloop_lag_max_seconds';
 /** prom-client's default eventLoopMonitoringPrecision; the baselines use the same. */
 const LOOP_LAG_RESOLUTION_MS = 10;
@@ -165,6 +172,7 @@ async function startServer(
     return {
       engineEvents: sumMetric(exposition, target.engineEventsMetric),
       heapBytes: sumMetric(exposition, HEAP_METRIC),
+      youngGenerationBytes: sumMetric(exposition, YOUNG_GENERATION_METRIC),
       loopLagMaxMs: Math.max(0, maxMetric(exposition, LOOP_LAG_MAX_METRIC) * 1000 - LOOP_LAG_RESOLUTION_MS),
     };
   };

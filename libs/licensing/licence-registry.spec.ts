@@ -205,6 +205,14 @@ describe('seats in memory', () => {
     seats.releaseConnection('c1');
     seats.releaseConnection('c2');
     expect(seats.inUse).toBe(0);
+    // Three users on one connection, the closing connection frees all three.
+    for (const [socket, userId] of [['s4', 'u-1'], ['s5', 'u-2'], ['s6', 'u-3']] as const) await seats.acquire('c3', socket, { userId, tenant: 'acme' }, one);
+    expect(seats.inUse).toBe(3);
+    seats.release('c3', 's5');
+    expect(seats.inUse).toBe(2);
+    seats.releaseConnection('c3');
+    expect(seats.inUse).toBe(0);
+    await seats.acquire('c4', 's7', { userId: 'u-2', tenant: 'acme' }, one);
   });
 
   it('0 means no per-user limit; maxTenantConnections counts every user of the tenant', async () => {

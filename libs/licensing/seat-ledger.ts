@@ -34,8 +34,11 @@ interface HeldSeat {
 export class SeatLedger {
   /** By seat key: the connection and the user (namespaces of one connection may carry different users' tokens). */
   private readonly held = new Map<string, HeldSeat>();
-  /** The seat keys held on each connection (one per user whose token opened a namespace on it; nearly always one). */
-  private readonly keysByConnection = new Map<string, string[]>();
+  /**
+   * The seat keys held on each connection (one per user whose token opened a namespace on it): the key itself while
+   * there is one, as there nearly always is (an array of one is 56 bytes more per connection), an array from two on.
+   */
+  private readonly keysByConnection = new Map<string, string | string[]>();
   private readonly pending = new Map<string, Promise<void>>();
   private renewTimer?: NodeJS.Timeout;
 
@@ -75,7 +78,7 @@ export class SeatLedger {
 
   /** A namespace socket left; the seat goes with the connection's last one. */
   release(connectionId: string, socketId: string): void {
-    for (const key of this.keysByConnection.get(connectionId) ?? []) {
+    for (const key of this.keysOf(connectionId)) {
       const held = this.held.get(key);
       if (!held || !removeOnce(held.sockets, socketId)) continue;
       if (held.sockets.length === 0) this.free(connectionId, [key]);
@@ -85,24 +88,31 @@ export class SeatLedger {
 
   /** The connection closed: every seat on it is free. */
   releaseConnection(connectionId: string): void {
-    const keys = this.keysByConnection.get(connectionId);
-    if (keys) this.free(connectionId, [...keys]);
+    const keys = this.keysOf(connectionId);
+    if (keys.length > 0) this.free(connectionId, [...keys]);
   }
 
   private free(connectionId: string, keys: string[]): void {
     const seats: Seat[] = [];
-    const keysOfConnection = this.keysByConnection.get(connectionId);
+    const keysOfConnection = this.keysOf(connectionId).slice();
     for (const key of keys) {
       const held = this.held.get(key);
       if (!held) continue;
       this.held.delete(key);
-      if (keysOfConnection) removeOnce(keysOfConnection, key);
+      removeOnce(keysOfConnection, key);
       seats.push(held.seat);
     }
-    if (keysOfConnection?.length === 0) this.keysByConnection.delete(connectionId);
+    if (keysOfConnection.length === 0) this.keysByConnection.delete(connectionId);
+    else this.keysByConnection.set(connectionId, keysOfConnection.length === 1 ? keysOfConnection[0] : keysOfConnection);
     if (seats.length === 0) return;
     this.options.onSeatsChanged?.(this.held.size);
     this.store.free(seats).catch((error: unknown) => this.logger.warn({ err: error }, 'seat could not be freed; its lease will lapse'));
+  }
+
+  /** The seat keys held on a connection, as an array (a fresh one when the map holds a single key). */
+  private keysOf(connectionId: string): readonly string[] {
+    const keys = this.keysByConnection.get(connectionId);
+    return keys === undefined ? [] : typeof keys === 'string' ? [keys] : keys;
   }
 
   get inUse(): number {
@@ -147,9 +157,9 @@ export class SeatLedger {
     if (outcome === 'tenant_limit') throw new GatewayError('CONNECTION_LIMIT', `licence allows ${tenantLimit} concurrent connections for the tenant`, { details: { scope: 'tenant', limit: tenantLimit } });
     // Made with its first socket: an array grown from empty by a push reserves room for 17.
     this.held.set(key, { seat, sockets: [socketId] });
-    const keys = this.keysByConnection.get(connectionId);
-    if (keys) addOnce(keys, key);
-    else this.keysByConnection.set(connectionId, [key]);
+    const keys = this.keysOf(connectionId);
+    if (keys.length === 0) this.keysByConnection.set(connectionId, key);
+    else if (!keys.includes(key)) this.keysByConnection.set(connectionId, [...keys, key]);
     this.options.onSeatsChanged?.(this.held.size);
   }
 }

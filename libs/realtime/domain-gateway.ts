@@ -28,6 +28,7 @@ import { GatewayExceptionFilter } from './gateway-exception.filter.js';
 import { RefusedInboundEvent } from './inbound-packet-limits.js';
 import type { GatewayRuntime } from './gateway-runtime.js';
 import { connectionKeyOf, connectionKeyOfConnection, type GatewayNamespace, type GatewaySocket } from './gateway-socket.js';
+import { DeadlineSchedule } from './deadline-schedule.js';
 import { OrderedRequests } from './ordered-requests.js';
 import { auditedEvents, auditRequest } from './request-audit.js';
 import { createRequestValidationPipe } from './request-validation.pipe.js';
@@ -35,9 +36,6 @@ import { requestHandlerOf } from './request-handler.js';
 
 /** The requests every namespace serves, typed by the contract's map. */
 const CommonRequest = requestHandlerOf<CommonRequests>();
-
-/** setTimeout's limit; later deadlines are re-armed in steps. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** Requests that change what a socket is subscribed to: each waits for the one sent before it to be answered. */
 const ORDERED_REQUESTS: ReadonlySet<string> = new Set([CLIENT_EVENTS.subscribe, CLIENT_EVENTS.unsubscribe, CLIENT_EVENTS.resync]);
@@ -47,7 +45,7 @@ const ORDERED_REQUEST_HOLD_MS = 65_000;
 /** Ordered requests one socket may have waiting for their turn; more are refused at once rather than queued. */
 const MAX_WAITING_ORDERED_REQUESTS = 64;
 
-/** What a socket's one deadline timer is armed for: the token-expiry warning, or the end of the session. */
+/** What a socket's deadline is: the token-expiry warning, or the end of the session. */
 type DeadlinePhase = 'warn' | 'end';
 
 /** An empty `handshake.auth`, shared by every socket whose client sent nothing but its token there. */
@@ -67,8 +65,13 @@ const NO_HANDSHAKE_AUTH: Readonly<Record<string, never>> = Object.freeze({});
 export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
   abstract readonly namespaceName: Namespace;
   protected namespace!: GatewayNamespace;
-  /** Each socket's one timer, armed for its next deadline (the expiry warning, the token's or the licence's end). */
-  private readonly deadlineTimers = new WeakMap<GatewaySocket, NodeJS.Timeout>();
+  /**
+   * Each socket's next deadline, in one of two schedules by what it is: the expiry warning, or the token's or the
+   * licence's end. One timer per schedule serves every socket of the namespace (a timer per socket cost about 340
+   * bytes of every idle connection: deadline-schedule.ts).
+   */
+  private readonly warnings = new DeadlineSchedule<GatewaySocket>((socket) => this.deadlineReached(socket, 'warn'), (error) => this.deadlineFailed(error));
+  private readonly ends = new DeadlineSchedule<GatewaySocket>((socket) => this.deadlineReached(socket, 'end'), (error) => this.deadlineFailed(error));
   private servedEventNames: ReadonlySet<string> | null = null;
   private auditedEventNames: ReadonlySet<string> | null = null;
   private orderedRequests: OrderedRequests | null = null;
@@ -352,10 +355,11 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
   }
 
   /**
-   * Arms the socket's one deadline timer for what comes next: the `auth:expiring` warning while it is ahead, then the
+   * Schedules the socket's one deadline for what comes next: the `auth:expiring` warning while it is ahead, then the
    * end of the session, whichever of the token's and the licence's `expiresAt` comes first. Every session has a
    * deadline (a token without `exp` gets one from JWT_MAX_LIFETIME), so a refresh never ends it; a refresh or a
-   * licence change arms it again.
+   * licence change schedules it again. The schedule may call back early (a far deadline is kept to the minute):
+   * {@link deadlineReached} checks the time and schedules it again.
    */
   private armDeadlineTimer(socket: GatewaySocket): void {
     this.clearDeadlineTimer(socket);
@@ -363,17 +367,12 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
     const now = Date.now();
     const end = Math.min(user.expiresAt, licence.expiresAt ?? Number.POSITIVE_INFINITY);
     const warnAt = user.expiresAt - this.runtime.options.tokenExpiryWarningMs;
-    const phase: DeadlinePhase = warnAt > now && warnAt < end ? 'warn' : 'end';
-    const at = phase === 'warn' ? warnAt : end;
-    // A deadline past setTimeout's limit is reached in steps: the timer fires early and is armed again.
-    const timer = setTimeout(this.deadlineReached, Math.min(Math.max(0, at - now), MAX_TIMER_MS), socket, phase);
-    timer.unref();
-    this.deadlineTimers.set(socket, timer);
+    if (warnAt > now && warnAt < end) this.warnings.set(socket, warnAt);
+    else this.ends.set(socket, end);
   }
 
-  /** The timer of {@link armDeadlineTimer} fired: one function for every socket, the socket is the timer's argument. */
-  private readonly deadlineReached = (socket: GatewaySocket, phase: DeadlinePhase): void => {
-    this.deadlineTimers.delete(socket);
+  /** The socket's deadline came (or a far one's first call): one function for every socket. */
+  private deadlineReached(socket: GatewaySocket, phase: DeadlinePhase): void {
     const { user, licence } = socket.data;
     const now = Date.now();
     if (phase === 'warn') {
@@ -391,11 +390,15 @@ export abstract class DomainGateway implements OnGatewayInit, OnGatewayConnectio
       return;
     }
     this.armDeadlineTimer(socket);
-  };
+  }
+
+  private deadlineFailed(error: unknown): void {
+    this.runtime.logger.error({ err: errorSummary(error), namespace: this.namespaceName }, 'session deadline failed');
+  }
 
   private clearDeadlineTimer(socket: GatewaySocket): void {
-    clearTimeout(this.deadlineTimers.get(socket));
-    this.deadlineTimers.delete(socket);
+    this.warnings.delete(socket);
+    this.ends.delete(socket);
   }
 }
 

@@ -60,6 +60,9 @@ describe('keepOnlyHandshakeRequest', () => {
         expect(a?.conn).toBe(b?.conn);
         for (const socket of [a, b]) {
           expect(socket?.handshake.headers).toMatchObject({ authorization: 'Bearer from-a-header', 'x-forwarded-for': '203.0.113.7', 'user-agent': 'dashboard/1.0' });
+          // The WebSocket upgrade's own headers are spent once the connection is open (polling kept its request's).
+          if (transport === 'websocket') for (const spent of ['connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions']) expect(socket?.handshake.headers).not.toHaveProperty(spent);
+          expect(socket?.handshake.headers.host).toMatch(/^127\.0\.0\.1:/);
           expect(socket?.handshake.query).toMatchObject({ token: 'from-the-query', transport });
           expect(socket?.handshake.secure).toBe(false);
           expect(socket?.handshake.url).toMatch(/^\/socket\.io\/\?/);
