@@ -34,6 +34,9 @@ describe('transport heartbeat (WS_PING_INTERVAL_MS, WS_PING_TIMEOUT_MS)', () => 
   });
 
   it('refuses a heartbeat out of range at start', async () => {
-    await expect(GatewayProcess.start({ ENGINE_TRANSPORT: 'simulator', WS_PING_INTERVAL_MS: '10' })).rejects.toThrow(/WS_PING_INTERVAL_MS/);
+    const refused = await GatewayProcess.start({ ENGINE_TRANSPORT: 'simulator', WS_PING_INTERVAL_MS: '10', WS_PING_TIMEOUT_MS: '700000' }, { waitReady: false });
+    expect((await refused.process.exited).code).toBe(1);
+    expect(refused.process.output).toMatch(/WS_PING_INTERVAL_MS/);
+    expect(refused.process.output).toMatch(/WS_PING_TIMEOUT_MS/);
   });
 });
