@@ -26,6 +26,11 @@ export interface BenchOptions {
   /** Loopback source addresses to spread client connections over (1 = let the kernel choose, no bind). */
   sourceAddresses: number;
   record: boolean;
+  /**
+   * `--no-pin`: no process is pinned to a core, the scheduler places server and load side alike. For runs whose load
+   * side needs more than its one core of a 2-core machine (100,000 connections); the figures then describe the machine.
+   */
+  pin: boolean;
   /** Run the server under test with `node --cpu-prof`; profiles land in the run's folder under bench/.runs/. */
   cpuProfile: boolean;
   /**
@@ -57,6 +62,8 @@ export const USAGE = `Usage: node dist/bench/run.js [--quick | --full] [options]
   --source-addresses N    spread client connections over 127.0.0.2..N+1 when local ports run short (default 1: no bind)
   --set SECTION.FIELD=N   override one size, e.g. --set fanout.clients=1000 (repeatable; see bench/profiles.ts)
   --no-record             do not append this run to bench/RESULTS.md
+  --no-pin                pin no process to a core (default: the server on CPU 0, the load side on the others); for
+                          runs whose load side outgrows its core, e.g. 100,000 connections on 2 cores
   --cpu-prof              profile the server under test (node --cpu-prof), one .cpuprofile per scenario in bench/.runs/
   --heap-snapshots        capacity: heap snapshots before and after connecting, and what one connection holds, by
                           holder, in bench/.runs/ (disturbs the RSS figure; snapshots over ~500 MB, some 12,000
@@ -79,6 +86,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'source-addresses': { type: 'string', default: '1' },
       set: { type: 'string', multiple: true, default: [] },
       'no-record': { type: 'boolean', default: false },
+      'no-pin': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
       'heap-snapshots': { type: 'boolean', default: false },
       repeat: { type: 'string', default: '1' },
@@ -106,6 +114,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     clientsCompressAll: values.deflate === 'browser',
     sourceAddresses,
     record: !values['no-record'],
+    pin: !values['no-pin'],
     cpuProfile: values['cpu-prof'],
     heapSnapshots: values['heap-snapshots'],
     repeat,

@@ -22,6 +22,12 @@ export interface Profile {
     namedExchanges: number;
     notice: number;
     noticeTimeoutSeconds: number;
+    /**
+     * Handshakes in flight at once over all load generators; 0: none held back (open loop, the default). A run far
+     * past one machine's capacity (100,000 connections on a 2-core machine) sets it, so that it measures what the server
+     * holds rather than how attempts time out in queues (the achieved rate is reported).
+     */
+    maxPending: number;
   };
   fanout: { clients: number; perClient: number; instruments: number; quoteRate: number; throttleMs: number; warmupSeconds: number; windowSeconds: number };
   accounts: { clients: number; accounts: number; orderRate: number; warmupSeconds: number; windowSeconds: number };
@@ -77,7 +83,7 @@ export const QUICK: Profile = {
   workers: 2,
   setupConnectRate: 2_000,
   watchdogSeconds: 480,
-  capacity: { connections: 2_000, connectRate: 500, warmupConnections: 200, settleSeconds: 1, namedExchanges: 0, notice: 1, noticeTimeoutSeconds: 10 },
+  capacity: { connections: 2_000, connectRate: 500, warmupConnections: 200, settleSeconds: 1, namedExchanges: 0, notice: 1, noticeTimeoutSeconds: 10, maxPending: 0 },
   fanout: { clients: 500, perClient: 20, instruments: 200, quoteRate: 5_000, throttleMs: 0, warmupSeconds: 1, windowSeconds: 6 },
   accounts: { clients: 500, accounts: 500, orderRate: 2_000, warmupSeconds: 1, windowSeconds: 4 },
   ingest: { quoteRate: 20_000, instruments: 200, subscribers: 50, perClient: 20, warmupSeconds: 1, windowSeconds: 3 },
@@ -93,7 +99,7 @@ export const FULL: Profile = {
   workers: 4,
   setupConnectRate: 1_000,
   watchdogSeconds: 3_600,
-  capacity: { connections: 19_000, connectRate: 500, warmupConnections: 500, settleSeconds: 5, namedExchanges: 0, notice: 1, noticeTimeoutSeconds: 10 },
+  capacity: { connections: 19_000, connectRate: 500, warmupConnections: 500, settleSeconds: 5, namedExchanges: 0, notice: 1, noticeTimeoutSeconds: 10, maxPending: 0 },
   fanout: { clients: 2_000, perClient: 20, instruments: 500, quoteRate: 50_000, throttleMs: 100, warmupSeconds: 5, windowSeconds: 60 },
   accounts: { clients: 2_000, accounts: 2_000, orderRate: 2_000, warmupSeconds: 3, windowSeconds: 30 },
   ingest: { quoteRate: 100_000, instruments: 500, subscribers: 200, perClient: 20, warmupSeconds: 3, windowSeconds: 15 },

@@ -40,7 +40,7 @@ if (options.help) {
 }
 
 const startedAt = new Date();
-const layout = coreLayout();
+const layout = coreLayout(options.pin);
 pinSelfToLoadCpus(layout);
 const runDir = join(PROJECT_ROOT, 'bench', '.runs', startedAt.toISOString().replace(/[:.]/g, '-'));
 mkdirSync(runDir, { recursive: true });
@@ -68,7 +68,9 @@ setTimeout(() => {
   process.exit(2);
 }, options.profile.watchdogSeconds * 1000).unref();
 
-if (!layout.pinned) context.log('fewer than 2 cores or no taskset: server and load generators share CPUs, figures are indicative only');
+if (!layout.pinned) {
+  context.log(`${options.pin ? 'fewer than 2 cores or no taskset' : '--no-pin'}: server and load generators share CPUs, figures are indicative only`);
+}
 context.log(`${options.profile.name} run; engine load: ${engineSource}; logs in ${runDir}`);
 
 const scenarioRuns: ScenarioRun[] = [];

@@ -75,6 +75,22 @@ const baselineEnv = (settings: TargetSettings): NodeJS.ProcessEnv => ({
   BENCH_MAX_LIFETIME_S: '7200',
 });
 
+/**
+ * BENCH_GATEWAY_ENV: space-separated `NAME=value` settings given to every gateway target on top of the bench's own, to
+ * measure a configuration (e.g. `WS_PING_INTERVAL_MS=60000` for the 100,000-connection run); the run's notes name them.
+ */
+export function extraGatewayEnv(text = process.env.BENCH_GATEWAY_ENV ?? ''): Record<string, string> {
+  const entries = text
+    .split(' ')
+    .filter((item) => item !== '')
+    .map((item) => {
+      const at = item.indexOf('=');
+      if (at <= 0) throw new Error(`BENCH_GATEWAY_ENV: '${item}' is not NAME=value`);
+      return [item.slice(0, at), item.slice(at + 1)] as const;
+    });
+  return Object.fromEntries(entries);
+}
+
 /** The gateway as the bench runs it: production mode, the NATS engine, the scenario's reference files. */
 function gatewayEnv(settings: TargetSettings): NodeJS.ProcessEnv {
   return {
@@ -96,6 +112,7 @@ function gatewayEnv(settings: TargetSettings): NodeJS.ProcessEnv {
     // No load balancer to drain from: shut down at once between scenarios.
     DRAIN_DELAY_MS: '0',
     SHUTDOWN_TIMEOUT_MS: '3000',
+    ...extraGatewayEnv(),
   };
 }
 

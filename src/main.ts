@@ -62,6 +62,8 @@ async function bootstrap(): Promise<void> {
     maxFrameBytes: config.maxFrameBytes,
     compression: config.wsCompression !== 'off',
     compressMarketData: config.wsCompression === 'all',
+    pingIntervalMs: config.heartbeat.pingIntervalMs,
+    pingTimeoutMs: config.heartbeat.pingTimeoutMs,
   });
   app.useWebSocketAdapter(socketAdapter);
   app.useStaticAssets(DASHBOARD_DIR, { index: 'index.html' });

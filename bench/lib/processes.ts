@@ -19,9 +19,10 @@ export interface CoreLayout {
   loadCoreCount: number;
 }
 
-export function coreLayout(): CoreLayout {
+/** `pin` false (`--no-pin`): nothing is pinned, as on a machine without taskset. */
+export function coreLayout(pin = true): CoreLayout {
   const cores = availableParallelism();
-  const pinned = cores >= 2 && hasTaskset();
+  const pinned = pin && cores >= 2 && hasTaskset();
   return {
     pinned,
     cores,

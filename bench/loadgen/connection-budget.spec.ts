@@ -22,7 +22,7 @@ describe('connection budget', () => {
     portsPerAddress: 28_232,
     loadWorkers: 6,
     loadWorkerFileLimit: 20_000,
-    serverProcesses: 6,
+    serverProcesses: 8,
     serverFileLimit: 20_000,
   };
 
@@ -39,6 +39,10 @@ describe('connection budget', () => {
     ]);
     expect(connectionBudgetProblems({ ...fits, serverProcesses: 2 })).toEqual([
       '50,000 connections per server process but each may open only 20,000 files (ulimit -n): the server cannot hold them all',
+    ]);
+    // Seven workers hold 14,286 each on average, but the fullest takes about 1.4 times that: past 19,900.
+    expect(connectionBudgetProblems({ ...fits, serverProcesses: 7 })).toEqual([
+      '14,286 connections per server process on average, but the kernel does not spread them evenly (the fullest takes about 1.4x) and each may open only 20,000 files: use 8 or more worker processes',
     ]);
     expect(connectionBudgetProblems({ ...fits, serverFileLimit: Number.POSITIVE_INFINITY, loadWorkerFileLimit: Number.POSITIVE_INFINITY, serverProcesses: 1, loadWorkers: 1 })).toEqual([]);
   });

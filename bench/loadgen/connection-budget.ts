@@ -30,6 +30,14 @@ export function parseOpenFileLimit(limitsText: string): number {
 /** Descriptors a process needs besides its connections (libraries, logs, IPC, Redis, NATS, the listening socket). */
 const FILE_HEADROOM = 100;
 
+/**
+ * The server's processes of a cluster share one listening socket and the kernel gives each connection to whichever
+ * accepts first, so they do not fill evenly: at 100,000 the fullest held 1.24 times the average over six workers and
+ * 1.37 times over seven (bench/RESULTS.md), and one that reaches its file limit closes what it accepts (the client sees
+ * "socket hang up").
+ */
+export const SERVER_SPREAD = 1.4;
+
 export interface ConnectionBudget {
   connections: number;
   /** Addresses the clients are spread over; 0 or 1: the kernel's choice of one. */
@@ -66,6 +74,12 @@ export function connectionBudgetProblems(budget: ConnectionBudget): string[] {
     problems.push(
       `${integer(perServerProcess)} connections per server process but each may open only ${integer(budget.serverFileLimit)} files (ulimit -n): ` +
         `the server cannot hold them all`,
+    );
+  } else if (budget.serverProcesses > 1 && Math.ceil(perServerProcess * SERVER_SPREAD) + FILE_HEADROOM > budget.serverFileLimit) {
+    const needed = Math.ceil((budget.connections * SERVER_SPREAD) / (budget.serverFileLimit - FILE_HEADROOM));
+    problems.push(
+      `${integer(perServerProcess)} connections per server process on average, but the kernel does not spread them evenly (the fullest ` +
+        `takes about ${SERVER_SPREAD}x) and each may open only ${integer(budget.serverFileLimit)} files: use ${needed} or more worker processes`,
     );
   }
   return problems;

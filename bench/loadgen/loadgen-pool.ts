@@ -123,13 +123,17 @@ export class LoadgenPool {
     clients: ClientSpec[];
     ratePerSecond: number;
     localAddresses: string[];
+    /** Handshakes in flight at once over all workers (0 or absent: no limit, open loop); dealt evenly. */
+    maxPending?: number;
   }): Promise<PoolConnectResult> {
     const shares = this.deal(options.clients);
     const ratePerWorker = options.ratePerSecond / this.workers.length;
-    const expectedMs = (options.clients.length / options.ratePerSecond) * 1000;
+    const maxPending = options.maxPending ? Math.max(1, Math.ceil(options.maxPending / this.workers.length)) : 0;
+    // A limited connect runs slower than the rate asks when the server falls behind: allow it three times as long.
+    const expectedMs = (options.clients.length / options.ratePerSecond) * 1000 * (maxPending ? 3 : 1);
     const results = await Promise.all(
       this.workers.map((worker, i) =>
-        worker.send<ConnectResult>({ type: 'connect', ...options, clients: shares[i], ratePerSecond: ratePerWorker, timeoutMs: 20_000 }, expectedMs + 60_000),
+        worker.send<ConnectResult>({ type: 'connect', ...options, clients: shares[i], ratePerSecond: ratePerWorker, timeoutMs: 20_000, maxPending }, expectedMs + 60_000),
       ),
     );
     return {

@@ -21,6 +21,12 @@ export type WorkerCommand =
       ratePerSecond: number;
       localAddresses: string[];
       timeoutMs: number;
+      /**
+       * At most this many of this worker's handshakes in flight (0: no limit, open loop). When the server falls behind,
+       * the next client waits for one to finish and the schedule starts again from then, instead of piling more
+       * attempts onto full accept queues.
+       */
+      maxPending: number;
     }
   | {
       type: 'subscribe-md';

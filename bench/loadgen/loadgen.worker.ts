@@ -128,24 +128,42 @@ async function connect(command: Extract<WorkerCommand, { type: 'connect' }>): Pr
   loopDelay.enable();
 
   // Open-loop pacing: client k starts at k × interval whatever happened to the previous ones, so a slow server shows
-  // up as handshake latency rather than as a lower connection rate.
+  // up as handshake latency rather than as a lower connection rate. With `maxPending`, a worker that has that many
+  // handshakes in flight waits for one to finish and paces on from then (no catching up in a burst): past the server's
+  // capacity the rate drops instead of the handshakes timing out in queues.
+  let inFlight = 0;
+  let slotFreed: (() => void) | undefined;
+  const settled = (): void => {
+    inFlight--;
+    slotFreed?.();
+    slotFreed = undefined;
+  };
+  let nextAt = started;
   for (let k = 0; k < command.clients.length; k++) {
-    const wait = started + k * intervalMs - performance.now();
+    if (command.maxPending > 0 && inFlight >= command.maxPending) {
+      while (inFlight >= command.maxPending) await new Promise<void>((resolve) => (slotFreed = resolve));
+      nextAt = Math.max(nextAt, performance.now());
+    }
+    const wait = nextAt - performance.now();
     if (wait >= 1) await sleep(wait);
+    nextAt += intervalMs;
     const spec = command.clients[k];
     const localAddress = command.localAddresses.length ? command.localAddresses[spec.index % command.localAddresses.length] : undefined;
     const openedAt = performance.now();
     const slot = nextSlot++;
     const client = openClient(command.client, { baseUrl: command.baseUrl, namespace: command.namespace, token: tokens[k], slot, localAddress, handlers });
+    inFlight++;
     pending.push(
       withTimeout(client.welcomed, command.timeoutMs, 'TIMEOUT').then(
         () => {
           handshake.record((performance.now() - openedAt) * 1000);
           clients.push({ index: spec.index, slot, client });
+          settled();
         },
         (error: Error) => {
           failures[error.message] = (failures[error.message] ?? 0) + 1;
           client.close();
+          settled();
         },
       ),
     );

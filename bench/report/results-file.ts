@@ -53,7 +53,11 @@ function gitCommit(): string {
 
 function command(): string {
   const script = relative(PROJECT_ROOT, process.argv[1] ?? 'dist/bench/run.js');
-  const direct = ['node', script, ...process.argv.slice(2)].join(' ');
+  // The bench's own environment settings change what is measured: they belong to the command.
+  const settings = ['BENCH_GATEWAY_WORKERS', 'BENCH_GATEWAY_ENV', 'BENCH_BASE_NODE_ARGS']
+    .filter((name) => process.env[name] !== undefined)
+    .map((name) => `${name}=${JSON.stringify(process.env[name])}`);
+  const direct = [...settings, 'node', script, ...process.argv.slice(2)].join(' ');
   const npmScript = process.env.npm_lifecycle_event;
   return npmScript ? `npm run ${npmScript}` + ` → ${direct}` : direct;
 }

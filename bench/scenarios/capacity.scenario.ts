@@ -55,6 +55,7 @@ export const capacityScenario: Scenario = {
         jwtSecret: context.jwtSecret,
         ratePerSecond: capacity.connectRate,
         localAddresses: env.localAddresses,
+        maxPending: capacity.maxPending,
       };
       // Warm-up: the first handshakes of a fresh process run cold code (lazy compilation, JIT); they connect, leave,
       // and are not counted, so the figures describe a server that has been up for a while.
@@ -110,7 +111,10 @@ export const capacityScenario: Scenario = {
         notes.push(`load-generator event loop lagged while connecting (p99 ${connect.loopDelayP99Ms.toFixed(0)} ms): handshake latency includes it`);
       }
       if (connectNet) notes.push(`while connecting ${connectNet}: a handshake that lost a packet waited for TCP to send it again (a SYN after 1 s, then 3 s)`);
-      if (achievedRate < capacity.connectRate * 0.9) notes.push(`connections were opened at only ${integer(achievedRate)}/s`);
+      if (achievedRate < capacity.connectRate * 0.9) {
+        const held = capacity.maxPending ? ` (at most ${integer(capacity.maxPending)} handshakes in flight: capacity.maxPending)` : '';
+        notes.push(`connections were opened at only ${integer(achievedRate)}/s${held}`);
+      }
       const perConnection = (bytes: number): number => (connect.connected ? bytes / connect.connected / KB : Number.NaN);
       notes.push(
         `load generators: ${env.pool.pids.length} workers, ${decimal(perConnection(loadRssAfter - loadRssBefore))} KB RSS per client, ${integer(loadRssAfter / MB)} MB in all`,

@@ -35,12 +35,18 @@ export interface SocketServerSettings {
   compression: boolean;
   /** Deflate market-data `md` frames too (they are compressed once per receiving client). */
   compressMarketData: boolean;
+  /**
+   * The transport heartbeat (`WS_PING_INTERVAL_MS`, `WS_PING_TIMEOUT_MS`; 25 s and 20 s by default): a ping to every
+   * connection per interval, and a connection whose pong does not arrive within the timeout is closed.
+   */
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
 }
 
 /**
  * One Socket.IO server for all four namespaces, with the gateway's transport settings: websocket and long-polling,
- * CORS, permessage-deflate above 1 KB, ping 25 s / timeout 20 s, an inbound frame cap, and client events held to the
- * frame limit and the nesting limit as they are decoded.
+ * CORS, permessage-deflate above 1 KB, the heartbeat (ping 25 s / timeout 20 s by default), an inbound frame cap, and
+ * client events held to the frame limit and the nesting limit as they are decoded.
  */
 export class GatewayIoAdapter extends IoAdapter {
   private server: Server | null = null;
@@ -63,8 +69,8 @@ export class GatewayIoAdapter extends IoAdapter {
       ...options,
       transports: ['websocket', 'polling'],
       cors: { origin: this.settings.corsOrigins, credentials: true },
-      pingInterval: 25_000,
-      pingTimeout: 20_000,
+      pingInterval: this.settings.pingIntervalMs,
+      pingTimeout: this.settings.pingTimeoutMs,
       maxHttpBufferSize: this.settings.transportMaxBytes,
       parser: limitedSocketParser({ maxFrameBytes: this.settings.maxFrameBytes }),
       perMessageDeflate: this.settings.compression ? perMessageDeflateOptions(this.settings.transportMaxBytes) : false,

@@ -74,6 +74,11 @@ export class AppConfig {
    * replays, acks); `all` compresses those too; `off` does not negotiate it.
    */
   readonly wsCompression: 'bulk' | 'all' | 'off';
+  /**
+   * The transport heartbeat: every `pingIntervalMs` the server pings each connection and closes it ("ping timeout")
+   * when no pong arrives within `pingTimeoutMs`; clients take both from the handshake.
+   */
+  readonly heartbeat: { pingIntervalMs: number; pingTimeoutMs: number };
   /** How long a client may stay behind the market-data stream before it is disconnected with SLOW_CLIENT. */
   readonly slowClientGraceMs: number;
   /** How long delayed-only entitlements wait for market data, and the entry budget that bounds what is held meanwhile. */
@@ -142,6 +147,7 @@ export class AppConfig {
     this.transportMaxBytes = Math.max(1_048_576, env.MAX_FRAME_BYTES * 2);
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;
     this.wsCompression = env.WS_COMPRESSION;
+    this.heartbeat = { pingIntervalMs: env.WS_PING_INTERVAL_MS, pingTimeoutMs: env.WS_PING_TIMEOUT_MS };
     this.slowClientGraceMs = env.SLOW_CLIENT_GRACE_MS;
     this.mdDelayMs = env.MD_DELAY_MS;
     this.mdDelayMaxEntries = env.MD_DELAY_MAX_ENTRIES;

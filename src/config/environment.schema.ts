@@ -225,6 +225,19 @@ export class EnvironmentSchema {
   @IsIn(['bulk', 'all', 'off'])
   WS_COMPRESSION: 'bulk' | 'all' | 'off' = 'bulk';
 
+  // The transport heartbeat (engine.io's ping / pong), announced to every client in the engine.io handshake.
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(600_000)
+  WS_PING_INTERVAL_MS = 25_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(600_000)
+  WS_PING_TIMEOUT_MS = 20_000;
+
   @Transform(toInt)
   @IsInt()
   @Min(1_000)
