@@ -17,7 +17,6 @@ export { createRequestValidationPipe } from './request-validation.pipe.js';
 export { requestHandlerOf, type RequestHandler } from './request-handler.js';
 export { eventPacket, eventPacketPrefix } from './socket-packet.js';
 export { engineMessage, type EngineMessage } from './connection-backpressure.js';
-export { writeEvent, writeEventToAll } from './event-broadcast.js';
 export {
   DEFAULT_SLOW_CLIENT_POLICY,
   STREAM_KINDS,

@@ -3,7 +3,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { GatewayError, SERVER_EVENTS, type SystemPayload } from '#libs/contracts';
 import { UsageMeter, type UsageReport } from '#libs/observability';
 import { RateLimiter } from '#libs/rate-limit';
-import { ConnectionRegistry, writeEvent, writeEventToAll, type GatewaySocket } from '#libs/realtime';
+import { ConnectionRegistry, type GatewaySocket } from '#libs/realtime';
 import { checkedBody } from './checked-body.js';
 import { DisconnectRequestDto, NoticeRequestDto, UnblockRequestDto, UsageQueryDto, UserConnectionsRequestDto } from './dto/operator-actions.dto.js';
 import { FleetBus, type FleetAnswers } from './fleet-bus.js';
@@ -127,19 +127,13 @@ export class FleetOperations implements OnModuleInit {
   private noticeHere(id: string, request: NoticeRequestDto): DeliveryOutcome {
     const notice: SystemPayload = { type: 'notice', id, message: request.message, severity: request.severity ?? 'info' };
     const audience = audienceOf(request, { allowAll: true });
-    // One frame per namespace, serialized once and written to each connection as it is (writeEvent).
     if (audience.tenant === undefined) {
-      for (const namespace of this.connections.allNamespaces()) writeEventToAll(namespace, SERVER_EVENTS.system, notice);
+      // Everyone: one frame per namespace, encoded once, not one walk over the connections.
+      for (const namespace of this.connections.allNamespaces()) namespace.local.emit(SERVER_EVENTS.system, notice);
       return { connections: this.connections.stats().connections };
     }
     const targets = this.matching(audience);
-    const byNamespace = new Map<string, GatewaySocket[]>();
-    for (const socket of targets) {
-      const sockets = byNamespace.get(socket.nsp.name);
-      if (sockets) sockets.push(socket);
-      else byNamespace.set(socket.nsp.name, [socket]);
-    }
-    for (const [namespace, sockets] of byNamespace) writeEvent(namespace, sockets, SERVER_EVENTS.system, notice);
+    for (const socket of targets) socket.emit(SERVER_EVENTS.system, notice);
     return { connections: targets.length };
   }
 
