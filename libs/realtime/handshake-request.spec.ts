@@ -1,10 +1,10 @@
-import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type IncomingMessage } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Server, type Socket as ServerSocket } from 'socket.io';
+import type { Server, Socket as ServerSocket } from 'socket.io';
 import { Manager } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listeningSocketIoServer } from '../../test/support/socket-io-server.js';
 import { keepOnlyHandshakeRequest } from './handshake-request.js';
 
 setFlagsFromString('--expose-gc');
@@ -12,7 +12,6 @@ const gc = runInNewContext('gc') as () => void;
 
 /** A real Socket.IO server with the gateway's handshake-request trimming, and socket.io-client. */
 describe('keepOnlyHandshakeRequest', () => {
-  let http: HttpServer;
   let server: Server;
   let url: string;
   const connected = new Map<string, ServerSocket[]>();
@@ -22,8 +21,7 @@ describe('keepOnlyHandshakeRequest', () => {
   const collection = new FinalizationRegistry<number>((n) => collected.add(n));
 
   beforeAll(async () => {
-    http = createServer();
-    server = new Server(http);
+    ({ server, url } = await listeningSocketIoServer());
     keepOnlyHandshakeRequest(server.engine);
     server.engine.on('initial_headers', (_headers: unknown, request: IncomingMessage) => collection.register(request, ++opened));
     server.engine.on('headers', (_headers: unknown, request: IncomingMessage & { _query: Record<string, string> }) => {
@@ -33,8 +31,6 @@ describe('keepOnlyHandshakeRequest', () => {
       connected.set(name, []);
       server.of(name).on('connection', (socket) => connected.get(name)?.push(socket));
     }
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
     await server.close();

@@ -1,9 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Server, type Socket as ServerSocket } from 'socket.io';
+import type { Server, Socket as ServerSocket } from 'socket.io';
 import { io, type Socket as ClientSocket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { listeningSocketIoServer } from '../../test/support/socket-io-server.js';
 import { compactIdleConnection, compactListenerTable } from './idle-connection.js';
 import { negotiatedDeflateOf, perMessageDeflateOptions, SelectiveDeflateWsEngine } from './selective-deflate.ws-engine.js';
 
@@ -55,7 +54,6 @@ describe('compactListenerTable', () => {
  * them fails here), and the connection behaves as before afterwards.
  */
 describe('compactIdleConnection', () => {
-  let http: HttpServer;
   let server: Server;
   let url: string;
   const serverSockets: ServerSocket[] = [];
@@ -63,8 +61,7 @@ describe('compactIdleConnection', () => {
   const admitted: string[] = [];
 
   beforeAll(async () => {
-    http = createServer();
-    server = new Server(http, { transports: ['websocket', 'polling'], maxHttpBufferSize: 1_000_000, perMessageDeflate: perMessageDeflateOptions(1_000_000), wsEngine: SelectiveDeflateWsEngine });
+    ({ server, url } = await listeningSocketIoServer({ transports: ['websocket', 'polling'], maxHttpBufferSize: 1_000_000, perMessageDeflate: perMessageDeflateOptions(1_000_000), wsEngine: SelectiveDeflateWsEngine }));
     server.of('/orders').on('connection', (socket) => {
       socket.use((packet, next) => {
         admitted.push(String(packet[0]));
@@ -74,8 +71,6 @@ describe('compactIdleConnection', () => {
       serverSockets.push(socket);
       compactIdleConnection(socket);
     });
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
     await server.close();

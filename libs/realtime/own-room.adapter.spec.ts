@@ -1,24 +1,19 @@
-import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Server, type Socket as ServerSocket } from 'socket.io';
+import type { Server, Socket as ServerSocket } from 'socket.io';
 import { io, type Socket as ClientSocket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { listeningSocketIoServer } from '../../test/support/socket-io-server.js';
 import { OwnRoomAdapter } from './own-room.adapter.js';
 
 /** A real Socket.IO server with OwnRoomAdapter and socket.io-client: rooms behave as with the in-memory adapter. */
 describe('OwnRoomAdapter', () => {
-  let http: HttpServer;
   let server: Server;
   let url: string;
   const serverSockets: ServerSocket[] = [];
   const clients: ClientSocket[] = [];
 
   beforeAll(async () => {
-    http = createServer();
-    server = new Server(http, { transports: ['websocket'], adapter: OwnRoomAdapter });
+    ({ server, url } = await listeningSocketIoServer({ transports: ['websocket'], adapter: OwnRoomAdapter }));
     server.of('/orders').on('connection', (socket) => serverSockets.push(socket));
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
     await server.close();

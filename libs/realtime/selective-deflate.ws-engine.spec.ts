@@ -1,9 +1,8 @@
-import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Server, type Socket as ServerSocket } from 'socket.io';
+import type { Server, Socket as ServerSocket } from 'socket.io';
 import { io, type Socket as ClientSocket } from 'socket.io-client';
 import type WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { listeningSocketIoServer } from '../../test/support/socket-io-server.js';
 import { negotiatedDeflateOf, perMessageDeflateOptions, SelectiveDeflateWsEngine } from './selective-deflate.ws-engine.js';
 
 /** 16 KB of JSON that deflates to a few hundred bytes: what crosses the wire tells whether it was compressed. */
@@ -14,18 +13,14 @@ const bulky = (n: number) => ({ n, note: 'x'.repeat(16_384) });
  * like a browser, compresses every message it sends.
  */
 describe('SelectiveDeflateWsEngine', () => {
-  let http: HttpServer;
   let server: Server;
   let url: string;
   const serverSockets: ServerSocket[] = [];
   const clients: ClientSocket[] = [];
 
   beforeAll(async () => {
-    http = createServer();
-    server = new Server(http, { transports: ['websocket'], maxHttpBufferSize: 1_000_000, perMessageDeflate: perMessageDeflateOptions(1_000_000), wsEngine: SelectiveDeflateWsEngine });
+    ({ server, url } = await listeningSocketIoServer({ transports: ['websocket'], maxHttpBufferSize: 1_000_000, perMessageDeflate: perMessageDeflateOptions(1_000_000), wsEngine: SelectiveDeflateWsEngine }));
     server.of('/market-data').on('connection', (socket) => serverSockets.push(socket));
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
     await server.close();

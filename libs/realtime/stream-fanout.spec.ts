@@ -1,8 +1,7 @@
-import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Server, type Socket as ServerSocket } from 'socket.io';
+import type { Server, Socket as ServerSocket } from 'socket.io';
 import { io, type Socket as ClientSocket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { listeningSocketIoServer } from '../../test/support/socket-io-server.js';
 import type { GatewaySocket } from './gateway-socket.js';
 import { DEFAULT_SLOW_CLIENT_POLICY, STREAM_KINDS, StreamFanout, type FanoutMetrics } from './stream-fanout.js';
 
@@ -16,7 +15,6 @@ interface Message {
  * engine.io and ws exactly as in the gateway.
  */
 describe('StreamFanout', () => {
-  let http: HttpServer;
   let server: Server;
   let url: string;
   const serverSockets = new Map<string, ServerSocket>();
@@ -58,11 +56,8 @@ describe('StreamFanout', () => {
   }
 
   beforeAll(async () => {
-    http = createServer();
-    server = new Server(http);
+    ({ server, url } = await listeningSocketIoServer());
     server.of('/market-data').on('connection', (socket) => serverSockets.set(socket.id, socket));
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
     await server.close();
@@ -229,11 +224,9 @@ describe('StreamFanout over permessage-deflate', () => {
   const bulky = (seq: number) => JSON.stringify({ stream: 'quote:Z', type: 'update', seq, ts: Date.now(), data: { note: 'x'.repeat(16_384) } });
 
   async function bytesReadForOneFrame(deflate: boolean): Promise<number> {
-    const http = createServer();
-    const server = new Server(http, { perMessageDeflate: { threshold: 0 } });
+    const { server, url } = await listeningSocketIoServer({ perMessageDeflate: { threshold: 0 } });
     const connected = new Promise<ServerSocket>((resolve) => server.of('/market-data').on('connection', resolve));
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    const client = io(`http://127.0.0.1:${(http.address() as AddressInfo).port}/market-data`, { transports: ['websocket'], forceNew: true });
+    const client = io(`${url}/market-data`, { transports: ['websocket'], forceNew: true });
     try {
       const socket = (await connected) as unknown as GatewaySocket;
       const received: unknown[] = [];
