@@ -3,6 +3,7 @@ import { io, type Socket as ClientSocket } from 'socket.io-client';
 import type WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { listeningSocketIoServer } from '../../test/support/socket-io-server.js';
+import { eventually } from '../../test/support/polling.js';
 import { negotiatedDeflateOf, perMessageDeflateOptions, SelectiveDeflateWsEngine } from './selective-deflate.ws-engine.js';
 
 /** 16 KB of JSON that deflates to a few hundred bytes: what crosses the wire tells whether it was compressed. */
@@ -37,7 +38,7 @@ describe('SelectiveDeflateWsEngine', () => {
       client.once('connect', resolve);
       client.once('connect_error', reject);
     });
-    await waitUntil(() => serverSockets.length > 0);
+    await eventually(() => serverSockets.length > 0);
     const socket = serverSockets[0];
     const ws = (socket.conn.transport as unknown as { socket: WebSocket }).socket;
     // engine.io-client's websocket transport holds ws; ws holds the TCP socket.
@@ -53,9 +54,9 @@ describe('SelectiveDeflateWsEngine', () => {
     for (const n of [1, 2]) {
       const before = tcp.bytesRead;
       server.emit('snapshot', bulky(n));
-      await waitUntil(() => received.length === n);
+      await eventually(() => received.length === n);
       expect(tcp.bytesRead - before).toBeLessThan(2_048);
-      await waitUntil(() => negotiatedDeflateOf(ws)?._deflate === null);
+      await eventually(() => negotiatedDeflateOf(ws)?._deflate === null);
     }
     expect(received.map((payload) => payload.n)).toEqual([1, 2]);
   });
@@ -66,7 +67,7 @@ describe('SelectiveDeflateWsEngine', () => {
     client.on('md', () => received++);
     const before = tcp.bytesRead;
     server.emit('md', [bulky(1)]);
-    await waitUntil(() => received === 1);
+    await eventually(() => received === 1);
     expect(tcp.bytesRead - before).toBeGreaterThan(16_384);
   });
 
@@ -76,19 +77,9 @@ describe('SelectiveDeflateWsEngine', () => {
     server.on('bulky', (payload: { n: number }) => received.push(payload));
     for (const n of [1, 2]) {
       client.emit('bulky', bulky(n));
-      await waitUntil(() => received.length === n);
+      await eventually(() => received.length === n);
       expect(received[n - 1]).toEqual(bulky(n));
       expect(negotiatedDeflateOf(ws)?._inflate).toBeNull();
     }
   });
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitUntil(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}

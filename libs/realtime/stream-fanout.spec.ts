@@ -2,6 +2,7 @@ import type { Server, Socket as ServerSocket } from 'socket.io';
 import { io, type Socket as ClientSocket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { listeningSocketIoServer } from '../../test/support/socket-io-server.js';
+import { eventually, sleep } from '../../test/support/polling.js';
 import type { GatewaySocket } from './gateway-socket.js';
 import { DEFAULT_SLOW_CLIENT_POLICY, STREAM_KINDS, StreamFanout, type FanoutMetrics } from './stream-fanout.js';
 
@@ -51,7 +52,7 @@ describe('StreamFanout', () => {
       client.once('connect', resolve);
       client.once('connect_error', reject);
     });
-    await waitUntil(() => serverSockets.has(client.id ?? ''));
+    await eventually(() => serverSockets.has(client.id ?? ''));
     return { socket: serverSockets.get(client.id ?? '') as unknown as GatewaySocket, frames };
   }
 
@@ -89,7 +90,7 @@ describe('StreamFanout', () => {
       fanout.publish('quote:A', message('quote:A', seq), Date.now());
       fanout.publish('trade:A', message('trade:A', seq), Date.now());
     }
-    await waitUntil(() => frames.flat().length === 10);
+    await eventually(() => frames.flat().length === 10);
     expect(frames).toHaveLength(1);
     expect(frames[0]?.filter((m) => m.stream === 'quote:A').map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(frames[0]?.filter((m) => m.stream === 'trade:A').map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
@@ -102,19 +103,19 @@ describe('StreamFanout', () => {
     fanout.subscribe(other.socket, 'quote:B', 0, STREAM_KINDS.state);
     for (const stream of ['quote:A', 'quote:B', 'quote:C']) fanout.subscribe(socket, stream, 0, STREAM_KINDS.state);
     fanout.publish('quote:A', message('quote:A', 1), Date.now());
-    await waitUntil(() => frames.length === 1);
+    await eventually(() => frames.length === 1);
     // Idle again (parked on A, B and C). It leaves B; an update of B must not consume its wake-up.
     await sleep(20);
     fanout.unsubscribe(socket, 'quote:B');
     fanout.publish('quote:B', message('quote:B', 1), Date.now());
-    await waitUntil(() => other.frames.length === 1);
+    await eventually(() => other.frames.length === 1);
     fanout.publish('quote:C', message('quote:C', 1), Date.now());
-    await waitUntil(() => frames.length === 2);
+    await eventually(() => frames.length === 2);
     expect(frames[1]).toEqual([expect.objectContaining({ stream: 'quote:C', seq: 1 })]);
     // And again, later, from the first stream.
     await sleep(20);
     fanout.publish('quote:A', message('quote:A', 2), Date.now());
-    await waitUntil(() => frames.length === 3);
+    await eventually(() => frames.length === 3);
     expect(frames[2]).toEqual([expect.objectContaining({ stream: 'quote:A', seq: 2 })]);
   });
 
@@ -130,7 +131,7 @@ describe('StreamFanout', () => {
       fanout.publish('trade:A', message('trade:A', seq), Date.now());
       await sleep(10);
     }
-    await waitUntil(() => frames.flat().some((m) => m.stream === 'quote:A' && m.seq === 30));
+    await eventually(() => frames.flat().some((m) => m.stream === 'quote:A' && m.seq === 30));
     const elapsed = Date.now() - started;
     const trades = frames.flat().filter((m) => m.stream === 'trade:A');
     expect(trades.map((m) => m.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
@@ -142,7 +143,7 @@ describe('StreamFanout', () => {
     await sleep(throttleMs * 2);
     const before = frames.length;
     fanout.publish('quote:A', message('quote:A', 31), Date.now());
-    await waitUntil(() => frames.length > before);
+    await eventually(() => frames.length > before);
     expect(frames.at(-1)).toEqual([expect.objectContaining({ stream: 'quote:A', seq: 31 })]);
   });
 
@@ -151,10 +152,10 @@ describe('StreamFanout', () => {
     const { socket, frames } = await connect();
     fanout.subscribe(socket, 'trade:A', 1_000, STREAM_KINDS.events);
     fanout.publish('trade:A', message('trade:A', 1), Date.now());
-    await waitUntil(() => frames.length === 1); // the first flush is due at once
+    await eventually(() => frames.length === 1); // the first flush is due at once
     fanout.publish('trade:A', message('trade:A', 2), Date.now()); // waits for the interval
     fanout.sendSnapshot(socket, 'trade:A', JSON.stringify({ stream: 'trade:A', type: 'snapshot', seq: 2 }), Date.now());
-    await waitUntil(() => frames.length === 2);
+    await eventually(() => frames.length === 2);
     expect(frames[1]).toEqual([expect.objectContaining({ stream: 'trade:A', type: 'snapshot', seq: 2 })]);
   });
 
@@ -165,12 +166,12 @@ describe('StreamFanout', () => {
     fanout.subscribe(socket, 'book:A', 300, STREAM_KINDS.deltas);
     fanout.publish('trade:A', message('trade:A', 1), Date.now());
     fanout.publish('book:A', message('book:A', 1), Date.now());
-    await waitUntil(() => frames.length === 1);
+    await eventually(() => frames.length === 1);
     for (let seq = 2; seq <= 21; seq++) {
       fanout.publish('trade:A', message('trade:A', seq), Date.now());
       fanout.publish('book:A', message('book:A', seq), Date.now());
     }
-    await waitUntil(() => resnapshots.length === 1 && frames.length === 2);
+    await eventually(() => resnapshots.length === 1 && frames.length === 2);
     expect(frames[1]?.map((m) => `${m.stream}#${m.seq}`)).toEqual(Array.from({ length: 8 }, (_, i) => `trade:A#${14 + i}`));
     expect(resnapshots).toEqual(['book:A']);
     expect(slowActions).toEqual(expect.arrayContaining(['dropped', 'resync']));
@@ -188,7 +189,7 @@ describe('StreamFanout', () => {
     fanout.subscribe(a.socket, 'quote:A', 0, STREAM_KINDS.state);
     fanout.subscribe(b.socket, 'quote:A', 0, STREAM_KINDS.state);
     fanout.publish('quote:A', lazy('quote:A', 1), Date.now());
-    await waitUntil(() => a.frames.length === 1 && b.frames.length === 1);
+    await eventually(() => a.frames.length === 1 && b.frames.length === 1);
     expect(serialized).toEqual([1]); // two clients, one serialization
     expect(a.frames[0]).toEqual([expect.objectContaining({ stream: 'quote:A', seq: 1 })]);
 
@@ -197,9 +198,9 @@ describe('StreamFanout', () => {
     const c = await connect();
     fanout.subscribe(c.socket, 'quote:T', 200, STREAM_KINDS.state);
     fanout.publish('quote:T', lazy('quote:T', 1), Date.now());
-    await waitUntil(() => c.frames.length === 1);
+    await eventually(() => c.frames.length === 1);
     for (let seq = 2; seq <= 20; seq++) fanout.publish('quote:T', lazy('quote:T', seq), Date.now());
-    await waitUntil(() => c.frames.length === 2);
+    await eventually(() => c.frames.length === 2);
     expect(c.frames[1]).toEqual([expect.objectContaining({ stream: 'quote:T', seq: 20 })]);
     expect(serialized).toEqual([1, 20]);
   });
@@ -214,7 +215,7 @@ describe('StreamFanout', () => {
     fanout.subscribe(b.socket, 'quote:A', 0, STREAM_KINDS.state);
     fanout.publish('quote:A', message('quote:A', 1), Date.now());
     fanout.publish('trade:A', message('trade:A', 1), Date.now());
-    await waitUntil(() => a.frames.length === 1 && b.frames.length === 1);
+    await eventually(() => a.frames.length === 1 && b.frames.length === 1);
     expect(delivered).toEqual({ recorders: 1, frames: 2, messages: 2, latencies: 2 });
   });
 });
@@ -242,7 +243,7 @@ describe('StreamFanout over permessage-deflate', () => {
       const tcp = (client.io.engine.transport as unknown as { ws: { _socket: { bytesRead: number } } }).ws._socket;
       const before = tcp.bytesRead;
       fanout.publish('quote:Z', bulky(1), Date.now());
-      await waitUntil(() => received.length === 1);
+      await eventually(() => received.length === 1);
       return tcp.bytesRead - before;
     } finally {
       client.close();
@@ -257,13 +258,3 @@ describe('StreamFanout over permessage-deflate', () => {
     expect(deflated).toBeLessThan(2_048);
   });
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitUntil(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}

@@ -77,11 +77,4 @@ export class LoopbackNamespace {
   }
 }
 
-/** Waits until `check` holds (polling every 5 ms), failing after `timeoutMs`. */
-export async function eventually(check: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+export { eventually } from './polling.js';

@@ -228,7 +228,7 @@ export function nextEvent<T>(socket: Socket, event: string, timeoutMs = 5_000): 
   });
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep } from './polling.js';
 
 function readAudit(path: string): string {
   try {
