@@ -21,6 +21,14 @@ function capturedLogger() {
   return { logger: pino({ level: 'info' }, destination), lines };
 }
 
+/** Keeps Redis busy for ARGV[1] milliseconds of its own clock. */
+const SPIN_FOR_MS = `
+local function now() local t = redis.call('TIME') return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 end
+local deadline = now() + tonumber(ARGV[1])
+while now() < deadline do end
+return 0
+`;
+
 const seat = (node: string, n: number, userId = 'u-1', tenant = 't-1'): Seat => ({ id: `${node}:c${n}:${userId}`, userId, tenant });
 
 /** The shared stores against a real redis-server that stops and comes back (empty, as without persistence). */
@@ -125,6 +133,62 @@ describe('shared stores through a Redis outage', () => {
     await ledger.acquire('conn-2', 'sock-2', { userId: 'u-2', tenant: 't-1' }, licence);
     expect(await userSeats('u-2')).toBe(2);
     await ledger.onApplicationShutdown();
+  });
+
+  it('open: a command timing out with the connection up backs off before writing the seats back, longer each time it recurs', async () => {
+    const client = connection('seats-busy');
+    await ready(client);
+    const events: string[] = [];
+    const store = new FailoverSeatStore(new RedisSeatStore(client, 60_000), {
+      onStoreFailure: 'open',
+      degraded: () => events.push('degraded'),
+      recovered: (seats) => events.push(`recovered:${seats}`),
+      recoveryBackoffMs: { min: 1_500, max: 10_000 },
+    });
+    const busyRedis = async () => {
+      // Redis busy past the client's 1 s command timeout; the connection itself stays up.
+      const blocker = new Redis(redis.url);
+      // A script that spins for 1.3 s: Redis runs nothing else meanwhile (DEBUG SLEEP is disabled by default).
+      const blocked = blocker.eval(SPIN_FOR_MS, 0, 1_300);
+      await sleep(50);
+      return async () => {
+        await blocked;
+        blocker.disconnect();
+      };
+    };
+    expect(await store.claim(seat('d', 1, 'u-3'), 5, 0)).toBe('ok');
+
+    let unblock = await busyRedis();
+    // The shared claim times out: counted locally, degraded.
+    expect(await store.claim(seat('d', 2, 'u-3'), 5, 0)).toBe('ok');
+    const degradedAt = Date.now();
+    await unblock();
+    expect(client.status).toBe('ready');
+    expect(events).toEqual(['degraded']);
+    // Redis answers again, but within the backoff no handshake writes the seats back.
+    expect(await store.claim(seat('d', 3, 'u-3'), 5, 0)).toBe('ok');
+    expect(store.isDegraded).toBe(true);
+    expect(events).toEqual(['degraded']);
+    // After it, the next handshake does.
+    await sleep(Math.max(0, degradedAt + 1_600 - Date.now()));
+    expect(await store.claim(seat('d', 4, 'u-3'), 5, 0)).toBe('ok');
+    await waitFor('seats written back', () => (events.includes('recovered:4') ? true : undefined));
+    expect(await userSeats('u-3')).toBe(4);
+
+    // Failing again soon after: twice the wait (3 s) before the next write-back.
+    unblock = await busyRedis();
+    expect(await store.claim(seat('d', 5, 'u-3'), 5, 0)).toBe('ok');
+    const againAt = Date.now();
+    await unblock();
+    await sleep(Math.max(0, againAt + 2_000 - Date.now()));
+    await store.renew([]);
+    expect(store.isDegraded).toBe(true);
+    await sleep(Math.max(0, againAt + 3_100 - Date.now()));
+    await store.renew([]);
+    await waitFor('seats written back again', () => (events.filter((event) => event.startsWith('recovered')).length === 2 ? true : undefined));
+    expect(events).toEqual(['degraded', 'recovered:4', 'degraded', 'recovered:5']);
+    expect(await userSeats('u-3')).toBe(5);
+    await store.free([1, 2, 3, 4, 5].map((n) => seat('d', n, 'u-3')));
   });
 
   it('stream counts: settle() writes a count before it resolves, so the next read on another replica sees it', async () => {

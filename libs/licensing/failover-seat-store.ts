@@ -26,7 +26,16 @@ export interface FailoverSeatStoreOptions {
   degraded: (error: unknown) => void;
   /** The shared store holds this replica's seats again. */
   recovered: (seatsReestablished: number) => void;
+  /**
+   * How long after a failed shared command the first write-back is tried (default 1 s), and the most it backs off to
+   * (default 30 s); see the class comment. A re-established connection is tried at once whatever these say.
+   */
+  recoveryBackoffMs?: { min: number; max: number };
 }
+
+const DEFAULT_RECOVERY_BACKOFF_MS = { min: 1_000, max: 30_000 };
+/** A store that fails again this soon after recovering backs off twice as long. */
+const UNSTABLE_WITHIN_MS = 60_000;
 
 /**
  * Seats counted in the shared store (Redis), with this replica's own count to fall back on while it cannot be reached.
@@ -41,18 +50,32 @@ export interface FailoverSeatStoreOptions {
  * shared counts are then the sum over the replicas again. A user found over the limit keeps the connections already
  * open and gets no new one until under it. Seats freed during the outage are not removed from the shared store: their
  * leases lapse (a Redis that restarted empty holds none anyway).
+ *
+ * A command can also fail with the connection up: Redis, or this process's event loop, too busy to answer within the
+ * command timeout. The write-back is every seat of the replica (tens of thousands of Redis writes), and tried at once it
+ * fed the overload it came from: at 100,000 connections coming up on one machine the eight replicas went in and out of
+ * degraded mode about a thousand times. So after such a failure the write-back waits `recoveryBackoffMs.min`, and
+ * twice as long each time the store fails again within a minute of recovering, up to `max`. A re-established connection
+ * (Redis restarted, the network back) is written back at once.
  */
 export class FailoverSeatStore implements SeatStore {
   private readonly local = new MemorySeatStore();
   private readonly held = new Map<string, Seat>();
   private degraded = false;
   private recovering = false;
+  private readonly backoff: { min: number; max: number };
+  private backoffMs: number;
+  /** No write-back before this (epoch ms), unless the connection was re-established. */
+  private recoverNotBefore = 0;
+  private recoveredAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly shared: SharedSeatStore,
     private readonly options: FailoverSeatStoreOptions,
   ) {
-    shared.onReachable(() => this.recover());
+    this.backoff = options.recoveryBackoffMs ?? DEFAULT_RECOVERY_BACKOFF_MS;
+    this.backoffMs = this.backoff.min;
+    shared.onReachable(() => this.recover({ reconnected: true }));
   }
 
   get isDegraded(): boolean {
@@ -117,18 +140,23 @@ export class FailoverSeatStore implements SeatStore {
   private degrade(error: unknown): void {
     if (this.degraded) return;
     this.degraded = true;
+    const now = Date.now();
+    this.backoffMs = now - this.recoveredAt < UNSTABLE_WITHIN_MS ? Math.min(this.backoffMs * 2, this.backoff.max) : this.backoff.min;
+    this.recoverNotBefore = now + this.backoffMs;
     this.options.degraded(error);
   }
 
   /** Writes every held seat back with a fresh lease; shared claims resume only once that succeeded. */
-  private recover(): void {
+  private recover({ reconnected = false } = {}): void {
     if (!this.degraded || this.recovering || !this.shared.reachable) return;
+    if (!reconnected && Date.now() < this.recoverNotBefore) return;
     this.recovering = true;
     const written = [...this.held.values()];
     this.shared.renew(written).then(
       () => {
         this.recovering = false;
         this.degraded = false;
+        this.recoveredAt = Date.now();
         // Seats claimed locally while the write was under way: written at once, not at the next renewal.
         const writtenIds = new Set(written.map((seat) => seat.id));
         const late = [...this.held.values()].filter((seat) => !writtenIds.has(seat.id));
@@ -136,8 +164,10 @@ export class FailoverSeatStore implements SeatStore {
         if (late.length > 0) this.shared.renew(late).catch((error: unknown) => this.degrade(error));
       },
       () => {
-        // Still unreachable: stay degraded; the next ready event or renewal tries again.
+        // Still unreachable: stay degraded; the next ready event, or a claim or renewal after the backoff, tries again.
         this.recovering = false;
+        this.backoffMs = Math.min(this.backoffMs * 2, this.backoff.max);
+        this.recoverNotBefore = Date.now() + this.backoffMs;
       },
     );
   }
