@@ -3,7 +3,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { GatewayError, SERVER_EVENTS, type SystemPayload } from '#libs/contracts';
 import { UsageMeter, type UsageReport } from '#libs/observability';
 import { RateLimiter } from '#libs/rate-limit';
-import { ConnectionRegistry, type GatewaySocket } from '#libs/realtime';
+import { broadcastEvent, ConnectionRegistry, type GatewaySocket } from '#libs/realtime';
 import { checkedBody } from './checked-body.js';
 import { DisconnectRequestDto, NoticeRequestDto, UnblockRequestDto, UsageQueryDto, UserConnectionsRequestDto } from './dto/operator-actions.dto.js';
 import { FleetBus, type FleetAnswers } from './fleet-bus.js';
@@ -127,13 +127,10 @@ export class FleetOperations implements OnModuleInit {
   private noticeHere(id: string, request: NoticeRequestDto): DeliveryOutcome {
     const notice: SystemPayload = { type: 'notice', id, message: request.message, severity: request.severity ?? 'info' };
     const audience = audienceOf(request, { allowAll: true });
-    if (audience.tenant === undefined) {
-      // Everyone: one frame per namespace, encoded once, not one walk over the connections.
-      for (const namespace of this.connections.allNamespaces()) namespace.local.emit(SERVER_EVENTS.system, notice);
-      return { connections: this.connections.stats().connections };
-    }
-    const targets = this.matching(audience);
-    for (const socket of targets) socket.emit(SERVER_EVENTS.system, notice);
+    const targets = audience.tenant === undefined ? this.connections.sockets() : this.matching(audience);
+    // Answered at once and written over the next turns of the loop (broadcastEvent, which never rejects): a replica
+    // with tens of thousands of connections still answers within the fleet's deadline.
+    void broadcastEvent(targets, SERVER_EVENTS.system, notice);
     return { connections: targets.length };
   }
 

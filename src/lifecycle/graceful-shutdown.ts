@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { Server } from 'node:http';
 import { SERVER_EVENTS, type SystemPayload } from '#libs/contracts';
 import { PINO_LOGGER, type Logger } from '#libs/observability';
-import { ConnectionRegistry } from '#libs/realtime';
+import { broadcastEvent, ConnectionRegistry } from '#libs/realtime';
 import { AppConfig } from '../config/index.js';
 import { EngineTransports } from '../engine/engine-transports.js';
 import { ReadinessState } from '../health/readiness.state.js';
@@ -42,8 +42,8 @@ export class GracefulShutdown implements BeforeApplicationShutdown, OnApplicatio
     // handshakes over the other replicas; the load balancer has taken this one out during the drain delay above.
     const notice: SystemPayload = { type: 'shutdown', message: 'gateway is restarting; reconnect shortly', reconnectInMs: this.config.shutdownReconnectWindowMs };
     const namespaces = this.connections.allNamespaces();
-    // Local only: the other replicas are not going anywhere.
-    for (const namespace of namespaces) namespace.local.emit(SERVER_EVENTS.system, notice);
+    // Local only: the other replicas are not going anywhere. Written in full before any DISCONNECT packet below.
+    await broadcastEvent(this.connections.sockets(), SERVER_EVENTS.system, notice);
     // Stop accepting, then disconnect whoever is left; the notice above went out first on every connection.
     const httpServer = (this.http.httpAdapter as HttpAdapterHost['httpAdapter'] | null)?.getHttpServer() as Server | undefined;
     httpServer?.close();
