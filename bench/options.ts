@@ -55,7 +55,9 @@ export const USAGE = `Usage: node dist/bench/run.js [--quick | --full] [options]
                           --full; with --quick all but slowclient, storm and the sdk ones, which keeps npm run bench
                           under 3 minutes; storm, sdkreconnect and sdkbook run against the gateway only)
   --engine SOURCE         auto | simulator | direct: the engine load (default auto: the simulator CLI when built)
-  --client KIND           lean | socket.io-client: client used against Socket.IO targets (default lean)
+  --client KIND           lean | lean-tcp | socket.io-client: client used against Socket.IO targets (default lean;
+                          lean-tcp: the same protocol on a WebSocket client over a plain TCP socket, for runs whose
+                          load generators' own CPU decides the result, e.g. 100,000 connections on 2 cores)
   --deflate on|off|browser
                           clients offer permessage-deflate like browsers and socket.io-client (default on); browser:
                           they also compress every message they send, whatever its size, as browsers do
@@ -98,7 +100,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const engine = values.engine;
   if (engine !== 'auto' && engine !== 'simulator' && engine !== 'direct') throw new Error(`--engine: unknown source '${engine}'`);
   const client = values.client;
-  if (client !== 'lean' && client !== 'socket.io-client') throw new Error(`--client: unknown kind '${client}'`);
+  if (client !== 'lean' && client !== 'lean-tcp' && client !== 'socket.io-client') throw new Error(`--client: unknown kind '${client}'`);
   if (values.deflate !== 'on' && values.deflate !== 'off' && values.deflate !== 'browser') throw new Error(`--deflate: on, off or browser, not '${values.deflate}'`);
   const repeat = Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) throw new Error('--repeat: 1..20');

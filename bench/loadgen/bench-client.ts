@@ -8,9 +8,11 @@ import type { RawData } from 'ws';
  * - `lean`: the same Socket.IO wire protocol (engine.io v4 over WebSocket) spoken directly on `ws`, so that one
  *   load-generator core can keep up with tens of thousands of sockets without the library's per-packet overhead
  *   deciding the result;
+ * - `lean-tcp`: the lean client's protocol on a WebSocket client over a plain TCP socket (socketio-tcp.client.ts), a
+ *   third of `ws`'s CPU per received message at tens of thousands of sockets per process;
  * - `raw-ws`: the raw-ws baseline's own minimal framing.
  */
-export type ClientKind = 'socket.io-client' | 'lean' | 'raw-ws';
+export type ClientKind = 'socket.io-client' | 'lean' | 'lean-tcp' | 'raw-ws';
 
 export interface ClientSettings {
   kind: ClientKind;

@@ -31,28 +31,47 @@ export function openSocketIoLeanClient(options: ClientOptions): BenchClient {
     // The load generator shares its core with nats-server and the publisher; validating UTF-8 it produced itself is waste.
     skipUTF8Validation: true,
   });
+  const session = socketIoSession(options, {
+    send: (text) => ws.send(text),
+    close: () => ws.close(),
+  });
+  ws.on('message', (raw: RawData) => session.onMessage(messageText(raw)));
+  ws.on('close', () => session.close('transport close'));
+  ws.on('error', (error) => session.close(error.message));
+  return session.client;
+}
+
+/** The WebSocket under a hand-written Socket.IO session: send one text message, close. */
+export interface TextTransport {
+  send(text: string): void;
+  close(): void;
+}
+
+/**
+ * The Socket.IO session of a hand-written client over any WebSocket transport: engine.io v4 (one packet per WebSocket
+ * message) and socket.io v5 text packets. `onMessage` takes each text message the transport receives; `close` is the
+ * transport's end.
+ */
+export function socketIoSession(options: ClientOptions, transport: TextTransport): { client: BenchClient; onMessage(text: string): void; close(reason: string): void } {
   const namespacePrefix = `${options.namespace},`;
   const { welcome, acks, close } = clientLifecycle(options);
 
-  ws.on('message', (raw: RawData) => {
-    const text = messageText(raw);
+  function onMessage(text: string): void {
     switch (text[0]) {
       case EIO_OPEN:
-        ws.send(`${EIO_MESSAGE}${SIO_CONNECT}${namespacePrefix}${JSON.stringify({ token: options.token })}`);
+        transport.send(`${EIO_MESSAGE}${SIO_CONNECT}${namespacePrefix}${JSON.stringify({ token: options.token })}`);
         return;
       case EIO_PING:
-        ws.send(EIO_PONG);
+        transport.send(EIO_PONG);
         return;
       case EIO_CLOSE:
-        ws.close();
+        transport.close();
         return;
       case EIO_MESSAGE:
         onSocketPacket(text);
         return;
     }
-  });
-  ws.on('close', () => close('transport close'));
-  ws.on('error', (error) => close(error.message));
+  }
 
   function onSocketPacket(text: string): void {
     const type = text[1];
@@ -86,23 +105,24 @@ export function openSocketIoLeanClient(options: ClientOptions): BenchClient {
         return;
       case SIO_CONNECT_ERROR:
         welcome.reject(new Error((payload as { message?: string } | undefined)?.message ?? 'connect_error'));
-        ws.close();
+        transport.close();
         return;
       case SIO_DISCONNECT:
-        ws.close();
+        transport.close();
         return;
       case SIO_CONNECT:
         return; // accepted; the gateway's `welcome` follows
     }
   }
 
-  return {
+  const client: BenchClient = {
     welcomed: welcome.promise,
     request<T>(event: string, payload: unknown, timeoutMs: number): Promise<AckResponse<T>> {
       const { id, promise } = acks.add<T>(event, timeoutMs);
-      ws.send(`${EIO_MESSAGE}${SIO_EVENT}${namespacePrefix}${id}${JSON.stringify([event, payload])}`);
+      transport.send(`${EIO_MESSAGE}${SIO_EVENT}${namespacePrefix}${id}${JSON.stringify([event, payload])}`);
       return promise;
     },
-    close: () => ws.close(),
+    close: () => transport.close(),
   };
+  return { client, onMessage, close };
 }
