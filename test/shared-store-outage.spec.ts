@@ -191,6 +191,25 @@ describe('shared stores through a Redis outage', () => {
     await store.free([1, 2, 3, 4, 5].map((n) => seat('d', n, 'u-3')));
   });
 
+  it('renews every held seat within its lease, a slice of them at a time', async () => {
+    const client = connection('seats-renew');
+    await ready(client);
+    // A 900 ms lease renewed every 300 ms: 30 ms slices, a tenth of the seats each.
+    const ledger = new SeatLedger(new RedisSeatStore(client, 900), { nodeId: 'r', renewEveryMs: 300 }, logger);
+    const licence: Licence = { tier: 'pro', exchanges: { '*': 'realtime' }, channels: ['quote'], maxSubscriptions: 10, maxConnections: 5, minThrottleMs: 0, features: [] };
+    ledger.onModuleInit();
+    for (let n = 0; n < 25; n++) await ledger.acquire(`conn-${n}`, `sock-${n}`, { userId: `u-${n % 5}`, tenant: 't-renew' }, licence);
+    // Freed seats shift the others between slices: the rest must still be renewed in time.
+    await sleep(400);
+    for (let n = 0; n < 5; n++) ledger.release(`conn-${n}`, `sock-${n}`);
+    // Four leases later every seat still held has a lease that has not run out (a claim prunes the others).
+    await sleep(3_600);
+    expect(await inspector.zcount('tradewire:seats:{t-renew}:tenant', Date.now(), '+inf')).toBe(20);
+    expect(await inspector.zcard('tradewire:seats:{t-renew}:tenant')).toBe(20);
+    await ledger.onApplicationShutdown();
+    expect(await inspector.zcard('tradewire:seats:{t-renew}:tenant')).toBe(0);
+  });
+
   it('stream counts: settle() writes a count before it resolves, so the next read on another replica sees it', async () => {
     const mine = connection('settle-a');
     const theirs = connection('settle-b');

@@ -52,6 +52,7 @@ export async function measureAdminNotice(context: RunContext, env: ScenarioEnv, 
   const nodes = Object.keys(posted.answer.nodes).length;
   const notes = [
     `admin notice: POST answered in ${milliseconds(answeredMs)} ms, ${integer(counted)} connections counted by ${nodes} node${nodes === 1 ? '' : 's'}; ` +
+      `the first client had it after ${delay.count ? milliseconds(usToMs(delay.percentile(0))) : '–'} ms; ` +
       `until the last client had it the server used ${server.percent.toFixed(0)}% and the load generators ${load.percent.toFixed(0)}% of a core`,
   ];
   if (collected.closedBefore) {
