@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AccountDirectory } from '#libs/auth';
-import { createLogger, PinoNestLogger } from '#libs/observability';
+import { createLogger, errorSummary, PinoNestLogger } from '#libs/observability';
 import { TrustedProxies } from '#libs/rate-limit';
 import { GatewayIoAdapter } from '#libs/realtime';
 import { AppModule } from './app.module.js';
@@ -84,7 +84,7 @@ async function bootstrap(): Promise<void> {
   app.getHttpServer().prependListener('request', (request, response) => headers(request, response, () => undefined));
 
   app.get(ReadinessState).markStarted();
-  if (worker) await worker.serve(config.nodeId, () => app.listen(config.port, '0.0.0.0'));
+  if (worker) await worker.serve(config.nodeId, config.port, (error) => logger.warn({ err: errorSummary(error), port: config.port }, 'listener on PORT failed'));
   const address = `http://localhost:${config.port}`;
   const metricsAddress = config.metrics.port === undefined ? `${address}${METRICS_PATH}` : `http://localhost:${config.metrics.port}${METRICS_PATH}`;
   logger.info({ port: config.port, metricsPort: config.metrics.port, engineTransports: config.engineTransports, node: config.nodeId, worker: worker?.identity.slot, fleet: config.redisUrl ? 'redis' : 'local' }, 'gateway ready');

@@ -44,6 +44,7 @@ export const METRICS = {
   // The primary of WORKERS > 1 (src/cluster), in the machine's scrape beside every worker's series.
   clusterWorkers: 'tradewire_cluster_workers',
   clusterWorkerRestarts: 'tradewire_cluster_worker_restarts_total',
+  clusterAcceptPauses: 'tradewire_cluster_accept_pauses_total',
   // Each worker of WORKERS > 1: what it relayed to the worker holding a Socket.IO session (src/cluster/session-relay.ts).
   clusterRelayed: 'tradewire_cluster_relayed_total',
 } as const;

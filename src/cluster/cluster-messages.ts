@@ -26,6 +26,8 @@ export type WorkerToPrimary =
   | { type: 'tradewire:worker-ready'; nodeId: string; relayPort: number }
   /** Listening on PORT: from now on, a worker that exits has died rather than failed to start. */
   | { type: 'tradewire:worker-serving' }
+  /** What it holds and whether it accepts on PORT (accept-balance.ts): every 250 ms when either changed, and at once when it opens or closes its listener. */
+  | { type: 'tradewire:worker-load'; connections: number; accepting: boolean }
   | { type: 'tradewire:metrics-request'; requestId: number };
 
 export type PrimaryToWorker =
@@ -33,11 +35,13 @@ export type PrimaryToWorker =
   | { type: 'tradewire:peers'; relayPorts: Record<string, number> }
   /** Listen on PORT now. */
   | { type: 'tradewire:serve' }
+  /** Open (true) or close (false) this worker's listener on PORT, to keep the workers' connection counts level. */
+  | { type: 'tradewire:accept'; accept: boolean }
   | ({ type: 'tradewire:metrics-answer'; requestId: number } & MetricsText)
   | { type: 'tradewire:metrics-failed'; requestId: number; error: string };
 
-const WORKER_TO_PRIMARY_TYPES: ReadonlySet<string> = new Set<WorkerToPrimary['type']>(['tradewire:worker-ready', 'tradewire:worker-serving', 'tradewire:metrics-request']);
-const PRIMARY_TO_WORKER_TYPES: ReadonlySet<string> = new Set<PrimaryToWorker['type']>(['tradewire:peers', 'tradewire:serve', 'tradewire:metrics-answer', 'tradewire:metrics-failed']);
+const WORKER_TO_PRIMARY_TYPES: ReadonlySet<string> = new Set<WorkerToPrimary['type']>(['tradewire:worker-ready', 'tradewire:worker-serving', 'tradewire:worker-load', 'tradewire:metrics-request']);
+const PRIMARY_TO_WORKER_TYPES: ReadonlySet<string> = new Set<PrimaryToWorker['type']>(['tradewire:peers', 'tradewire:serve', 'tradewire:accept', 'tradewire:metrics-answer', 'tradewire:metrics-failed']);
 
 function typeOf(message: unknown): string | undefined {
   if (typeof message !== 'object' || message === null) return undefined;

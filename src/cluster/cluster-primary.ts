@@ -6,6 +6,7 @@ import { TrustedProxies } from '#libs/rate-limit';
 import type { AppConfig } from '../config/index.js';
 import { metricsServer, type MetricsText } from '../http/metrics-endpoint.js';
 import { securityHeaders } from '../http/security-headers.js';
+import { AcceptBalance, type AcceptCommand } from './accept-balance.js';
 import { isWorkerToPrimary, workerEnvironment, type PrimaryToWorker, type WorkerToPrimary } from './cluster-messages.js';
 
 /** How long the primary waits for its workers beyond their own deadline (SHUTDOWN_TIMEOUT_MS) before it kills them. */
@@ -63,12 +64,17 @@ class ClusterPrimary {
   private readonly aggregator = new AggregatorRegistry();
   private readonly ownMetrics = new Registry();
   private readonly restarts: Counter;
+  private readonly acceptPauses: Counter;
+  /** Which workers accept on PORT, by cluster worker id. */
+  private readonly balance: AcceptBalance<number>;
 
   constructor(
     private readonly config: AppConfig,
     private readonly logger: Logger,
   ) {
     this.restarts = new Counter({ name: METRICS.clusterWorkerRestarts, help: 'Worker processes that died (or exited unasked) and were replaced', registers: [this.ownMetrics] });
+    this.acceptPauses = new Counter({ name: METRICS.clusterAcceptPauses, help: 'Times a worker stopped accepting on PORT because it held more connections than the least loaded worker plus WORKER_CONNECTION_SLACK', registers: [this.ownMetrics] });
+    this.balance = new AcceptBalance(config.workerConnectionSlack);
     const workers = this.workers;
     new Gauge({
       name: METRICS.clusterWorkers,
@@ -120,12 +126,24 @@ class ClusterPrimary {
       case 'tradewire:worker-serving':
         state.serving = true;
         return;
+      case 'tradewire:worker-load':
+        if (state.serving && !this.stopping) this.tell(this.balance.report(worker.id, { connections: message.connections, accepting: message.accepting }));
+        return;
       case 'tradewire:metrics-request':
         this.machineMetrics().then(
           (metrics) => this.answer(worker, { type: 'tradewire:metrics-answer', requestId: message.requestId, ...metrics }),
           (error: unknown) => this.answer(worker, { type: 'tradewire:metrics-failed', requestId: message.requestId, error: error instanceof Error ? error.message : String(error) }),
         );
         return;
+    }
+  }
+
+  private tell(commands: AcceptCommand<number>[]): void {
+    for (const { worker: id, accept } of commands) {
+      const worker = cluster.workers?.[id];
+      if (!worker) continue;
+      if (!accept) this.acceptPauses.inc();
+      this.answer(worker, { type: 'tradewire:accept', accept });
     }
   }
 
@@ -174,6 +192,8 @@ class ClusterPrimary {
     const state = this.workers.get(worker.id);
     if (!state) return;
     this.workers.delete(worker.id);
+    // The others take every new connection until the balance is known again (its replacement starts with none).
+    if (!this.stopping) this.tell(this.balance.remove(worker.id));
     // Requests for its sessions are no longer relayed: the workers answer them as unknown sessions.
     this.announcePeers();
     const details = { worker: state.slot, workerNode: state.nodeId, workerPid: worker.process.pid, code, signal };

@@ -1,13 +1,18 @@
 import cluster from 'node:cluster';
 import type { Server as HttpServer } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry, Counter, register } from 'prom-client';
 import type { Server as SocketIoServer } from 'socket.io';
 import { METRICS } from '#libs/observability';
 import type { WorkerIdentity } from '../config/index.js';
 import type { MetricsSource, MetricsText } from '../http/metrics-endpoint.js';
+import { addListenerOf } from '../http/accepting.js';
+import { AcceptGate } from './accept-gate.js';
 import { isPrimaryToWorker, workerIdentityFromEnvironment, type PrimaryToWorker, type WorkerToPrimary } from './cluster-messages.js';
 import { routeSessionsToTheirWorker } from './session-relay.js';
+
+/** How often a worker tells the primary its connections, when they changed (accept-balance.ts). */
+const LOAD_REPORT_EVERY_MS = 250;
 
 /** Longer than prom-client's own 5 s for gathering every worker's metrics in the primary. */
 const METRICS_ANSWER_TIMEOUT_MS = 6_000;
@@ -25,6 +30,12 @@ export class ClusterWorker {
   private serveOnPort: (() => void) | undefined;
   private servingAsked = false;
   private relayPort: number | undefined;
+  private sessions: { httpServer: HttpServer; io: SocketIoServer } | undefined;
+  /** This worker's listener on PORT, once serving. */
+  private gate: AcceptGate | undefined;
+  private lastLoad: { connections: number; accepting: boolean } | undefined;
+  /** A listener on PORT that failed (to open again, or an accept). */
+  private listenerErrors: (error: Error) => void = () => undefined;
   private readonly metricsRequests = new Map<number, { resolve: (metrics: MetricsText) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
   private lastMetricsRequest = 0;
   private readonly relayed = new Counter({
@@ -69,8 +80,8 @@ export class ClusterWorker {
 
   /**
    * Once Socket.IO is attached to the application's server: its sessions are named after this worker, requests for
-   * other workers' sessions are relayed to them, and a loopback port (never announced beyond the machine) takes the
-   * requests the other workers relay here, into the same server.
+   * other workers' sessions are relayed to them, and the server listens on a loopback port of this worker's own (never
+   * announced beyond the machine) for the requests the other workers relay here. PORT comes later (`serve`).
    */
   async routeSessions(httpServer: HttpServer, io: SocketIoServer): Promise<void> {
     routeSessionsToTheirWorker(
@@ -80,33 +91,50 @@ export class ClusterWorker {
       (slot) => this.relayPorts.get(slot),
       (kind) => this.relayed.inc({ kind }),
     );
-    const relayServer = createTcpServer((socket) => httpServer.emit('connection', socket));
     await new Promise<void>((resolveListening, rejectListening) => {
-      relayServer.once('error', rejectListening);
+      httpServer.once('error', rejectListening);
       // exclusive: a port of this worker's own, not one shared through the primary as PORT is.
-      relayServer.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
-        relayServer.off('error', rejectListening);
+      httpServer.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
+        httpServer.off('error', rejectListening);
         resolveListening();
       });
     });
-    this.relayPort = (relayServer.address() as AddressInfo).port;
-    httpServer.once('close', () => relayServer.close());
+    this.relayPort = (httpServer.address() as AddressInfo).port;
+    this.sessions = { httpServer, io };
   }
 
   /**
-   * Tells the primary this worker is ready, then listens on PORT (`listen`) when the primary says so: at start once
-   * every worker is ready, so that the port opens on all of them together; a worker that replaces one at once.
+   * Tells the primary this worker is ready, then accepts on PORT when the primary says so: at start once every worker
+   * is ready, so that the port opens on all of them together; a worker that replaces one at once. From then on the
+   * worker reports its connections, and stops and resumes accepting as the primary balances the workers.
    */
-  async serve(nodeId: string, listen: () => Promise<unknown>): Promise<void> {
-    if (this.relayPort === undefined) throw new Error('routeSessions first: the relay port is not open');
+  async serve(nodeId: string, port: number, onListenerError: (error: Error) => void): Promise<void> {
+    const sessions = this.sessions;
+    if (this.relayPort === undefined || !sessions) throw new Error('routeSessions first: the relay port is not open');
     const asked = new Promise<void>((resolveAsked) => {
       this.serveOnPort = resolveAsked;
       if (this.servingAsked) resolveAsked();
     });
     this.send({ type: 'tradewire:worker-ready', nodeId, relayPort: this.relayPort });
     await asked;
-    await listen();
+    this.listenerErrors = onListenerError;
+    const gate = new AcceptGate(sessions.httpServer, port, '0.0.0.0', onListenerError, () => this.reportLoad());
+    await gate.set(true);
+    this.gate = gate;
+    addListenerOf(sessions.httpServer, () => gate.stop());
     this.send({ type: 'tradewire:worker-serving' });
+    this.reportLoad();
+    setInterval(() => this.reportLoad(true), LOAD_REPORT_EVERY_MS).unref();
+  }
+
+  /** Tells the primary what this worker holds; `onlyIfChanged`: unless it told the same last time. */
+  private reportLoad(onlyIfChanged = false): void {
+    if (!this.gate || !this.sessions) return;
+    const connections = this.sessions.io.engine.clientsCount;
+    const accepting = this.gate.accepting;
+    if (onlyIfChanged && this.lastLoad?.connections === connections && this.lastLoad.accepting === accepting) return;
+    this.lastLoad = { connections, accepting };
+    this.send({ type: 'tradewire:worker-load', connections, accepting });
   }
 
   /** `/metrics` of every worker of the machine, as the primary gathers them. */
@@ -134,6 +162,9 @@ export class ClusterWorker {
       case 'tradewire:serve':
         this.servingAsked = true;
         this.serveOnPort?.();
+        return;
+      case 'tradewire:accept':
+        this.gate?.set(message.accept).catch((error: unknown) => this.listenerErrors(error instanceof Error ? error : new Error(String(error))));
         return;
       case 'tradewire:metrics-answer':
       case 'tradewire:metrics-failed': {

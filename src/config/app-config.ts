@@ -37,6 +37,8 @@ export class AppConfig {
   readonly port: number;
   /** Worker processes sharing `port` (`WORKERS`; `auto`: the machine's cores); 1: this process serves alone. */
   readonly workers: number;
+  /** How many connections above the least loaded worker's a worker may hold and still accept (`WORKER_CONNECTION_SLACK`). */
+  readonly workerConnectionSlack: number;
   /** Set in a worker process of the cluster: which one it is. Its node id is the machine's with the slot appended. */
   readonly worker?: WorkerIdentity;
   readonly nodeId: string;
@@ -114,6 +116,7 @@ export class AppConfig {
     this.env = env.NODE_ENV;
     this.port = env.PORT;
     this.workers = resolveWorkers(env.WORKERS) ?? 1;
+    this.workerConnectionSlack = env.WORKER_CONNECTION_SLACK;
     this.worker = worker;
     // Every worker is a replica of its own (seats, engine order replies, the dead-man's switch lease and the node
     // registry are keyed by node id), and so is each worker that replaces one that died: `<machine>-w2`, `-w2-r1` …

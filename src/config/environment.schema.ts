@@ -28,6 +28,14 @@ export class EnvironmentSchema {
   @Matches(/^(auto|\d{1,3})$/, { message: 'WORKERS must be auto or a number of worker processes (1 to 256)' })
   WORKERS = '1';
 
+  // Workers (WORKERS > 1): a worker holding more connections than this above the least loaded one stops accepting on
+  // PORT until the others caught up (src/cluster/accept-balance.ts); 0: the kernel's distribution as it comes.
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  WORKER_CONNECTION_SLACK = 64;
+
   @IsOptional()
   @Transform(trimmed)
   @IsString()

@@ -7,6 +7,7 @@ import { broadcastEvent, ConnectionRegistry } from '#libs/realtime';
 import { AppConfig } from '../config/index.js';
 import { EngineTransports } from '../engine/engine-transports.js';
 import { ReadinessState } from '../health/readiness.state.js';
+import { stopAccepting } from '../http/accepting.js';
 
 /**
  * The graceful drain on SIGTERM / SIGINT (main.ts enables Nest's shutdown hooks): readiness goes 503 for DRAIN_DELAY_MS
@@ -46,7 +47,7 @@ export class GracefulShutdown implements BeforeApplicationShutdown, OnApplicatio
     await broadcastEvent(this.connections.sockets(), SERVER_EVENTS.system, notice);
     // Stop accepting, then disconnect whoever is left; the notice above went out first on every connection.
     const httpServer = (this.http.httpAdapter as HttpAdapterHost['httpAdapter'] | null)?.getHttpServer() as Server | undefined;
-    httpServer?.close();
+    if (httpServer) stopAccepting(httpServer);
     // A DISCONNECT packet per socket first (the client sees "io server disconnect" and follows reconnectInMs), then
     // the Socket.IO server closes the connections behind them.
     // The audit trail's disconnect records say why (written out when AuditModule closes, after this).
