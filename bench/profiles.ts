@@ -11,8 +11,9 @@ export interface Profile {
    * `warmupConnections` connect and leave before the measured ones, so JIT warm-up is not counted as handshake latency.
    * `namedExchanges` > 0: the clients' licence names that many exchanges (as production licences name theirs) besides
    * `*`, which makes the `welcome` larger (18 bytes each): from 11 on it is over the 1 KB compression threshold.
-   * `notice` 1: once all are connected and settled, an operator notice to everyone (targets with the admin API), and
-   * the time until each client has it, waiting at most `noticeTimeoutSeconds`; 0: no notice.
+   * `notice` n ≥ 1: once all are connected and settled, an operator notice to everyone (targets with the admin API), and
+   * the time until each client has it, waiting at most `noticeTimeoutSeconds`; n notices one after the other, the
+   * figures those of the median one by last receipt; 0: no notice.
    */
   capacity: {
     connections: number;

@@ -40,9 +40,10 @@ describe('connection budget', () => {
     expect(connectionBudgetProblems({ ...fits, serverProcesses: 2 })).toEqual([
       '50,000 connections per server process but each may open only 20,000 files (ulimit -n): the server cannot hold them all',
     ]);
-    // Seven workers hold 14,286 each on average, but the fullest takes about 1.4 times that: past 19,900.
-    expect(connectionBudgetProblems({ ...fits, serverProcesses: 7 })).toEqual([
-      '14,286 connections per server process on average, but the kernel does not spread them evenly (the fullest takes about 1.4x) and each may open only 20,000 files: use 8 or more worker processes',
+    // Six workers hold 16,667 each on average, with room for the balancing's slack under 20,000 files, not under 16,800.
+    expect(connectionBudgetProblems({ ...fits, serverProcesses: 6 })).toEqual([]);
+    expect(connectionBudgetProblems({ ...fits, serverProcesses: 6, serverFileLimit: 16_800 })).toEqual([
+      '16,667 connections per server process on average, and a worker may hold up to 128 more (WORKER_CONNECTION_SLACK) while each may open only 16,800 files: use 7 or more worker processes',
     ]);
     expect(connectionBudgetProblems({ ...fits, serverFileLimit: Number.POSITIVE_INFINITY, loadWorkerFileLimit: Number.POSITIVE_INFINITY, serverProcesses: 1, loadWorkers: 1 })).toEqual([]);
   });

@@ -31,12 +31,13 @@ export function parseOpenFileLimit(limitsText: string): number {
 const FILE_HEADROOM = 100;
 
 /**
- * The server's processes of a cluster share one listening socket and the kernel gives each connection to whichever
- * accepts first, so they do not fill evenly: at 100,000 the fullest held 1.24 times the average over six workers and
- * 1.37 times over seven (bench/RESULTS.md), and one that reaches its file limit closes what it accepts (the client sees
- * "socket hang up").
+ * The gateway's workers share one listening socket and take turns accepting, so that none holds more than
+ * WORKER_CONNECTION_SLACK (64 by default) above the least loaded one (docs/operations.md §6, "Balance"); before they
+ * did, the kernel's distribution left the fullest at 1.24–1.4 times the average at 100,000 (bench/RESULTS.md), and
+ * one that reaches its file limit closes what it accepts (the client sees "socket hang up"). Allowed here: twice the
+ * default slack above the average.
  */
-export const SERVER_SPREAD = 1.4;
+export const SERVER_SPREAD_CONNECTIONS = 128;
 
 export interface ConnectionBudget {
   connections: number;
@@ -75,11 +76,11 @@ export function connectionBudgetProblems(budget: ConnectionBudget): string[] {
       `${integer(perServerProcess)} connections per server process but each may open only ${integer(budget.serverFileLimit)} files (ulimit -n): ` +
         `the server cannot hold them all`,
     );
-  } else if (budget.serverProcesses > 1 && Math.ceil(perServerProcess * SERVER_SPREAD) + FILE_HEADROOM > budget.serverFileLimit) {
-    const needed = Math.ceil((budget.connections * SERVER_SPREAD) / (budget.serverFileLimit - FILE_HEADROOM));
+  } else if (budget.serverProcesses > 1 && perServerProcess + SERVER_SPREAD_CONNECTIONS + FILE_HEADROOM > budget.serverFileLimit) {
+    const needed = Math.ceil(budget.connections / (budget.serverFileLimit - FILE_HEADROOM - SERVER_SPREAD_CONNECTIONS));
     problems.push(
-      `${integer(perServerProcess)} connections per server process on average, but the kernel does not spread them evenly (the fullest ` +
-        `takes about ${SERVER_SPREAD}x) and each may open only ${integer(budget.serverFileLimit)} files: use ${needed} or more worker processes`,
+      `${integer(perServerProcess)} connections per server process on average, and a worker may hold up to ${SERVER_SPREAD_CONNECTIONS} more ` +
+        `(WORKER_CONNECTION_SLACK) while each may open only ${integer(budget.serverFileLimit)} files: use ${needed} or more worker processes`,
     );
   }
   return problems;

@@ -53,6 +53,8 @@ export interface ScenarioEnv {
   /** This scenario and target's folder under the run's: logs, reference files, profiles. */
   dir: string;
   nats: NatsServer;
+  /** The target's own redis-server, for targets that need one. */
+  redis: RedisServer | undefined;
   server: ServerUnderTest;
   pool: LoadgenPool;
   client: ClientSettings;
@@ -108,6 +110,7 @@ export async function withScenarioEnv<T>(
     return await body({
       dir,
       nats,
+      redis,
       server: started.server,
       pool,
       client: { kind: clientKindFor(target, context.options.socketIoClient), offerDeflate: context.options.offerDeflate, compressAll: context.options.clientsCompressAll },

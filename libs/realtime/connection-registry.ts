@@ -15,6 +15,8 @@ export class ConnectionRegistry {
   private readonly namespaces = new Map<string, GatewayNamespace>();
   private readonly byNamespace = new Map<string, Map<string, GatewaySocket>>();
   private readonly usersByNamespace = new Map<string, Map<string, number>>();
+  /** Connections of each user over every namespace: `uniqueUsers` without a pass over them (a heartbeat asks often). */
+  private readonly connectionsByUser = new Map<string, number>();
   private readonly startedAt = Date.now();
 
   registerNamespace(namespace: GatewayNamespace): void {
@@ -25,9 +27,12 @@ export class ConnectionRegistry {
 
   add(socket: GatewaySocket): void {
     const name = socket.nsp.name;
-    this.byNamespace.get(name)?.set(socket.id, socket);
+    const sockets = this.byNamespace.get(name);
+    if (!sockets) return;
+    sockets.set(socket.id, socket);
     const users = this.usersByNamespace.get(name);
     if (users) users.set(socket.data.user.userId, (users.get(socket.data.user.userId) ?? 0) + 1);
+    this.connectionsByUser.set(socket.data.user.userId, (this.connectionsByUser.get(socket.data.user.userId) ?? 0) + 1);
   }
 
   remove(socket: GatewaySocket): boolean {
@@ -39,6 +44,9 @@ export class ConnectionRegistry {
       const left = (users?.get(userId) ?? 1) - 1;
       if (left <= 0) users?.delete(userId);
       else users?.set(userId, left);
+      const everywhere = (this.connectionsByUser.get(userId) ?? 1) - 1;
+      if (everywhere <= 0) this.connectionsByUser.delete(userId);
+      else this.connectionsByUser.set(userId, everywhere);
     }
     return removed;
   }
@@ -54,14 +62,11 @@ export class ConnectionRegistry {
 
   stats(): { namespaces: Record<string, NamespaceStats>; connections: number; uniqueUsers: number; uptimeSeconds: number } {
     const namespaces: Record<string, NamespaceStats> = {};
-    const allUsers = new Set<string>();
     let connections = 0;
     for (const [name, sockets] of this.byNamespace) {
-      const users = this.usersByNamespace.get(name) ?? new Map<string, number>();
-      namespaces[name] = { connections: sockets.size, uniqueUsers: users.size };
+      namespaces[name] = { connections: sockets.size, uniqueUsers: this.usersByNamespace.get(name)?.size ?? 0 };
       connections += sockets.size;
-      for (const user of users.keys()) allUsers.add(user);
     }
-    return { namespaces, connections, uniqueUsers: allUsers.size, uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) };
+    return { namespaces, connections, uniqueUsers: this.connectionsByUser.size, uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) };
   }
 }

@@ -29,7 +29,9 @@ interface WorkerState {
  *
  * **Connections.** The workers listen on PORT together and each accepts connections itself from the one socket the
  * primary opened (Node's cluster in `SCHED_NONE`: the kernel gives each connection to whichever worker accepts
- * first, so a busy worker takes fewer). Nothing passes through the primary. Socket.IO's HTTP long-polling is a series
+ * first, so a busy worker takes fewer). Nothing passes through the primary. Whichever accepts first is not evenly,
+ * though: each worker reports its connection count, and one more than WORKER_CONNECTION_SLACK above the least loaded
+ * stops accepting until the others caught up (accept-balance.ts, accept-gate.ts). Socket.IO's HTTP long-polling is a series
  * of requests that must all reach the worker holding the session, and so is a polling client's websocket upgrade:
  * session ids name their worker, and a worker relays another's over loopback (src/cluster/session-relay.ts).
  * Measured against the alternatives (bench/RESULTS.md, docs/operations.md §6): @socket.io/sticky in the primary reads

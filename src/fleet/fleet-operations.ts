@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { GatewayError, SERVER_EVENTS, type SystemPayload } from '#libs/contracts';
-import { UsageMeter, type UsageReport } from '#libs/observability';
+import { PINO_LOGGER, UsageMeter, type Logger, type UsageReport } from '#libs/observability';
 import { RateLimiter } from '#libs/rate-limit';
 import { broadcastEvent, ConnectionRegistry, type GatewaySocket } from '#libs/realtime';
 import { checkedBody } from './checked-body.js';
@@ -51,6 +51,7 @@ export class FleetOperations implements OnModuleInit {
     private readonly connections: ConnectionRegistry,
     private readonly limiter: RateLimiter,
     private readonly usage: UsageMeter,
+    @Inject(PINO_LOGGER) private readonly logger: Logger,
   ) {}
 
   onModuleInit(): void {
@@ -130,7 +131,10 @@ export class FleetOperations implements OnModuleInit {
     const targets = audience.tenant === undefined ? this.connections.sockets() : this.matching(audience);
     // Answered at once and written over the next turns of the loop (broadcastEvent, which never rejects): a replica
     // with tens of thousands of connections still answers within the fleet's deadline.
-    void broadcastEvent(targets, SERVER_EVENTS.system, notice);
+    const startedAt = performance.now();
+    void broadcastEvent(targets, SERVER_EVENTS.system, notice).then((written) =>
+      this.logger.info({ notice: id, connections: written, writtenInMs: Math.round(performance.now() - startedAt) }, 'notice written to every connection here'),
+    );
     return { connections: targets.length };
   }
 
