@@ -163,7 +163,7 @@ async function measureNotices(context: RunContext, env: ScenarioEnv, count: numb
   }
   const byLast = [...outcomes].sort((a, b) => a.figures.noticeLastMs - b.figures.noticeLastMs);
   // The upper median when the count is even: the slower of the middle two.
-  const median = byLast[Math.floor(byLast.length / 2)] as NoticeOutcome;
+  const median = byLast[Math.floor(byLast.length / 2)];
   const rounds =
     count > 1
       ? [`admin notice ×${count}, last receipt ${outcomes.map((each) => milliseconds(each.figures.noticeLastMs)).join(' / ')} ms, p50 ${outcomes.map((each) => milliseconds(each.figures.noticeP50Ms)).join(' / ')} ms: the figures and notes are the median one's`]
