@@ -210,6 +210,38 @@ describe('shared stores through a Redis outage', () => {
     expect(await inspector.zcard('tradewire:seats:{t-renew}:tenant')).toBe(0);
   });
 
+  it('renewals wait while deferRenewal says so, half a renewal period at most: no seat lapses meanwhile', async () => {
+    const client = connection('seats-defer');
+    await ready(client);
+    /** The real store, counting its renewals. */
+    class CountingSeatStore extends RedisSeatStore {
+      renewals = 0;
+      override renew(seats: Seat[]): Promise<void> {
+        this.renewals++;
+        return super.renew(seats);
+      }
+    }
+    const store = new CountingSeatStore(client, 900);
+    let deferring = true;
+    // A 900 ms lease renewed every 300 ms in 30 ms slices; while deferring, five slices wait for each one renewed.
+    const ledger = new SeatLedger(store, { nodeId: 'd', renewEveryMs: 300, deferRenewal: () => deferring }, logger);
+    const licence: Licence = { tier: 'pro', exchanges: { '*': 'realtime' }, channels: ['quote'], maxSubscriptions: 10, maxConnections: 5, minThrottleMs: 0, features: [] };
+    for (let n = 0; n < 20; n++) await ledger.acquire(`conn-${n}`, `sock-${n}`, { userId: `u-${n % 5}`, tenant: 't-defer' }, licence);
+    ledger.onModuleInit();
+    await sleep(1_800);
+    const whileDeferring = store.renewals;
+    deferring = false;
+    await sleep(900);
+    const afterwards = store.renewals - whileDeferring;
+    // About 60 slices in 1.8 s: one in six renewed while deferring (10), every one afterwards (about 30 in 0.9 s).
+    expect(whileDeferring).toBeGreaterThanOrEqual(3);
+    expect(whileDeferring).toBeLessThanOrEqual(12);
+    expect(afterwards).toBeGreaterThan(whileDeferring);
+    // Twice the lease later, every seat's lease still runs.
+    expect(await inspector.zcount('tradewire:seats:{t-defer}:tenant', Date.now(), '+inf')).toBe(20);
+    await ledger.onApplicationShutdown();
+  });
+
   it('stream counts: settle() writes a count before it resolves, so the next read on another replica sees it', async () => {
     const mine = connection('settle-a');
     const theirs = connection('settle-b');

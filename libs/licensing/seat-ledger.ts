@@ -14,10 +14,18 @@ export interface SeatLedgerOptions {
   renewEveryMs: number;
   /** Told the number of seats this replica holds whenever it changes. */
   onSeatsChanged?: (seats: number) => void;
+  /**
+   * While this says true, renewals wait (at most half a renewal period, inside the lease of three): work that every
+   * connection waits for, such as a notice being written to all of them, goes first, and Redis is not busy renewing
+   * every replica's seats meanwhile.
+   */
+  deferRenewal?: () => boolean;
 }
 
 /** Held seats are renewed in this many slices, spread over the renewal period. */
 const RENEW_SLICES = 10;
+/** Renewals wait for `deferRenewal` at most half a renewal period. */
+const MAX_DEFERRED_SLICES = RENEW_SLICES / 2;
 
 interface HeldSeat {
   seat: Seat;
@@ -126,12 +134,18 @@ export class SeatLedger {
    * Nest lifecycle (a value provider): renew leases while running, a tenth of the seats every tenth of `renewEveryMs`.
    * All at once, 8 replicas of 12,500 seats each, started together, kept Redis busy for about half a second every
    * renewal period, and every other command (a handshake's claim, an operator action) waited behind it. A seat that
-   * moves between slices as others are freed may miss one round: it is then renewed within two periods, still well
-   * inside its lease (three periods).
+   * moves between slices as others are freed may miss one round, and renewals wait while `deferRenewal` says so (up
+   * to half a period): a seat is still renewed within two and a half periods, inside its lease (three).
    */
   onModuleInit(): void {
     let slice = 0;
+    let deferred = 0;
     this.renewTimer = setInterval(() => {
+      if (deferred < MAX_DEFERRED_SLICES && this.options.deferRenewal?.()) {
+        deferred++;
+        return;
+      }
+      deferred = 0;
       const current = slice;
       slice = (slice + 1) % RENEW_SLICES;
       if (this.held.size === 0) return;

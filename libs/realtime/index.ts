@@ -17,7 +17,7 @@ export { createRequestValidationPipe } from './request-validation.pipe.js';
 export { requestHandlerOf, type RequestHandler } from './request-handler.js';
 export { eventPacket, eventPacketPrefix } from './socket-packet.js';
 export { engineMessage, type EngineMessage } from './connection-backpressure.js';
-export { broadcastEvent } from './packet-broadcast.js';
+export { broadcastEvent, broadcastInProgress } from './packet-broadcast.js';
 export {
   DEFAULT_SLOW_CLIENT_POLICY,
   STREAM_KINDS,

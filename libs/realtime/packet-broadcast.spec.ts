@@ -7,7 +7,7 @@ import type { SystemPayload } from '#libs/contracts';
 import { listeningSocketIoServer } from '../../test/support/socket-io-server.js';
 import { eventually } from '../../test/support/polling.js';
 import type { GatewaySocket } from './gateway-socket.js';
-import { broadcastEvent, frameSenderOf, unmaskedTextFrame } from './packet-broadcast.js';
+import { broadcastEvent, broadcastInProgress, frameSenderOf, unmaskedTextFrame } from './packet-broadcast.js';
 import { negotiatedDeflateOf, perMessageDeflateOptions } from './selective-deflate.ws-engine.js';
 
 /** ws's own framing, which unmaskedTextFrame must match byte for byte (ws's CommonJS entry exports it). */
@@ -107,7 +107,12 @@ describe('broadcastEvent', () => {
     // The same sockets listed many times over: more writes than one turn makes, each a separate frame on its connection.
     const repeated = Array.from({ length: 30 }, () => many.map(({ socket }) => socket)).flat();
 
-    expect(await broadcastEvent(repeated, 'system', NOTICE)).toBe(1_200);
+    expect(broadcastInProgress()).toBe(false);
+    const writing = broadcastEvent(repeated, 'system', NOTICE);
+    // Until its last turn, background work that can wait (seat renewals) sees it under way.
+    expect(broadcastInProgress()).toBe(true);
+    expect(await writing).toBe(1_200);
+    expect(broadcastInProgress()).toBe(false);
     await eventually(() => many.every(({ events }) => events.length === 30));
     expect(new Set(many.flatMap(({ events }) => events.map(([, payload]) => JSON.stringify(payload))))).toEqual(new Set([JSON.stringify(NOTICE)]));
   });

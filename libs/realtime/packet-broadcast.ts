@@ -91,6 +91,14 @@ export function writeFramedPacket(connection: EngineConnection, framed: FramedPa
  * left out. Resolves with how many were written to once all have been: a socket's later writes (its DISCONNECT packet,
  * say) follow this event if they are made after that.
  */
+/** Broadcasts of this process still being written. */
+let broadcastsWriting = 0;
+
+/** Whether a broadcast is being written now: background work that can wait (seat renewals) lets it go first. */
+export function broadcastInProgress(): boolean {
+  return broadcastsWriting > 0;
+}
+
 export function broadcastEvent<E extends keyof ServerToClientEvents>(sockets: readonly GatewaySocket[], event: E, payload: Parameters<ServerToClientEvents[E]>[0]): Promise<number> {
   const argumentJson = JSON.stringify(payload);
   const packets = new Map<string, FramedPacket>();
@@ -102,6 +110,7 @@ export function broadcastEvent<E extends keyof ServerToClientEvents>(sockets: re
     }
     return framed;
   };
+  broadcastsWriting++;
   return new Promise((resolve) => {
     let next = 0;
     let written = 0;
@@ -113,8 +122,12 @@ export function broadcastEvent<E extends keyof ServerToClientEvents>(sockets: re
         writeFramedPacket(engineConnectionOf(socket), packetFor(socket.nsp.name));
         written++;
       }
-      if (next < sockets.length) setImmediate(writeSome);
-      else resolve(written);
+      if (next < sockets.length) {
+        setImmediate(writeSome);
+      } else {
+        broadcastsWriting--;
+        resolve(written);
+      }
     };
     writeSome();
   });

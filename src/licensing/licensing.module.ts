@@ -16,6 +16,7 @@ import {
 } from '#libs/licensing';
 import { GatewayMetrics, ObservabilityModule, PINO_LOGGER, SharedStoreStatus, type Logger } from '#libs/observability';
 import { redisConnection } from '#libs/redis';
+import { broadcastInProgress } from '#libs/realtime';
 import { AppConfig } from '../config/index.js';
 import { HealthStateModule } from '../health/health-state.module.js';
 import { LicenceChangeEvents } from './licence-change.events.js';
@@ -38,7 +39,13 @@ import { LicenceChangeEvents } from './licence-change.events.js';
       useFactory: (config: AppConfig, logger: Logger, metrics: GatewayMetrics, stores: SharedStoreStatus) =>
         new SeatLedger(
           seatStore(config, logger, stores),
-          { nodeId: config.nodeId, renewEveryMs: Math.floor(config.seatLeaseMs / 3), onSeatsChanged: (seats) => metrics.seatsInUse(seats) },
+          {
+            nodeId: config.nodeId,
+            renewEveryMs: Math.floor(config.seatLeaseMs / 3),
+            onSeatsChanged: (seats) => metrics.seatsInUse(seats),
+            // A notice to every connection (admin, shutdown) is written before the next renewals.
+            deferRenewal: broadcastInProgress,
+          },
           logger,
         ),
       inject: [AppConfig, PINO_LOGGER, GatewayMetrics, SharedStoreStatus],
