@@ -3,8 +3,10 @@
  *
  * The workers accept from one listening socket (cluster `SCHED_NONE`), and the kernel gives each new connection to
  * whichever worker's accept comes first, which is not the same as evenly: 100,000 connections over 8 workers ended
- * with 9,066 to 17,480 per worker (bench/RESULTS.md), and what a worker does for all of its connections at once (an
- * admin notice, a shutdown notice) lasts as long as the fullest worker's share. So a worker holding more than `slack`
+ * with 9,066 to 17,480 per worker (bench/RESULTS.md). The fullest then reaches its file limit first (six workers at
+ * 20,000 files each could not hold 100,000), and on a machine with a core per worker whatever a worker does for all
+ * of its connections at once (an admin notice, the shutdown notice) lasts as long as the fullest one's share. So a
+ * worker holding more than `slack`
  * connections above the least loaded one closes its listener (accept-gate.ts) until the least loaded has caught up to
  * within half of that; the connections waiting meanwhile go to the workers still listening.
  *
