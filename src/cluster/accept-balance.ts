@@ -6,9 +6,9 @@
  * with 9,066 to 17,480 per worker (bench/RESULTS.md). The fullest then reaches its file limit first (six workers at
  * 20,000 files each could not hold 100,000), and on a machine with a core per worker whatever a worker does for all
  * of its connections at once (an admin notice, the shutdown notice) lasts as long as the fullest one's share. So a
- * worker holding more than `slack`
- * connections above the least loaded one closes its listener (accept-gate.ts) until the least loaded has caught up to
- * within half of that; the connections waiting meanwhile go to the workers still listening.
+ * worker holding more than `slack` connections above the least loaded one closes its listener (accept-gate.ts) until
+ * the least loaded has caught up to within half of that; the connections waiting meanwhile go to the workers still
+ * listening.
  *
  * Never closes the last listener: the least loaded worker always accepts, and a worker is told to stop only while
  * another one that accepts has said so itself (a listener opens with a round trip to the primary: without that, two
