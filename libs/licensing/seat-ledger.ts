@@ -135,7 +135,8 @@ export class SeatLedger {
    * All at once, 8 replicas of 12,500 seats each, started together, kept Redis busy for about half a second every
    * renewal period, and every other command (a handshake's claim, an operator action) waited behind it. A seat that
    * moves between slices as others are freed may miss one round, and renewals wait while `deferRenewal` says so (up
-   * to half a period): a seat is still renewed within two and a half periods, inside its lease (three).
+   * to half a period, after which the slices that waited are renewed together): a seat is still renewed within two
+   * and a half periods, inside its lease (three), however often renewals wait.
    */
   onModuleInit(): void {
     let slice = 0;
@@ -145,17 +146,26 @@ export class SeatLedger {
         deferred++;
         return;
       }
+      // The slices that waited are renewed with this one: however often renewals wait, none falls further behind.
+      const count = deferred + 1;
       deferred = 0;
       const current = slice;
-      slice = (slice + 1) % RENEW_SLICES;
+      slice = (slice + count) % RENEW_SLICES;
       if (this.held.size === 0) return;
       const held = [...this.held.values()];
       const from = Math.floor((held.length * current) / RENEW_SLICES);
-      const to = Math.floor((held.length * (current + 1)) / RENEW_SLICES);
-      if (from === to) return;
-      this.store.renew(held.slice(from, to).map(({ seat }) => seat)).catch((error: unknown) => this.logger.warn({ err: error }, 'seat leases could not be renewed'));
+      const to = Math.floor((held.length * Math.min(current + count, RENEW_SLICES)) / RENEW_SLICES);
+      if (current + count > RENEW_SLICES) {
+        const wrapped = held.slice(0, Math.floor((held.length * (current + count - RENEW_SLICES)) / RENEW_SLICES));
+        if (wrapped.length > 0) this.renew(wrapped);
+      }
+      if (from < to) this.renew(held.slice(from, to));
     }, this.options.renewEveryMs / RENEW_SLICES);
     this.renewTimer.unref();
+  }
+
+  private renew(held: readonly HeldSeat[]): void {
+    this.store.renew(held.map(({ seat }) => seat)).catch((error: unknown) => this.logger.warn({ err: error }, 'seat leases could not be renewed'));
   }
 
   /** Shutdown: the seats of connections still open are handed back at once, not left to lapse. */

@@ -85,12 +85,6 @@ export function writeFramedPacket(connection: EngineConnection, framed: FramedPa
   writeMessage(connection, framed.message, NOT_DEFLATED);
 }
 
-/**
- * Emits one event to every socket given, as Socket.IO's `emit` would, framed once per namespace (FramedPacket) and
- * written `CONNECTIONS_PER_TURN` sockets per turn of the event loop. Sockets that have disconnected by their turn are
- * left out. Resolves with how many were written to once all have been: a socket's later writes (its DISCONNECT packet,
- * say) follow this event if they are made after that.
- */
 /** Broadcasts of this process still being written. */
 let broadcastsWriting = 0;
 
@@ -99,6 +93,12 @@ export function broadcastInProgress(): boolean {
   return broadcastsWriting > 0;
 }
 
+/**
+ * Emits one event to every socket given, as Socket.IO's `emit` would, framed once per namespace (FramedPacket) and
+ * written `CONNECTIONS_PER_TURN` sockets per turn of the event loop. Sockets that have disconnected by their turn are
+ * left out. Resolves with how many were written to once all have been: a socket's later writes (its DISCONNECT packet,
+ * say) follow this event if they are made after that.
+ */
 export function broadcastEvent<E extends keyof ServerToClientEvents>(sockets: readonly GatewaySocket[], event: E, payload: Parameters<ServerToClientEvents[E]>[0]): Promise<number> {
   const argumentJson = JSON.stringify(payload);
   const packets = new Map<string, FramedPacket>();
@@ -116,11 +116,17 @@ export function broadcastEvent<E extends keyof ServerToClientEvents>(sockets: re
     let written = 0;
     const writeSome = (): void => {
       const end = Math.min(next + CONNECTIONS_PER_TURN, sockets.length);
-      for (; next < end; next++) {
-        const socket = sockets[next];
-        if (!socket.connected) continue;
-        writeFramedPacket(engineConnectionOf(socket), packetFor(socket.nsp.name));
-        written++;
+      try {
+        for (; next < end; next++) {
+          const socket = sockets[next];
+          if (!socket.connected) continue;
+          writeFramedPacket(engineConnectionOf(socket), packetFor(socket.nsp.name));
+          written++;
+        }
+      } catch (error) {
+        // Not under way any more: renewals must not keep waiting for a broadcast that failed.
+        broadcastsWriting--;
+        throw error;
       }
       if (next < sockets.length) {
         setImmediate(writeSome);
