@@ -35,8 +35,8 @@ export function openSocketIoTcpClient(options: ClientOptions): BenchClient {
     // allocation per read and no stream machinery. Whatever is kept past the callback is copied (`partial`).
     onread: {
       buffer: SHARED_READ_BUFFER,
-      callback: (length, buffer) => {
-        onData(Buffer.from(buffer.buffer, buffer.byteOffset, length));
+      callback: (length) => {
+        onData(SHARED_READ_BUFFER, length);
         return true;
       },
     },
@@ -64,13 +64,19 @@ export function openSocketIoTcpClient(options: ClientOptions): BenchClient {
         '\r\n',
     );
   });
-  function onData(chunk: Buffer): void {
-    let data = partial ? Buffer.concat([partial, chunk]) : chunk;
-    partial = undefined;
+  /** Takes `chunk[0, end)`: the shared read buffer as it is, with no Buffer made per read unless bytes are kept. */
+  function onData(chunk: Buffer, end: number): void {
+    let data = chunk;
+    if (partial) {
+      data = Buffer.concat([partial, chunk.subarray(0, end)]);
+      end = data.length;
+      partial = undefined;
+    }
+    let offset = 0;
     if (!upgraded) {
-      const headEnd = data.indexOf('\r\n\r\n');
+      const headEnd = data.subarray(0, end).indexOf('\r\n\r\n');
       if (headEnd < 0) {
-        partial = data;
+        partial = Buffer.from(data.subarray(0, end));
         return;
       }
       const head = data.toString('latin1', 0, headEnd);
@@ -81,27 +87,26 @@ export function openSocketIoTcpClient(options: ClientOptions): BenchClient {
       clearTimeout(handshakeTimer);
       upgraded = true;
       deflate = /^sec-websocket-extensions:.*permessage-deflate/im.test(head);
-      data = data.subarray(headEnd + 4);
+      offset = headEnd + 4;
     }
-    let offset = 0;
-    while (!closed && data.length - offset >= 2) {
+    while (!closed && end - offset >= 2) {
       const first = data[offset];
       let length = data[offset + 1] & 0x7f;
       let payloadAt = offset + 2;
       if (length === 126) {
-        if (data.length - offset < 4) break;
+        if (end - offset < 4) break;
         length = data.readUInt16BE(offset + 2);
         payloadAt += 2;
       } else if (length === 127) {
-        if (data.length - offset < 10) break;
+        if (end - offset < 10) break;
         length = Number(data.readBigUInt64BE(offset + 2));
         payloadAt += 8;
       }
-      if (data.length < payloadAt + length) break;
-      onFrame(first, data.subarray(payloadAt, payloadAt + length));
+      if (end < payloadAt + length) break;
+      onFrame(first, data, payloadAt, payloadAt + length);
       offset = payloadAt + length;
     }
-    if (offset < data.length) partial = Buffer.from(data.subarray(offset));
+    if (offset < end) partial = Buffer.from(data.subarray(offset, end));
   }
   socket.on('close', () => {
     clearTimeout(handshakeTimer);
@@ -110,25 +115,28 @@ export function openSocketIoTcpClient(options: ClientOptions): BenchClient {
   });
   socket.on('error', (error) => fail(error.message));
 
-  function onFrame(first: number, payload: Buffer): void {
+  /** The frame whose payload is `data[from, to)`. */
+  function onFrame(first: number, data: Buffer, from: number, to: number): void {
     const fin = (first & 0x80) !== 0;
     const compressed = (first & 0x40) !== 0;
     const opcode = first & 0x0f;
     if (opcode === OPCODE_TEXT && fin) {
-      let message = payload;
-      if (compressed && deflate) {
-        try {
-          message = inflateRawSync(Buffer.concat([payload, DEFLATE_TAIL]), { finishFlush: constants.Z_SYNC_FLUSH });
-        } catch (error) {
-          fail(`could not inflate a frame: ${error instanceof Error ? error.message : String(error)}`);
-          return;
-        }
+      if (!(compressed && deflate)) {
+        session.onMessage(data.toString('utf8', from, to));
+        return;
+      }
+      let message: Buffer;
+      try {
+        message = inflateRawSync(Buffer.concat([data.subarray(from, to), DEFLATE_TAIL]), { finishFlush: constants.Z_SYNC_FLUSH });
+      } catch (error) {
+        fail(`could not inflate a frame: ${error instanceof Error ? error.message : String(error)}`);
+        return;
       }
       session.onMessage(message.toString('utf8'));
     } else if (opcode === OPCODE_CLOSE) {
       end();
     } else if (opcode === OPCODE_PING) {
-      socket.write(maskedFrame(0xa, payload));
+      socket.write(maskedFrame(0xa, Buffer.from(data.subarray(from, to))));
     } else if (opcode !== 0xa) {
       fail(`unexpected WebSocket frame (opcode ${opcode}, fin ${fin})`);
     }
