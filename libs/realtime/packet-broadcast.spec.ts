@@ -102,6 +102,21 @@ describe('broadcastEvent', () => {
     expect(events.map(([event, payload]) => (event === 'system' ? (payload as SystemPayload).message.length : event))).toEqual([large.length, NOTICE.message.length, 'disconnect']);
   });
 
+  it('writes the rest the usual way once the kernel takes no more, each frame whole and in order', async () => {
+    const { client, socket, events } = await connect('/market-data', 'websocket');
+    // The client stops reading: the loopback's buffers fill, and the frames after that wait in Node's stream.
+    const clientTcp = (client.io.engine.transport as unknown as { ws: { _socket: { pause(): void; resume(): void } } }).ws._socket;
+    clientTcp.pause();
+    const serverTcp = (socket.conn.transport as unknown as { socket: { _socket: { writableLength: number } } }).socket._socket;
+    const notices = Array.from({ length: 64 }, (_, n): SystemPayload => ({ type: 'notice', id: `n-${n}`, message: `${n}:${'x'.repeat(256 * 1024)}`, severity: 'info' }));
+    for (const notice of notices) await broadcastEvent([socket], 'system', notice);
+    expect(serverTcp.writableLength).toBeGreaterThan(0);
+
+    clientTcp.resume();
+    await eventually(() => events.length === notices.length, 10_000);
+    expect(events.map(([, payload]) => payload)).toEqual(notices);
+  });
+
   it('reaches thousands of connections over several turns of the loop, each once', async () => {
     const many = await Promise.all(Array.from({ length: 40 }, () => connect('/orders', 'websocket')));
     // The same sockets listed many times over: more writes than one turn makes, each a separate frame on its connection.
