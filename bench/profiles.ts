@@ -13,7 +13,8 @@ export interface Profile {
    * `*`, which makes the `welcome` larger (18 bytes each): from 11 on it is over the 1 KB compression threshold.
    * `notice` n ≥ 1: once all are connected and settled, an operator notice to everyone (targets with the admin API), and
    * the time until each client has it, waiting at most `noticeTimeoutSeconds`; n notices one after the other, the
-   * figures those of the median one by last receipt; 0: no notice.
+   * figures those of the median one by last receipt; 0: no notice. `noticeSettleSeconds` between the memory figures
+   * and the first notice: minutes of handshakes leave the workers and load generators collecting garbage for a while.
    */
   capacity: {
     connections: number;
@@ -22,6 +23,7 @@ export interface Profile {
     settleSeconds: number;
     namedExchanges: number;
     notice: number;
+    noticeSettleSeconds: number;
     noticeTimeoutSeconds: number;
     /**
      * Handshakes in flight at once over all load generators; 0: none held back (open loop, the default). A run far
@@ -84,7 +86,7 @@ export const QUICK: Profile = {
   workers: 2,
   setupConnectRate: 2_000,
   watchdogSeconds: 480,
-  capacity: { connections: 2_000, connectRate: 500, warmupConnections: 200, settleSeconds: 1, namedExchanges: 0, notice: 1, noticeTimeoutSeconds: 10, maxPending: 0 },
+  capacity: { connections: 2_000, connectRate: 500, warmupConnections: 200, settleSeconds: 1, namedExchanges: 0, notice: 1, noticeSettleSeconds: 0, noticeTimeoutSeconds: 10, maxPending: 0 },
   fanout: { clients: 500, perClient: 20, instruments: 200, quoteRate: 5_000, throttleMs: 0, warmupSeconds: 1, windowSeconds: 6 },
   accounts: { clients: 500, accounts: 500, orderRate: 2_000, warmupSeconds: 1, windowSeconds: 4 },
   ingest: { quoteRate: 20_000, instruments: 200, subscribers: 50, perClient: 20, warmupSeconds: 1, windowSeconds: 3 },
@@ -100,7 +102,7 @@ export const FULL: Profile = {
   workers: 4,
   setupConnectRate: 1_000,
   watchdogSeconds: 3_600,
-  capacity: { connections: 19_000, connectRate: 500, warmupConnections: 500, settleSeconds: 5, namedExchanges: 0, notice: 1, noticeTimeoutSeconds: 10, maxPending: 0 },
+  capacity: { connections: 19_000, connectRate: 500, warmupConnections: 500, settleSeconds: 5, namedExchanges: 0, notice: 1, noticeSettleSeconds: 20, noticeTimeoutSeconds: 10, maxPending: 0 },
   fanout: { clients: 2_000, perClient: 20, instruments: 500, quoteRate: 50_000, throttleMs: 100, warmupSeconds: 5, windowSeconds: 60 },
   accounts: { clients: 2_000, accounts: 2_000, orderRate: 2_000, warmupSeconds: 3, windowSeconds: 30 },
   ingest: { quoteRate: 100_000, instruments: 500, subscribers: 200, perClient: 20, warmupSeconds: 3, windowSeconds: 15 },

@@ -7,6 +7,7 @@ import { CpuMeter, ForeignCpuMeter, totalRssBytes } from '../lib/proc-stats.js';
 import { NAMESPACES, type Licence } from '#libs/contracts';
 import { BENCH_LICENCE } from '../lib/tokens.js';
 import type { ClientSpec } from '../loadgen/loadgen-protocol.js';
+import type { Profile } from '../profiles.js';
 import { decimal, describeCounts, integer, KB, MB, milliseconds, percent, usToMs } from '../report/format.js';
 import { measureAdminNotice, NO_NOTICE, type NoticeOutcome } from './admin-notice.js';
 import { connectionBudgetProblems, openFileLimit, portsPerAddress } from '../loadgen/connection-budget.js';
@@ -104,7 +105,7 @@ export const capacityScenario: Scenario = {
         notes.push(await heapBreakdownNote(context, env.dir, snapshotBefore, snapshotAfter, connect.connected));
       }
       // Sent once every client is connected and the memory figures are taken, so its frames do not disturb them.
-      const notice = capacity.notice > 0 && target.adminNotice && connect.connected ? await measureNotices(context, env, capacity.notice, capacity.noticeTimeoutSeconds) : undefined;
+      const notice = capacity.notice > 0 && target.adminNotice && connect.connected ? await measureNotices(context, env, capacity) : undefined;
       if (failed) notes.push(`${failed} connections failed: ${describeCounts(connect.failures)}`);
       const achievedRate = connect.attempted / (connect.elapsedMs / 1000);
       if (connect.loopDelayP99Ms > 10) {
@@ -151,7 +152,9 @@ export const capacityScenario: Scenario = {
  * (the background the notice competes with: seat renewals in Redis, heartbeats); the figures are those of the median
  * notice by last receipt, and a note lists every one's.
  */
-async function measureNotices(context: RunContext, env: ScenarioEnv, count: number, timeoutSeconds: number): Promise<NoticeOutcome> {
+async function measureNotices(context: RunContext, env: ScenarioEnv, settings: Profile['capacity']): Promise<NoticeOutcome> {
+  const { notice: count, noticeSettleSeconds, noticeTimeoutSeconds: timeoutSeconds } = settings;
+  await sleep(noticeSettleSeconds * 1000);
   const rest = [new CpuMeter(env.server.pids), new CpuMeter(env.redis ? [env.redis.pid] : []), new CpuMeter([env.nats.pid]), new CpuMeter(env.pool.pids)];
   await sleep(RESTING_SAMPLE_MS);
   const [server, redis, nats, load] = rest.map((meter) => meter.read().percent.toFixed(0));
@@ -173,8 +176,11 @@ async function measureNotices(context: RunContext, env: ScenarioEnv, count: numb
 
 /** How long the machine is watched at rest before the notices. */
 const RESTING_SAMPLE_MS = 3_000;
-/** Between two notices: the load generators' and workers' queues drained, the GC after the last one done. */
-const BETWEEN_NOTICES_MS = 3_000;
+/**
+ * Between two notices: the load generators' and workers' queues drained, the GC after the last one done, and the seat
+ * renewals that waited for it caught up (up to half a renewal period's seats at once, about 2 s of Redis at 100,000).
+ */
+const BETWEEN_NOTICES_MS = 8_000;
 
 /**
  * Breaks the two snapshots down by holder (heap-breakdown.cli.js, in a process of its own with room to read them) into
