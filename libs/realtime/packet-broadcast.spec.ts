@@ -102,7 +102,7 @@ describe('broadcastEvent', () => {
     expect(events.map(([event, payload]) => (event === 'system' ? (payload as SystemPayload).message.length : event))).toEqual([large.length, NOTICE.message.length, 'disconnect']);
   });
 
-  it('writes the rest the usual way once the kernel takes no more, each frame whole and in order', async () => {
+  it('queues frames behind a client that stops reading, each whole and in order once it reads again', async () => {
     const { client, socket, events } = await connect('/market-data', 'websocket');
     // The client stops reading: the loopback's buffers fill, and the frames after that wait in Node's stream.
     const clientTcp = (client.io.engine.transport as unknown as { ws: { _socket: { pause(): void; resume(): void } } }).ws._socket;

@@ -1,4 +1,3 @@
-import { writeSync } from 'node:fs';
 import { engineMessage, NOT_DEFLATED, writeMessage, type EngineMessage } from './connection-backpressure.js';
 import type { ServerToClientEvents } from '#libs/contracts';
 import { engineConnectionOf, type EngineConnection, type GatewaySocket } from './gateway-socket.js';
@@ -71,7 +70,7 @@ export function unmaskedTextFrame(payload: Buffer): Buffer {
 
 /**
  * Writes a framed packet to one connection: over an idle WebSocket with nothing queued before it, the frame itself in
- * one write straight to the descriptor (no per-connection encoding, framing or copy; writeToIdleSocket); otherwise the way every other packet goes, behind what
+ * one write (no per-connection encoding, framing or copy); otherwise the way every other packet goes, behind what
  * waits (`writeMessage`: ws's queue, or engine.io's buffer and polling).
  */
 export function writeFramedPacket(connection: EngineConnection, framed: FramedPacket): void {
@@ -79,46 +78,11 @@ export function writeFramedPacket(connection: EngineConnection, framed: FramedPa
   if (connection.transport.name === 'websocket' && ws && ws.readyState === WS_OPEN && connection.writeBuffer.length === 0) {
     const sender = frameSenderOf(ws);
     if (sender && sender._state === SENDER_IDLE && sender._queue.length === 0) {
-      const taken = writeToIdleSocket(ws, framed.frame);
-      if (taken < framed.frame.length) sender.sendFrame([taken === 0 ? framed.frame : framed.frame.subarray(taken)]);
+      sender.sendFrame([framed.frame]);
       return;
     }
   }
   writeMessage(connection, framed.message, NOT_DEFLATED);
-}
-
-/** The TCP socket under a ws connection (ws 8 keeps it as `_socket`), as far as a direct write reads it. */
-interface TcpSocketOfWs {
-  readonly _socket?: {
-    readonly encrypted?: boolean;
-    readonly writableLength?: number;
-    /** Node's TCP handle: its descriptor (-1 where there is none) and the bytes libuv still holds for it. */
-    readonly _handle?: { readonly fd?: number; readonly writeQueueSize?: number } | null;
-  };
-}
-
-/**
- * Hands `frame` to the kernel on the connection's descriptor itself, when nothing is queued in front of it anywhere
- * (Node's stream buffer and libuv's write queue are empty; the caller has checked ws and engine.io): the bytes a
- * write through the socket would have sent, in the same order. Returns how many the kernel took: the caller writes
- * the rest (or all, on 0: no plain TCP descriptor, a full send buffer, a closed peer) the usual way, which then also
- * reports any error.
- *
- * Why not `socket.write`: a notice goes to every connection of the process at once, and under the profile of one to
- * 30,000 connections over eight workers, Node's stream write around each syscall (write request object, after-write
- * tick, stream state) cost about as much CPU as the kernel's own send and loopback delivery. Not counted in the
- * socket's `bytesWritten`, which nothing here reads.
- */
-function writeToIdleSocket(ws: object, frame: Buffer): number {
-  const socket = (ws as TcpSocketOfWs)._socket;
-  const handle = socket?._handle;
-  if (!socket || socket.encrypted || socket.writableLength !== 0 || !handle || handle.writeQueueSize !== 0 || typeof handle.fd !== 'number' || handle.fd < 0) return 0;
-  try {
-    return writeSync(handle.fd, frame);
-  } catch {
-    // EAGAIN (the send buffer is full), EPIPE, ECONNRESET: the stream's own write queues it or reports the error.
-    return 0;
-  }
 }
 
 /** Broadcasts of this process still being written. */
