@@ -39,6 +39,10 @@ async function restart(gateway: GatewayProcess, env: Record<string, string>): Pr
 }
 
 /** A revoked user is refused at the handshake; cleared, it gets in on its token's licence again. */
+// The restart tests start a gateway process three or four times; on a loaded two-core CI machine one start can take
+// several seconds, so they get more than the suite's default 30 s.
+const GATEWAY_RESTARTS_TIMEOUT_MS = 90_000;
+
 async function expectRevocationOutlivesRestarts(publisher: TradewirePublisher, start: () => Promise<GatewayProcess>, env: Record<string, string>): Promise<void> {
   let gateway = await start();
   try {
@@ -183,7 +187,7 @@ describe('@tradewire/publisher over NATS', () => {
     await gateway.stop();
     await expectRevocationOutlivesRestarts(publisher, () => GatewayProcess.start(env(), { port: gateway.port }), env());
     gateway = await GatewayProcess.start(env(), { port: gateway.port });
-  });
+  }, GATEWAY_RESTARTS_TIMEOUT_MS);
 
   it('keeps a compliance change across a restart', async () => {
     const islamic = { compliance: { islamic: true } };
@@ -310,5 +314,5 @@ describe('@tradewire/publisher over Redis', () => {
       await gateway.stop();
     }
     await expectRevocationOutlivesRestarts(publisher, () => GatewayProcess.start(env()), env());
-  });
+  }, GATEWAY_RESTARTS_TIMEOUT_MS);
 });
