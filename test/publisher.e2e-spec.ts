@@ -38,11 +38,11 @@ async function restart(gateway: GatewayProcess, env: Record<string, string>): Pr
   return GatewayProcess.start(env, { port: gateway.port });
 }
 
-/** A revoked user is refused at the handshake; cleared, it gets in on its token's licence again. */
 // The restart tests start a gateway process three or four times; on a loaded two-core CI machine one start can take
 // several seconds, so they get more than the suite's default 30 s.
 const GATEWAY_RESTARTS_TIMEOUT_MS = 90_000;
 
+/** A revoked user is refused at the handshake; cleared, it gets in on its token's licence again. */
 async function expectRevocationOutlivesRestarts(publisher: TradewirePublisher, start: () => Promise<GatewayProcess>, env: Record<string, string>): Promise<void> {
   let gateway = await start();
   try {
