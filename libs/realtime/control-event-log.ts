@@ -1,8 +1,9 @@
-import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type ConsumerMessages, type StreamConfig } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Redis } from 'ioredis';
 import { controlLogKeys, STREAM_LOG_DEDUP_WINDOW_MS, withStreamLogAppend, type StreamLogCommands } from '#libs/redis';
 import { decodeEnginePayload, MAX_ENGINE_EVENT_BYTES } from './engine-message.deserializer.js';
+import { ensureLimitsStream } from './jetstream-stream.js';
 
 /**
  * The engine's control events, `licence.changed` and `compliance.screen`, change what every replica lets clients do.
@@ -47,24 +48,7 @@ export class JetStreamControlLog implements ControlEventLog {
   /** Creates the stream, or brings its subjects and limit to this configuration (replicas may race: both end equal). */
   async ensureStream(): Promise<void> {
     const jsm = await jetstreamManager(this.connection(), { timeout: this.options.requestTimeoutMs });
-    const wanted: Partial<StreamConfig> = { subjects: [...this.options.subjects], retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old, max_msgs: this.options.maxEvents };
-    let current: StreamConfig | undefined;
-    try {
-      current = (await jsm.streams.info(this.options.stream)).config;
-    } catch (error) {
-      if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) throw error;
-    }
-    if (!current) {
-      try {
-        await jsm.streams.add({ ...wanted, name: this.options.stream, storage: StorageType.File });
-        return;
-      } catch (error) {
-        current = (await jsm.streams.info(this.options.stream)).config;
-        if (!current) throw error;
-      }
-    }
-    if (current.max_msgs === wanted.max_msgs && this.options.subjects.every((subject) => current.subjects.includes(subject))) return;
-    await jsm.streams.update(this.options.stream, { subjects: [...new Set([...current.subjects, ...this.options.subjects])], discard: DiscardPolicy.Old, max_msgs: wanted.max_msgs });
+    await ensureLimitsStream(jsm, this.options.stream, this.options.subjects, { max_msgs: this.options.maxEvents });
   }
 
   async follow(deliver: ControlEventDelivery): Promise<number> {

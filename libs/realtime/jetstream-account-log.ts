@@ -1,8 +1,9 @@
-import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type ConsumerMessages, type StreamConfig } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { accountSubject, type AccountKind } from '#libs/contracts';
 import type { AccountLogReader } from './account-log.js';
 import { decodeEnginePayload } from './engine-message.deserializer.js';
+import { ensureLimitsStream, type StreamSetup } from './jetstream-stream.js';
 
 export interface JetStreamAccountLogOptions {
   /** The JetStream stream that captures the engine's account subjects. */
@@ -16,7 +17,7 @@ export interface JetStreamAccountLogOptions {
   requestTimeoutMs: number;
 }
 
-export type AccountLogSetup = 'created' | 'updated' | 'unchanged';
+export type AccountLogSetup = StreamSetup;
 
 /**
  * The account log in NATS JetStream: a stream capturing the engine's plain `acct.*.<kind>` publishes (the engine does
@@ -28,44 +29,10 @@ export class JetStreamAccountLog implements AccountLogReader {
     private readonly options: JetStreamAccountLogOptions,
   ) {}
 
-  /**
-   * Creates the stream, or brings its subjects and limits to this configuration. Several replicas may do this at once:
-   * creating a stream that now exists falls through to an update, and updating to the same settings changes nothing.
-   */
+  /** Creates the stream, or brings its subjects and limits to this configuration (replicas may race: both end equal). */
   async ensureStream(): Promise<AccountLogSetup> {
     const jsm = await jetstreamManager(this.connection(), { timeout: this.options.requestTimeoutMs });
-    const wanted: Partial<StreamConfig> = {
-      subjects: [...this.options.subjects],
-      retention: RetentionPolicy.Limits,
-      discard: DiscardPolicy.Old,
-      max_msgs_per_subject: this.options.maxPerSubject,
-      max_age: this.options.maxAgeMs * 1_000_000,
-    };
-    let current: StreamConfig | undefined;
-    try {
-      current = (await jsm.streams.info(this.options.stream)).config;
-    } catch (error) {
-      if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) throw error;
-    }
-    if (!current) {
-      try {
-        await jsm.streams.add({ ...wanted, name: this.options.stream, storage: StorageType.File });
-        return 'created';
-      } catch (error) {
-        // Another replica created it first; make sure it has our settings.
-        current = (await jsm.streams.info(this.options.stream)).config;
-        if (!current) throw error;
-      }
-    }
-    const same =
-      current.max_msgs_per_subject === wanted.max_msgs_per_subject &&
-      current.max_age === wanted.max_age &&
-      current.discard === wanted.discard &&
-      this.options.subjects.every((subject) => current.subjects.includes(subject));
-    if (same) return 'unchanged';
-    const subjects = [...new Set([...current.subjects, ...this.options.subjects])];
-    await jsm.streams.update(this.options.stream, { subjects, discard: DiscardPolicy.Old, max_msgs_per_subject: wanted.max_msgs_per_subject, max_age: wanted.max_age });
-    return 'updated';
+    return ensureLimitsStream(jsm, this.options.stream, this.options.subjects, { max_msgs_per_subject: this.options.maxPerSubject, max_age: this.options.maxAgeMs * 1_000_000 });
   }
 
   /** Reads every retained event of one account and kind, oldest first, until the consumer has nothing pending. */
