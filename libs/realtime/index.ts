@@ -32,7 +32,7 @@ export {
 export { subjectMatches } from './subject-matcher.js';
 export { AccountStream, type AccountStreamOptions, type AccountApplyOutcome, type AccountHydrationOutcome } from './account-stream.js';
 export type { AccountLogAttachment, AccountLogReader } from './account-log.js';
-export { JetStreamAccountLog, type AccountLogSetup, type JetStreamAccountLogOptions } from './jetstream-account-log.js';
+export { JetStreamAccountLog, type JetStreamAccountLogOptions } from './jetstream-account-log.js';
 export { ensureLimitsStream, type StreamLimits, type StreamSetup } from './jetstream-stream.js';
 export { AccountStreamGateway } from './account-stream.gateway.js';
 export { AccountSubscribeDto, AccountUnsubscribeDto } from './account-subscribe.dto.js';

@@ -17,8 +17,6 @@ export interface JetStreamAccountLogOptions {
   requestTimeoutMs: number;
 }
 
-export type AccountLogSetup = StreamSetup;
-
 /**
  * The account log in NATS JetStream: a stream capturing the engine's plain `acct.*.<kind>` publishes (the engine does
  * not need to know JetStream), read back per account with an ordered consumer filtered on the account's subject.
@@ -30,7 +28,7 @@ export class JetStreamAccountLog implements AccountLogReader {
   ) {}
 
   /** Creates the stream, or brings its subjects and limits to this configuration (replicas may race: both end equal). */
-  async ensureStream(): Promise<AccountLogSetup> {
+  async ensureStream(): Promise<StreamSetup> {
     const jsm = await jetstreamManager(this.connection(), { timeout: this.options.requestTimeoutMs });
     return ensureLimitsStream(jsm, this.options.stream, this.options.subjects, { max_msgs_per_subject: this.options.maxPerSubject, max_age: this.options.maxAgeMs * 1_000_000 });
   }
